@@ -1,0 +1,608 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/anomalies/amqpproxy"
+	"github.com/ticketflow-lab/tflab/internal/broker"
+	"github.com/ticketflow-lab/tflab/internal/supervisor"
+	"github.com/ticketflow-lab/tflab/internal/toxihost"
+	"github.com/ticketflow-lab/tflab/system/service"
+)
+
+// ErrPortInUse reports that a fixed port is taken.
+var ErrPortInUse = errors.New("port in use")
+
+// PortMode chooses how ports are picked.
+type PortMode string
+
+const (
+	PortsFixed  PortMode = "fixed"
+	PortsRandom PortMode = "random"
+)
+
+// FixedPorts is the port plan of PortsFixed. Service instance i (0-based, in
+// the order of Config.Services) gets ServiceHTTP+i and ServiceProxy+i. The
+// broker's ports are not RabbitMQ's usual 5672/15672 on purpose: installing
+// Debian's rabbitmq-server also starts a system node on those.
+var FixedPorts = struct {
+	Toxiproxy, BrokerAMQP, BrokerManagement, ServiceHTTP, ServiceProxy, LabAPI int
+}{8474, 21672, 21673, 21101, 21201, 21000}
+
+// ServiceSpec is one service of the system and how many instances to run.
+type ServiceSpec struct {
+	Name      string
+	Instances int // 0 means 1
+	// HTTPPort, when set, is the HTTP port of instance 1 under PortsFixed
+	// (instance n gets HTTPPort+n-1), e.g. Ticketflow's original ports;
+	// 0 takes FixedPorts.ServiceHTTP+i. Ignored under PortsRandom.
+	HTTPPort  int
+	Settings  map[string]string
+	Unprotect []string
+}
+
+// Config describes a lab.
+type Config struct {
+	// System is the system under test, e.g. "ticketflow".
+	System string
+	// Note is shown in status (e.g. that a system runs a placeholder only).
+	Note     string
+	Services []ServiceSpec
+	Broker   broker.Provider
+	Ports    PortMode
+	// ToxiproxyAddr overrides the API address (default 127.0.0.1:8474 for
+	// fixed ports, 127.0.0.1:0 for random).
+	ToxiproxyAddr string
+	// APIAddr overrides the lab control API's address (default
+	// 127.0.0.1:21000 for fixed ports, 127.0.0.1:0 for random).
+	APIAddr string
+	// RunDir is the run directory (created if missing).
+	RunDir string
+	// Command is the argv prefix that starts a service; the service's
+	// Config.Args() is appended. Typically [tflab, "--log-level=info", "serve"].
+	Command []string
+	// Env for the service processes; nil inherits.
+	Env  []string
+	Seed int64
+	// StopGrace is how long a service gets after SIGTERM (default 5 s).
+	StopGrace time.Duration
+	Log       *slog.Logger
+}
+
+// Validate reports every problem with the config.
+func (c Config) Validate() error {
+	var errs []error
+	if c.System == "" {
+		errs = append(errs, errors.New("lab: system must be set"))
+	}
+	if len(c.Services) == 0 {
+		errs = append(errs, errors.New("lab: no services"))
+	}
+	seen := map[string]bool{}
+	for _, s := range c.Services {
+		if s.Name == "" || seen[s.Name] {
+			errs = append(errs, fmt.Errorf("lab: service name %q empty or repeated", s.Name))
+		}
+		seen[s.Name] = true
+		if s.Instances < 0 || s.Instances > 9 {
+			errs = append(errs, fmt.Errorf("lab: service %s: %d instances, want 1 to 9", s.Name, s.Instances))
+		}
+	}
+	if c.Broker == nil {
+		errs = append(errs, errors.New("lab: broker provider must be set"))
+	}
+	if c.Ports != PortsFixed && c.Ports != PortsRandom {
+		errs = append(errs, fmt.Errorf("lab: ports %q: want fixed or random", c.Ports))
+	}
+	if c.RunDir == "" {
+		errs = append(errs, errors.New("lab: run dir must be set"))
+	}
+	if len(c.Command) == 0 {
+		errs = append(errs, errors.New("lab: service command must be set"))
+	}
+	return errors.Join(errs...)
+}
+
+// Lab is a running lab.
+type Lab struct {
+	cfg    Config
+	layout Layout
+	base   *slog.Logger // the caller's logger
+	log    *slog.Logger
+	broker broker.Broker
+	toxi   *toxihost.Host
+	sup    *supervisor.Supervisor
+	// msg holds each instance's message-fault proxy (set once by wire).
+	msg    map[string]*amqpproxy.Proxy
+	faults *faultLog
+	api    *http.Server
+
+	mu   sync.Mutex // guards info and lab.json writes
+	info Info
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// instance is one planned service process.
+type instance struct {
+	cfg   service.Config
+	proxy string
+	// httpPort and proxyListen are fixed or chosen free.
+	httpPort    int
+	proxyListen string
+	// fixedHTTP is the service's own fixed HTTP port (0 = generic plan).
+	fixedHTTP int
+}
+
+// Start brings the lab up: broker (booting while Toxiproxy starts and the
+// run directory is prepared), one proxy per service instance, the services.
+// It does not wait for the services to be healthy (see WaitHealthy). On
+// error everything already started is stopped.
+func Start(ctx context.Context, cfg Config) (*Lab, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	runDir, err := filepath.Abs(cfg.RunDir)
+	if err != nil {
+		return nil, fmt.Errorf("run dir: %w", err)
+	}
+	layout := Layout{runDir}
+	if err := layout.create(); err != nil {
+		return nil, err
+	}
+	plan, err := planInstances(cfg, layout)
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{cfg: cfg, layout: layout, base: log, log: log.With("component", "lab"), msg: map[string]*amqpproxy.Proxy{}}
+	if l.faults, err = openFaultLog(layout.MessageFaults(), l.log); err != nil {
+		return nil, err
+	}
+	_, ticks, _ := procStat(os.Getpid())
+	l.info = Info{
+		System: cfg.System, Note: cfg.Note, RunDir: runDir, Running: true,
+		ControlPID: os.Getpid(), ControlStartTicks: ticks, Seed: cfg.Seed, Ports: string(cfg.Ports),
+		StartedAt: time.Now().UTC(), Services: map[string]ServiceInfo{},
+		Broker: BrokerInfo{Provider: cfg.Broker.Name()},
+	}
+
+	type started struct {
+		b   broker.Broker
+		err error
+	}
+	brokerCh := make(chan started, 1)
+	bootCtx, cancelBoot := context.WithCancel(ctx)
+	defer cancelBoot()
+	go func() {
+		b, err := cfg.Broker.Start(bootCtx, layout.Broker())
+		brokerCh <- started{b, err}
+	}()
+	toxiAddr := cfg.ToxiproxyAddr
+	if toxiAddr == "" {
+		toxiAddr = "127.0.0.1:0"
+		if cfg.Ports == PortsFixed {
+			toxiAddr = "127.0.0.1:" + strconv.Itoa(FixedPorts.Toxiproxy)
+		}
+	}
+	l.toxi, err = toxihost.Start(toxiAddr, log)
+	if err != nil {
+		cancelBoot() // no lab without Toxiproxy: do not wait for the boot
+	}
+	res := <-brokerCh
+	l.broker = res.b
+	if err == nil {
+		err = res.err
+	}
+	if err != nil {
+		return nil, errors.Join(err, l.Stop(context.WithoutCancel(ctx)))
+	}
+	l.info.Toxiproxy = l.toxi.URL()
+	if err := l.startAPI(); err != nil {
+		return nil, errors.Join(err, l.Stop(context.WithoutCancel(ctx)))
+	}
+	if err := l.wire(ctx, plan); err != nil {
+		return nil, errors.Join(err, l.Stop(context.WithoutCancel(ctx)))
+	}
+	return l, nil
+}
+
+// planInstances names every instance and gives it ports and file paths.
+func planInstances(cfg Config, layout Layout) ([]*instance, error) {
+	var plan []*instance
+	for _, s := range cfg.Services {
+		for n := 1; n <= max(s.Instances, 1); n++ {
+			id := service.InstanceID(s.Name, n)
+			fixedHTTP := 0
+			if s.HTTPPort > 0 {
+				fixedHTTP = s.HTTPPort + n - 1
+			}
+			plan = append(plan, &instance{
+				fixedHTTP: fixedHTTP,
+				proxy:     id + "-amqp",
+				cfg: service.Config{
+					System: cfg.System, Name: s.Name, Instance: n,
+					DBPath: layout.DBFile(id), SpanFile: layout.SpanFile(id), LogFile: layout.ServiceLog(id),
+					RunDir: layout.Dir, Seed: cfg.Seed,
+					Unprotect: slices.Clone(s.Unprotect), Settings: maps.Clone(s.Settings),
+				},
+			})
+		}
+	}
+	var ports []int
+	for i, in := range plan {
+		if cfg.Ports == PortsFixed {
+			in.httpPort = FixedPorts.ServiceHTTP + i
+			if in.fixedHTTP > 0 {
+				in.httpPort = in.fixedHTTP
+			}
+			in.proxyListen = "127.0.0.1:" + strconv.Itoa(FixedPorts.ServiceProxy+i)
+			ports = append(ports, in.httpPort, FixedPorts.ServiceProxy+i)
+			continue
+		}
+		// Random HTTP ports are chosen in wire (reserveHTTPPorts), once the
+		// broker listens, so no port is handed out twice.
+		in.proxyListen = "127.0.0.1:0"
+	}
+	if err := CheckPortsFree(ports...); err != nil {
+		return nil, err
+	}
+	if cfg.Ports == PortsFixed {
+		setPeers(plan)
+	}
+	return plan, nil
+}
+
+// reserveHTTPPorts gives every instance a free HTTP port and holds each one
+// open until release is called, right before the services start: a port
+// merely found free could otherwise be taken meanwhile by a proxy listening
+// on port 0 (a service once got its neighbour's Toxiproxy port and its
+// health checks went to the broker).
+func reserveHTTPPorts(plan []*instance) (release func(), err error) {
+	var held []net.Listener
+	release = func() {
+		for _, ln := range held {
+			_ = ln.Close()
+		}
+		held = nil
+	}
+	for _, in := range plan {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			release()
+			return func() {}, fmt.Errorf("reserve an HTTP port: %w", err)
+		}
+		held = append(held, ln)
+		in.httpPort = ln.Addr().(*net.TCPAddr).Port
+	}
+	setPeers(plan)
+	return release, nil
+}
+
+// setPeers tells every instance where the first instance of every service
+// answers HTTP (for services that call each other, e.g. a sync contrast
+// flow), unless the spec set the key itself.
+func setPeers(plan []*instance) {
+	for _, in := range plan {
+		for _, peer := range plan {
+			if peer.cfg.Instance != 1 {
+				continue
+			}
+			key := PeerSetting(peer.cfg.Name)
+			if _, set := in.cfg.Settings[key]; set {
+				continue
+			}
+			if in.cfg.Settings == nil {
+				in.cfg.Settings = map[string]string{}
+			}
+			in.cfg.Settings[key] = "http://127.0.0.1:" + strconv.Itoa(peer.httpPort)
+		}
+	}
+}
+
+// PeerSetting is the service setting under which every instance finds the
+// HTTP base URL of instance 1 of service name, e.g. peer-tickets-url =
+// http://127.0.0.1:5112.
+func PeerSetting(name string) string { return "peer-" + name + "-url" }
+
+// CheckPortsFree returns an error wrapping ErrPortInUse naming every port
+// on 127.0.0.1 that cannot be listened on now.
+func CheckPortsFree(ports ...int) error {
+	var busy []string
+	for _, p := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			busy = append(busy, strconv.Itoa(p))
+			continue
+		}
+		_ = ln.Close()
+	}
+	if len(busy) > 0 {
+		return fmt.Errorf("%w: 127.0.0.1 port(s) %s (another lab or broker running? stop it with 'tflab down' or use --ports random)", ErrPortInUse, strings.Join(busy, ", "))
+	}
+	return nil
+}
+
+// wire records the broker, adds the proxies and starts the services.
+func (l *Lab) wire(ctx context.Context, plan []*instance) error {
+	nodes := l.broker.Nodes()
+	l.mu.Lock()
+	l.info.Broker.AMQP, l.info.Broker.Management, l.info.Broker.PID = nodes[0].AMQPURL, nodes[0].ManagementURL, nodes[0].PID
+	for i, n := range nodes {
+		l.info.Broker.Nodes = append(l.info.Broker.Nodes, NodeInfo{Name: n.Name, AMQP: n.AMQPURL, Management: n.ManagementURL, PID: n.PID, LogDir: n.LogDir})
+		if n.LogDir != "" {
+			link := filepath.Join(l.layout.Logs(), "broker")
+			if len(nodes) > 1 {
+				link += "-" + strconv.Itoa(i+1)
+			}
+			if rel, err := filepath.Rel(l.layout.Logs(), n.LogDir); err == nil {
+				_ = os.Symlink(rel, link)
+			}
+		}
+	}
+	l.mu.Unlock()
+
+	release := func() {}
+	if l.cfg.Ports == PortsRandom {
+		var err error
+		if release, err = reserveHTTPPorts(plan); err != nil {
+			return err
+		}
+	}
+	defer release()
+	for i, in := range plan {
+		node := nodes[i%len(nodes)]
+		upstream, err := node.AMQPAddr()
+		if err != nil {
+			return err
+		}
+		// service ──► Toxiproxy "<id>-amqp" ──► message proxy ──► broker
+		id := in.cfg.ID()
+		mp, err := amqpproxy.New(amqpproxy.Config{Upstream: upstream, Log: l.base.With("service", id),
+			Rand: messageRand(l.cfg.Seed, id), OnEvent: l.faults.onEvent(id)})
+		if err != nil {
+			return fmt.Errorf("message proxy of %s: %w", id, err)
+		}
+		l.mu.Lock()
+		l.msg[id] = mp
+		l.mu.Unlock()
+		listen, err := l.toxi.AddProxy(in.proxy, in.proxyListen, mp.Addr())
+		if err != nil {
+			return err
+		}
+		if in.cfg.AMQPURL, err = broker.WithHost(node.AMQPURL, listen); err != nil {
+			return err
+		}
+		in.cfg.HTTPAddr = "127.0.0.1:" + strconv.Itoa(in.httpPort)
+		if err := in.cfg.Validate(); err != nil {
+			return fmt.Errorf("service %s: %w", in.cfg.ID(), err)
+		}
+		l.mu.Lock()
+		l.info.Services[in.cfg.ID()] = ServiceInfo{
+			Service: in.cfg.Name, Instance: in.cfg.Instance, HTTP: "http://" + in.cfg.HTTPAddr,
+			AMQPProxy: listen, Proxy: in.proxy, MessageProxy: mp.Addr(), Upstream: upstream, State: string(supervisor.Exited),
+			Log: in.cfg.LogFile, Spans: in.cfg.SpanFile, DB: in.cfg.DBPath,
+		}
+		l.mu.Unlock()
+	}
+
+	l.sup = supervisor.New(supervisor.Options{StopGrace: l.cfg.StopGrace, OnEvent: l.onProcessEvent, Log: l.base})
+	if err := l.writeInfo(); err != nil {
+		return err
+	}
+	release()
+	for _, in := range plan {
+		args := append(slices.Clone(l.cfg.Command[1:]), in.cfg.Args()...)
+		if _, err := l.sup.Start(supervisor.Spec{Name: in.cfg.ID(), Path: l.cfg.Command[0], Args: args, Env: l.cfg.Env, LogFile: in.cfg.LogFile}); err != nil {
+			return err
+		}
+	}
+	return l.writeInfo()
+}
+
+// onProcessEvent keeps lab.json in step with the supervisor.
+func (l *Lab) onProcessEvent(e supervisor.Event) {
+	l.mu.Lock()
+	s, ok := l.info.Services[e.Info.Name]
+	if ok {
+		s.PID, s.State, s.Starts = e.Info.PID, string(e.Info.State), e.Info.Starts
+		if e.Info.State != supervisor.Running {
+			s.Healthy = false
+		}
+		l.info.Services[e.Info.Name] = s
+	}
+	l.mu.Unlock()
+	if ok {
+		if err := l.writeInfo(); err != nil {
+			l.log.Warn("Cannot update lab.json", "err", err)
+		}
+	}
+}
+
+func (l *Lab) writeInfo() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return writeInfo(l.layout.LabFile(), l.info)
+}
+
+// Info returns a copy of what lab.json holds.
+func (l *Lab) Info() Info {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	in := l.info
+	in.Services = maps.Clone(l.info.Services)
+	in.Broker.Nodes = slices.Clone(l.info.Broker.Nodes)
+	return in
+}
+
+// Status is Info with its live fields probed now.
+func (l *Lab) Status(ctx context.Context) Info { return Probe(ctx, l.Info()) }
+
+// RunDir is the lab's run directory.
+func (l *Lab) RunDir() string { return l.layout.Dir }
+
+// Broker is the lab's broker.
+func (l *Lab) Broker() broker.Broker { return l.broker }
+
+// MessageProxy returns the message-fault proxy of service instance id
+// (chained behind its Toxiproxy proxy), or nil when there is none.
+func (l *Lab) MessageProxy(id string) *amqpproxy.Proxy {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.msg[id]
+}
+
+// APIURL is the lab control API's base URL ("http://127.0.0.1:PORT").
+func (l *Lab) APIURL() string { return l.Info().LabAPI }
+
+// startAPI serves the lab control API on 127.0.0.1.
+func (l *Lab) startAPI() error {
+	addr := l.cfg.APIAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+		if l.cfg.Ports == PortsFixed {
+			addr = "127.0.0.1:" + strconv.Itoa(FixedPorts.LabAPI)
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if l.cfg.Ports == PortsFixed {
+			return fmt.Errorf("lab API on %s: %w (%w)", addr, ErrPortInUse, err)
+		}
+		return fmt.Errorf("lab API on %s: %w", addr, err)
+	}
+	l.api = &http.Server{Handler: l.apiHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := l.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			l.log.Error("Lab API stopped", "err", err)
+		}
+	}()
+	l.mu.Lock()
+	l.info.LabAPI = "http://" + ln.Addr().String()
+	l.mu.Unlock()
+	l.log.Info("Lab API listening", "url", "http://"+ln.Addr().String())
+	return nil
+}
+
+// Toxiproxy is the embedded Toxiproxy host.
+func (l *Lab) Toxiproxy() *toxihost.Host { return l.toxi }
+
+// Supervisor runs the service processes (kill, pause, resume, restart).
+func (l *Lab) Supervisor() *supervisor.Supervisor { return l.sup }
+
+// WaitHealthy polls every service's GET /health until all answer 200, or
+// returns an error naming the unhealthy ones when ctx ends.
+func (l *Lab) WaitHealthy(ctx context.Context) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		in := l.Info()
+		unhealthy := map[string]error{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for id, s := range in.Services {
+			wg.Go(func() {
+				if err := CheckHealth(ctx, s.HTTP); err != nil {
+					mu.Lock()
+					unhealthy[id] = err
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if len(unhealthy) == 0 {
+			now := time.Now().UTC()
+			l.mu.Lock()
+			l.info.ReadyAt = &now
+			l.info.Broker.Healthy, l.info.ToxiproxyHealthy = true, true
+			for id, s := range l.info.Services {
+				s.Healthy = true
+				l.info.Services[id] = s
+			}
+			l.mu.Unlock()
+			return l.writeInfo()
+		}
+		select {
+		case <-ctx.Done():
+			var msgs []string
+			for _, id := range slices.Sorted(maps.Keys(unhealthy)) {
+				msgs = append(msgs, fmt.Sprintf("%s: %v (log: %s)", id, unhealthy[id], in.Services[id].Log))
+			}
+			return fmt.Errorf("services not healthy: %s: %w", strings.Join(msgs, "; "), ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Stop stops the services, then the proxies, then the broker, and marks
+// lab.json stopped. It is idempotent.
+func (l *Lab) Stop(ctx context.Context) error {
+	l.stopOnce.Do(func() {
+		var errs []error
+		if l.sup != nil {
+			if err := l.sup.StopAll(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop services: %w", err))
+			}
+		}
+		if l.api != nil {
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			if err := l.api.Shutdown(sctx); err != nil {
+				_ = l.api.Close()
+			}
+			cancel()
+		}
+		if l.toxi != nil {
+			if err := l.toxi.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("stop toxiproxy: %w", err))
+			}
+		}
+		l.mu.Lock()
+		proxies := slices.Collect(maps.Values(l.msg))
+		l.mu.Unlock()
+		for _, p := range proxies {
+			if err := p.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("stop message proxy: %w", err))
+			}
+		}
+		if l.faults != nil {
+			if err := l.faults.close(); err != nil {
+				errs = append(errs, fmt.Errorf("close %s: %w", MessageFaultsFile, err))
+			}
+		}
+		if l.broker != nil {
+			if err := l.broker.Stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop broker: %w", err))
+			}
+		}
+		now := time.Now().UTC()
+		l.mu.Lock()
+		l.info.Running, l.info.StoppedAt = false, &now
+		l.info.Broker.Healthy, l.info.ToxiproxyHealthy = false, false
+		for id, s := range l.info.Services {
+			s.Healthy = false
+			l.info.Services[id] = s
+		}
+		l.mu.Unlock()
+		errs = append(errs, l.writeInfo())
+		l.stopErr = errors.Join(errs...)
+		l.log.Info("Lab stopped", "run_dir", l.layout.Dir, "err", l.stopErr)
+	})
+	return l.stopErr
+}

@@ -1,0 +1,68 @@
+package lab
+
+import (
+	"strconv"
+	"testing"
+)
+
+func TestPlanGivesServicesTheirFixedPortsAndPeers(t *testing.T) {
+	cfg := Config{System: "ticketflow", Ports: PortsFixed, Services: []ServiceSpec{
+		{Name: "translations", HTTPPort: 45274},
+		{Name: "tickets", Instances: 2, HTTPPort: 45112, Settings: map[string]string{PeerSetting("translations"): "http://elsewhere"}},
+		{Name: "generic"},
+	}}
+	plan, err := planInstances(cfg, Layout{Dir: t.TempDir()})
+	if err != nil {
+		t.Skipf("fixed test ports busy on this machine: %v", err)
+	}
+	ports := map[string]int{}
+	for _, in := range plan {
+		ports[in.cfg.ID()] = in.httpPort
+	}
+	if ports["translations"] != 45274 || ports["tickets"] != 45112 || ports["tickets-2"] != 45113 || ports["generic"] != FixedPorts.ServiceHTTP+3 {
+		t.Fatalf("ports %v", ports)
+	}
+	for _, in := range plan {
+		if got := in.cfg.Settings[PeerSetting("tickets")]; got != "http://127.0.0.1:45112" {
+			t.Errorf("%s: tickets peer %q", in.cfg.ID(), got)
+		}
+		want := "http://127.0.0.1:45274"
+		if in.cfg.Name == "tickets" {
+			want = "http://elsewhere" // the spec's own value wins
+		}
+		if got := in.cfg.Settings[PeerSetting("translations")]; got != want {
+			t.Errorf("%s: translations peer %q, want %q", in.cfg.ID(), got, want)
+		}
+	}
+}
+
+func TestRandomHTTPPortsAreHeldUntilReleased(t *testing.T) {
+	cfg := Config{System: "ticketflow", Ports: PortsRandom, Services: []ServiceSpec{{Name: "inquiries"}, {Name: "tickets", Instances: 2}}}
+	plan, err := planInstances(cfg, Layout{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := reserveHTTPPorts(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, in := range plan {
+		if in.httpPort == 0 || seen[in.httpPort] {
+			t.Fatalf("port %d given twice or not at all", in.httpPort)
+		}
+		seen[in.httpPort] = true
+		if CheckPortsFree(in.httpPort) == nil {
+			t.Errorf("port %d is not held before the release", in.httpPort)
+		}
+		if got, want := in.cfg.Settings[PeerSetting("tickets")], "http://127.0.0.1:"+strconv.Itoa(plan[1].httpPort); got != want {
+			t.Errorf("%s: tickets peer %q, want %q", in.cfg.ID(), got, want)
+		}
+	}
+	release()
+	for p := range seen {
+		if err := CheckPortsFree(p); err != nil {
+			t.Errorf("after release: %v", err)
+		}
+	}
+}

@@ -1,0 +1,41 @@
+// Package rabbitnode starts and stops private RabbitMQ nodes from the locally
+// installed rabbitmq-server package, for tflab itself and for tests.
+//
+// # Design
+//
+// A node is configured entirely through environment variables plus its own
+// config file, all inside one directory that the caller owns:
+//
+//	<dir>/
+//	  home/            HOME of the node and of every rabbitmqctl call (Erlang cookie)
+//	  mnesia/          RABBITMQ_MNESIA_BASE
+//	  log/             RABBITMQ_LOG_BASE
+//	  rabbitmq.conf    listeners, management port, loopback_users = none
+//	  enabled_plugins  [rabbitmq_management,rabbitmq_consistent_hash_exchange].
+//
+// Ports (AMQP, Erlang distribution, management) are chosen free on 127.0.0.1
+// unless fixed by the caller. The distribution port is always set explicitly:
+// its default (AMQP port + 20000) would make two nodes clash.
+//
+// The node runs in the foreground: the rabbitmq-server script from the
+// package's own bin folder is started with RUNNING_UNDER_SYSTEMD=true, which
+// makes it exec the Erlang VM, so the VM is our direct child. Pdeathsig
+// SIGKILL makes the kernel kill the VM when the process that started it dies,
+// even by SIGKILL, so no node outlives tflab or a test binary. (The /usr/sbin
+// wrapper and -detached both daemonize and are never used.)
+//
+// Readiness is "rabbitmqctl await_startup" followed by a successful AMQP
+// handshake, polled against a deadline; nothing sleeps for a fixed time.
+//
+// Stop asks the node to stop (rabbitmqctl stop) and kills the VM if it has
+// not exited within the grace period.
+//
+// # Best practices
+//
+//   - One node per test binary (see internal/labtest), never one per test:
+//     booting takes about 4.5 s.
+//   - Broker faults (memory/disk alarms, stop_app/start_app) go through
+//     Node.Ctl, which runs rabbitmqctl with the node's HOME.
+//   - A missing installation is reported as ErrNotInstalled, whose message
+//     says what to install; cmd maps it to exit code 3.
+package rabbitnode

@@ -1,0 +1,403 @@
+package rabbitnode
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// ErrNotInstalled reports that no usable rabbitmq-server installation was found.
+var ErrNotInstalled = errors.New("rabbitmq-server is not installed: install it with 'apt-get install -y rabbitmq-server' " +
+	"(as root or through sudo; 'make run' and 'make test' do this for you), or point tflab at a broker with --amqp-url")
+
+// DefaultSearchDirs are the folders searched for the package's own bin folder
+// (the one holding rabbitmq-server next to rabbitmqctl, not the /usr/sbin wrapper).
+var DefaultSearchDirs = []string{"/usr/lib/rabbitmq/bin", "/usr/local/lib/rabbitmq/bin", "/opt/rabbitmq/sbin"}
+
+// Install is a located rabbitmq-server installation.
+type Install struct {
+	// BinDir holds rabbitmq-server and rabbitmqctl scripts that run as the current user.
+	BinDir string
+}
+
+// Locate finds the installation. The environment variable is read by the
+// caller and passed as override ("" means search DefaultSearchDirs).
+func Locate(override string) (Install, error) {
+	dirs := DefaultSearchDirs
+	if override != "" {
+		dirs = []string{override}
+	}
+	for _, d := range dirs {
+		if isExecutable(filepath.Join(d, "rabbitmq-server")) && isExecutable(filepath.Join(d, "rabbitmqctl")) {
+			return Install{BinDir: d}, nil
+		}
+	}
+	return Install{}, fmt.Errorf("looked in %s: %w", strings.Join(dirs, ", "), ErrNotInstalled)
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+// Config describes one node. Zero ports are chosen free on 127.0.0.1.
+type Config struct {
+	// Name is the short node name (before "@localhost"); it must be unique on the machine.
+	Name string
+	// Dir is the node's own directory (data, logs, config, HOME). It is created.
+	Dir string
+	// AMQPPort, DistPort and ManagementPort; 0 picks a free port.
+	AMQPPort, DistPort, ManagementPort int
+	// Management enables the management plugin (HTTP API). Default true via Validate's caller.
+	Management bool
+	// Install is the located installation; zero means Locate("").
+	Install Install
+	// StartTimeout bounds the boot; default 60 s.
+	StartTimeout time.Duration
+	// StopTimeout bounds a graceful stop before the VM is killed; default 15 s.
+	StopTimeout time.Duration
+	// Cookie, if set, is written as the Erlang cookie (cluster members share one).
+	Cookie string
+	// Log receives lifecycle events; nil discards.
+	Log *slog.Logger
+}
+
+// Validate reports what is wrong with the config.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Name == "" || strings.ContainsAny(c.Name, "@ /") {
+		errs = append(errs, fmt.Errorf("node name %q: must be non-empty without '@', '/' or spaces", c.Name))
+	}
+	if c.Dir == "" {
+		errs = append(errs, errors.New("node dir must be set"))
+	}
+	for _, p := range []int{c.AMQPPort, c.DistPort, c.ManagementPort} {
+		if p < 0 || p > 65535 {
+			errs = append(errs, fmt.Errorf("port %d out of range", p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Node is a running private RabbitMQ node.
+type Node struct {
+	cfg      Config
+	nodeName string // name@localhost
+	home     string
+	env      []string
+	cmd      *exec.Cmd
+	log      *slog.Logger
+
+	exited chan struct{}
+	mu     sync.Mutex
+	waitEr error
+}
+
+// Start boots a node and returns once it accepts AMQP connections.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("rabbitmq node config: %w", err)
+	}
+	if cfg.Install.BinDir == "" {
+		in, err := Locate("")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Install = in
+	}
+	if cfg.StartTimeout <= 0 {
+		cfg.StartTimeout = 60 * time.Second
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 15 * time.Second
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	for _, p := range []*int{&cfg.AMQPPort, &cfg.DistPort, &cfg.ManagementPort} {
+		if *p == 0 {
+			if *p, err = FreePort(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	n := &Node{cfg: cfg, nodeName: cfg.Name + "@localhost", log: log.With("component", "rabbitnode", "node", cfg.Name+"@localhost"), exited: make(chan struct{})}
+	if err := n.prepare(); err != nil {
+		return nil, err
+	}
+	if err := n.launch(); err != nil {
+		return nil, err
+	}
+	bootCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
+	if err := n.awaitReady(bootCtx); err != nil {
+		_ = n.Kill()
+		return nil, fmt.Errorf("rabbitmq node %s did not become ready (log: %s): %w", n.nodeName, n.LogDir(), err)
+	}
+	n.log.Info("RabbitMQ node ready", "amqp", n.AMQPURL(), "management", n.ManagementURL(), "pid", n.PID())
+	return n, nil
+}
+
+func (n *Node) prepare() error {
+	c := n.cfg
+	n.home = filepath.Join(c.Dir, "home")
+	for _, d := range []string{n.home, filepath.Join(c.Dir, "mnesia"), filepath.Join(c.Dir, "log")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("prepare node dir: %w", err)
+		}
+	}
+	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\n", c.AMQPPort)
+	// The consistent-hash exchange is part of the original Ticketflow broker
+	// (its partitioning lessons); it costs nothing at boot.
+	plugins := "[rabbitmq_consistent_hash_exchange]."
+	if c.Management {
+		conf += fmt.Sprintf("management.tcp.port = %d\nmanagement.tcp.ip = 127.0.0.1\n", c.ManagementPort)
+		plugins = "[rabbitmq_management,rabbitmq_consistent_hash_exchange]."
+	}
+	files := map[string]string{
+		"rabbitmq.conf":   conf,
+		"enabled_plugins": plugins + "\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(c.Dir, name), []byte(body), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	if c.Cookie != "" {
+		if err := os.WriteFile(filepath.Join(n.home, ".erlang.cookie"), []byte(c.Cookie), 0o400); err != nil {
+			return fmt.Errorf("write erlang cookie: %w", err)
+		}
+	}
+	n.env = append(filteredEnviron(),
+		"HOME="+n.home,
+		"RABBITMQ_NODENAME="+n.nodeName,
+		"RABBITMQ_NODE_IP_ADDRESS=127.0.0.1",
+		"RABBITMQ_NODE_PORT="+strconv.Itoa(c.AMQPPort),
+		"RABBITMQ_DIST_PORT="+strconv.Itoa(c.DistPort),
+		"RABBITMQ_MNESIA_BASE="+filepath.Join(c.Dir, "mnesia"),
+		"RABBITMQ_LOG_BASE="+filepath.Join(c.Dir, "log"),
+		"RABBITMQ_PID_FILE="+filepath.Join(c.Dir, "node.pid"),
+		"RABBITMQ_ENABLED_PLUGINS_FILE="+filepath.Join(c.Dir, "enabled_plugins"),
+		"RABBITMQ_CONFIG_FILE="+filepath.Join(c.Dir, "rabbitmq"),
+		"RABBITMQ_ADVANCED_CONFIG_FILE="+filepath.Join(c.Dir, "advanced.config"),
+		"RABBITMQ_CONF_ENV_FILE="+filepath.Join(c.Dir, "rabbitmq-env.conf"),
+		"RUNNING_UNDER_SYSTEMD=true",
+	)
+	return nil
+}
+
+// filteredEnviron drops inherited RABBITMQ_* and systemd variables so that a
+// developer's shell settings cannot redirect a private node.
+func filteredEnviron() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "RABBITMQ_") || strings.HasPrefix(kv, "NOTIFY_SOCKET=") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "ERL_") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func (n *Node) launch() error {
+	logFile, err := os.OpenFile(filepath.Join(n.cfg.Dir, "log", "console.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open node console log: %w", err)
+	}
+	cmd := exec.Command(filepath.Join(n.cfg.Install.BinDir, "rabbitmq-server"))
+	cmd.Env = n.env
+	cmd.Dir = n.cfg.Dir
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Pdeathsig fires when the OS thread that forked the child exits. Go
+	// only ends threads whose goroutine exits while locked to them, which
+	// this one is not, so the signal comes when the process dies.
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return fmt.Errorf("start %s: %w", cmd.Path, err)
+	}
+	n.cmd = cmd
+	go func() {
+		err := cmd.Wait()
+		_ = logFile.Close()
+		n.mu.Lock()
+		n.waitEr = err
+		n.mu.Unlock()
+		close(n.exited)
+	}()
+	return nil
+}
+
+func (n *Node) awaitReady(ctx context.Context) error {
+	// await_startup returns as soon as the node answers and the app has booted;
+	// it fails fast while the node is not yet reachable, so poll it.
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		select {
+		case <-n.exited:
+			return fmt.Errorf("node process exited during boot: %v (see %s)", n.exitErr(), filepath.Join(n.LogDir(), "console.log"))
+		default:
+		}
+		conn, err := amqp.DialConfig(n.AMQPURL(), amqp.Config{Dial: amqp.DefaultDial(2 * time.Second)})
+		if err == nil {
+			_ = conn.Close()
+			if n.cfg.Management {
+				if err = n.managementUp(ctx); err == nil {
+					return nil
+				}
+			} else {
+				return nil
+			}
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
+		case <-n.exited:
+		case <-tick.C:
+		}
+	}
+}
+
+func (n *Node) managementUp(ctx context.Context) error {
+	d := net.Dialer{Timeout: time.Second}
+	c, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(n.cfg.ManagementPort)))
+	if err != nil {
+		return fmt.Errorf("management port: %w", err)
+	}
+	return c.Close()
+}
+
+func (n *Node) exitErr() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.waitEr
+}
+
+// Name is the full Erlang node name (name@localhost).
+func (n *Node) Name() string { return n.nodeName }
+
+// AMQPPort is the node's AMQP listener port on 127.0.0.1.
+func (n *Node) AMQPPort() int { return n.cfg.AMQPPort }
+
+// ManagementPort is the management HTTP port (0 if the plugin is off).
+func (n *Node) ManagementPort() int {
+	if !n.cfg.Management {
+		return 0
+	}
+	return n.cfg.ManagementPort
+}
+
+// DistPort is the Erlang distribution port.
+func (n *Node) DistPort() int { return n.cfg.DistPort }
+
+// AMQPURL is the guest URL of the default vhost.
+func (n *Node) AMQPURL() string {
+	return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", n.cfg.AMQPPort)
+}
+
+// ManagementURL is the management HTTP base URL ("" if the plugin is off).
+func (n *Node) ManagementURL() string {
+	if !n.cfg.Management {
+		return ""
+	}
+	return fmt.Sprintf("http://127.0.0.1:%d", n.cfg.ManagementPort)
+}
+
+// LogDir holds the node's own logs and console output.
+func (n *Node) LogDir() string { return filepath.Join(n.cfg.Dir, "log") }
+
+// Dir is the node's directory.
+func (n *Node) Dir() string { return n.cfg.Dir }
+
+// PID is the Erlang VM's process id.
+func (n *Node) PID() int {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
+// Exited is closed when the VM process has exited.
+func (n *Node) Exited() <-chan struct{} { return n.exited }
+
+// Ctl runs rabbitmqctl against this node with the node's HOME (for the
+// cookie) and returns its combined output.
+func (n *Node) Ctl(ctx context.Context, args ...string) (string, error) {
+	full := append([]string{"-n", n.nodeName}, args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(n.cfg.Install.BinDir, "rabbitmqctl"), full...)
+	cmd.Env = n.env
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return out.String(), nil
+}
+
+// Stop stops the node gracefully, killing the VM if it does not exit within
+// the stop timeout. It is safe to call more than once.
+func (n *Node) Stop(ctx context.Context) error {
+	select {
+	case <-n.exited:
+		return nil
+	default:
+	}
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.StopTimeout)
+	defer cancel()
+	if _, err := n.Ctl(stopCtx, "stop"); err != nil {
+		n.log.Warn("Graceful stop failed, killing node", "err", err)
+		return n.Kill()
+	}
+	select {
+	case <-n.exited:
+		n.log.Info("RabbitMQ node stopped")
+		return nil
+	case <-stopCtx.Done():
+		return n.Kill()
+	}
+}
+
+// Kill sends SIGKILL to the VM's process group and waits for it to exit.
+func (n *Node) Kill() error {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return nil
+	}
+	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-n.exited:
+		return nil
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("node %s (pid %d) did not exit after SIGKILL", n.nodeName, n.cmd.Process.Pid)
+	}
+}
+
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

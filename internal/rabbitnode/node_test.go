@@ -1,0 +1,113 @@
+//go:build integration
+
+package rabbitnode_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
+)
+
+func TestLocateMissingInstallSaysWhatToInstall(t *testing.T) {
+	_, err := rabbitnode.Locate(t.TempDir())
+	if !errors.Is(err, rabbitnode.ErrNotInstalled) {
+		t.Fatalf("want ErrNotInstalled, got %v", err)
+	}
+	if !strings.Contains(err.Error(), "apt-get install -y rabbitmq-server") {
+		t.Fatalf("error does not say what to install: %v", err)
+	}
+}
+
+func TestClusterOfTwoPublishesAndConsumesOnBothNodes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	c, err := rabbitnode.StartCluster(ctx, rabbitnode.Config{Name: "tflabc" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", ""), Dir: t.TempDir()}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Stop(context.Background()) }()
+
+	out, err := c.Nodes[0].Ctl(ctx, "cluster_status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.Nodes {
+		if !strings.Contains(out, n.Name()) {
+			t.Fatalf("cluster_status does not list %s:\n%s", n.Name(), out)
+		}
+	}
+	// A queue declared on node 1 is reachable through node 2.
+	q := "cluster-check"
+	publish(t, c.Nodes[0].AMQPURL(), q, "hello")
+	if got := consumeOne(t, c.Nodes[1].AMQPURL(), q); got != "hello" {
+		t.Fatalf("consumed %q via node 2, want hello", got)
+	}
+	if err := c.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.Nodes {
+		select {
+		case <-n.Exited():
+		default:
+			t.Fatalf("node %s still running after Stop", n.Name())
+		}
+	}
+}
+
+func publish(t *testing.T, url, q, body string) {
+	t.Helper()
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	dc, err := ch.PublishWithDeferredConfirmWithContext(t.Context(), "", q, false, false, amqp.Publishing{Body: []byte(body), DeliveryMode: amqp.Persistent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := dc.WaitContext(t.Context()); err != nil || !ok {
+		t.Fatalf("publish not confirmed: ok=%v err=%v", ok, err)
+	}
+}
+
+func consumeOne(t *testing.T, url, q string) string {
+	t.Helper()
+	conn, err := amqp.Dial(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		d, ok, err := ch.Get(q, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return string(d.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no message on %s", q)
+	return ""
+}
