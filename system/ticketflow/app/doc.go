@@ -1,0 +1,103 @@
+// Package app is the shared runtime of every Ticketflow service process: it
+// turns a service's Main into a short declaration of its migrations,
+// handlers, HTTP routes and background loops.
+//
+// # Design
+//
+//	Main(ctx, cfg, log)
+//	  rt, err := app.New(ctx, cfg, log, app.Spec{Service: contracts.Tickets, Migrations: ...})
+//	  rt.Handle(queue, type, handler)        // consumers, wrapped with the anomaly points
+//	  rt.HandleFunc("POST /tickets/...", h)  // routes; commands call rt.Exec
+//	  rt.Go("scheduler", loop)               // background loops
+//	  return rt.Run(ctx)                     // nil on a clean stop
+//
+// New opens, in order: the store at cfg.DBPath (messaging.Migrations, this
+// package's Migrations, then the service's), tracing.Setup (span file
+// cfg.SpanFile, OTLP from the otlp-endpoint setting), the messaging.Bus (the
+// topology of contracts.ForService converted by Topology, protections from
+// cfg.Unprotect, settings, seeded jitter), the anomaly registry with its sync
+// consumer, and the HTTP listener. Run starts the bus, the HTTP server, the
+// metric ticks and the loops in one errgroup; when ctx ends it drains HTTP,
+// lets in-flight handlings settle, then closes the store and flushes spans.
+//
+// Anomaly points (spec §8.2) relative to the transaction of an execution:
+//
+//	message handling (Handle)                   command (Exec)
+//	BeforeTransaction  messaging.TxHooks.Before   before bus.InTx
+//	BeforeHandler delay (consumed type + status)  -
+//	┌ tx ─────────────────────────────────────────────────────────────┐
+//	│ inbox dedup, ordering guard (messaging)                          │
+//	│ BeforeHandler error                          -                   │
+//	│ handler / fn: per Tx.Publish: OutboxSave (outbox on), Publish    │
+//	│ AfterHandler (delay, error)                  -                   │
+//	│ WithinTransaction (each published type)      same                │
+//	└ commit ─────────────────────────────────────────────────────────┘
+//	AfterTransaction   messaging.TxHooks.AfterCommit  after bus.InTx
+//	                   (error → retry path; the redelivery meets the inbox)
+//
+// The one deliberate shift: ConsumerDelayBeforeHandler sleeps just before
+// the transaction instead of inside it. A service's SQLite store has a single
+// writer, so a sleeping transaction would stall every handling of the
+// service, and the race experiments of spec §8.6 (a TranslationCompleted
+// overtaking a delayed InquirySubmitted and being parked) could not happen.
+// ConsumerDelayAfterHandler sleeps inside: holding the transaction and the
+// ack is its documented effect (here it holds the service's whole store).
+//
+// BeforeTransaction matches the execution's possible outputs
+// (contracts.Publishes), so ProducerErrorBeforeTransaction really fires
+// (spec §8.6 says the original's never did). An anomaly error at any point
+// fails the execution: a handling takes the messaging retry path; a command
+// returns the error (HTTP 500 "internal error" through httpjson).
+//
+// HTTP routes every service gets: GET /health (200 Healthy / 503 Unhealthy
+// with amqp, db, protections; amqp.connected is live: both connections open
+// now, messaging.Bus.Connected), GET/POST /anomalies and DELETE
+// /anomalies/{type}/messages/{messageType} (anomaly.Handler), GET/POST
+// /lab/clock {"offsetMs":N}; every response allows any origin (CORS).
+// Runtime.Handler (what Run serves) also continues the caller's trace: a
+// request's W3C traceparent becomes the remote parent of the spans its
+// handler starts, so a command span (Exec) joins the trace of the caller (the
+// workload records one trace id per submission and sends it this way; a
+// service calling another, as SLA → Communication and the inquiries sync
+// flow, injects its own span with otelamqp.Propagator).
+//
+// Anomaly sync: each instance consumes its own queue
+// anomalies-sync-<AppName>-<instance id> (x-expires 60 s) bound to
+// anomalies-sync with key AppName; a local change is applied, then published
+// there directly (outside the outbox), and every instance, the sender too,
+// applies it idempotently. The instance id is cfg.ID() ("tickets",
+// "tickets-2"), stable across restarts, so a restart reuses its queue (and
+// its retry companions) instead of leaking new ones, and picks up changes
+// broadcast while it was down (within the expiry).
+//
+// Ids: NewID draws from a source seeded by (run seed, service, instance,
+// start count). The start count is a row per process start in app_starts,
+// so a restarted process does not repeat earlier ids (a repeated message id
+// would be swallowed as a duplicate downstream) while a rerun with the same
+// seed and history repeats them.
+//
+// Settings (cfg.Settings, see the Setting* constants): heartbeat,
+// confirm-timeout, retry-delay, max-attempts, handler-timeout, outbox-poll,
+// metrics-interval, otlp-endpoint, shutdown-timeout, clock-offset,
+// direct-publish. The service-level protection "idempotency" is reported by
+// Idempotency.
+//
+// Outbox off (--unprotect outbox): direct-publish=in-tx (the default, as the
+// original) publishes at Tx.Publish, inside the transaction, so
+// ProducerErrorWithinTransaction, ConsumerErrorAfterHandler and
+// OutboxErrorOnPublish roll the writes back after the event left (ghost
+// events, republished by every redelivery); direct-publish=after-commit
+// publishes after the commit instead (no ghosts, but a failure then loses
+// the event). See messaging.Config.DirectPublish.
+//
+// # Best practices
+//
+//   - Keep Main declarative: everything that opens or closes belongs here.
+//   - Publish with Tx.Publish (routed by contract, seeded id, anomaly
+//     points), never with the embedded messaging.Tx.Publish.
+//   - Run every HTTP command and scheduler round that writes through Exec, with
+//     the command name of contracts.Executions, so its anomaly points fire.
+//   - Read time from Clock(), never time.Now, so clock skew reaches the logic.
+//   - Register a handler for every type the service's queues accept; Run
+//     refuses to start otherwise (an unhandled type would be dropped).
+package app

@@ -1,0 +1,34 @@
+package app
+
+import (
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
+)
+
+// Topology converts Ticketflow's declarative topology (plain data in
+// contracts) into the messaging layer's declaration spec. Exchanges and
+// queues stay durable and classic; a queue's Expires becomes x-expires in
+// milliseconds. The contracts' DeadLetter flag is not turned into
+// arguments: the messaging layer declares its own retry and dead-letter
+// companions (messaging.RetryTopology) for every consumed queue when the
+// retries protection is on. Consumers are not part of a declaration; see
+// Runtime, which configures them from the same topology.
+func Topology(t contracts.Topology) messaging.Topology {
+	var out messaging.Topology
+	for _, e := range t.Exchanges {
+		out.Exchanges = append(out.Exchanges, messaging.Exchange{Name: e.Name, Kind: string(e.Kind)})
+	}
+	for _, q := range t.Queues {
+		mq := messaging.Queue{Name: q.Name}
+		if q.Expires > 0 {
+			mq.Args = amqp.Table{"x-expires": int32(q.Expires.Milliseconds())}
+		}
+		out.Queues = append(out.Queues, mq)
+	}
+	for _, b := range t.Bindings {
+		out.Bindings = append(out.Bindings, messaging.Binding{Source: b.Source, Destination: b.Destination, Key: b.Key, ToExchange: b.ToExchange})
+	}
+	return out
+}

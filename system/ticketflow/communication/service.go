@@ -1,0 +1,102 @@
+package communication
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/system/store"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
+)
+
+var _ service.Main = Main
+
+// Main runs the Communication service: the TicketResolved consumer (one
+// closure message per ticket), the alert consumer (any message on
+// communication-alerts, read as an alert), the HTTP API with the validated
+// POST /messages, and the runtime's routes. The "idempotency" protection
+// decides whether a repeated idempotency key is absorbed (on) or stored
+// again (off). It returns nil when ctx ends.
+func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
+	rt, err := app.New(ctx, cfg, log, app.Spec{Service: contracts.Communication, Migrations: []store.Migrations{Migrations}})
+	if err != nil {
+		return fmt.Errorf("communication: %w", err)
+	}
+	Wire(rt)
+	return rt.Run(ctx)
+}
+
+// Wire registers the Communication consumers and routes on rt (Main without
+// New and Run; tests run the service in-process with it). rt must have been
+// built with Migrations.
+func Wire(rt *app.Runtime) {
+	s := &server{rt: rt, clk: rt.Clock(), idempotent: rt.Idempotency()}
+	rt.Handle(contracts.QueueCommunicationTicketResolved, contracts.TypeTicketResolved, s.ticketResolved)
+	for _, typ := range AlertQueueTypes() {
+		rt.Handle(contracts.QueueCommunicationAlerts, typ, s.alert, app.MatchAs(contracts.TypeProducerAgnosticAlert))
+	}
+	Register(rt.Mux(), NewSQLStore(rt.DB(), s.idempotent), s, rt.Log())
+}
+
+// AlertQueueTypes are the message types the alert consumer handles: every
+// business type plus ProducerAgnosticAlertMessage, since the queue reads any
+// message as an alert (the messaging layer dispatches on the type, so "any"
+// is the list of every known one). A body that is no alert fails and is
+// dead-lettered after the retries.
+func AlertQueueTypes() []string {
+	return append(contracts.MessageTypes(), contracts.TypeProducerAgnosticAlert)
+}
+
+type server struct {
+	rt         *app.Runtime
+	clk        clock.Clock
+	idempotent bool
+}
+
+var _ Poster = (*server)(nil)
+
+func (s *server) ticketResolved(ctx context.Context, tx *app.Tx, msg contracts.Message) error {
+	m, ok := msg.(contracts.TicketResolved)
+	if !ok {
+		return fmt.Errorf("communication: want TicketResolved, got %s", msg.MessageType())
+	}
+	if _, err := HandleTicketResolved(ctx, NewSQLStore(tx, s.idempotent), m, s.rt.NewID(), s.clk.Now()); err != nil {
+		return err
+	}
+	tx.Effect(ClosureKey(m.TicketID))
+	return nil
+}
+
+func (s *server) alert(ctx context.Context, tx *app.Tx, _ contracts.Message) error {
+	d := tx.Delivery
+	a, err := contracts.DecodeAlert(d.Body)
+	if err != nil {
+		return fmt.Errorf("%s %s on %s: %w", d.Type, d.ID, d.Queue, err)
+	}
+	if _, err := HandleAlert(ctx, NewSQLStore(tx, s.idempotent), d.Body, d.ID, s.rt.NewID(), s.clk.Now()); err != nil {
+		return err
+	}
+	tx.Effect(AlertKey(a, d.ID))
+	return nil
+}
+
+// PostMessage stores a validated POST /messages request as the PostMessage
+// command (one transaction with its anomaly points).
+func (s *server) PostMessage(ctx context.Context, req PostMessageRequest) (id string, inserted bool, err error) {
+	err = s.rt.Exec(ctx, contracts.CommandPostCommunicationMsg, "", func(ctx context.Context, tx *app.Tx) error {
+		m := req.Message(s.rt.NewID(), s.clk.Now())
+		var err error
+		id, inserted, err = NewSQLStore(tx, s.idempotent).AddMessage(ctx, m)
+		if err != nil {
+			return err
+		}
+		if m.IdempotencyKey != "" {
+			tx.Effect(m.IdempotencyKey)
+		}
+		return nil
+	})
+	return id, inserted, err
+}
