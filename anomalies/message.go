@@ -1,0 +1,227 @@
+package anomalies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/anomalies/amqpproxy"
+)
+
+// Evidence counters of message faults: what the service's message proxy
+// applied while the rule was installed (its evidence events with the rule's
+// id, read at heal).
+const (
+	CounterProxyDeliveriesDuplicated = "proxy.deliveries-duplicated"
+	CounterProxyDeliveriesReordered  = "proxy.deliveries-reordered"
+	CounterProxyAcksDropped          = "proxy.acks-dropped"
+	CounterProxyConfirmsDropped      = "proxy.confirms-dropped"
+	CounterProxyConfirmsDelayed      = "proxy.confirms-delayed"
+	CounterProxyPublishesDuplicated  = "proxy.publishes-duplicated"
+	CounterProxyChannelsClosed       = "proxy.channels-closed"
+)
+
+// proxyCounters maps each proxy fault to its evidence counter. Faults
+// without a counter in the scenario history's catalog (delay-delivery,
+// close-connection) are logged but not counted.
+var proxyCounters = map[amqpproxy.Fault]string{
+	amqpproxy.DuplicateDelivery: CounterProxyDeliveriesDuplicated,
+	amqpproxy.ReorderDeliveries: CounterProxyDeliveriesReordered,
+	amqpproxy.DropAck:           CounterProxyAcksDropped,
+	amqpproxy.DropConfirm:       CounterProxyConfirmsDropped,
+	amqpproxy.DelayConfirm:      CounterProxyConfirmsDelayed,
+	amqpproxy.DuplicatePublish:  CounterProxyPublishesDuplicated,
+	amqpproxy.CloseChannel:      CounterProxyChannelsClosed,
+}
+
+// MessageCounters lists the evidence counters Message records.
+func MessageCounters() []string {
+	return []string{CounterProxyDeliveriesDuplicated, CounterProxyDeliveriesReordered, CounterProxyAcksDropped,
+		CounterProxyConfirmsDropped, CounterProxyConfirmsDelayed, CounterProxyPublishesDuplicated, CounterProxyChannelsClosed}
+}
+
+// scenarioFaults are the scenario files' names for the proxy faults that
+// differ from the proxy's own (DESIGN §5.2's wording).
+var scenarioFaults = map[string]amqpproxy.Fault{
+	"reorder":       amqpproxy.ReorderDeliveries,
+	"channel-close": amqpproxy.CloseChannel,
+}
+
+// ProxyFault maps a message fault name, as scenario files or the proxy spell
+// it, to the proxy's fault.
+func ProxyFault(name string) (amqpproxy.Fault, error) {
+	if f, ok := scenarioFaults[name]; ok {
+		return f, nil
+	}
+	for _, f := range amqpproxy.Faults() {
+		if string(f) == name {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("message fault %q: want one of %v or %s", name, amqpproxy.Faults(), "reorder, channel-close")
+}
+
+// ruleSeq makes rule ids unique within the control process.
+var ruleSeq atomic.Int64
+
+// Message installs one rule in the AMQP-aware message proxy chained into
+// every instance's broker path (service → Toxiproxy → message proxy →
+// broker), through the lab API:
+//
+//	POST   <lab api>/services/<id>/faults   {id, fault, match, every, limit, …}
+//	GET    <lab api>/services/<id>/evidence (at heal: the events of this rule)
+//	DELETE <lab api>/services/<id>/faults/<rule id>
+//
+// The rule acts on deliveries to the service (duplicate-delivery, reorder,
+// delay-delivery, drop-ack) or on its publishes (drop-confirm,
+// delay-confirm, duplicate-publish); channel-close acts on deliveries. Heal
+// removes the rule on every instance, then reads what it did into the
+// proxy.* counters and logs every applied fault with its message id.
+type Message struct {
+	Env     *Env
+	Service string
+	// Instance limits the rule to one instance (1, 2, …); 0 means all.
+	Instance int
+	// Fault is a proxy fault, as scenario files name it (reorder,
+	// channel-close) or as the proxy does (reorder-deliveries, …).
+	Fault string
+	// Match: empty fields match every message.
+	MessageType, RoutingKey, Queue string
+	// Nth applies the fault to the Nth matching message only; Every to every
+	// Every-th; Count stops after Count applications; Probability (0 =
+	// always) draws from the proxy's seeded source.
+	Nth, Every, Count int
+	Probability       float64
+	// Window is the reorder window; Prefetch (reorder) raises the prefetch
+	// of channels the service opens while the rule is installed; Delay the
+	// hold of delay-confirm and delay-delivery; ReplyCode the code of an
+	// injected channel close.
+	Window    int
+	Prefetch  int
+	Delay     time.Duration
+	ReplyCode int
+}
+
+var _ Anomaly = (*Message)(nil)
+
+// Name is "<fault>-<service>[-<instance>][-<messageType>]".
+func (m *Message) Name() string {
+	n := m.Fault + "-" + m.Service
+	if m.Instance > 0 {
+		n += "-" + strconv.Itoa(m.Instance)
+	}
+	if m.MessageType != "" {
+		n += "-" + m.MessageType
+	}
+	return n
+}
+
+// Rule is the proxy rule the executor installs (without its id).
+func (m *Message) Rule() (amqpproxy.Rule, error) {
+	f, err := ProxyFault(m.Fault)
+	if err != nil {
+		return amqpproxy.Rule{}, err
+	}
+	r := amqpproxy.Rule{Fault: f, Every: m.Every, Limit: m.Count, Window: m.Window,
+		Delay: amqpproxy.Duration(m.Delay), ReplyCode: uint16(m.ReplyCode),
+		Match: amqpproxy.Match{Type: m.MessageType, RoutingKey: m.RoutingKey, Queue: m.Queue}}
+	if m.Nth > 0 {
+		r.Every, r.Limit = m.Nth, 1
+	}
+	if m.Probability > 0 {
+		p := m.Probability
+		r.Probability = &p
+	}
+	if m.ReplyCode < 0 || m.ReplyCode > 999 {
+		return amqpproxy.Rule{}, fmt.Errorf("reply code %d: want an AMQP reply code", m.ReplyCode)
+	}
+	if m.Prefetch < 0 || m.Prefetch > 65535 {
+		return amqpproxy.Rule{}, fmt.Errorf("prefetch %d: want 1 to 65535", m.Prefetch)
+	}
+	r.Prefetch = uint16(m.Prefetch)
+	return r, nil
+}
+
+// Inject installs the rule on every targeted instance; on any failure it
+// removes what it installed.
+func (m *Message) Inject(ctx context.Context) (Healer, error) {
+	env := m.Env
+	rule, err := m.Rule()
+	if err != nil {
+		return nil, fmt.Errorf("inject %s: %w", m.Name(), err)
+	}
+	if env.LabAPI == "" {
+		return nil, fmt.Errorf("inject %s: the lab API address is unknown (Env.LabAPI)", m.Name())
+	}
+	targets, err := env.instances(m.Service, m.Instance)
+	if err != nil {
+		return nil, fmt.Errorf("inject %s: %w", m.Name(), err)
+	}
+	rule.ID = m.Name() + "-" + strconv.FormatInt(ruleSeq.Add(1), 10)
+	env.log().Info("Injecting anomaly", "anomaly", m.Name(), "rule", rule.ID, "instances", len(targets))
+	var done []Instance
+	heal := HealFunc(func(ctx context.Context) error { return m.heal(ctx, rule, done) })
+	for _, in := range targets {
+		u := m.base(in) + "/faults"
+		if err := (request{client: env.http(), method: http.MethodPost, url: u, body: rule}).do(ctx); err != nil {
+			return nil, errors.Join(fmt.Errorf("inject %s on %s: %w", m.Name(), in.ID, err), healNow(ctx, heal))
+		}
+		done = append(done, in)
+	}
+	return heal, nil
+}
+
+func (m *Message) base(in Instance) string {
+	return m.Env.LabAPI + "/services/" + url.PathEscape(in.ID)
+}
+
+// heal removes the rule everywhere it was installed, then reads its
+// evidence. Removing comes first so that a failing evidence read never
+// leaves the fault installed.
+func (m *Message) heal(ctx context.Context, rule amqpproxy.Rule, done []Instance) error {
+	env := m.Env
+	var errs []error
+	for _, in := range done {
+		u := m.base(in) + "/faults/" + url.PathEscape(rule.ID)
+		if err := (request{client: env.http(), method: http.MethodDelete, url: u}).do(ctx); err != nil && !isStatus(err, http.StatusNotFound) {
+			errs = append(errs, fmt.Errorf("heal %s on %s: %w", m.Name(), in.ID, err))
+		}
+	}
+	counts := map[amqpproxy.Fault]int64{}
+	read := false
+	for _, in := range done {
+		var ev amqpproxy.Evidence
+		if err := (request{client: env.http(), method: http.MethodGet, url: m.base(in) + "/evidence", out: &ev}).do(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("read the evidence of %s on %s: %w", m.Name(), in.ID, err))
+			continue
+		}
+		read = true
+		for _, e := range ev.Events {
+			if e.Rule != rule.ID {
+				continue
+			}
+			counts[e.Fault]++
+			env.log().Info("Message fault applied", "anomaly", m.Name(), "service", in.ID, "fault", string(e.Fault),
+				"msg_id", e.MessageID, "type", e.MessageType, "routing_key", e.RoutingKey, "at", e.Time, "detail", e.Detail)
+		}
+	}
+	if read {
+		// Record the rule's own fault even at 0: "looked, saw nothing".
+		if c, ok := proxyCounters[rule.Fault]; ok {
+			env.Evidence.Add(c, 0)
+		}
+		for f, n := range counts {
+			if c, ok := proxyCounters[f]; ok {
+				env.Evidence.Add(c, float64(n))
+			}
+		}
+	}
+	err := errors.Join(errs...)
+	env.log().Info("Anomaly healed", "anomaly", m.Name(), "rule", rule.ID, "applied", counts[rule.Fault], "err", err)
+	return err
+}
