@@ -1,0 +1,94 @@
+package catalog
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+//go:embed *.yaml
+var files embed.FS
+
+// Catalog is the set of named scenarios built into tflab.
+type Catalog struct {
+	byName map[string]*spec.Scenario
+	names  []string
+}
+
+// Load parses every embedded scenario file. Any invalid file or duplicate
+// name is an error: the catalog is tested, so this only fails on a broken build.
+func Load() (*Catalog, error) {
+	return load(files)
+}
+
+func load(fsys fs.FS) (*Catalog, error) {
+	c := &Catalog{byName: map[string]*spec.Scenario{}}
+	entries, err := fs.Glob(fsys, "*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	for _, name := range entries {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		s, err := spec.Parse(path.Join("catalog", name), data)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		if s.Name+".yaml" != name {
+			return nil, fmt.Errorf("catalog: %s holds scenario %q; name the file after the scenario", name, s.Name)
+		}
+		if _, dup := c.byName[s.Name]; dup {
+			return nil, fmt.Errorf("catalog: duplicate scenario %q", s.Name)
+		}
+		c.byName[s.Name] = s
+		c.names = append(c.names, s.Name)
+	}
+	sort.Strings(c.names)
+	return c, nil
+}
+
+// Names lists the scenario names in order.
+func (c *Catalog) Names() []string { return slices.Clone(c.names) }
+
+// Get returns a scenario by name.
+func (c *Catalog) Get(name string) (*spec.Scenario, bool) {
+	s, ok := c.byName[name]
+	return s, ok
+}
+
+// Lookup returns a scenario by name, or an error that lists the names.
+func (c *Catalog) Lookup(name string) (*spec.Scenario, error) {
+	if s, ok := c.byName[name]; ok {
+		return s, nil
+	}
+	return nil, fmt.Errorf("no scenario %q in the catalog (have: %s)", name, strings.Join(c.names, ", "))
+}
+
+// Tagged returns the scenarios carrying any of the tags (all when none), in name order.
+func (c *Catalog) Tagged(tags ...string) []*spec.Scenario {
+	var out []*spec.Scenario
+	for _, n := range c.names {
+		s := c.byName[n]
+		if len(tags) == 0 || slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(s.Tags, t) }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Source returns the embedded file of a scenario, for `tflab scenarios show`.
+func Source(name string) ([]byte, error) {
+	b, err := files.ReadFile(name + ".yaml")
+	if err != nil {
+		return nil, fmt.Errorf("no scenario %q in the catalog", name)
+	}
+	return b, nil
+}

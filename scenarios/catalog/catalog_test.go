@@ -1,0 +1,217 @@
+package catalog
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+
+	"github.com/ticketflow-lab/tflab/scenarios"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+func TestCatalogLoads(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := c.Names()
+	if len(names) < 13 {
+		t.Fatalf("catalog has %d scenarios, want at least 12 plus quickstart: %v", len(names), names)
+	}
+	inapp := 0
+	for _, n := range names {
+		s, _ := c.Get(n)
+		if s.Control == nil || len(s.Control.Expect.Violated) == 0 {
+			t.Errorf("%s has no negative control naming an invariant", n)
+			continue
+		}
+		for _, id := range s.Control.Expect.Violated {
+			if _, ok := check.Lookup(id); !ok {
+				t.Errorf("%s control expects unknown invariant %q", n, id)
+			}
+		}
+		if len(s.Evidence) == 0 {
+			t.Errorf("%s declares no evidence", n)
+		}
+		if len(s.Tags) == 0 {
+			t.Errorf("%s has no tags", n)
+		}
+		if s.Workload.Inquiries > 100 {
+			t.Errorf("%s submits %d inquiries; keep catalog workloads CI-sized", n, s.Workload.Inquiries)
+		}
+		for _, st := range s.Method {
+			if st.Action.Type() == spec.TypeInApp {
+				inapp++
+				break
+			}
+		}
+		// Both runs resolve to a plan, and the control really differs.
+		p, err := s.Plan(spec.PlanOptions{})
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		cp, err := s.Plan(spec.PlanOptions{Control: true})
+		if err != nil {
+			t.Errorf("%s control: %v", n, err)
+			continue
+		}
+		if reflect.DeepEqual(p.Protections, cp.Protections) && reflect.DeepEqual(p.Timeline, cp.Timeline) {
+			t.Errorf("%s: the control runs exactly like the scenario", n)
+		}
+		if p.End > 60e9 {
+			t.Errorf("%s method lasts %v; keep faults to seconds", n, p.End)
+		}
+	}
+	if inapp < 3 {
+		t.Errorf("%d scenarios use in-app anomalies, want at least 3", inapp)
+	}
+	q, err := c.Lookup("quickstart")
+	if err != nil || !slices.Contains(q.Tags, "quickstart") {
+		t.Fatalf("quickstart: %v %v", q, err)
+	}
+	if _, err := c.Lookup("no-such"); err == nil || !strings.Contains(err.Error(), "quickstart") {
+		t.Errorf("Lookup error %v does not list the names", err)
+	}
+	if got := c.Tagged("inapp"); len(got) != inapp {
+		t.Errorf("Tagged(inapp) = %d scenarios, %d use in-app anomalies", len(got), inapp)
+	}
+	if src, err := Source("quickstart"); err != nil || !bytes.Contains(src, []byte("name: quickstart")) {
+		t.Errorf("Source: %v", err)
+	}
+}
+
+func TestLoadRejectsDuplicatesAndMisnamedFiles(t *testing.T) {
+	good, err := files.ReadFile("quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(fstest.MapFS{"other.yaml": {Data: good}}); err == nil || !strings.Contains(err.Error(), "name the file") {
+		t.Errorf("misnamed file: %v", err)
+	}
+	bad := bytes.Replace(good, []byte("seed: 1"), []byte("seed: one"), 1)
+	if _, err := load(fstest.MapFS{"quickstart.yaml": {Data: bad}}); err == nil || !strings.Contains(err.Error(), "catalog/quickstart.yaml:") {
+		t.Errorf("bad file: %v", err)
+	}
+}
+
+func compileSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(scenarios.Schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("scenario.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("scenario.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch
+}
+
+// yamlToJSON converts a YAML document to the JSON value the validator wants.
+func yamlToJSON(t *testing.T, data []byte) any {
+	t.Helper()
+	var v any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSchemaAcceptsEveryCatalogFile(t *testing.T) {
+	sch := compileSchema(t)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.Names() {
+		src, _ := Source(n)
+		if err := sch.Validate(yamlToJSON(t, src)); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+	}
+}
+
+func TestSchemaRejectsBadFiles(t *testing.T) {
+	sch := compileSchema(t)
+	good, _ := Source("slow-consumer-backlog")
+	for name, edit := range map[string][2]string{
+		"unknown top-level field": {"seed: 17\n", "seed: 17\ncolour: red\n"},
+		"unknown step field":      {"    op: close-connections\n", "    op: close-connections\n    force: true\n"},
+		"unknown action type":     {"    type: broker\n", "    type: brokr\n"},
+		"bad duration":            {"    at: 5s\n", "    at: five\n"},
+		"unknown anomaly":         {"anomaly: ConsumerDelayAfterHandler", "anomaly: ConsumerSlowdown"},
+		"unknown invariant":       {"violated: [TF2]", "violated: [TF12]"},
+		"unknown protection":      {"unprotect: [dedup, idempotency]", "unprotect: [dedupe, idempotency]"},
+		"missing evidence":        {"evidence:\n  - queue.depth.max > 3\n  - deliveries.redelivered > 0\n", ""},
+	} {
+		src := strings.Replace(string(good), edit[0], edit[1], 1)
+		if src == string(good) {
+			t.Fatalf("%s: edit did not apply", name)
+		}
+		if err := sch.Validate(yamlToJSON(t, []byte(src))); err == nil {
+			t.Errorf("schema accepted a file with: %s", name)
+		}
+		if _, err := spec.Parse("bad.yaml", []byte(src)); err == nil {
+			t.Errorf("spec accepted a file with: %s", name)
+		}
+	}
+}
+
+// TestSchemaKeysMatchTypes compares the schema's properties with the Go
+// types' YAML keys, so neither can grow a field the other lacks.
+func TestSchemaKeysMatchTypes(t *testing.T) {
+	var doc struct {
+		Properties map[string]any `json:"properties"`
+		Defs       map[string]struct {
+			Properties map[string]any `json:"properties"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(scenarios.Schema, &doc); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(m map[string]any) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	check := func(what string, schema, goKeys []string) {
+		if !slices.Equal(schema, goKeys) {
+			t.Errorf("%s: schema has %v, Go has %v", what, schema, goKeys)
+		}
+	}
+	check("scenario", keys(doc.Properties), spec.YAMLKeys(reflect.TypeFor[spec.Scenario]()))
+	for def, ty := range map[string]reflect.Type{
+		"workload": reflect.TypeFor[spec.Workload](), "probe": reflect.TypeFor[spec.Probe](),
+		"steadyState": reflect.TypeFor[spec.SteadyState](), "control": reflect.TypeFor[spec.Control](),
+		"match": reflect.TypeFor[spec.Match](), "inappParams": reflect.TypeFor[spec.InAppParams](),
+	} {
+		check(def, keys(doc.Defs[def].Properties), spec.YAMLKeys(ty))
+	}
+	for _, typ := range spec.ActionTypes {
+		check(typ+"Step", keys(doc.Defs[typ+"Step"].Properties), spec.StepKeys(typ))
+	}
+}

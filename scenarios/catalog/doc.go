@@ -1,0 +1,40 @@
+// Package catalog holds the named scenarios built into tflab: one YAML file
+// per scenario (embed.FS), named after the scenario, each with its negative
+// control in the same file (`control:`), so a scenario and the proof that it
+// can fail are read, reviewed and versioned together.
+//
+// # Design
+//
+//	quickstart                 one link outage, PASS; control: no outbox/confirms → TF1
+//	broker-outage              broker stop/start → TF1 without outbox/confirms
+//	link-outage                Tickets' link down → TF6 without outbox
+//	latency-jitter             slow confirms, republish → TF2 without dedup
+//	bandwidth-squeeze          1 KB/s to Communication → TF2 without dedup
+//	reset-during-consume       reset_peer before ack → TF2 without dedup
+//	confirm-lost               confirms held back → TF2 without dedup
+//	slow-consumer-backlog      in-app delay + connection close → TF2 without dedup
+//	poison-to-dlq              in-app error → TF8 without retries
+//	consumer-kill              kill -9 before ack → TF2 without dedup
+//	consumer-paused            SIGSTOP past the heartbeat → TF2 without dedup
+//	sla-partitioned            SLA cut off → TF6 without outbox
+//	reorder-vs-ordering-guard  retry overtaken by later versions → TF3 without ordering
+//	broker-memory-alarm        blocked publishers republish → TF2 without dedup
+//	clock-skew-sla             SLA clock ahead passes; control skews Tickets → TF5
+//	duplicate-delivery-storm   message proxy: every TicketResolved to Communication twice → TF2 without dedup
+//	ack-lost                   message proxy: acks swallowed, then redelivered → TF2 without dedup
+//	confirm-dropped            message proxy: confirms swallowed, Tickets republishes → TF2 without dedup
+//	reorder-window             message proxy: SLA deliveries shuffled in windows → TF3 without ordering
+//
+// Workloads are CI-sized (tens of inquiries, seconds of faults). Each
+// scenario's evidence names what only its fault can produce. The controls
+// are hypotheses about the live system until the runner has confirmed each
+// one (see scenarios/README.md).
+//
+// # Best practices
+//
+//   - One file per scenario, file name = scenario name; first line points
+//     editors at ../scenario.schema.json.
+//   - A new scenario needs its control; the catalog test refuses one without.
+//   - Keep the seed in the file so that a report can be reproduced with
+//     `tflab run NAME` alone.
+package catalog

@@ -1,0 +1,138 @@
+package check
+
+import (
+	"sort"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+)
+
+// index holds the lookups every checker shares, built once per Evaluate.
+type index struct {
+	h   *history.History
+	tol time.Duration
+
+	span       map[history.SpanID]int32 // span id → event
+	publishes  map[string][]int32       // message id → publish events, in time order
+	handlings  map[string][]int32       // message id → process events, in time order
+	byAggr     map[string][]int32       // aggregate id → publish and process events
+	submission map[string]*history.Submission
+	inquiry    map[string]*history.Inquiry
+	ticket     map[string]*history.Ticket
+	reminders  map[string][]*history.Reminder // ticket id → SLA records
+	deadLetter map[string][]*history.DeadLetter
+}
+
+func newIndex(h *history.History) *index {
+	x := &index{
+		h:          h,
+		tol:        h.Meta.Limits.ClockToleranceOrDefault(),
+		span:       make(map[history.SpanID]int32, len(h.Events)),
+		publishes:  make(map[string][]int32, len(h.Events)/4),
+		handlings:  make(map[string][]int32, len(h.Events)/4),
+		byAggr:     make(map[string][]int32, len(h.Workload)),
+		submission: make(map[string]*history.Submission, len(h.Workload)),
+		inquiry:    make(map[string]*history.Inquiry, len(h.Snapshot.Inquiries)),
+		ticket:     make(map[string]*history.Ticket, len(h.Snapshot.Tickets)),
+		reminders:  make(map[string][]*history.Reminder, len(h.Snapshot.Reminders)),
+		deadLetter: make(map[string][]*history.DeadLetter),
+	}
+	ev := h.Events
+	if !sort.SliceIsSorted(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) }) {
+		sort.SliceStable(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) })
+	}
+	for i := range ev {
+		e := &ev[i]
+		n := int32(i)
+		if !e.SpanID.IsZero() {
+			x.span[e.SpanID] = n
+		}
+		switch e.Kind {
+		case history.KindPublish:
+			if e.MessageID != "" {
+				x.publishes[e.MessageID] = append(x.publishes[e.MessageID], n)
+			}
+		case history.KindProcess:
+			if e.MessageID != "" {
+				x.handlings[e.MessageID] = append(x.handlings[e.MessageID], n)
+			}
+		default:
+			continue
+		}
+		if e.AggregateID != "" {
+			x.byAggr[e.AggregateID] = append(x.byAggr[e.AggregateID], n)
+		}
+	}
+	for i := range h.Workload {
+		x.submission[h.Workload[i].InquiryID] = &h.Workload[i]
+	}
+	for i := range h.Snapshot.Inquiries {
+		x.inquiry[h.Snapshot.Inquiries[i].ID] = &h.Snapshot.Inquiries[i]
+	}
+	for i := range h.Snapshot.Tickets {
+		x.ticket[h.Snapshot.Tickets[i].ID] = &h.Snapshot.Tickets[i]
+	}
+	for i := range h.Snapshot.Reminders {
+		r := &h.Snapshot.Reminders[i]
+		x.reminders[r.TicketID] = append(x.reminders[r.TicketID], r)
+	}
+	for i := range h.Snapshot.DeadLetters {
+		d := &h.Snapshot.DeadLetters[i]
+		x.deadLetter[d.MessageID] = append(x.deadLetter[d.MessageID], d)
+	}
+	return x
+}
+
+func (x *index) ev(n int32) *history.Event { return &x.h.Events[n] }
+
+// hasSnapshot reports whether the services' databases were captured.
+func (x *index) hasSnapshot() bool { return !x.h.Snapshot.At.IsZero() }
+
+// deadLettered reports whether a message of msgType about aggregate, bound for
+// service, ended in a dead-letter queue and is there: its effect is then
+// accounted for rather than lost. It returns the message id.
+func (x *index) deadLettered(aggregate, msgType, service string) (string, bool) {
+	for _, n := range x.byAggr[aggregate] {
+		e := x.ev(n)
+		if e.Kind != history.KindProcess || e.MessageType != msgType || e.Outcome != history.OutcomeDeadLettered {
+			continue
+		}
+		if service != "" && e.Service != service {
+			continue
+		}
+		if len(x.deadLetter[e.MessageID]) > 0 {
+			return e.MessageID, true
+		}
+	}
+	return "", false
+}
+
+// related returns message and trace ids of the events about aggregate with one
+// of the given message types (any type when none is given), for violations.
+func (x *index) related(aggregate string, types ...string) (msgs, traces []string) {
+	for _, n := range x.byAggr[aggregate] {
+		e := x.ev(n)
+		if len(types) > 0 && !contains(types, e.MessageType) {
+			continue
+		}
+		msgs = appendUnique(msgs, e.MessageID)
+		traces = appendUnique(traces, e.TraceID.String())
+	}
+	return msgs, traces
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func appendUnique(list []string, s string) []string {
+	if s == "" || contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}

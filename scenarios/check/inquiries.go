@@ -1,0 +1,165 @@
+package check
+
+import (
+	"fmt"
+
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+)
+
+// Message types of the submission flow (spec §5.1, §5.2).
+var submissionFlow = []string{"InquirySubmitted", "RequestTranslationV1", "RequestTranslationV2",
+	"TranslationCompleted", "TranslationSkipped", "TicketCreated"}
+
+// checkNoLostInquiry (TF1): every accepted submission is in the Inquiries
+// database and became a ticket; nothing appears that nobody submitted.
+// A submission whose outcome was unknown (no 2xx) but that was stored anyway
+// is "recovered", which is legal.
+func checkNoLostInquiry(inv Invariant, x *index) Result {
+	r := newResult(inv, "accepted inquiries")
+	if len(x.h.Workload) == 0 {
+		r.Status, r.Reason = Inconclusive, "the workload submitted no inquiries"
+		return r
+	}
+	if !x.hasSnapshot() {
+		r.Status, r.Reason = Inconclusive, "no database snapshot was taken"
+		return r
+	}
+	var recovered, accounted notes
+	for i := range x.h.Workload {
+		s := &x.h.Workload[i]
+		_, stored := x.inquiry[s.InquiryID]
+		_, ticket := x.ticket[s.InquiryID]
+		if !s.Accepted {
+			if stored {
+				recovered.add(Recovered, s.InquiryID, s.TraceID.String())
+			}
+			continue
+		}
+		r.Checked++
+		msgs, traces := x.related(s.InquiryID, "InquirySubmitted")
+		traces = prependUnique(traces, s.TraceID.String())
+		switch {
+		case !stored:
+			r.Violations = append(r.Violations, Violation{Category: Lost, Subject: "inquiry " + s.InquiryID,
+				Detail: "accepted (HTTP 2xx) but not in the Inquiries database", MessageIDs: msgs, TraceIDs: traces})
+		case !ticket:
+			if id, ok := x.deadLettered(s.InquiryID, "InquirySubmitted", "tickets"); ok {
+				accounted.add(Accounted, "InquirySubmitted "+id, s.TraceID.String())
+				continue
+			}
+			r.Violations = append(r.Violations, Violation{Category: Lost, Subject: "inquiry " + s.InquiryID,
+				Detail: "stored but never became a ticket", MessageIDs: msgs, TraceIDs: traces})
+		}
+	}
+	for _, q := range x.h.Snapshot.Inquiries {
+		if _, ok := x.submission[q.ID]; !ok {
+			r.Violations = append(r.Violations, Violation{Category: Unexpected, Subject: "inquiry " + q.ID,
+				Detail: "in the Inquiries database but never submitted by the workload"})
+		}
+	}
+	for _, t := range x.h.Snapshot.Tickets {
+		if _, ok := x.submission[t.ID]; !ok {
+			msgs, traces := x.related(t.ID)
+			r.Violations = append(r.Violations, Violation{Category: Unexpected, Subject: "ticket " + t.ID,
+				Detail: "in the Tickets database but no submitted inquiry has its id", MessageIDs: msgs, TraceIDs: traces})
+		}
+	}
+	r.Notes = append(recovered.list(), accounted.list()...)
+	return finish(r)
+}
+
+// checkTranslationCompleteness (TF4): every ticket whose language is not
+// English carries a translation and has left WaitingForScheduledAction; an
+// English ticket never waits for one.
+func checkTranslationCompleteness(inv Invariant, x *index) Result {
+	r := newResult(inv, "non-English tickets")
+	if !x.hasSnapshot() {
+		r.Status, r.Reason = Inconclusive, "no database snapshot was taken"
+		return r
+	}
+	var accounted notes
+	for i := range x.h.Snapshot.Tickets {
+		t := &x.h.Snapshot.Tickets[i]
+		lang := x.language(t)
+		if lang == "" || lang == "en" {
+			if t.Status == "WaitingForScheduledAction" {
+				msgs, traces := x.related(t.ID, submissionFlow...)
+				r.Violations = append(r.Violations, Violation{Category: Unexpected, Subject: "ticket " + t.ID,
+					Detail: "English ticket is waiting for a translation", MessageIDs: msgs, TraceIDs: traces})
+			}
+			continue
+		}
+		r.Checked++
+		if t.Translation != "" && t.Status != "WaitingForScheduledAction" {
+			continue
+		}
+		if id, ok := x.translationDeadLettered(t.ID); ok {
+			accounted.add(Accounted, id, "")
+			continue
+		}
+		msgs, traces := x.related(t.ID, "RequestTranslationV1", "RequestTranslationV2", "TranslationCompleted", "TranslationSkipped")
+		detail := fmt.Sprintf("%s ticket has no translation", lang)
+		if t.Translation != "" {
+			detail = fmt.Sprintf("%s ticket has its translation but is still %s", lang, t.Status)
+		} else if t.Status == "WaitingForScheduledAction" {
+			detail = fmt.Sprintf("%s ticket is still waiting for its translation", lang)
+		}
+		r.Violations = append(r.Violations, Violation{Category: Lost, Subject: "ticket " + t.ID, Detail: detail,
+			MessageIDs: msgs, TraceIDs: traces})
+	}
+	r.Notes = accounted.list()
+	return finish(r)
+}
+
+// language is the ticket's detected language, else what the workload generated.
+func (x *index) language(t *history.Ticket) string {
+	if t.Language != "" {
+		return t.Language
+	}
+	if s, ok := x.submission[t.ID]; ok {
+		return s.Language
+	}
+	return ""
+}
+
+func (x *index) translationDeadLettered(ticket string) (string, bool) {
+	for _, typ := range []string{"RequestTranslationV2", "TranslationCompleted", "TranslationSkipped"} {
+		if id, ok := x.deadLettered(ticket, typ, ""); ok {
+			return typ + " " + id, true
+		}
+	}
+	return "", false
+}
+
+func prependUnique(list []string, s string) []string {
+	if s == "" || contains(list, s) {
+		return list
+	}
+	return append([]string{s}, list...)
+}
+
+// notes accumulates legal findings by category.
+type notes []Note
+
+func (ns *notes) add(c Category, example, trace string) {
+	for i := range *ns {
+		if (*ns)[i].Category == c {
+			(*ns)[i].Count++
+			if (*ns)[i].TraceID == "" {
+				(*ns)[i].TraceID = trace
+			}
+			return
+		}
+	}
+	*ns = append(*ns, Note{Category: c, Count: 1, Example: example, TraceID: trace})
+}
+
+func (ns notes) list() []Note { return []Note(ns) }
+
+// finish sets VIOLATED when there are violations.
+func finish(r Result) Result {
+	if len(r.Violations) > 0 {
+		r.Status = Violated
+	}
+	return r
+}

@@ -1,0 +1,91 @@
+package check_test
+
+import (
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+)
+
+// BenchmarkVerify measures what `tflab verify RUN_DIR` does — load a saved
+// history from disk and judge it — on a synthetic run of about a million
+// spans (about 16.4 spans per inquiry). It reports spans/s and the peak live
+// heap during load + judge:
+//
+//	go test ./scenarios/check -run '^$' -bench Verify -benchtime 1x
+func BenchmarkVerify(b *testing.B) {
+	const inquiries = 61_000 // ≈ 1,000,000 spans // ≈ 1,000,000 spans
+	dir := b.TempDir()
+	res := synth.New(synth.Config{Seed: 1, Inquiries: inquiries, Gap: time.Millisecond})
+	res.History.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
+	spans := len(res.History.Events)
+	if err := history.Save(dir, res.History); err != nil {
+		b.Fatal(err)
+	}
+	res = synth.Result{}
+	runtime.GC()
+	b.ResetTimer()
+	var peak uint64
+	cpu0 := cpuTime()
+	for b.Loop() {
+		stop := samplePeakHeap(&peak)
+		h, err := history.Load(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v := check.Evaluate(h)
+		stop()
+		if v.Outcome != check.OutcomePass {
+			b.Fatalf("verdict %s: %s", v.Outcome, v.Reason)
+		}
+	}
+	cpu := (cpuTime() - cpu0).Seconds()
+	b.ReportMetric(float64(spans)*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+	// On a shared machine wall time depends on the neighbours; CPU time does not.
+	b.ReportMetric(float64(spans)*float64(b.N)/cpu, "spans/cpu-s")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(spans), "spans")
+}
+
+// cpuTime is the process's user + system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// samplePeakHeap records the largest live heap (bytes in heap objects) seen
+// every 5 ms until stop is called.
+func samplePeakHeap(peak *uint64) (stop func()) {
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() {
+		metrics.Read(sample)
+		if v := sample[0].Value.Uint64(); v > *peak {
+			*peak = v
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !done.Load() {
+			read()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return func() {
+		done.Store(true)
+		wg.Wait()
+		read()
+	}
+}

@@ -1,0 +1,39 @@
+// Package history is the plain, serializable record of one scenario run —
+// Jepsen's "history", rebuilt from OpenTelemetry spans and the services'
+// databases instead of client logs. The checkers (scenarios/check) judge it;
+// the reports (scenarios/report) render it; `tflab verify` reloads it.
+//
+// # Design
+//
+//	Meta        what the run was: scenario, seed, protections, expectation,
+//	            evidence requirements, limits, base time
+//	Workload    every submitted inquiry (id, language, e-mail, 2xx or not)
+//	Commands    every desk action (qualify, assign, block, unblock, resolve)
+//	Events      every span: publish / create (outbox write) / process / command,
+//	            flattened; each field maps 1:1 to a span attribute of
+//	            tracing/otelamqp (EventAttributes)
+//	Faults      the fault timeline as executed (planned offset, start, heal, errors)
+//	Snapshot    the databases at quiescence: inquiries, tickets, SLA records,
+//	            inbox messages, alerts, dead letters
+//	Counters    what the runner observed outside the spans (Toxiproxy bytes,
+//	            broker alarms, reconnects…); see the Counters catalog
+//
+// On disk a history is two files: history.json (everything but the events)
+// and events.jsonl (one span per line), so a million spans stream in and out.
+// Trace and span ids are fixed-size arrays and repeated strings are interned
+// on read, to keep large histories small in memory.
+//
+// This package imports nothing of the live system: an adapter (built with the
+// tracing reader and the services' stores) fills it, and the checkers need
+// nothing else.
+//
+// # Best practices
+//
+//   - Record times from one clock per source and keep them absolute; reports
+//     compute offsets from Meta.Start.
+//   - Record an instantaneous fault (kill, close-connections) with
+//     Healed = Started, so that fault windows stay short.
+//   - Never record a counter whose catalog Source is FromHistory: the
+//     checkers recompute those and ignore the runner's.
+//   - Bump SchemaVersion on any incompatible change; Load refuses others.
+package history

@@ -1,0 +1,385 @@
+package history
+
+import (
+	"time"
+)
+
+// SchemaVersion is the version of the serialized history (run.json + events.jsonl).
+// Bump it on any change that an older reader would misread.
+const SchemaVersion = 1
+
+// History is everything the checkers need to decide a run: what the scenario
+// expected, what the workload asked for, every publish and handling span, the
+// faults as executed, the services' databases at quiescence and the counters
+// the runner observed. It is plain data: no methods reach the network.
+type History struct {
+	Meta     Meta         `json:"meta"`
+	Workload []Submission `json:"workload"`
+	Commands []Command    `json:"commands,omitempty"`
+	// Events are the spans of the run, ordered by Start. They are stored in a
+	// separate JSON-lines file (events.jsonl) so that a million spans stream.
+	Events   []Event            `json:"-"`
+	Faults   []Fault            `json:"faults"`
+	Snapshot Snapshot           `json:"snapshot"`
+	Counters map[string]float64 `json:"counters,omitempty"` // runner-observed counters (see Counters)
+	// Probes are the steady-state checks before the faults and after the
+	// settle, as the runner ran them.
+	Probes []Probe `json:"probes,omitempty"`
+}
+
+// Probe phases.
+const (
+	ProbeBefore = "before"
+	ProbeAfter  = "after"
+)
+
+// Probe is one steady-state check as run (Chaos Toolkit's hypothesis).
+type Probe struct {
+	Phase  string    `json:"phase"` // before | after
+	Name   string    `json:"name"`  // services-healthy, broker-healthy, queues-empty, end-to-end, min-throughput
+	OK     bool      `json:"ok"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
+	Took   Duration  `json:"took,omitempty"`
+}
+
+// Meta says what the run was and what it had to show. It is copied from the
+// scenario plan so that a saved run can be judged again without the scenario file.
+type Meta struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	Scenario      string `json:"scenario"`
+	Description   string `json:"description,omitempty"`
+	// Control is true for a negative-control run (protections switched off,
+	// a named violation expected).
+	Control bool  `json:"control,omitempty"`
+	Seed    int64 `json:"seed"`
+	// Protections maps protection → service → on.
+	Protections map[string]map[string]bool `json:"protections"`
+	// Invariants lists the invariant ids checked; empty means all.
+	Invariants []string      `json:"invariants,omitempty"`
+	Expect     Expectation   `json:"expect"`
+	Evidence   []Requirement `json:"evidence,omitempty"`
+	Limits     Limits        `json:"limits"`
+	Start      time.Time     `json:"start"` // base time: offsets in reports are relative to it
+	End        time.Time     `json:"end"`   // quiescence: when the snapshot was taken
+}
+
+// Expectation is what the run must show: nothing violated (Violated empty), or
+// at least the named invariants violated (a negative control).
+type Expectation struct {
+	Violated []string `json:"violated,omitempty"`
+}
+
+// Pass reports whether the expectation is "every invariant holds".
+func (e Expectation) Pass() bool { return len(e.Violated) == 0 }
+
+// Limits are the system settings the checkers judge against.
+type Limits struct {
+	// MaxAttempts is the number of failed handlings a message may see in one
+	// service before it must be dead-lettered (retries limit + 1). 0 means 4.
+	MaxAttempts int `json:"maxAttempts,omitempty"`
+	// ClockTolerance is how far a stored timestamp may be from the true time
+	// (the lab's clock, the spans' clock) before it counts as wrong. 0 means 2 s.
+	ClockTolerance Duration `json:"clockTolerance,omitempty"`
+}
+
+// MaxAttemptsOrDefault returns MaxAttempts, or 4 when unset.
+func (l Limits) MaxAttemptsOrDefault() int {
+	if l.MaxAttempts <= 0 {
+		return 4
+	}
+	return l.MaxAttempts
+}
+
+// ClockToleranceOrDefault returns ClockTolerance, or 2 s when unset.
+func (l Limits) ClockToleranceOrDefault() time.Duration {
+	if l.ClockTolerance <= 0 {
+		return 2 * time.Second
+	}
+	return time.Duration(l.ClockTolerance)
+}
+
+// Submission is one inquiry the workload submitted (POST /inquiries/submit).
+type Submission struct {
+	InquiryID string    `json:"inquiryId"`
+	At        time.Time `json:"at"`
+	Language  string    `json:"language"` // language of the generated text, e.g. "en", "pl"
+	Email     string    `json:"email"`
+	// Accepted is true when the service answered 2xx: the lab then holds it to
+	// the inquiry. A failed or timed-out submission has an unknown outcome.
+	Accepted bool    `json:"accepted"`
+	Status   int     `json:"status,omitempty"` // HTTP status, 0 when none arrived
+	TraceID  TraceID `json:"traceId,omitzero"`
+}
+
+// Command is one desk action the workload issued after a ticket existed.
+type Command struct {
+	Kind     string            `json:"kind"` // qualify | assign | block | unblock | resolve
+	TicketID string            `json:"ticketId"`
+	At       time.Time         `json:"at"`
+	Accepted bool              `json:"accepted"`
+	Status   int               `json:"status,omitempty"`
+	Params   map[string]string `json:"params,omitempty"` // e.g. type, severity, agent, reason
+	TraceID  TraceID           `json:"traceId,omitzero"`
+}
+
+// Event kinds. They follow messaging.operation.type where one applies.
+const (
+	KindPublish = "publish" // a message handed to the broker (direct or by the outbox relay)
+	KindCreate  = "create"  // a message written to the outbox (not yet on the broker)
+	KindProcess = "process" // one handling of one delivery
+	KindCommand = "command" // one HTTP command execution (qualify, resolve, submit, …)
+	KindOther   = "other"   // any other span of a flow (HTTP client/server, relay loop)
+)
+
+// Handling outcomes (lab.outcome).
+const (
+	OutcomeAcked        = "acked"
+	OutcomeRetried      = "retried"
+	OutcomeDeadLettered = "dead-lettered"
+	OutcomeUnknownType  = "unknown-type"
+	OutcomeRequeued     = "requeued" // retries off: nacked with requeue (the original's endless loop)
+	OutcomeFailed       = "failed"
+)
+
+// Publish routes and confirm outcomes (lab.publish.via, lab.confirm.outcome).
+const (
+	ViaOutbox     = "outbox"      // relayed from the outbox table
+	ViaDirect     = "direct"      // published directly
+	ViaRetry      = "retry"       // a failed message's copy to the retry queue
+	ViaDeadLetter = "dead-letter" // a poison message's copy to the dead-letter queue
+
+	ConfirmAck     = "ack"
+	ConfirmNack    = "nack"
+	ConfirmTimeout = "timeout"
+	ConfirmOff     = "off"
+)
+
+// Dedup and order outcomes (lab.dedup.outcome, lab.order.outcome).
+const (
+	DedupProcessed = "processed"
+	DedupDuplicate = "duplicate"
+	DedupOff       = "off"
+
+	OrderApplied = "applied"
+	OrderStale   = "stale"
+	OrderEarly   = "early"
+	OrderOff     = "off"
+)
+
+// Event is one span, flattened. Each field maps 1:1 to a span attribute of
+// tracing/otelamqp (see AttributeOf); fields a span did not carry stay zero.
+type Event struct {
+	Kind     string    `json:"kind"`
+	Name     string    `json:"name,omitempty"` // span name
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	TraceID  TraceID   `json:"traceId"`
+	SpanID   SpanID    `json:"spanId"`
+	ParentID SpanID    `json:"parentId,omitzero"`
+
+	Service  string `json:"service,omitempty"`  // lab.service
+	Instance string `json:"instance,omitempty"` // lab.instance
+
+	MessageID     string `json:"messageId,omitempty"`     // messaging.message.id
+	MessageType   string `json:"messageType,omitempty"`   // lab.message.type
+	CorrelationID string `json:"correlationId,omitempty"` // messaging.message.conversation_id
+	CausationID   string `json:"causationId,omitempty"`   // lab.causation.id
+	Destination   string `json:"destination,omitempty"`   // messaging.destination.name (exchange or queue)
+	RoutingKey    string `json:"routingKey,omitempty"`    // messaging.rabbitmq.destination.routing_key
+
+	AggregateID      string `json:"aggregateId,omitempty"`      // lab.aggregate.id
+	AggregateVersion int64  `json:"aggregateVersion,omitempty"` // lab.aggregate.version
+
+	Redelivered bool     `json:"redelivered,omitempty"` // lab.redelivered
+	Attempt     int      `json:"attempt,omitempty"`     // lab.attempt (1 = first handling)
+	Dedup       string   `json:"dedup,omitempty"`       // lab.dedup.outcome
+	Order       string   `json:"order,omitempty"`       // lab.order.outcome
+	Outcome     string   `json:"outcome,omitempty"`     // lab.outcome
+	EffectKeys  []string `json:"effectKeys,omitempty"`  // lab.effect.keys
+	// Tx is "committed" or "rolled-back" when the span says whether the
+	// execution's transaction committed (proposed lab.tx.outcome); empty means
+	// the outcome decides (acked = committed).
+	Tx string `json:"tx,omitempty"`
+
+	PublishVia string `json:"via,omitempty"`       // lab.publish.via
+	Confirm    string `json:"confirm,omitempty"`   // lab.confirm.outcome
+	Republish  int    `json:"republish,omitempty"` // lab.publish.republish
+
+	Error string `json:"error,omitempty"` // span status description when the span failed
+}
+
+// Transaction outcomes (Event.Tx).
+const (
+	TxCommitted  = "committed"
+	TxRolledBack = "rolled-back"
+)
+
+// Committed reports whether a handling applied its writes: its transaction
+// committed (Tx, else an acked outcome) and it was neither skipped by dedup
+// nor by the ordering guard.
+func (e *Event) Committed() bool {
+	if e.Kind != KindProcess && e.Kind != KindCommand {
+		return false
+	}
+	if e.Dedup == DedupDuplicate || e.Order == OrderStale || e.Order == OrderEarly {
+		return false
+	}
+	if e.Tx != "" {
+		return e.Tx == TxCommitted
+	}
+	return e.Outcome == OutcomeAcked
+}
+
+// RolledBack reports whether an execution ended without committing its
+// writes: Tx says so, or (without Tx) it failed, was retried or dead-lettered.
+// A failure after the commit is only told apart when Tx is recorded.
+func (e *Event) RolledBack() bool {
+	if e.Kind != KindProcess && e.Kind != KindCommand {
+		return false
+	}
+	if e.Tx != "" {
+		return e.Tx == TxRolledBack
+	}
+	return e.Failed()
+}
+
+// Failed reports whether a handling failed: retried, requeued, failed or
+// dead-lettered.
+func (e *Event) Failed() bool {
+	switch e.Outcome {
+	case OutcomeFailed, OutcomeRetried, OutcomeRequeued, OutcomeDeadLettered:
+		return true
+	}
+	return false
+}
+
+// BusinessPublish reports whether a publish carries a message of the system
+// (direct or from the outbox), not the messaging layer's copy of a failing
+// message to its retry or dead-letter queue.
+func (e *Event) BusinessPublish() bool {
+	return e.Kind == KindPublish && e.PublishVia != ViaRetry && e.PublishVia != ViaDeadLetter
+}
+
+// Fault is one fault step as the runner executed it.
+type Fault struct {
+	Name   string            `json:"name"`
+	Type   string            `json:"type"`             // network | outage | partition | process | broker | inapp | message
+	Op     string            `json:"op,omitempty"`     // toxic, process/broker op, anomaly or message fault
+	Target string            `json:"target,omitempty"` // link, service, node…
+	Params map[string]string `json:"params,omitempty"`
+	// PlannedAt is the step's offset from Meta.Start as scheduled (after jitter).
+	PlannedAt Duration  `json:"plannedAt"`
+	Started   time.Time `json:"started,omitzero"`
+	Healed    time.Time `json:"healed,omitzero"` // zero when it never needed or got a heal
+	Error     string    `json:"error,omitempty"`
+	HealError string    `json:"healError,omitempty"`
+}
+
+// Applied reports whether the fault was injected without error.
+func (f Fault) Applied() bool { return !f.Started.IsZero() && f.Error == "" }
+
+// Snapshot holds the services' databases at quiescence.
+type Snapshot struct {
+	At          time.Time    `json:"at"`
+	Inquiries   []Inquiry    `json:"inquiries"`
+	Tickets     []Ticket     `json:"tickets"`
+	Reminders   []Reminder   `json:"reminders"`   // SLA DeadlineReminders
+	Messages    []Message    `json:"messages"`    // Communication inbox
+	Alerts      []Alert      `json:"alerts"`      // Communication alerts
+	DeadLetters []DeadLetter `json:"deadLetters"` // every dead-letter queue, drained at the end
+}
+
+// Inquiry is a row of the Inquiries service.
+type Inquiry struct {
+	ID        string    `json:"id"`
+	Status    string    `json:"status"`
+	TicketID  string    `json:"ticketId,omitempty"`
+	Email     string    `json:"email"`
+	Language  string    `json:"language,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Ticket is a row of the Tickets service.
+type Ticket struct {
+	ID          string     `json:"id"`
+	Status      string     `json:"status"` // WaitingForScheduledAction | BeforeQualification | Qualified | Blocked | Resolved
+	Version     int64      `json:"version"`
+	Type        string     `json:"type,omitempty"`     // Incident | Question
+	Severity    string     `json:"severity,omitempty"` // Low | Medium | High | Critical
+	Email       string     `json:"email"`
+	Language    string     `json:"language,omitempty"` // detected language code
+	Translation string     `json:"translation,omitempty"`
+	AssignedTo  string     `json:"assignedTo,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	Deadline    *time.Time `json:"deadline,omitempty"`
+	Resolution  string     `json:"resolution,omitempty"`
+}
+
+// Reminder is a row of the SLA service's DeadlineReminders.
+type Reminder struct {
+	TicketID         string     `json:"ticketId"`
+	ServiceType      string     `json:"serviceType"` // IncidentTicket | QuestionTicket
+	LastKnownVersion int64      `json:"lastKnownVersion"`
+	UserToRemind     string     `json:"userToRemind,omitempty"`
+	Deadline         *time.Time `json:"deadline,omitempty"`
+	FirstAt          *time.Time `json:"firstAt,omitempty"`
+	SecondAt         *time.Time `json:"secondAt,omitempty"`
+	FinalAt          *time.Time `json:"finalAt,omitempty"`
+	FirstSent        bool       `json:"firstSent,omitempty"`
+	SecondSent       bool       `json:"secondSent,omitempty"`
+	FinalSent        bool       `json:"finalSent,omitempty"`
+	Completed        bool       `json:"completed,omitempty"`
+	// AnchorAt is the instant the reminder schedule is measured from, when the
+	// service stores it; zero means the ticket's CreatedAt.
+	AnchorAt time.Time `json:"anchorAt,omitzero"`
+	// Paused is the total time the ticket was blocked: a block pauses the SLA
+	// clock, pushing the deadline and the reminders back.
+	Paused Duration `json:"paused,omitempty"`
+}
+
+// Message kinds in the Communication inbox.
+const (
+	MessageClosure  = "closure"  // "inquiry closed" to the customer
+	MessageReminder = "reminder" // reminder #1, #2, final to the agent
+	MessageBreach   = "breach"   // "SLA not met" to the agent
+	MessageOther    = "other"
+)
+
+// Message is a row of the Communication inbox.
+type Message struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`
+	Reminder  int       `json:"reminder,omitempty"` // 1, 2 or 3 (final) for reminders
+	TicketID  string    `json:"ticketId,omitempty"`
+	Key       string    `json:"key,omitempty"` // idempotency key, when the service stores one
+	Recipient string    `json:"recipient,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Alert types as the original stores them.
+const (
+	AlertIncident = "Incydent"
+	AlertSLA      = "SLA"
+)
+
+// Alert is a row of the Communication alerts.
+type Alert struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	TicketID  string    `json:"ticketId,omitempty"`
+	Key       string    `json:"key,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// DeadLetter is one message found in a dead-letter queue (or the services'
+// dead-letter records) at the end of the run.
+type DeadLetter struct {
+	Service     string    `json:"service"`
+	Queue       string    `json:"queue"`
+	MessageID   string    `json:"messageId"`
+	MessageType string    `json:"messageType,omitempty"`
+	Reason      string    `json:"reason,omitempty"` // x-death reason: rejected | expired | maxlen
+	Count       int       `json:"count,omitempty"`
+	At          time.Time `json:"at,omitzero"`
+}

@@ -1,0 +1,189 @@
+package history_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/tracing/otelamqp"
+)
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	res := synth.New(synth.Config{Seed: 3, Inquiries: 5})
+	h := res.History
+	h.Meta.Evidence = []history.Requirement{{Counter: "dedup.skips", Op: ">", Value: 0}}
+	h.Meta.Limits = history.Limits{MaxAttempts: 4, ClockTolerance: history.Duration(1500 * time.Millisecond)}
+	h.Faults = []history.Fault{{Name: "cut", Type: "outage", Target: "tickets", PlannedAt: history.Duration(2 * time.Second),
+		Started: h.Meta.Start.Add(2 * time.Second), Healed: h.Meta.Start.Add(5 * time.Second)}}
+	h.Counters["network.bytes-cut"] = 512
+	dir := t.TempDir()
+	if err := history.Save(dir, h); err != nil {
+		t.Fatal(err)
+	}
+	got, err := history.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Events) != len(h.Events) || len(got.Events) == 0 {
+		t.Fatalf("events: got %d, want %d", len(got.Events), len(h.Events))
+	}
+	// Times lose their monotonic reading and location through JSON; compare encodings.
+	if !sameJSON(t, got, h) || !sameJSON(t, got.Events, h.Events) {
+		t.Fatal("history changed through Save/Load")
+	}
+}
+
+func sameJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	ja, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ja, jb) {
+		t.Logf("got  %.300s\nwant %.300s", ja, jb)
+		return false
+	}
+	return true
+}
+
+func TestLoadRejectsOtherSchemaVersion(t *testing.T) {
+	h := synth.New(synth.Config{Seed: 1, Inquiries: 1}).History
+	dir := t.TempDir()
+	if err := history.Save(dir, h); err != nil {
+		t.Fatal(err)
+	}
+	// Rewrite the run file by hand with another version.
+	b, _ := json.Marshal(struct {
+		Meta map[string]any `json:"meta"`
+	}{map[string]any{"schemaVersion": 99}})
+	if err := writeFile(dir+"/"+history.RunFile, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := history.Load(dir); err == nil || !strings.Contains(err.Error(), "schema version 99") {
+		t.Fatalf("Load = %v, want a schema version error", err)
+	}
+}
+
+func TestReadEventsNamesTheBadLine(t *testing.T) {
+	in := `{"kind":"publish","traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708"}
+{"kind":"process","traceId":"zz"}
+`
+	_, err := history.ReadEvents(strings.NewReader(in))
+	if err == nil || !strings.Contains(err.Error(), "event 2") {
+		t.Fatalf("ReadEvents = %v, want an error naming event 2", err)
+	}
+}
+
+func TestIDs(t *testing.T) {
+	tr, err := history.ParseTraceID("4bf92f3577b34da6a3ce929d0e0e4736")
+	if err != nil || tr.String() != "4bf92f3577b34da6a3ce929d0e0e4736" {
+		t.Fatalf("trace id %v %v", tr, err)
+	}
+	if _, err := history.ParseSpanID("00f067aa0ba902"); err == nil {
+		t.Fatal("short span id accepted")
+	}
+	if id, err := history.ParseSpanID(""); err != nil || !id.IsZero() {
+		t.Fatal("empty span id is not zero")
+	}
+}
+
+func TestRequirement(t *testing.T) {
+	cases := []struct {
+		in   string
+		want history.Requirement
+		obs  float64
+		met  bool
+	}{
+		{"dedup.skips > 0", history.Requirement{Counter: "dedup.skips", Op: ">", Value: 0}, 1, true},
+		{"dead-lettered>=2", history.Requirement{Counter: "dead-lettered", Op: ">=", Value: 2}, 1, false},
+		{"latency.fault.max-ms >= 150.5", history.Requirement{Counter: "latency.fault.max-ms", Op: ">=", Value: 150.5}, 151, true},
+		{"order.stale == 0", history.Requirement{Counter: "order.stale", Op: "==", Value: 0}, 0, true},
+	}
+	for _, tc := range cases {
+		got, err := history.ParseRequirement(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseRequirement(%q) = %+v, %v", tc.in, got, err)
+			continue
+		}
+		if got.Met(tc.obs) != tc.met {
+			t.Errorf("%q Met(%v) = %t", tc.in, tc.obs, !tc.met)
+		}
+	}
+	for _, bad := range []string{"dedup.skips", "> 0", "dedup.skips > many"} {
+		if _, err := history.ParseRequirement(bad); err == nil {
+			t.Errorf("ParseRequirement(%q) accepted", bad)
+		}
+	}
+}
+
+// TestEventFieldsMapToSpanAttributes keeps the history model 1:1 with the
+// span attributes that tracing/otelamqp defines.
+func TestEventFieldsMapToSpanAttributes(t *testing.T) {
+	keys := []string{
+		string(otelamqp.LabService), string(otelamqp.LabInstance), string(otelamqp.LabMessageType),
+		string(otelamqp.LabAggregateID), string(otelamqp.LabAggregateVer), string(otelamqp.LabCausationID),
+		string(otelamqp.LabDedupOutcome), string(otelamqp.LabOrderOutcome), string(otelamqp.LabRedelivered),
+		string(otelamqp.LabAttempt), string(otelamqp.LabEffectKeys), string(otelamqp.LabOutcome),
+		string(otelamqp.LabPublishVia), string(otelamqp.LabConfirmOutcome), string(otelamqp.LabRepublish),
+		string(otelamqp.MessagingMessageID), string(otelamqp.MessagingConversationID),
+		string(otelamqp.MessagingDestinationName), string(otelamqp.MessagingRoutingKey),
+		string(otelamqp.MessagingOperationType),
+	}
+	mapped := map[string]bool{}
+	for _, attr := range history.EventAttributes {
+		mapped[attr] = true
+	}
+	for _, k := range keys {
+		if !mapped[k] {
+			t.Errorf("span attribute %s has no Event field", k)
+		}
+	}
+	fields := map[string]bool{}
+	ty := reflect.TypeFor[history.Event]()
+	for i := range ty.NumField() {
+		name, _, _ := strings.Cut(ty.Field(i).Tag.Get("json"), ",")
+		fields[name] = true
+	}
+	for f := range history.EventAttributes {
+		if !fields[f] {
+			t.Errorf("EventAttributes names %q, which is not an Event JSON field", f)
+		}
+	}
+	// Outcome values are spelled as otelamqp spells them.
+	for _, p := range [][2]string{{history.DedupProcessed, otelamqp.DedupProcessed}, {history.DedupDuplicate, otelamqp.DedupDuplicate},
+		{history.DedupOff, otelamqp.DedupOff}, {history.OrderApplied, otelamqp.OrderApplied}, {history.OrderStale, otelamqp.OrderStale},
+		{history.OrderEarly, otelamqp.OrderEarly}, {history.OrderOff, otelamqp.OrderOff},
+		{history.OutcomeAcked, otelamqp.OutcomeAcked}, {history.OutcomeRetried, otelamqp.OutcomeRetried},
+		{history.OutcomeDeadLettered, otelamqp.OutcomeDeadLettered}, {history.OutcomeUnknownType, otelamqp.OutcomeUnknownType},
+		{history.OutcomeRequeued, otelamqp.OutcomeRequeued}, {history.OutcomeFailed, otelamqp.OutcomeFailed},
+		{history.ViaOutbox, otelamqp.ViaOutbox}, {history.ViaDirect, otelamqp.ViaDirect}, {history.ViaRetry, otelamqp.ViaRetry},
+		{history.ViaDeadLetter, otelamqp.ViaDeadLetter}, {history.ConfirmAck, otelamqp.ConfirmAck},
+		{history.ConfirmNack, otelamqp.ConfirmNack}, {history.ConfirmTimeout, otelamqp.ConfirmTimeout},
+		{history.ConfirmOff, otelamqp.ConfirmOff}} {
+		if p[0] != p[1] {
+			t.Errorf("outcome %q, otelamqp says %q", p[0], p[1])
+		}
+	}
+}
+
+func TestCounterCatalogNamesAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range history.Counters {
+		if seen[c.Name] || c.Meaning == "" || (c.Source != history.FromHistory && c.Source != history.FromRunner) {
+			t.Errorf("bad catalog entry %+v", c)
+		}
+		seen[c.Name] = true
+	}
+	if _, ok := history.LookupCounter("dedup.skips"); !ok {
+		t.Error("dedup.skips missing")
+	}
+}

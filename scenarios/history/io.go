@@ -1,0 +1,225 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+)
+
+// File names inside a history directory.
+const (
+	RunFile    = "history.json" // everything but the events
+	EventsFile = "events.jsonl" // one Event per line
+)
+
+// Save writes h into dir (created if missing) as RunFile and EventsFile. Each
+// file is written to a temporary name and renamed, so a crash never leaves a
+// half-written history behind a valid name.
+func Save(dir string, h *History) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save history: %w", err)
+	}
+	h.Meta.SchemaVersion = SchemaVersion
+	if err := writeAtomic(filepath.Join(dir, RunFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(h)
+	}); err != nil {
+		return fmt.Errorf("save history: %w", err)
+	}
+	if err := writeAtomic(filepath.Join(dir, EventsFile), func(w io.Writer) error {
+		return WriteEvents(w, h.Events)
+	}); err != nil {
+		return fmt.Errorf("save history: %w", err)
+	}
+	return nil
+}
+
+// WriteEvents writes events as JSON lines.
+func WriteEvents(w io.Writer, events []Event) error {
+	enc := json.NewEncoder(w)
+	for i := range events {
+		if err := enc.Encode(&events[i]); err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Load reads a history directory written by Save.
+func Load(dir string) (*History, error) {
+	b, err := os.ReadFile(filepath.Join(dir, RunFile))
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	var h History
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, RunFile), err)
+	}
+	if h.Meta.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("load history %s: schema version %d, this tflab reads %d",
+			dir, h.Meta.SchemaVersion, SchemaVersion)
+	}
+	f, err := os.Open(filepath.Join(dir, EventsFile))
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	defer f.Close()
+	h.Events, err = ReadEvents(f)
+	if err != nil {
+		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
+	}
+	return &h, nil
+}
+
+// ReadEvents reads JSON-lines events. Lines are decoded in parallel batches
+// (one worker per CPU) straight into their place, and repeated strings
+// (service names, message types, outcomes, correlation ids) are interned so
+// that a large history keeps one copy of each per worker.
+func ReadEvents(r io.Reader) ([]Event, error) {
+	type batch struct {
+		first int      // index of the first event
+		lines [][]byte // one JSON object each
+	}
+	const batchSize = 2048
+	workers := max(1, runtime.GOMAXPROCS(0))
+	batches := make(chan batch, workers*2)
+	var (
+		mu     sync.Mutex
+		events []Event
+		errAt  = -1
+		errMsg error
+		wg     sync.WaitGroup
+	)
+	grow := func(n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		if n > len(events) {
+			if n > cap(events) {
+				bigger := make([]Event, n, max(2*cap(events), n))
+				copy(bigger, events)
+				events = bigger
+			}
+			events = events[:n]
+		}
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := newInterner()
+			decoded := make([]Event, 0, batchSize)
+			for b := range batches {
+				decoded = decoded[:0]
+				for i, line := range b.lines {
+					var e Event
+					if err := json.Unmarshal(line, &e); err != nil {
+						mu.Lock()
+						if errAt < 0 || b.first+i < errAt {
+							errAt, errMsg = b.first+i, err
+						}
+						mu.Unlock()
+						break
+					}
+					in.event(&e)
+					decoded = append(decoded, e)
+				}
+				mu.Lock()
+				copy(events[b.first:], decoded)
+				mu.Unlock()
+			}
+		}()
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
+	n := 0
+	cur := batch{}
+	var scanErr error
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		cur.lines = append(cur.lines, bytes.Clone(line))
+		n++
+		if len(cur.lines) == batchSize {
+			grow(n)
+			batches <- cur
+			cur = batch{first: n}
+		}
+	}
+	scanErr = sc.Err()
+	if len(cur.lines) > 0 {
+		grow(n)
+		batches <- cur
+	}
+	close(batches)
+	wg.Wait()
+	if scanErr != nil {
+		return nil, fmt.Errorf("read events: %w", scanErr)
+	}
+	if errAt >= 0 {
+		return nil, fmt.Errorf("event %d: %w", errAt+1, errMsg)
+	}
+	return events, nil
+}
+
+type interner map[string]string
+
+func newInterner() interner { return make(interner, 1024) }
+
+func (in interner) s(p *string) {
+	if *p == "" {
+		return
+	}
+	if v, ok := in[*p]; ok {
+		*p = v
+		return
+	}
+	in[*p] = *p
+}
+
+func (in interner) event(e *Event) {
+	in.s(&e.Kind)
+	in.s(&e.Name)
+	in.s(&e.Service)
+	in.s(&e.Instance)
+	in.s(&e.MessageType)
+	in.s(&e.CorrelationID)
+	in.s(&e.Destination)
+	in.s(&e.RoutingKey)
+	in.s(&e.AggregateID)
+	in.s(&e.Dedup)
+	in.s(&e.Order)
+	in.s(&e.Outcome)
+	in.s(&e.PublishVia)
+	in.s(&e.Confirm)
+	in.s(&e.Tx)
+}
+
+func writeAtomic(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := write(bw); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,383 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+)
+
+// MaxViolationsShown caps the violations listed per invariant in report.html
+// (the journal keeps all of them).
+const MaxViolationsShown = 200
+
+// WriteHTML writes report.html: one self-contained file (inline CSS and SVG,
+// no scripts, no external assets) with the verdict table, the fault evidence,
+// a timeline of the faults against throughput and latency, and every
+// violation with its message and trace ids — something an instructor can
+// project without a network.
+func WriteHTML(w io.Writer, run Run) error {
+	if err := page.Execute(w, newView(run)); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+type view struct {
+	Title       string
+	Description string
+	Seed        int64
+	Unprotected string
+	Start       string
+	Duration    string
+	Verdict     check.Verdict
+	Class       string
+	Rows        []row
+	Efficacy    []check.EvidenceResult
+	Chart       chart
+	Faults      []faultRow
+	Violations  []violationGroup
+	Counts      Counts
+	Counters    []counter
+}
+
+type row struct {
+	ID, Name, Result, Class, Evidence, Trace, Guarantee string
+}
+
+type faultRow struct {
+	Name, Type, Target, Params, Planned, Started, Healed, Error string
+}
+
+type violationGroup struct {
+	ID, Name, Guarantee string
+	Violations          []check.Violation
+	More                int
+	Expected            bool
+}
+
+type counter struct {
+	Name  string
+	Value string
+}
+
+// chart is the timeline drawing, precomputed so the template only places it.
+type chart struct {
+	Width, Height        int
+	Left, Right          int
+	LaneTop, LaneH       int
+	TputTop, TputH       int
+	LatTop, LatH         int
+	Bands                []band
+	Ticks                []tick
+	Throughput, LatMax   string // SVG path data
+	LatP50               string
+	TputMax, LatMaxLabel string
+	HasData              bool
+}
+
+type band struct {
+	X, W, Y   float64
+	Label     string
+	Failed    bool
+	LabelX    float64
+	FullTitle string
+}
+
+type tick struct {
+	X     float64
+	Label string
+}
+
+func newView(run Run) view {
+	h, v := run.History, run.Verdict
+	j := NewJournal(h, v)
+	vw := view{
+		Title: run.SuiteName(), Description: h.Meta.Description, Seed: h.Meta.Seed,
+		Unprotected: strings.Join(j.Unprotected, ", "), Verdict: v, Counts: j.Counts,
+		Start: h.Meta.Start.UTC().Format(time.RFC3339), Duration: time.Duration(j.Duration).Round(time.Millisecond).String(),
+		Class: strings.ToLower(string(v.Outcome)), Efficacy: v.Evidence,
+	}
+	if vw.Unprotected == "" {
+		vw.Unprotected = "none (all protections on)"
+	}
+	for _, r := range v.Results {
+		vw.Rows = append(vw.Rows, row{ID: r.ID, Name: r.Name, Result: resultLabel(r), Class: statusClass(r),
+			Evidence: r.Evidence(), Trace: r.ExampleTraceID(), Guarantee: r.Guarantee})
+		if len(r.Violations) > 0 {
+			g := violationGroup{ID: r.ID, Name: r.Name, Guarantee: r.Guarantee, Expected: r.Expected}
+			g.Violations = r.Violations
+			if len(g.Violations) > MaxViolationsShown {
+				g.More = len(g.Violations) - MaxViolationsShown
+				g.Violations = g.Violations[:MaxViolationsShown]
+			}
+			vw.Violations = append(vw.Violations, g)
+		}
+	}
+	for _, t := range j.Timeline {
+		fr := faultRow{Name: t.Name, Type: t.Type, Target: t.Target, Planned: t.PlannedAt.String(), Error: strings.TrimSpace(t.Error + " " + t.HealError)}
+		var ps []string
+		for _, k := range slices.Sorted(mapsKeys(t.Params)) {
+			ps = append(ps, k+"="+t.Params[k])
+		}
+		fr.Params = strings.Join(ps, " ")
+		if t.StartedAt != nil {
+			fr.Started = t.StartedAt.String()
+		}
+		if t.HealedAt != nil {
+			fr.Healed = t.HealedAt.String()
+		}
+		vw.Faults = append(vw.Faults, fr)
+	}
+	for _, k := range slices.Sorted(mapsKeys(v.Counters)) {
+		vw.Counters = append(vw.Counters, counter{k, formatFloat(v.Counters[k])})
+	}
+	vw.Chart = newChart(h)
+	return vw
+}
+
+func statusClass(r check.Result) string {
+	switch {
+	case r.Expected && r.Status == check.Violated:
+		return "pass"
+	case r.Expected:
+		return "fail"
+	case r.Status == check.Pass:
+		return "pass"
+	case r.Status == check.Violated:
+		return "fail"
+	case r.Status == check.Inconclusive:
+		return "inconclusive"
+	}
+	return "skipped"
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+func formatFloat(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return fmt.Sprintf("%d", int64(f))
+	}
+	return fmt.Sprintf("%.1f", f)
+}
+
+// newChart buckets handlings by completion time: throughput (handlings per
+// second) and publish-to-handling latency (p50 and max, ms) per bucket, with
+// one lane per fault above and the fault windows shaded across both charts.
+func newChart(h *history.History) chart {
+	c := chart{Width: 960, Left: 70, Right: 20, LaneH: 16}
+	start, end := h.Meta.Start, h.Meta.End
+	for i := range h.Events {
+		e := &h.Events[i]
+		if start.IsZero() || e.Start.Before(start) {
+			start = e.Start
+		}
+		if e.End.After(end) {
+			end = e.End
+		}
+	}
+	for _, f := range h.Faults {
+		if f.Healed.After(end) {
+			end = f.Healed
+		}
+	}
+	span := end.Sub(start)
+	if span <= 0 {
+		span = time.Second
+	}
+	plotW := float64(c.Width - c.Left - c.Right)
+	x := func(t time.Time) float64 {
+		return float64(c.Left) + plotW*float64(t.Sub(start))/float64(span)
+	}
+	c.LaneTop = 24
+	c.TputTop = c.LaneTop + max(1, len(h.Faults))*c.LaneH + 16
+	c.TputH = 120
+	c.LatTop = c.TputTop + c.TputH + 36
+	c.LatH = 120
+	c.Height = c.LatTop + c.LatH + 30
+	for i, f := range h.Faults {
+		from := f.Started
+		if from.IsZero() {
+			from = start.Add(time.Duration(f.PlannedAt))
+		}
+		to := f.Healed
+		if to.IsZero() {
+			to = end
+		}
+		b := band{X: x(from), W: math.Max(2, x(to)-x(from)), Y: float64(c.LaneTop + i*c.LaneH),
+			Label: f.Name, Failed: f.Error != "", FullTitle: fmt.Sprintf("%s: %s %s %s", f.Name, f.Type, f.Op, f.Target)}
+		b.LabelX = b.X + 3
+		c.Bands = append(c.Bands, b)
+	}
+	for i := 0; i <= 6; i++ {
+		t := start.Add(span * time.Duration(i) / 6)
+		c.Ticks = append(c.Ticks, tick{X: x(t), Label: (t.Sub(start)).Round(100 * time.Millisecond).String()})
+	}
+	// Buckets.
+	const n = 60
+	bucket := span / n
+	if bucket <= 0 {
+		bucket = time.Millisecond
+	}
+	first := map[string]time.Time{}
+	for i := range h.Events {
+		e := &h.Events[i]
+		if e.Kind == history.KindPublish {
+			if t, ok := first[e.MessageID]; !ok || e.Start.Before(t) {
+				first[e.MessageID] = e.Start
+			}
+		}
+	}
+	counts := make([]float64, n)
+	lat := make([][]float64, n)
+	for i := range h.Events {
+		e := &h.Events[i]
+		if e.Kind != history.KindProcess {
+			continue
+		}
+		k := int(e.End.Sub(start) / bucket)
+		k = min(max(k, 0), n-1)
+		counts[k]++
+		if p, ok := first[e.MessageID]; ok {
+			lat[k] = append(lat[k], float64(e.End.Sub(p))/float64(time.Millisecond))
+		}
+		c.HasData = true
+	}
+	perSec := bucket.Seconds()
+	tputMax, latMax := 1.0, 1.0
+	rates := make([]float64, n)
+	p50s, maxs := make([]float64, n), make([]float64, n)
+	for k := range n {
+		rates[k] = counts[k] / perSec
+		tputMax = math.Max(tputMax, rates[k])
+		if len(lat[k]) > 0 {
+			slices.Sort(lat[k])
+			p50s[k] = lat[k][len(lat[k])/2]
+			maxs[k] = lat[k][len(lat[k])-1]
+			latMax = math.Max(latMax, maxs[k])
+		}
+	}
+	path := func(vals []float64, top, height int, vmax float64) string {
+		var b strings.Builder
+		for k, val := range vals {
+			px := float64(c.Left) + plotW*(float64(k)+0.5)/n
+			py := float64(top+height) - float64(height)*val/vmax
+			cmd := "L"
+			if k == 0 {
+				cmd = "M"
+			}
+			fmt.Fprintf(&b, "%s%.1f %.1f ", cmd, px, py)
+		}
+		return strings.TrimSpace(b.String())
+	}
+	c.Throughput = path(rates, c.TputTop, c.TputH, tputMax)
+	c.LatP50 = path(p50s, c.LatTop, c.LatH, latMax)
+	c.LatMax = path(maxs, c.LatTop, c.LatH, latMax)
+	c.TputMax = fmt.Sprintf("%.0f/s", tputMax)
+	c.LatMaxLabel = fmt.Sprintf("%.0f ms", latMax)
+	return c
+}
+
+var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8"/>
+<title>tflab report: {{.Title}}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+h1 { margin-bottom: 0.2em; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em 0; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+code, .mono { font-family: ui-monospace, monospace; font-size: 0.9em; }
+.verdict { display: inline-block; padding: 0.3em 0.8em; border-radius: 4px; font-weight: bold; color: #fff; }
+.verdict.pass { background: #2e7d32; } .verdict.fail { background: #c62828; } .verdict.inconclusive { background: #ef6c00; }
+td.pass { color: #2e7d32; font-weight: bold; } td.fail { color: #c62828; font-weight: bold; }
+td.inconclusive { color: #ef6c00; font-weight: bold; } td.skipped { color: #777; }
+.muted { color: #666; }
+svg text { font-size: 11px; fill: #333; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p>{{.Description}}</p>
+<p class="muted">seed {{.Seed}} · unprotected: {{.Unprotected}} · started {{.Start}} · ran {{.Duration}}</p>
+<p><span class="verdict {{.Class}}">{{.Verdict.Outcome}} (exit {{.Verdict.ExitCode}})</span> {{.Verdict.Reason}}</p>
+
+<h2>Invariants</h2>
+<table>
+<tr><th>invariant</th><th>result</th><th>evidence</th><th>example trace id</th></tr>
+{{range .Rows}}<tr><td title="{{.Guarantee}}">{{.ID}} {{.Name}}</td><td class="{{.Class}}">{{.Result}}</td><td>{{.Evidence}}</td><td class="mono">{{.Trace}}</td></tr>
+{{end}}</table>
+
+<h2>Fault efficacy</h2>
+{{if .Efficacy}}<table>
+<tr><th>requirement</th><th>observed</th><th>met</th></tr>
+{{range .Efficacy}}<tr><td class="mono">{{.Requirement}}</td><td>{{if .Present}}{{.Observed}}{{else}}not recorded{{end}}</td><td class="{{if .Met}}pass{{else}}inconclusive{{end}}">{{if .Met}}yes{{else}}no{{end}}</td></tr>
+{{end}}</table>{{else}}<p>The scenario declares no evidence: nothing shows that its fault took effect.</p>{{end}}
+
+<h2>Timeline</h2>
+<svg width="{{.Chart.Width}}" height="{{.Chart.Height}}" viewBox="0 0 {{.Chart.Width}} {{.Chart.Height}}" role="img" aria-label="faults against throughput and latency">
+<text x="4" y="{{.Chart.LaneTop}}" dy="11">faults</text>
+{{range .Chart.Bands}}<rect x="{{printf "%.1f" .X}}" y="{{printf "%.1f" .Y}}" width="{{printf "%.1f" .W}}" height="13" fill="{{if .Failed}}#9e9e9e{{else}}#e53935{{end}}" opacity="0.8"><title>{{.FullTitle}}</title></rect>
+<text x="{{printf "%.1f" .LabelX}}" y="{{printf "%.1f" .Y}}" dy="10" style="fill:#fff">{{.Label}}</text>
+<rect x="{{printf "%.1f" .X}}" y="{{$.Chart.TputTop}}" width="{{printf "%.1f" .W}}" height="{{$.Chart.TputH}}" fill="#e53935" opacity="0.08"/>
+<rect x="{{printf "%.1f" .X}}" y="{{$.Chart.LatTop}}" width="{{printf "%.1f" .W}}" height="{{$.Chart.LatH}}" fill="#e53935" opacity="0.08"/>
+{{end}}<text x="4" y="{{.Chart.TputTop}}" dy="11">handled/s</text>
+<text x="4" y="{{.Chart.TputTop}}" dy="26" class="muted">max {{.Chart.TputMax}}</text>
+<rect x="{{.Chart.Left}}" y="{{.Chart.TputTop}}" width="{{.Chart.PlotWidth}}" height="{{.Chart.TputH}}" fill="none" stroke="#bbb"/>
+{{if .Chart.HasData}}<path d="{{.Chart.Throughput}}" fill="none" stroke="#1565c0" stroke-width="1.5"/>{{end}}
+<text x="4" y="{{.Chart.LatTop}}" dy="11">latency</text>
+<text x="4" y="{{.Chart.LatTop}}" dy="26">max {{.Chart.LatMaxLabel}}</text>
+<rect x="{{.Chart.Left}}" y="{{.Chart.LatTop}}" width="{{.Chart.PlotWidth}}" height="{{.Chart.LatH}}" fill="none" stroke="#bbb"/>
+{{if .Chart.HasData}}<path d="{{.Chart.LatMax}}" fill="none" stroke="#6a1b9a" stroke-width="1.5"><title>max publish-to-handled latency</title></path>
+<path d="{{.Chart.LatP50}}" fill="none" stroke="#26a69a" stroke-width="1.5"><title>median publish-to-handled latency</title></path>{{end}}
+{{range .Chart.Ticks}}<text x="{{printf "%.1f" .X}}" y="{{$.Chart.Height}}" dy="-8" text-anchor="middle">{{.Label}}</text>
+{{end}}</svg>
+<p class="muted">Red lanes: faults (grey: injection failed). Blue: deliveries handled per second. Purple/teal: max/median publish-to-handled latency of the messages handled in each slice.</p>
+
+{{if .Faults}}<table>
+<tr><th>fault</th><th>type</th><th>target</th><th>parameters</th><th>planned</th><th>started</th><th>healed</th><th>error</th></tr>
+{{range .Faults}}<tr><td>{{.Name}}</td><td>{{.Type}}</td><td>{{.Target}}</td><td class="mono">{{.Params}}</td><td>{{.Planned}}</td><td>{{.Started}}</td><td>{{.Healed}}</td><td>{{.Error}}</td></tr>
+{{end}}</table>{{end}}
+
+<h2>Violations</h2>
+{{if not .Violations}}<p>None.</p>{{end}}
+{{range .Violations}}<h3>{{.ID}} {{.Name}}{{if .Expected}} (expected: negative control){{end}}</h3>
+<p class="muted">{{.Guarantee}}</p>
+<table>
+<tr><th>category</th><th>subject</th><th>detail</th><th>message ids</th><th>trace ids</th></tr>
+{{range .Violations}}<tr><td>{{.Category}}</td><td class="mono">{{.Subject}}</td><td>{{.Detail}}</td><td class="mono">{{range .MessageIDs}}{{.}}<br/>{{end}}</td><td class="mono">{{range .TraceIDs}}{{.}}<br/>{{end}}</td></tr>
+{{end}}</table>
+{{if .More}}<p>… and {{.More}} more (see journal.json).</p>{{end}}
+{{end}}
+
+<h2>Counts</h2>
+<table>
+<tr><th>submissions</th><th>accepted</th><th>commands</th><th>spans</th><th>publishes</th><th>handlings</th><th>inquiries</th><th>tickets</th><th>SLA records</th><th>messages</th><th>alerts</th><th>dead letters</th></tr>
+<tr><td>{{.Counts.Submissions}}</td><td>{{.Counts.Accepted}}</td><td>{{.Counts.Commands}}</td><td>{{.Counts.Spans}}</td><td>{{.Counts.Publishes}}</td><td>{{.Counts.Handlings}}</td><td>{{.Counts.Inquiries}}</td><td>{{.Counts.Tickets}}</td><td>{{.Counts.SLARecords}}</td><td>{{.Counts.Messages}}</td><td>{{.Counts.Alerts}}</td><td>{{.Counts.DeadLetters}}</td></tr>
+</table>
+<table>
+<tr><th>counter</th><th>value</th></tr>
+{{range .Counters}}<tr><td class="mono">{{.Name}}</td><td>{{.Value}}</td></tr>
+{{end}}</table>
+</body>
+</html>
+`))
+
+// PlotWidth is the width of the plot area.
+func (c chart) PlotWidth() int { return c.Width - c.Left - c.Right }

@@ -1,0 +1,201 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+)
+
+// JournalSchemaVersion versions journal.json; bump it on incompatible changes.
+const JournalSchemaVersion = 1
+
+// Journal is journal.json: the machine-readable record of one run — what ran
+// (scenario, seed, protections, the timeline as executed), what happened
+// (counts, counters, evidence) and what was decided (verdicts).
+type Journal struct {
+	SchemaVersion int                        `json:"schemaVersion"`
+	Scenario      ScenarioInfo               `json:"scenario"`
+	Seed          int64                      `json:"seed"`
+	Protections   map[string]map[string]bool `json:"protections"`
+	Unprotected   []string                   `json:"unprotected"` // "dedup" or "dedup:sla"
+	Start         time.Time                  `json:"start"`
+	End           time.Time                  `json:"end"`
+	Duration      history.Duration           `json:"duration"`
+	Timeline      []TimelineEntry            `json:"timeline"`
+	Counts        Counts                     `json:"counts"`
+	Counters      map[string]float64         `json:"counters"`
+	Evidence      []check.EvidenceResult     `json:"evidence"`
+	Verdicts      []InvariantVerdict         `json:"verdicts"`
+	Verdict       Verdict                    `json:"verdict"`
+}
+
+// ScenarioInfo names the scenario and the kind of run.
+type ScenarioInfo struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Control     bool     `json:"control"`
+	Expect      []string `json:"expectViolated,omitempty"`
+}
+
+// TimelineEntry is one fault as executed; offsets are from the run's start.
+type TimelineEntry struct {
+	Name      string            `json:"name"`
+	Type      string            `json:"type"`
+	Op        string            `json:"op,omitempty"`
+	Target    string            `json:"target,omitempty"`
+	Params    map[string]string `json:"params,omitempty"`
+	PlannedAt history.Duration  `json:"plannedAt"`
+	StartedAt *history.Duration `json:"startedAt,omitempty"`
+	HealedAt  *history.Duration `json:"healedAt,omitempty"`
+	Error     string            `json:"error,omitempty"`
+	HealError string            `json:"healError,omitempty"`
+}
+
+// Counts sizes the run.
+type Counts struct {
+	Submissions int `json:"submissions"`
+	Accepted    int `json:"accepted"`
+	Commands    int `json:"commands"`
+	Spans       int `json:"spans"`
+	Publishes   int `json:"publishes"`
+	Handlings   int `json:"handlings"`
+	Inquiries   int `json:"inquiries"`
+	Tickets     int `json:"tickets"`
+	SLARecords  int `json:"slaRecords"`
+	Messages    int `json:"messages"`
+	Alerts      int `json:"alerts"`
+	DeadLetters int `json:"deadLetters"`
+}
+
+// InvariantVerdict is one invariant's result in the journal.
+type InvariantVerdict struct {
+	Invariant        string            `json:"invariant"`
+	Name             string            `json:"name"`
+	Guarantee        string            `json:"guarantee"`
+	Result           check.Status      `json:"result"`
+	ExpectedViolated bool              `json:"expectedViolated,omitempty"`
+	Checked          int               `json:"checked"`
+	Evidence         string            `json:"evidence"`
+	ExampleTraceID   string            `json:"exampleTraceId,omitempty"`
+	Violations       []check.Violation `json:"violations,omitempty"`
+	Notes            []check.Note      `json:"notes,omitempty"`
+}
+
+// Verdict is the run's outcome and exit code.
+type Verdict struct {
+	Outcome  check.Outcome `json:"outcome"`
+	ExitCode int           `json:"exitCode"`
+	Reason   string        `json:"reason"`
+}
+
+// NewJournal builds the journal of a judged history.
+func NewJournal(h *history.History, v check.Verdict) *Journal {
+	j := &Journal{
+		SchemaVersion: JournalSchemaVersion,
+		Scenario: ScenarioInfo{Name: h.Meta.Scenario, Description: h.Meta.Description, Control: h.Meta.Control,
+			Expect: h.Meta.Expect.Violated},
+		Seed:        h.Meta.Seed,
+		Protections: h.Meta.Protections,
+		Unprotected: Unprotected(h.Meta.Protections),
+		Start:       h.Meta.Start,
+		End:         h.Meta.End,
+		Duration:    history.Duration(h.Meta.End.Sub(h.Meta.Start)),
+		Counters:    v.Counters,
+		Evidence:    v.Evidence,
+		Verdict:     Verdict{Outcome: v.Outcome, ExitCode: v.ExitCode, Reason: v.Reason},
+	}
+	for _, f := range h.Faults {
+		e := TimelineEntry{Name: f.Name, Type: f.Type, Op: f.Op, Target: f.Target, Params: f.Params,
+			PlannedAt: f.PlannedAt, Error: f.Error, HealError: f.HealError}
+		if !f.Started.IsZero() {
+			d := history.Duration(f.Started.Sub(h.Meta.Start))
+			e.StartedAt = &d
+		}
+		if !f.Healed.IsZero() {
+			d := history.Duration(f.Healed.Sub(h.Meta.Start))
+			e.HealedAt = &d
+		}
+		j.Timeline = append(j.Timeline, e)
+	}
+	j.Counts = Counts{
+		Submissions: len(h.Workload), Commands: len(h.Commands), Spans: len(h.Events),
+		Inquiries: len(h.Snapshot.Inquiries), Tickets: len(h.Snapshot.Tickets), SLARecords: len(h.Snapshot.Reminders),
+		Messages: len(h.Snapshot.Messages), Alerts: len(h.Snapshot.Alerts), DeadLetters: len(h.Snapshot.DeadLetters),
+	}
+	for _, s := range h.Workload {
+		if s.Accepted {
+			j.Counts.Accepted++
+		}
+	}
+	for i := range h.Events {
+		switch h.Events[i].Kind {
+		case history.KindPublish:
+			j.Counts.Publishes++
+		case history.KindProcess:
+			j.Counts.Handlings++
+		}
+	}
+	for _, r := range v.Results {
+		j.Verdicts = append(j.Verdicts, InvariantVerdict{
+			Invariant: r.ID, Name: r.Name, Guarantee: r.Guarantee, Result: r.Status, ExpectedViolated: r.Expected,
+			Checked: r.Checked, Evidence: r.Evidence(), ExampleTraceID: r.ExampleTraceID(),
+			Violations: r.Violations, Notes: r.Notes,
+		})
+	}
+	return j
+}
+
+// WriteJournal writes the journal as indented JSON.
+func WriteJournal(w io.Writer, j *Journal) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(j); err != nil {
+		return fmt.Errorf("write journal: %w", err)
+	}
+	return nil
+}
+
+// ReadJournal reads a journal written by WriteJournal.
+func ReadJournal(r io.Reader) (*Journal, error) {
+	var j Journal
+	if err := json.NewDecoder(r).Decode(&j); err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	if j.SchemaVersion != JournalSchemaVersion {
+		return nil, fmt.Errorf("read journal: schema version %d, this tflab reads %d", j.SchemaVersion, JournalSchemaVersion)
+	}
+	return &j, nil
+}
+
+// Unprotected lists what is switched off: "dedup" when off for every
+// service, else "dedup:sla" per service.
+func Unprotected(p map[string]map[string]bool) []string {
+	out := []string{}
+	for _, prot := range slices.Sorted(maps.Keys(p)) {
+		svcs := p[prot]
+		var off []string
+		for s, on := range svcs {
+			if !on {
+				off = append(off, s)
+			}
+		}
+		sort.Strings(off)
+		switch {
+		case len(off) == 0:
+		case len(off) == len(svcs):
+			out = append(out, prot)
+		default:
+			for _, s := range off {
+				out = append(out, prot+":"+s)
+			}
+		}
+	}
+	return out
+}

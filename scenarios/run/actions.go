@@ -1,0 +1,56 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+// ErrUnsupported reports an action the live runner cannot execute yet.
+var ErrUnsupported = errors.New("not supported by the live runner yet")
+
+// anomalyOf turns a scenario action into the executor that performs it.
+func anomalyOf(a spec.Action, env *anomalies.Env) (anomalies.Anomaly, error) {
+	switch a := a.(type) {
+	case *spec.NetworkAction:
+		return &anomalies.Toxic{Env: env, Link: a.Link, Type: a.Toxic, Direction: a.EffectiveDirection(),
+			Toxicity: a.EffectiveToxicity(), Attributes: a.Attributes}, nil
+	case *spec.OutageAction:
+		return &anomalies.LinkDown{Env: env, Links: []string{a.Link}}, nil
+	case *spec.PartitionAction:
+		return &anomalies.LinkDown{Env: env, Links: a.Links}, nil
+	case *spec.ProcessAction:
+		return &anomalies.Process{Env: env, Op: a.Op, Service: a.Service, Instance: a.Instance, Offset: a.Offset.D()}, nil
+	case *spec.BrokerAction:
+		return &anomalies.Broker{Env: env, Op: a.Op, Node: a.Node, Service: a.Service}, nil
+	case *spec.InAppAction:
+		return &anomalies.InApp{Env: env, Anomaly: a.Anomaly, Service: a.Service, MessageType: a.MessageType,
+			DelayInMs: a.Parameters.DelayInMs, StatusFilter: a.Parameters.StatusFilter}, nil
+	case *spec.MessageAction:
+		m := a.Match
+		return &anomalies.Message{Env: env, Service: a.Service, Fault: a.Fault, MessageType: m.MessageType,
+			RoutingKey: m.RoutingKey, Queue: m.Queue, Nth: m.Nth, Every: m.Every, Count: m.Count,
+			Probability: m.Probability, Window: a.Window, Prefetch: a.Prefetch, Delay: a.Delay.D(), ReplyCode: a.ReplyCode}, nil
+	}
+	return nil, fmt.Errorf("action type %q: %w", a.Type(), ErrUnsupported)
+}
+
+// CheckSupported reports, before anything starts, every action of the plan
+// the runner cannot execute.
+func CheckSupported(p *spec.Plan) error {
+	var errs []error
+	env := &anomalies.Env{}
+	for _, s := range p.Timeline {
+		if _, err := anomalyOf(s.Action, env); err != nil {
+			errs = append(errs, fmt.Errorf("step %s: %w", s.Name, err))
+		}
+	}
+	for i, s := range p.Rollbacks {
+		if _, err := anomalyOf(s.Action, env); err != nil {
+			errs = append(errs, fmt.Errorf("rollback %d: %w", i+1, err))
+		}
+	}
+	return errors.Join(errs...)
+}

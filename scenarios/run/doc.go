@@ -1,0 +1,67 @@
+// Package run is the live half of the scenario runner: it brings a lab up
+// for one scenario plan, drives the workload while the fault timeline runs,
+// heals everything, waits for quiescence, collects the run into a
+// history — spans, databases, dead letters, runner counters — judges it with
+// scenarios/check and writes the run directory's reports.
+//
+// # Design
+//
+// The loop is etcd robustness's (traffic and faults in one errgroup, then
+// validation) in Chaos Toolkit's shape (steady state before and after, a
+// method, rollbacks):
+//
+//	lab.Start (random ports; per-service unprotect from the plan; scenario
+//	           settings: heartbeat 2s, confirm-timeout 1s)
+//	  └ WaitHealthy
+//	steady state before ── a failed probe aborts: ErrSteadyState
+//	base := now                                          (history Meta.Start)
+//	errgroup ┬ workload.Run (seeded from the plan's seed)
+//	         └ timeline: step i sleeps to base+At, Inject, sleeps to
+//	                     base+HealAt, Heal  ◄── deferred, on a context that
+//	                     survives Ctrl-C (anomalies.HealContext)
+//	rollbacks (always, also after Ctrl-C)
+//	settle: until every service queue is empty (passive declares, plus the
+//	        management API's unacked counts) and every outbox relayed, three
+//	        polls in a row, or the scenario's settle time runs out
+//	steady state after (failures are recorded; check turns a PASS into
+//	        INCONCLUSIVE when one failed); settle again after an end-to-end
+//	        probe, whose inquiry is still flowing
+//	collect: databases (read-only) ─► dead letters (management API peek)
+//	         ─► lab.Stop ─► span files ─► history.Event (EventOf)
+//	check.Evaluate ─► history.json, events.jsonl, journal.json, junit.xml,
+//	                  report.html in runs/<time>-<scenario>/
+//
+// Faults are executed by package anomalies; anomalyOf maps each spec action
+// to its executor. The executors record their evidence (network.bytes-cut,
+// broker.alarms, connections.blocked, broker.connections-closed,
+// clock.offset.max-ms, inapp.fired, processes.*); a watcher polls the
+// management API for connections.reopened (a client name that connects
+// again after the first fault began) and queue.depth.max. Counters the
+// checkers derive from the history are never recorded here.
+//
+// The span adapter (ReadSpans, EventOf) streams the span files and maps each
+// attribute named in history.EventAttributes to its event field; every span
+// becomes an event (kind publish, create, process, command or other), so
+// the trace checker sees whole flows. The snapshot readers (ReadSnapshot)
+// open each service database read-only; SLA records are decoded by the SLA
+// service's own store and asked for their effective (block-shifted)
+// deadline and reminder times; Communication's message kinds and tickets
+// come from the idempotency keys (closure:, reminder:, breach-message:,
+// incident:, breach:).
+//
+// Verify re-judges a saved run offline from history.json and events.jsonl,
+// or from the span files alone (FromSpans, or a directory made by
+// spanfile.Synthesize).
+//
+// # Best practices
+//
+//   - Never leave a fault installed: every Inject's Healer runs in a defer on
+//     anomalies.HealContext; rollbacks run even after Ctrl-C; the lab is
+//     always stopped.
+//   - Do not set the SLA service's sla-scale in scenario settings: the SLA
+//     oracle (TF5) judges against the agreed durations, unscaled.
+//   - Keep everything random derived from the plan's seed (the plan's
+//     jitter, the workload's stream, the end-to-end probe's stream).
+//   - Name new runner counters in history.Counters first (a test checks the
+//     executors' counter names against it).
+package run

@@ -1,0 +1,108 @@
+package run
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/scenarios/report"
+)
+
+// writeReports writes journal.json, junit.xml and report.html.
+func writeReports(dir string, h *history.History, v check.Verdict) error {
+	run := report.Run{History: h, Verdict: v}
+	return errors.Join(
+		createFile(dir, JournalFile, func(w io.Writer) error { return report.WriteJournal(w, report.NewJournal(h, v)) }),
+		createFile(dir, JUnitFile, func(w io.Writer) error { return report.WriteJUnit(w, run) }),
+		createFile(dir, ReportFile, func(w io.Writer) error { return report.WriteHTML(w, run) }),
+	)
+}
+
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// FromSpans rebuilds the events from the span files (traces/) instead of
+	// reading events.jsonl: the adapter is then judged too.
+	FromSpans bool
+	// Write rewrites journal.json, junit.xml and report.html with the new verdict.
+	Write bool
+}
+
+// Verified is the outcome of Verify.
+type Verified struct {
+	History *history.History
+	Verdict check.Verdict
+	// Source says where the events came from: events.jsonl or the span files.
+	Source string
+	Spans  SpanStats
+}
+
+// Verify re-judges a saved run offline, without a broker: it loads the
+// history of dir (history.json and events.jsonl, or the span files under
+// dir/traces when FromSpans is set or events.jsonl is missing) and runs
+// check.Evaluate. A directory that holds span files but no history.json (a
+// synthetic run from spanfile.Synthesize) is judged from its spans alone,
+// with an empty scenario header: its verdict is inconclusive, but the load
+// and the checkers run in full.
+func Verify(dir string, opts VerifyOptions) (*Verified, error) {
+	traces := lab.Layout{Dir: dir}.Traces()
+	var h *history.History
+	_, statErr := os.Stat(filepath.Join(dir, history.RunFile))
+	_, eventsErr := os.Stat(filepath.Join(dir, history.EventsFile))
+	fromSpans := opts.FromSpans || eventsErr != nil
+	switch {
+	case statErr == nil && !fromSpans:
+		loaded, err := history.Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		h = loaded
+	case statErr == nil:
+		loaded, err := loadHeader(dir)
+		if err != nil {
+			return nil, err
+		}
+		h = loaded
+	default:
+		if _, err := os.Stat(traces); err != nil {
+			return nil, fmt.Errorf("%s holds neither %s nor span files (traces/)", dir, history.RunFile)
+		}
+		h = &history.History{Meta: history.Meta{SchemaVersion: history.SchemaVersion, Scenario: "(spans only)"}}
+	}
+	out := &Verified{History: h, Source: history.EventsFile}
+	if fromSpans {
+		events, st, err := ReadSpans(traces)
+		if err != nil {
+			return nil, err
+		}
+		h.Events, out.Spans, out.Source = events, st, "span files"
+	}
+	out.Verdict = check.Evaluate(h)
+	if opts.Write {
+		if err := writeReports(dir, h, out.Verdict); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// loadHeader reads history.json without its events.
+func loadHeader(dir string) (*history.History, error) {
+	b, err := os.ReadFile(filepath.Join(dir, history.RunFile))
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	var h history.History
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, history.RunFile), err)
+	}
+	if h.Meta.SchemaVersion != history.SchemaVersion {
+		return nil, fmt.Errorf("load history %s: schema version %d, this tflab reads %d", dir, h.Meta.SchemaVersion, history.SchemaVersion)
+	}
+	return &h, nil
+}

@@ -1,0 +1,187 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/system/messaging"
+)
+
+// queueState is one queue at one instant: Ready from a passive declare (the
+// broker's live count), Unacked from the management API (its statistics,
+// up to a few seconds old).
+type queueState struct {
+	Name           string
+	Ready, Unacked int
+}
+
+// queueProbe reads the depth of the service queues: every queue but the
+// dead-letter queues (dead letters legitimately stay there).
+type queueProbe struct {
+	amqpURL string
+	m       *anomalies.Management
+}
+
+// pending lists the service queues that hold messages now.
+func (q queueProbe) pending(ctx context.Context) ([]queueState, error) {
+	if q.m == nil {
+		return nil, errors.New("the broker has no management API to list queues")
+	}
+	qs, err := q.m.Queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dlq := deadLetterQueues(qs)
+	unacked := map[string]int{}
+	var names []string
+	for _, x := range qs {
+		if dlq[x.Name] || (x.VHost != "" && x.VHost != vhostOf(q.amqpURL)) {
+			continue
+		}
+		names = append(names, x.Name)
+		unacked[x.Name] = x.Unacked
+	}
+	ready, err := readyCounts(ctx, q.amqpURL, names)
+	if err != nil {
+		return nil, err
+	}
+	var out []queueState
+	for _, n := range names {
+		if ready[n] > 0 || unacked[n] > 0 {
+			out = append(out, queueState{Name: n, Ready: ready[n], Unacked: unacked[n]})
+		}
+	}
+	return out, nil
+}
+
+func describeQueues(qs []queueState) string {
+	var parts []string
+	for _, q := range qs {
+		parts = append(parts, fmt.Sprintf("%s holds %d ready, %d unacked", q.Name, q.Ready, q.Unacked))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func vhostOf(amqpURL string) string {
+	u, err := amqp.ParseURI(amqpURL)
+	if err != nil || u.Vhost == "" {
+		return "/"
+	}
+	return u.Vhost
+}
+
+// readyCounts declares each queue passively on one connection straight to
+// the broker and returns its ready-message count. A queue that vanished
+// meanwhile (an auto-expiring sync queue) is skipped.
+func readyCounts(ctx context.Context, amqpURL string, names []string) (map[string]int, error) {
+	if len(names) == 0 {
+		return map[string]int{}, nil
+	}
+	dl, ok := ctx.Deadline()
+	timeout := 5 * time.Second
+	if ok {
+		timeout = min(timeout, max(time.Until(dl), 100*time.Millisecond))
+	}
+	conn, err := amqp.DialConfig(amqpURL, amqp.Config{Dial: amqp.DefaultDial(timeout),
+		Properties: amqp.Table{"connection_name": RunnerConnection}})
+	if err != nil {
+		return nil, fmt.Errorf("runner connection to the broker: %w", err)
+	}
+	defer conn.Close()
+	out := map[string]int{}
+	var ch *amqp.Channel
+	for _, n := range names {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if ch == nil || ch.IsClosed() {
+			if ch, err = conn.Channel(); err != nil {
+				return nil, fmt.Errorf("runner channel: %w", err)
+			}
+		}
+		q, err := ch.QueueDeclarePassive(n, false, false, false, false, nil)
+		if err != nil {
+			var aerr *amqp.Error
+			if errors.As(err, &aerr) && aerr.Code == amqp.NotFound {
+				continue
+			}
+			return nil, fmt.Errorf("passive declare %s: %w", n, err)
+		}
+		out[n] = q.Messages
+	}
+	return out, nil
+}
+
+// deadLetterRaw is one message peeked from a dead-letter queue; the service
+// is filled in later from the spans (who consumed the original queue).
+type deadLetterRaw struct {
+	origin string // the queue the message failed in
+	dl     history.DeadLetter
+}
+
+// peekDeadLetters reads every message of every dead-letter queue without
+// removing it.
+func peekDeadLetters(ctx context.Context, m *anomalies.Management) ([]deadLetterRaw, error) {
+	if m == nil {
+		return nil, errors.New("the broker has no management API to read dead-letter queues")
+	}
+	qs, err := m.Queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	origins := dlqOrigins(qs)
+	var out []deadLetterRaw
+	var errs []error
+	for _, dlq := range slices.Sorted(maps.Keys(origins)) {
+		var vhost string
+		for _, q := range qs {
+			if q.Name == dlq {
+				vhost = q.VHost
+			}
+		}
+		msgs, err := m.PeekMessages(ctx, vhost, dlq, 100000)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("read %s: %w", dlq, err))
+			continue
+		}
+		for _, msg := range msgs {
+			d := history.DeadLetter{Queue: dlq, MessageID: msg.Properties.MessageID, MessageType: msg.Properties.Type, Count: 1}
+			if s, ok := msg.Properties.Headers[messaging.HeaderLastError].(string); ok {
+				d.Reason = s
+			}
+			if msg.Properties.Timestamp > 0 {
+				d.At = time.Unix(msg.Properties.Timestamp, 0)
+			}
+			out = append(out, deadLetterRaw{origin: origins[dlq], dl: d})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// attributeDeadLetters names the service of each dead letter: the service
+// whose handlings consumed the queue the message failed in.
+func attributeDeadLetters(raw []deadLetterRaw, events []history.Event) []history.DeadLetter {
+	consumer := map[string]string{}
+	for i := range events {
+		e := &events[i]
+		if e.Kind == history.KindProcess && e.Destination != "" && e.Service != "" {
+			consumer[e.Destination] = e.Service
+		}
+	}
+	out := make([]history.DeadLetter, 0, len(raw))
+	for _, r := range raw {
+		d := r.dl
+		d.Service = consumer[r.origin]
+		out = append(out, d)
+	}
+	return out
+}

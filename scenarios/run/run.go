@@ -1,0 +1,624 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/internal/broker"
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/workload"
+)
+
+// ErrSteadyState reports that the system was not in its steady state before
+// the faults: the experiment was not run.
+var ErrSteadyState = errors.New("steady state not met before the method")
+
+// ErrInterrupted reports a run stopped by its context (Ctrl-C) before it
+// could be judged; every fault was healed and the lab stopped.
+var ErrInterrupted = errors.New("run interrupted")
+
+// ScenarioSettings are the service settings of scenario mode: a short AMQP
+// heartbeat, so a paused or cut-off service loses its connection within
+// seconds, and a short publisher-confirm timeout, so a held confirm leads to
+// a republish within the run.
+var ScenarioSettings = map[string]string{"heartbeat": "2s", "confirm-timeout": "1s"}
+
+// defaultMaxAttempts is the messaging layer's default number of handlings
+// before a message is dead-lettered (setting max-attempts overrides it).
+const defaultMaxAttempts = 5
+
+// WorkloadFunc drives the system: workload.Run, or a stand-in in tests.
+type WorkloadFunc func(ctx context.Context, cfg workload.Config, rng *rand.Rand) (*workload.Result, error)
+
+// Config is one live run of a scenario plan.
+type Config struct {
+	Plan *spec.Plan
+	// Lab is the lab to start: System, Services (names and instances),
+	// Broker, Command, Env, Log. The runner sets RunDir, Seed and Ports
+	// (random, so runs never collide with a `tflab up`), and each service's
+	// Unprotect (from the plan) and Settings (ScenarioSettings, then
+	// Settings).
+	Lab lab.Config
+	// Dir is the run directory, runs/<time>-<scenario>.
+	Dir string
+	// Settings are added to every service's settings over ScenarioSettings.
+	Settings map[string]string
+	// Workload runs the workload (nil: workload.Run).
+	Workload WorkloadFunc
+	// HealthTimeout bounds the wait for every service to be healthy (default 90 s).
+	HealthTimeout time.Duration
+	// HealTimeout bounds one heal (default anomalies.DefaultHealTimeout).
+	HealTimeout time.Duration
+	// PollEvery paces the broker watcher and the quiescence check (default 500 ms).
+	PollEvery time.Duration
+	// Progress receives one live line per ProgressEvery (default 1 s) and per
+	// phase change; nil prints nothing.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	Log           *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.HealthTimeout <= 0 {
+		c.HealthTimeout = 90 * time.Second
+	}
+	if c.HealTimeout <= 0 {
+		c.HealTimeout = anomalies.DefaultHealTimeout
+	}
+	if c.PollEvery <= 0 {
+		c.PollEvery = 500 * time.Millisecond
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = time.Second
+	}
+	if c.Workload == nil {
+		c.Workload = workload.Run
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Validate reports what is wrong with the config.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Plan == nil {
+		errs = append(errs, errors.New("run: no plan"))
+	} else if err := CheckSupported(c.Plan); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Dir == "" {
+		errs = append(errs, errors.New("run: run directory must be set"))
+	}
+	if c.Lab.Broker == nil || len(c.Lab.Command) == 0 || len(c.Lab.Services) == 0 {
+		errs = append(errs, errors.New("run: the lab needs a broker, services and a service command"))
+	}
+	return errors.Join(errs...)
+}
+
+// Result is a judged run.
+type Result struct {
+	Dir     string
+	History *history.History
+	Verdict check.Verdict
+	Spans   SpanStats
+}
+
+// runner is the state of one Run.
+type runner struct {
+	cfg        Config
+	plan       *spec.Plan
+	log        *slog.Logger
+	workloadFn WorkloadFunc
+	// customWorkload: a stand-in that may run without Ticketflow's endpoints.
+	customWorkload bool
+	lab            *lab.Lab
+	env            *anomalies.Env
+	queues         queueProbe
+	tl             *timeline
+	probeSeq       uint64
+
+	printMu  sync.Mutex // serializes progress lines
+	mu       sync.Mutex
+	phase    string
+	subs     []history.Submission
+	cmds     []history.Command
+	progress workload.Progress
+	begin    time.Time
+}
+
+// Run executes a plan against a fresh lab, the etcd-robustness loop in
+// Chaos Toolkit's shape:
+//
+//	lab up ─► steady state before ─► workload ∥ fault timeline ─► rollbacks
+//	  ─► settle (queues drained, outboxes relayed) ─► steady state after
+//	  ─► snapshot the databases and dead letters ─► lab down ─► read the spans
+//	  ─► check.Evaluate ─► history, journal.json, junit.xml, report.html
+//
+// Every fault is healed in a deferred step and the rollbacks run even when
+// ctx is cancelled; the lab is always stopped. A run the context stopped
+// before the settle returns ErrInterrupted; a failed steady state before the
+// method returns ErrSteadyState. Otherwise the Result carries the verdict.
+func Run(ctx context.Context, cfg Config) (res *Result, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	custom := cfg.Workload != nil
+	cfg.setDefaults()
+	r := &runner{cfg: cfg, plan: cfg.Plan, log: cfg.Log.With("scenario", cfg.Plan.Scenario, "seed", cfg.Plan.Seed),
+		workloadFn: cfg.Workload, customWorkload: custom, begin: time.Now()}
+	stopProgress := r.startProgress()
+	defer stopProgress()
+
+	r.setPhase("starting the lab")
+	labCfg := cfg.Lab
+	labCfg.RunDir, labCfg.Seed, labCfg.Ports = cfg.Dir, cfg.Plan.Seed, lab.PortsRandom
+	labCfg.Services = r.serviceSpecs(cfg.Lab.Services)
+	if labCfg.Log == nil {
+		labCfg.Log = r.log
+	}
+	l, err := lab.Start(ctx, labCfg)
+	if err != nil {
+		return nil, fmt.Errorf("start the lab: %w", err)
+	}
+	r.lab = l
+	stopped := false
+	stopLab := func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		return l.Stop(sctx)
+	}
+	defer func() {
+		if serr := stopLab(); serr != nil && err == nil {
+			err = fmt.Errorf("stop the lab: %w", serr)
+		}
+	}()
+	hctx, cancel := context.WithTimeout(ctx, cfg.HealthTimeout)
+	err = l.WaitHealthy(hctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ErrInterrupted
+		}
+		return nil, fmt.Errorf("lab not healthy: %w", err)
+	}
+	r.env = r.buildEnv(l)
+	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management}
+
+	wctx, stopWatch := context.WithCancel(ctx)
+	w := newWatcher(r.env.Management, cfg.PollEvery, r.log)
+	watchDone := make(chan struct{})
+	go func() { defer close(watchDone); w.run(wctx) }()
+	defer func() { stopWatch(); <-watchDone }()
+
+	r.setPhase("steady state before")
+	var probes []history.Probe
+	for _, p := range r.plan.SteadyState.Before {
+		pr, done := r.runProbe(ctx, history.ProbeBefore, p)
+		if !done {
+			continue
+		}
+		probes = append(probes, pr)
+		if !pr.OK {
+			if ctx.Err() != nil {
+				return nil, ErrInterrupted
+			}
+			return nil, fmt.Errorf("%w: %s: %s", ErrSteadyState, pr.Name, pr.Detail)
+		}
+	}
+
+	steps, rollbacks, err := r.buildSteps()
+	if err != nil {
+		return nil, err
+	}
+	tl := newTimeline(steps, cfg.HealTimeout, r.log)
+	r.mu.Lock()
+	r.tl = tl
+	r.mu.Unlock()
+	r.setPhase("method")
+	base := time.Now()
+	r.log.Info("Method started", "faults", len(steps), "end", r.plan.End)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		res, err := r.runWorkload(gctx)
+		if res != nil {
+			r.addWorkload(res.Submissions, res.Commands)
+		}
+		return err
+	})
+	g.Go(func() error {
+		r.tl.run(gctx, base)
+		return nil
+	})
+	werr := g.Wait()
+	r.setPhase("rollbacks")
+	if err := runRollbacks(ctx, rollbacks, cfg.HealTimeout, r.log); err != nil {
+		r.log.Warn("Rollbacks failed", "err", err)
+	}
+	if ctx.Err() != nil {
+		return nil, ErrInterrupted
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("workload: %w", werr)
+	}
+	methodEnd := base.Add(r.plan.End)
+
+	r.setPhase("settling")
+	settle := r.plan.Workload.Settle.D()
+	if settle <= 0 {
+		settle = spec.DefaultSettle.D()
+	}
+	if err := r.awaitQuiescence(ctx, settle); err != nil {
+		r.log.Warn("Not quiescent; judging the run as it is", "after", settle, "err", err)
+	}
+	r.setPhase("steady state after")
+	var deferred []spec.Probe
+	for _, p := range r.plan.SteadyState.After {
+		pr, done := r.runProbe(ctx, history.ProbeAfter, p)
+		if !done {
+			deferred = append(deferred, p)
+			continue
+		}
+		probes = append(probes, pr)
+	}
+	for _, p := range r.plan.SteadyState.Before {
+		if p.Probe == ProbeMinThroughput {
+			deferred = append(deferred, p)
+		}
+	}
+	if slices.ContainsFunc(r.plan.SteadyState.After, func(p spec.Probe) bool { return p.Probe == ProbeEndToEnd }) {
+		// The probe's inquiry is still flowing (the link back to Inquiries,
+		// SLA): let it settle too before the snapshot.
+		if err := r.awaitQuiescence(ctx, settle); err != nil {
+			r.log.Warn("Not quiescent after the probes", "err", err)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ErrInterrupted
+	}
+
+	r.setPhase("collecting")
+	snapAt := time.Now()
+	snap, serr := ReadSnapshot(ctx, r.dbs())
+	if serr != nil {
+		r.log.Warn("Snapshot incomplete", "err", serr)
+	}
+	rawDL, derr := peekDeadLetters(ctx, r.env.Management)
+	if derr != nil {
+		r.log.Warn("Dead letters not read", "err", derr)
+	}
+	stopWatch()
+	<-watchDone
+	for _, n := range r.env.Nodes {
+		if conns, err := anomalies.NodeConnections(ctx, n); err == nil {
+			w.observe(conns)
+		} else {
+			r.log.Warn("Cannot list the broker's connections", "node", n.Name(), "err", err)
+		}
+	}
+	counters := r.env.Evidence.Counters()
+	maps.Copy(counters, w.counters(r.tl.FirstStart()))
+	if err := stopLab(); err != nil {
+		r.log.Warn("Stopping the lab", "err", err)
+	}
+	events, spanStats, err := ReadSpans(lab.Layout{Dir: l.RunDir()}.Traces())
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range deferred {
+		phase := history.ProbeAfter
+		if slices.ContainsFunc(r.plan.SteadyState.Before, func(b spec.Probe) bool { return b == p }) {
+			phase = history.ProbeBefore
+		}
+		probes = append(probes, throughputProbe(phase, p, events, base, methodEnd))
+	}
+	snap.At = snapAt
+	snap.DeadLetters = attributeDeadLetters(rawDL, events)
+	h := &history.History{Meta: r.plan.Meta(), Events: events, Faults: r.tl.Faults(), Snapshot: snap,
+		Counters: counters, Probes: probes}
+	h.Meta.Start, h.Meta.End = base, snapAt
+	h.Meta.Limits.MaxAttempts = r.maxAttempts()
+	r.mu.Lock()
+	h.Workload, h.Commands = slices.Clone(r.subs), slices.Clone(r.cmds)
+	r.mu.Unlock()
+	v := check.Evaluate(h)
+	r.setPhase("writing the report")
+	if err := WriteRunFiles(cfg.Dir, h, v); err != nil {
+		return nil, err
+	}
+	r.log.Info("Run judged", "verdict", v.Outcome, "exit", v.ExitCode, "reason", v.Reason, "spans", len(events),
+		"torn_lines", spanStats.Torn, "bad_lines", spanStats.Bad)
+	r.setPhase("done: " + string(v.Outcome))
+	return &Result{Dir: cfg.Dir, History: h, Verdict: v, Spans: spanStats}, nil
+}
+
+// serviceSpecs gives each service its unprotect list from the plan and the
+// scenario-mode settings.
+func (r *runner) serviceSpecs(in []lab.ServiceSpec) []lab.ServiceSpec {
+	out := make([]lab.ServiceSpec, len(in))
+	for i, s := range in {
+		s.Settings = maps.Clone(s.Settings)
+		if s.Settings == nil {
+			s.Settings = map[string]string{}
+		}
+		maps.Copy(s.Settings, ScenarioSettings)
+		maps.Copy(s.Settings, r.cfg.Settings)
+		s.Unprotect = slices.Clone(s.Unprotect)
+		for _, prot := range spec.ProtectionNames {
+			if on, ok := r.plan.Protections[prot][s.Name]; ok && !on && !slices.Contains(s.Unprotect, prot) {
+				s.Unprotect = append(s.Unprotect, prot)
+			}
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// maxAttempts is the handlings a message gets before dead-lettering.
+func (r *runner) maxAttempts() int {
+	if v, ok := r.cfg.Settings["max-attempts"]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return n
+		}
+	}
+	return defaultMaxAttempts
+}
+
+// buildEnv describes the running lab to the fault executors.
+func (r *runner) buildEnv(l *lab.Lab) *anomalies.Env {
+	info := l.Info()
+	env := &anomalies.Env{Toxiproxy: info.Toxiproxy, LabAPI: info.LabAPI, Processes: l.Supervisor(), Evidence: anomalies.NewEvidence(),
+		Log: r.log.With("component", "anomalies")}
+	for _, id := range info.IDs() {
+		s := info.Services[id]
+		env.Instances = append(env.Instances, anomalies.Instance{Service: s.Service, ID: id, Number: s.Instance, HTTP: s.HTTP, Proxy: s.Proxy})
+	}
+	if pb, ok := l.Broker().(*broker.PrivateBroker); ok {
+		for _, n := range pb.RabbitNodes() {
+			env.Nodes = append(env.Nodes, n)
+		}
+	}
+	if info.Broker.Management != "" {
+		m := &anomalies.Management{URL: info.Broker.Management}
+		if u, err := url.Parse(info.Broker.AMQP); err == nil && u.User != nil {
+			m.User = u.User.Username()
+			m.Password, _ = u.User.Password()
+		}
+		env.Management = m
+	}
+	return env
+}
+
+// buildSteps turns the plan's timeline and rollbacks into executors.
+func (r *runner) buildSteps() ([]step, []anomalies.Anomaly, error) {
+	var steps []step
+	for _, s := range r.plan.Timeline {
+		a, err := anomalyOf(s.Action, r.env)
+		if err != nil {
+			return nil, nil, fmt.Errorf("step %s: %w", s.Name, err)
+		}
+		steps = append(steps, step{sched: s, anomaly: a})
+	}
+	var rollbacks []anomalies.Anomaly
+	for i, s := range r.plan.Rollbacks {
+		a, err := anomalyOf(s.Action, r.env)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rollback %d: %w", i+1, err)
+		}
+		rollbacks = append(rollbacks, a)
+	}
+	return steps, rollbacks, nil
+}
+
+// endpoints are the services the workload talks to.
+func (r *runner) endpoints() (workload.Endpoints, error) {
+	info := r.lab.Info()
+	first := func(service string) string {
+		for _, id := range info.IDs() {
+			if s := info.Services[id]; s.Service == service {
+				return s.HTTP
+			}
+		}
+		return ""
+	}
+	eps := workload.Endpoints{Inquiries: first("inquiries"), Tickets: first("tickets"), Communication: first("communication")}
+	if eps.Inquiries == "" || eps.Tickets == "" {
+		return eps, fmt.Errorf("system %s has no inquiries and tickets services: the workload has nothing to drive", info.System)
+	}
+	return eps, nil
+}
+
+// runWorkload runs the plan's workload section.
+func (r *runner) runWorkload(ctx context.Context) (*workload.Result, error) {
+	cfg := workload.FromSpec(r.plan.Workload)
+	eps, err := r.endpoints()
+	if err != nil && !r.customWorkload {
+		return nil, err
+	}
+	cfg.Endpoints = eps
+	cfg.Log = r.log.With("component", "workload")
+	cfg.Progress = func(p workload.Progress) {
+		r.mu.Lock()
+		r.progress = p
+		r.mu.Unlock()
+	}
+	rng := rand.New(rand.NewPCG(uint64(r.plan.Seed), 0x776f726b6c6f6164)) // "workload"
+	return r.workloadFn(ctx, cfg, rng)
+}
+
+func (r *runner) addWorkload(subs []history.Submission, cmds []history.Command) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.subs = append(r.subs, subs...)
+	r.cmds = append(r.cmds, cmds...)
+}
+
+// dbs lists every service instance's database.
+func (r *runner) dbs() []DB {
+	info := r.lab.Info()
+	var out []DB
+	for _, id := range info.IDs() {
+		s := info.Services[id]
+		if s.DB != "" {
+			out = append(out, DB{Service: s.Service, Instance: id, Path: s.DB})
+		}
+	}
+	return out
+}
+
+// awaitQuiescence waits until every service queue is drained and every
+// outbox relayed, three polls in a row, or until wait ends.
+func (r *runner) awaitQuiescence(ctx context.Context, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	tick := time.NewTicker(r.cfg.PollEvery)
+	defer tick.Stop()
+	calm := 0
+	var last error
+	for {
+		last = r.quiet(ctx)
+		if last == nil {
+			calm++
+			if calm >= 3 {
+				return nil
+			}
+		} else {
+			calm = 0
+		}
+		select {
+		case <-ctx.Done():
+			return last
+		case <-tick.C:
+		}
+	}
+}
+
+func (r *runner) quiet(ctx context.Context) error {
+	pending, err := r.queues.pending(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return errors.New(describeQueues(pending))
+	}
+	n, err := unsentOutbox(ctx, r.dbs())
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%d outbox rows not relayed", n)
+	}
+	return nil
+}
+
+func (r *runner) setPhase(p string) {
+	r.mu.Lock()
+	r.phase = p
+	r.mu.Unlock()
+	r.printProgress()
+}
+
+// startProgress prints a progress line every ProgressEvery until stopped.
+func (r *runner) startProgress() (stop func()) {
+	if r.cfg.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(r.cfg.ProgressEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				r.printProgress()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+func (r *runner) printProgress() {
+	if r.cfg.Progress == nil {
+		return
+	}
+	r.mu.Lock()
+	phase, p, tl := r.phase, r.progress, r.tl
+	r.mu.Unlock()
+	line := fmt.Sprintf("%6.1fs  %-20s", time.Since(r.begin).Seconds(), phase)
+	if tl != nil {
+		active := tl.Active()
+		faults := "none"
+		if len(active) > 0 {
+			faults = fmt.Sprint(active)
+		}
+		line += "  faults: " + faults
+	}
+	if p.Planned > 0 {
+		line += fmt.Sprintf("  inquiries %d/%d submitted, %d accepted, %d ticketed, %d resolved", p.Submitted, p.Planned, p.Accepted, p.Ticketed, p.Resolved)
+	}
+	r.printMu.Lock()
+	defer r.printMu.Unlock()
+	fmt.Fprintln(r.cfg.Progress, line)
+}
+
+// RunDir creates runs/<time>-<scenario>[-control] under root.
+func RunDir(root string, p *spec.Plan, now time.Time) (string, error) {
+	name := p.Scenario
+	if p.Control {
+		name += "-control"
+	}
+	return lab.NewRunDir(root, name, now)
+}
+
+// File names written into a run directory besides the history.
+const (
+	JournalFile = "journal.json"
+	JUnitFile   = "junit.xml"
+	ReportFile  = "report.html"
+)
+
+// WriteRunFiles writes the history (history.json, events.jsonl), the
+// journal, the JUnit file and the HTML report into dir.
+func WriteRunFiles(dir string, h *history.History, v check.Verdict) error {
+	if err := history.Save(dir, h); err != nil {
+		return err
+	}
+	return writeReports(dir, h, v)
+}
+
+func createFile(dir, name string, write func(io.Writer) error) error {
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,225 @@
+//go:build integration
+
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/internal/broker"
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/internal/labtest"
+	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/workload"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// tflabBinary builds cmd/tflab once: the lab starts services as
+// `tflab serve <system>/<service>` processes.
+func tflabBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tflab-run-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tflab")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tflab").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// placeholderLab is a lab of the placeholder system (one service that only
+// holds an AMQP connection) on its own private node, so broker faults and
+// rabbitmqctl work.
+func placeholderLab(t *testing.T) lab.Config {
+	t.Helper()
+	install, err := rabbitnode.Locate(os.Getenv("TFLAB_RABBITMQ_BIN_DIR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lab.Config{
+		System:   "placeholder",
+		Services: []lab.ServiceSpec{{Name: "placeholder", Settings: map[string]string{"amqp.heartbeat": "2s"}}},
+		Broker:   broker.Private{NodeName: fmt.Sprintf("tflabruntest%d%d", os.Getpid(), rand.IntN(1000)), Install: install},
+		Command:  []string{tflabBinary(t), "--log-level=info", "serve"},
+	}
+}
+
+// noWorkload stands in for Ticketflow's workload: the placeholder has no API.
+func noWorkload(ctx context.Context, _ workload.Config, _ *rand.Rand) (*workload.Result, error) {
+	return &workload.Result{}, nil
+}
+
+// logBuffer collects log lines for assertions.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The whole loop against a real lab: a link outage, a kill -9 with restart
+// and a memory alarm, each healed on time, with their evidence; the reports
+// written; the lab stopped; Verify reaching the same verdict offline.
+func TestRunExecutesTheTimelineAgainstARealLab(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	plan := &spec.Plan{
+		Scenario: "placeholder-faults", Seed: 3,
+		Protections: map[string]map[string]bool{},
+		SteadyState: spec.SteadyState{
+			Before: []spec.Probe{{Probe: ProbeServicesHealthy}, {Probe: ProbeBrokerHealthy}},
+			After:  []spec.Probe{{Probe: ProbeServicesHealthy, Timeout: spec.Duration(20 * time.Second)}, {Probe: ProbeBrokerHealthy}},
+		},
+		Workload: spec.Workload{Settle: spec.Duration(5 * time.Second)},
+		Timeline: []spec.Scheduled{
+			{Name: "placeholder-down", At: 300 * time.Millisecond, HealAt: 2 * time.Second, Action: &spec.OutageAction{Link: "placeholder"}},
+			{Name: "kill-placeholder", At: 2500 * time.Millisecond, HealAt: 3500 * time.Millisecond, Action: &spec.ProcessAction{Op: "kill", Service: "placeholder"}},
+			{Name: "memory-alarm", At: 4 * time.Second, HealAt: 5 * time.Second, Action: &spec.BrokerAction{Op: "memory-alarm"}},
+		},
+		End: 5 * time.Second,
+		Evidence: []history.Requirement{{Counter: "connections.reopened", Op: ">", Value: 0},
+			{Counter: "processes.killed", Op: "==", Value: 1}, {Counter: "broker.alarms", Op: "==", Value: 1}},
+	}
+	var progress logBuffer
+	res, err := Run(t.Context(), Config{Plan: plan, Lab: placeholderLab(t), Dir: dir, Workload: noWorkload,
+		Progress: &progress, ProgressEvery: 200 * time.Millisecond, Log: labtest.Logger(t)})
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
+	}
+	h := res.History
+	for _, f := range h.Faults {
+		if !f.Applied() || f.HealError != "" || !f.Healed.After(f.Started) {
+			t.Errorf("fault %+v", f)
+		}
+		if d := f.Started.Sub(h.Meta.Start) - time.Duration(f.PlannedAt); d < 0 || d > time.Second {
+			t.Errorf("%s started %v after its planned offset", f.Name, d)
+		}
+	}
+	for _, e := range res.Verdict.Evidence {
+		if !e.Met {
+			t.Errorf("evidence %s: observed %v (recorded %v)", e.Requirement, e.Observed, e.Present)
+		}
+	}
+	if len(h.Probes) != 4 {
+		t.Errorf("probes %+v", h.Probes)
+	}
+	for _, p := range h.Probes {
+		if !p.OK {
+			t.Errorf("probe %s %s failed: %s", p.Phase, p.Name, p.Detail)
+		}
+	}
+	if !strings.Contains(progress.String(), "faults: [placeholder-down]") {
+		t.Errorf("progress never showed the active fault:\n%s", progress.String())
+	}
+	for _, f := range []string{history.RunFile, history.EventsFile, JournalFile, JUnitFile, ReportFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	in, err := lab.ReadInfo(dir)
+	if err != nil || in.Running || in.StoppedAt == nil {
+		t.Errorf("lab left running: %+v %v", in, err)
+	}
+	v, err := Verify(dir, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Verdict.Outcome != res.Verdict.Outcome || v.Verdict.Reason != res.Verdict.Reason {
+		t.Errorf("verify: %s %q, run: %s %q", v.Verdict.Outcome, v.Verdict.Reason, res.Verdict.Outcome, res.Verdict.Reason)
+	}
+	if res.Verdict.Outcome == check.OutcomePass {
+		t.Errorf("a run without a workload cannot pass: %s", res.Verdict.Reason)
+	}
+}
+
+// Ctrl-C in the middle of a fault: the fault is healed on a live context,
+// the lab is stopped, and Run says it was interrupted.
+func TestRunInterruptedHealsAndStopsTheLab(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	plan := &spec.Plan{
+		Scenario: "placeholder-interrupted", Seed: 4, Protections: map[string]map[string]bool{},
+		Timeline: []spec.Scheduled{{Name: "placeholder-down", At: 200 * time.Millisecond, HealAt: time.Minute,
+			Action: &spec.OutageAction{Link: "placeholder"}}},
+		Rollbacks: []spec.Step{{Action: &spec.ProcessAction{Op: "resume", Service: "placeholder"}}},
+		End:       time.Minute,
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs logBuffer
+	progress := &cancelOn{marker: "faults: [placeholder-down]", cancel: cancel}
+	_, err := Run(ctx, Config{Plan: plan, Lab: placeholderLab(t), Dir: dir, Workload: func(ctx context.Context, _ workload.Config, _ *rand.Rand) (*workload.Result, error) {
+		<-ctx.Done()
+		return &workload.Result{}, ctx.Err()
+	}, Progress: progress, ProgressEvery: 100 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err %v, want ErrInterrupted", err)
+	}
+	out := logs.String()
+	if !regexp.MustCompile(`msg="Anomaly healed" .*anomaly=link-down-placeholder err=<nil>`).MatchString(out) {
+		t.Errorf("the outage was not healed (err %v):\n%s", err, out)
+	}
+	if !strings.Contains(out, `msg="Rollback done"`) {
+		t.Errorf("rollbacks did not run after the interrupt:\n%s", out)
+	}
+	in, err := lab.ReadInfo(dir)
+	if err != nil || in.Running {
+		t.Fatalf("lab left running: %v", err)
+	}
+	for id, s := range in.Services {
+		if lab.ProcessState(s.PID) != "exited" {
+			t.Errorf("service %s (pid %d) still running", id, s.PID)
+		}
+	}
+}
+
+// cancelOn cancels when a progress line contains marker.
+type cancelOn struct {
+	marker string
+	cancel context.CancelFunc
+	once   sync.Once
+}
+
+func (c *cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.marker) {
+		c.once.Do(c.cancel)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,380 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/catalog"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/store"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/tickets"
+	"github.com/ticketflow-lab/tflab/tracing/spanfile"
+)
+
+// The counters the executors and the watcher record must be in the
+// history's catalog as runner counters, or scenarios could not name them.
+func TestRunnerCountersAreInTheCatalog(t *testing.T) {
+	names := []string{anomalies.CounterBytesCut, anomalies.CounterBrokerAlarms, anomalies.CounterConnectionsClosed,
+		anomalies.CounterConnectionsBlocked, anomalies.CounterClockOffsetMaxMs, anomalies.CounterInAppFired,
+		anomalies.CounterProcessesKilled, anomalies.CounterProcessesPaused, "connections.reopened", "queue.depth.max"}
+	names = append(names, anomalies.MessageCounters()...)
+	for _, n := range names {
+		c, ok := history.LookupCounter(n)
+		if !ok || c.Source != history.FromRunner {
+			t.Errorf("counter %q: in catalog %v, source %q", n, ok, c.Source)
+		}
+	}
+}
+
+// Exit codes of the verdict are the CLI's (DESIGN §6).
+func TestVerdictExitCodes(t *testing.T) {
+	if check.ExitPass != 0 || check.ExitViolated != 4 || check.ExitInconclusive != 5 {
+		t.Fatal("check's exit codes drifted from DESIGN §6")
+	}
+}
+
+func TestEveryCatalogScenarioIsSupported(t *testing.T) {
+	c, err := catalog.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range c.Names() {
+		s, _ := c.Get(name)
+		for _, control := range []bool{false, true} {
+			p, err := s.Plan(spec.PlanOptions{Control: control})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := CheckSupported(p); err != nil {
+				t.Errorf("%s (control %v): %v", name, control, err)
+			}
+		}
+	}
+	p := &spec.Plan{Timeline: []spec.Scheduled{{Name: "dup", Action: &spec.MessageAction{Fault: "duplicate-delivery", Service: "sla"}}}}
+	if err := CheckSupported(p); err != nil {
+		t.Errorf("message action: %v", err)
+	}
+	a, err := anomalyOf(&spec.MessageAction{Fault: "reorder", Service: "sla", Window: 3, Match: spec.Match{Queue: "q", Nth: 2}}, &anomalies.Env{})
+	if m, ok := a.(*anomalies.Message); err != nil || !ok || m.Fault != "reorder" || m.Window != 3 || m.Queue != "q" || m.Nth != 2 {
+		t.Errorf("message action maps to %#v, %v", a, err)
+	}
+}
+
+func TestServiceSpecsSwitchOffThePlansProtections(t *testing.T) {
+	c, _ := catalog.Load()
+	s, _ := c.Get("quickstart")
+	p, err := s.Plan(spec.PlanOptions{Control: true, Unprotect: []string{"dedup:sla"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &runner{plan: p, cfg: Config{Settings: map[string]string{"heartbeat": "3s", "max-attempts": "3"}}}
+	specs := r.serviceSpecs([]lab.ServiceSpec{{Name: "sla", Settings: map[string]string{"x": "1"}}, {Name: "tickets"}, {Name: "placeholder"}})
+	if got := specs[0].Unprotect; !slices.Equal(got, []string{"confirms", "outbox", "dedup"}) {
+		t.Errorf("sla unprotect %v", got)
+	}
+	if got := specs[1].Unprotect; !slices.Equal(got, []string{"confirms", "outbox"}) {
+		t.Errorf("tickets unprotect %v", got)
+	}
+	if len(specs[2].Unprotect) != 0 {
+		t.Errorf("a service the plan does not know got %v", specs[2].Unprotect)
+	}
+	if st := specs[0].Settings; st["heartbeat"] != "3s" || st["confirm-timeout"] != "1s" || st["x"] != "1" {
+		t.Errorf("settings %v", st)
+	}
+	if r.maxAttempts() != 3 {
+		t.Errorf("max attempts %d", r.maxAttempts())
+	}
+}
+
+// fakeManagement serves /api/connections and /api/queues from callbacks.
+func fakeManagement(t *testing.T, conns func() []map[string]any, queues func() []map[string]any) *anomalies.Management {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/connections", func(w http.ResponseWriter, _ *http.Request) { _ = json.NewEncoder(w).Encode(conns()) })
+	mux.HandleFunc("GET /api/queues", func(w http.ResponseWriter, _ *http.Request) { _ = json.NewEncoder(w).Encode(queues()) })
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &anomalies.Management{URL: srv.URL}
+}
+
+func TestWatcherCountsReconnectsAndTheDeepestQueue(t *testing.T) {
+	t0 := time.Now().Truncate(time.Millisecond)
+	conn := func(name, client string, at time.Time) map[string]any {
+		return map[string]any{"name": name, "state": "running", "connected_at": at.UnixMilli(),
+			"client_properties": map[string]any{"connection_name": client}}
+	}
+	var step atomic.Int32
+	conns := func() []map[string]any {
+		switch step.Load() {
+		case 0:
+			return []map[string]any{conn("c1", "tickets-tickets-publisher", t0), conn("c2", "sla-sla-consumer", t0),
+				conn("r", RunnerConnection, t0)}
+		default: // tickets reconnected after the fault, sla's publisher too; the runner's connection never counts
+			return []map[string]any{conn("c3", "tickets-tickets-publisher", t0.Add(3*time.Second)), conn("c2", "sla-sla-consumer", t0),
+				conn("c4", "sla-sla-publisher", t0.Add(4*time.Second)), conn("r2", RunnerConnection, t0.Add(4*time.Second))}
+		}
+	}
+	q := func(name string, ready int) map[string]any {
+		return map[string]any{"name": name, "vhost": "/", "messages_ready": ready}
+	}
+	queues := func() []map[string]any {
+		if step.Load() == 0 {
+			return []map[string]any{q("sla-ticket-changes", 2), q(messaging.DeadLetterQueueName("sla-ticket-changes"), 50)}
+		}
+		return []map[string]any{q("sla-ticket-changes", 7), q(messaging.DeadLetterQueueName("sla-ticket-changes"), 90)}
+	}
+	w := newWatcher(fakeManagement(t, conns, queues), time.Second, nil)
+	w.poll(t.Context())
+	step.Store(1)
+	w.poll(t.Context())
+	got := w.counters(t0.Add(2 * time.Second))
+	if got["connections.reopened"] != 2 || got["queue.depth.max"] != 7 {
+		t.Fatalf("counters %v, want 2 reopened (tickets, sla) and depth 7 (the DLQ does not count)", got)
+	}
+	if got := w.counters(t0.Add(3500 * time.Millisecond)); got["connections.reopened"] != 1 {
+		t.Errorf("only connections opened after the first fault count: %v", got)
+	}
+	if got := w.counters(time.Time{}); got["connections.reopened"] != 0 {
+		t.Errorf("without a fault nothing is a reconnect: %v", got)
+	}
+	if got := newWatcher(nil, time.Second, nil).counters(t0); len(got) != 0 {
+		t.Errorf("no management API, yet counters %v", got)
+	}
+}
+
+func TestDeadLettersAreAttributedToTheConsumingService(t *testing.T) {
+	dlq := messaging.DeadLetterQueueName("communication-ticket-resolved")
+	qs := []anomalies.Queue{{Name: "communication-ticket-resolved"}, {Name: dlq}, {Name: "orphan.x"}}
+	if o := dlqOrigins(qs); len(o) != 1 || o[dlq] != "communication-ticket-resolved" {
+		t.Fatalf("origins %v", o)
+	}
+	raw := []deadLetterRaw{{origin: "communication-ticket-resolved", dl: history.DeadLetter{Queue: dlq, MessageID: "m1"}}}
+	events := []history.Event{{Kind: history.KindProcess, Destination: "communication-ticket-resolved", Service: "communication"}}
+	got := attributeDeadLetters(raw, events)
+	if len(got) != 1 || got[0].Service != "communication" || got[0].MessageID != "m1" {
+		t.Fatalf("%+v", got)
+	}
+}
+
+func TestMessageKeys(t *testing.T) {
+	for _, c := range []struct {
+		key, kind, ticket string
+		n                 int
+	}{
+		{communication.ClosureKey("t-1"), history.MessageClosure, "t-1", 0},
+		{sla.ReminderKey("t-2", 3), history.MessageReminder, "t-2", 3},
+		{sla.BreachMessageKey("t-3", 1), history.MessageBreach, "t-3", 0},
+		{"reminder:t-4:x", history.MessageOther, "", 0},
+		{"", history.MessageOther, "", 0},
+	} {
+		kind, ticket, n := messageKind(c.key)
+		if kind != c.kind || ticket != c.ticket || n != c.n {
+			t.Errorf("%q → %s %s %d", c.key, kind, ticket, n)
+		}
+	}
+	if got := alertTicket(tickets.IncidentAlertKey("t-5")); got != "t-5" {
+		t.Errorf("incident alert → %q", got)
+	}
+	if got := alertTicket(sla.BreachKey("t-6", 2)); got != "t-6" {
+		t.Errorf("breach alert → %q", got)
+	}
+}
+
+// serviceDB creates a real service database with the service's migrations.
+func serviceDB(t *testing.T, name string, m store.Migrations) (*store.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".sqlite")
+	db, err := store.Open(t.Context(), store.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(t.Context(), messaging.Migrations, m); err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
+func TestReadSnapshotFromTheServicesDatabases(t *testing.T) {
+	ctx := t.Context()
+	created := time.Date(2026, 1, 5, 10, 0, 0, 123000000, time.UTC)
+	inqDB, inqPath := serviceDB(t, "inquiries", inquiries.Migrations)
+	if err := inqDB.InTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		return inquiries.NewSQLStore(tx).SaveInquiry(ctx, &inquiries.Inquiry{ID: "t-1", Name: "Ann", Email: "ann@devmentors.io",
+			Title: "x", Description: "y", CreatedAt: created, Status: "Resolved", Category: "other", TicketID: "t-1", LanguageCode: "pl"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tkDB, tkPath := serviceDB(t, "tickets", tickets.Migrations)
+	deadline := created.Add(time.Minute)
+	if err := tkDB.InTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		if err := tickets.NewSQLRepo(tx).SaveTicket(ctx, &tickets.Ticket{ID: "t-1", InquiryID: "t-1", Email: "ann@devmentors.io",
+			LanguageCode: "pl", CreatedAt: created, Type: "Incident", Status: "Resolved", Severity: "Critical", Category: "other",
+			TranslatedDescription: "hello", AssignedTo: "agent-1", Version: 5, DeadlineUTC: deadline, Resolution: "done"}); err != nil {
+			return err
+		}
+		return tickets.NewSQLRepo(tx).SaveTicket(ctx, &tickets.Ticket{ID: "t-2", InquiryID: "t-2", Email: "bo@x.io",
+			LanguageCode: "en", CreatedAt: created, Type: "Unknown", Status: "BeforeQualification", Severity: "Unknown", Version: 1})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	slaDB, slaPath := serviceDB(t, "sla", sla.Migrations)
+	rec := &sla.Record{TicketID: "t-1", ServiceType: "IncidentTicket", Severity: "Critical", Tier: "VIP", LastKnownVersion: 5,
+		AgentUserID: "agent-1", HasDeadline: true, Anchor: created, Window: time.Minute, Paused: 10 * time.Second, Revision: 2,
+		Completed: true, CompletedAt: created.Add(50 * time.Second)}
+	rec.ReminderSent[0] = created.Add(15 * time.Second)
+	if err := sla.NewSQLStore(slaDB, sla.DefaultConfig(), nil).SaveRecord(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	comDB, comPath := serviceDB(t, "communication", communication.Migrations)
+	cs := communication.NewSQLStore(comDB, true)
+	for _, m := range []communication.Message{
+		{ID: "m1", RecipentEmail: "ann@devmentors.io", Title: "closed", Content: "c", Timestamp: created.Add(time.Minute), IdempotencyKey: communication.ClosureKey("t-1")},
+		{ID: "m2", RecipentUserID: "agent-1", Title: "r", Content: "c", Timestamp: created.Add(16 * time.Second), IdempotencyKey: sla.ReminderKey("t-1", 1)},
+	} {
+		if _, _, err := cs.AddMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := cs.AddAlert(ctx, communication.Alert{ID: "a1", Message: "incident", Type: "Incydent", CreatedAt: created,
+		IdempotencyKey: tickets.IncidentAlertKey("t-1")}); err != nil {
+		t.Fatal(err)
+	}
+
+	snap, err := ReadSnapshot(ctx, []DB{
+		{Service: "inquiries", Instance: "inquiries", Path: inqPath},
+		{Service: "tickets", Instance: "tickets", Path: tkPath},
+		{Service: "sla", Instance: "sla", Path: slaPath},
+		{Service: "communication", Instance: "communication", Path: comPath},
+		{Service: "translations", Instance: "translations", Path: filepath.Join(t.TempDir(), "none.sqlite")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Inquiries) != 1 || snap.Inquiries[0] != (history.Inquiry{ID: "t-1", Status: "Resolved", TicketID: "t-1",
+		Email: "ann@devmentors.io", Language: "pl", CreatedAt: created}) {
+		t.Errorf("inquiries %+v", snap.Inquiries)
+	}
+	if len(snap.Tickets) != 2 {
+		t.Fatalf("tickets %+v", snap.Tickets)
+	}
+	tk := snap.Tickets[0]
+	if tk.ID != "t-1" || tk.Version != 5 || tk.Type != "Incident" || tk.Severity != "Critical" || tk.Translation != "hello" ||
+		tk.AssignedTo != "agent-1" || tk.Deadline == nil || !tk.Deadline.Equal(deadline) || !tk.CreatedAt.Equal(created) {
+		t.Errorf("ticket %+v", tk)
+	}
+	if u := snap.Tickets[1]; u.Type != "" || u.Severity != "" || u.Deadline != nil {
+		t.Errorf("unqualified ticket %+v", u)
+	}
+	if len(snap.Reminders) != 1 {
+		t.Fatalf("reminders %+v", snap.Reminders)
+	}
+	r := snap.Reminders[0]
+	// Effective times include the 10 s the ticket was blocked.
+	if r.Deadline == nil || !r.Deadline.Equal(created.Add(70*time.Second)) || !r.FirstAt.Equal(created.Add(25*time.Second)) ||
+		!r.SecondAt.Equal(created.Add(40*time.Second)) || !r.FinalAt.Equal(created.Add(64*time.Second)) {
+		t.Errorf("reminder times %v %v %v %v", r.Deadline, r.FirstAt, r.SecondAt, r.FinalAt)
+	}
+	if !r.FirstSent || r.SecondSent || !r.Completed || r.LastKnownVersion != 5 || r.UserToRemind != "agent-1" ||
+		r.ServiceType != "IncidentTicket" || !r.AnchorAt.Equal(created) || r.Paused != history.Duration(10*time.Second) {
+		t.Errorf("reminder %+v", r)
+	}
+	if len(snap.Messages) != 2 || snap.Messages[0].Kind != history.MessageReminder || snap.Messages[0].Reminder != 1 ||
+		snap.Messages[1].Kind != history.MessageClosure || snap.Messages[1].TicketID != "t-1" || snap.Messages[1].Recipient != "ann@devmentors.io" {
+		t.Errorf("messages %+v", snap.Messages)
+	}
+	if len(snap.Alerts) != 1 || snap.Alerts[0].TicketID != "t-1" || snap.Alerts[0].Type != history.AlertIncident {
+		t.Errorf("alerts %+v", snap.Alerts)
+	}
+	n, err := unsentOutbox(ctx, []DB{{Service: "sla", Instance: "sla", Path: slaPath}})
+	if err != nil || n != 0 {
+		t.Errorf("outbox %d %v", n, err)
+	}
+	if _, err := slaDB.Exec(ctx, `INSERT INTO outbox (message_id, exchange, routing_key, type, correlation_id, causation_id,
+		aggregate_id, aggregate_version, partition_key, headers, body, created_at) VALUES ('x','e','k','T','','','',0,'','{}',x'00','now')`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := unsentOutbox(ctx, []DB{{Service: "sla", Instance: "sla", Path: slaPath}}); err != nil || n != 1 {
+		t.Errorf("outbox after an insert: %d %v", n, err)
+	}
+}
+
+func TestThroughputProbe(t *testing.T) {
+	t0 := time.Now()
+	var events []history.Event
+	for i := range 30 {
+		events = append(events, history.Event{Kind: history.KindProcess, End: t0.Add(time.Duration(i) * 100 * time.Millisecond)})
+	}
+	events = append(events, history.Event{Kind: history.KindPublish, End: t0})
+	p := throughputProbe(history.ProbeAfter, spec.Probe{Probe: ProbeMinThroughput, Min: 9}, events, t0, t0.Add(3*time.Second))
+	if !p.OK || !strings.Contains(p.Detail, "10.0 handlings/s") {
+		t.Errorf("%+v", p)
+	}
+	if p := throughputProbe(history.ProbeAfter, spec.Probe{Probe: ProbeMinThroughput, Min: 11}, events, t0, t0.Add(3*time.Second)); p.OK {
+		t.Errorf("%+v", p)
+	}
+}
+
+// Verify re-judges a saved run to the same verdict, from events.jsonl and
+// from nothing but span files.
+func TestVerifyReproducesTheVerdict(t *testing.T) {
+	dir := t.TempDir()
+	res := synth.New(synth.Config{Seed: 7, Inquiries: 12})
+	h := res.History
+	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
+	h.Snapshot.Inquiries = h.Snapshot.Inquiries[1:] // a lost inquiry: FAIL
+	want := check.Evaluate(h)
+	if want.Outcome != check.OutcomeFail {
+		t.Fatalf("setup: %s %s", want.Outcome, want.Reason)
+	}
+	if err := WriteRunFiles(dir, h, want); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{history.RunFile, history.EventsFile, JournalFile, JUnitFile, ReportFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	got, err := Verify(dir, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Verdict.Outcome != want.Outcome || got.Verdict.Reason != want.Reason || got.Source != history.EventsFile {
+		t.Fatalf("verify: %s %q from %s, want %s %q", got.Verdict.Outcome, got.Verdict.Reason, got.Source, want.Outcome, want.Reason)
+	}
+
+	spans := t.TempDir()
+	st, err := spanfile.Synthesize(spans, 5000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Verify(spans, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Source != "span files" || int(v.Spans.Spans) != st.Spans || len(v.History.Events) != st.Spans {
+		t.Fatalf("spans-only verify read %d of %d spans from %s", len(v.History.Events), st.Spans, v.Source)
+	}
+	// Synthesized spans are not a clean Ticketflow run (about 1 % of the
+	// handlings fail without a retry): the checkers must all have run on them.
+	if len(v.Verdict.Results) != len(check.Invariants) || v.Verdict.Outcome == check.OutcomePass {
+		t.Errorf("spans-only verdict %s (%d results): %s", v.Verdict.Outcome, len(v.Verdict.Results), v.Verdict.Reason)
+	}
+}

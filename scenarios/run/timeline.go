@@ -1,0 +1,204 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+// step is one scheduled fault, ready to run.
+type step struct {
+	sched   spec.Scheduled
+	anomaly anomalies.Anomaly
+}
+
+// timeline runs the faults of a plan against one base time: each step waits
+// for its offset, injects, holds until its heal offset and heals. A heal runs
+// in a deferred call on a context that survives the run's cancellation, so
+// neither Ctrl-C nor an error elsewhere leaves a fault installed.
+type timeline struct {
+	steps       []step
+	healTimeout time.Duration
+	log         *slog.Logger
+
+	mu     sync.Mutex
+	faults []history.Fault // one per step, in step order
+	active map[string]bool // step names injected and not yet healed
+}
+
+func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *timeline {
+	t := &timeline{steps: steps, healTimeout: healTimeout, log: log, active: map[string]bool{},
+		faults: make([]history.Fault, len(steps))}
+	for i, s := range steps {
+		op := ""
+		switch a := s.sched.Action.(type) {
+		case *spec.NetworkAction:
+			op = a.Toxic
+		case *spec.ProcessAction:
+			op = a.Op
+		case *spec.BrokerAction:
+			op = a.Op
+		case *spec.InAppAction:
+			op = a.Anomaly
+		case *spec.MessageAction:
+			op = a.Fault
+		case *spec.OutageAction:
+			op = "link-down"
+		case *spec.PartitionAction:
+			op = "links-down"
+		}
+		t.faults[i] = history.Fault{Name: s.sched.Name, Type: s.sched.Action.Type(), Op: op,
+			Target: s.sched.Action.Target(), Params: s.sched.Action.Params(), PlannedAt: history.Duration(s.sched.At)}
+	}
+	return t
+}
+
+// run executes every step concurrently and returns when all are healed (or
+// never started because ctx ended). It never returns early on a failed step:
+// a fault that failed to inject is recorded and the others go on.
+func (t *timeline) run(ctx context.Context, base time.Time) {
+	var wg sync.WaitGroup
+	for i := range t.steps {
+		wg.Go(func() { t.runStep(ctx, base, i) })
+	}
+	wg.Wait()
+}
+
+func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
+	s := t.steps[i]
+	if err := sleepUntil(ctx, base.Add(s.sched.At)); err != nil {
+		t.record(i, func(f *history.Fault) { f.Error = "not started: " + err.Error() })
+		return
+	}
+	started := time.Now()
+	healer, err := s.anomaly.Inject(ctx)
+	if err != nil {
+		t.log.Error("Injecting anomaly failed", "anomaly", s.sched.Name, "err", err)
+		t.record(i, func(f *history.Fault) { f.Started, f.Error = started, err.Error() })
+		return
+	}
+	t.record(i, func(f *history.Fault) { f.Started = started })
+	if healer == anomalies.Nothing || s.sched.HealAt == 0 {
+		// Instantaneous: the fault window is the injection itself.
+		t.record(i, func(f *history.Fault) { f.Healed = started })
+		if healer != anomalies.Nothing {
+			t.heal(ctx, i, healer) // a plan without a heal offset still leaves nothing behind
+		}
+		return
+	}
+	t.setActive(s.sched.Name, true)
+	defer t.heal(ctx, i, healer)
+	_ = sleepUntil(ctx, base.Add(s.sched.HealAt))
+}
+
+// heal undoes step i on a context that outlives ctx's cancellation.
+func (t *timeline) heal(ctx context.Context, i int, h anomalies.Healer) {
+	hctx, cancel := anomalies.HealContext(ctx, t.healTimeout)
+	defer cancel()
+	err := h.Heal(hctx)
+	healed := time.Now()
+	t.setActive(t.steps[i].sched.Name, false)
+	t.record(i, func(f *history.Fault) {
+		f.Healed = healed
+		if err != nil {
+			f.HealError = err.Error()
+		}
+	})
+	if err != nil {
+		t.log.Error("Healing anomaly failed", "anomaly", t.steps[i].sched.Name, "err", err)
+	}
+}
+
+func (t *timeline) record(i int, fn func(*history.Fault)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fn(&t.faults[i])
+}
+
+func (t *timeline) setActive(name string, on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if on {
+		t.active[name] = true
+	} else {
+		delete(t.active, name)
+	}
+}
+
+// Active lists the faults installed now, sorted.
+func (t *timeline) Active() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.active))
+	for n := range t.active {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Faults returns the faults as executed, in plan order.
+func (t *timeline) Faults() []history.Fault {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.faults)
+}
+
+// FirstStart is when the first fault was injected (zero if none was).
+func (t *timeline) FirstStart() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var first time.Time
+	for _, f := range t.faults {
+		if !f.Started.IsZero() && (first.IsZero() || f.Started.Before(first)) {
+			first = f.Started
+		}
+	}
+	return first
+}
+
+// sleepUntil waits until at or until ctx ends.
+func sleepUntil(ctx context.Context, at time.Time) error {
+	d := time.Until(at)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
+// runRollbacks performs the plan's rollbacks once each, on a context that
+// survives cancellation. A rollback is meant to be instant (start the broker,
+// resume a process); one that installs something is healed at once, so the
+// rollbacks never leave a fault behind.
+func runRollbacks(ctx context.Context, rollbacks []anomalies.Anomaly, timeout time.Duration, log *slog.Logger) error {
+	var errs []error
+	for _, a := range rollbacks {
+		rctx, cancel := anomalies.HealContext(ctx, timeout)
+		h, err := a.Inject(rctx)
+		if err == nil && h != anomalies.Nothing {
+			err = h.Heal(rctx)
+		}
+		cancel()
+		if err != nil {
+			log.Warn("Rollback failed", "anomaly", a.Name(), "err", err)
+			errs = append(errs, err)
+			continue
+		}
+		log.Info("Rollback done", "anomaly", a.Name())
+	}
+	return errors.Join(errs...)
+}

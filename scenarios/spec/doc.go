@@ -1,0 +1,50 @@
+// Package spec reads scenario files: Go types, strict YAML decoding with
+// file:line errors, validation, defaults, and the resolution of a scenario
+// into a Plan for one run (seed, jitter, protections, negative control).
+//
+// # Design
+//
+// A scenario follows Chaos Toolkit's experiment shape — steady state before
+// and after, a method, rollbacks — and adds what the lab needs: a seed, the
+// protections per service, a workload, the invariants to check, the evidence
+// its fault must leave, what it expects, and its negative control:
+//
+//	name, description, tags, system, seed
+//	protections: {dedup: off, ordering: {sla: off}}
+//	workload:    {inquiries, rate, languages, …Share, settle}
+//	steadyState: {before: [probe…], after: [probe…]}
+//	method:      [{name, at, jitter, duration, type: network|outage|partition|
+//	              process|broker|inapp|message, …class fields}]
+//	rollbacks:   [{type, …}]         run once at the end, always
+//	invariants:  [TF1…]              default all
+//	evidence:    ["dedup.skips > 0"] required: no evidence → INCONCLUSIVE
+//	expect:      pass | {violated: [TF2]}
+//	control:     {unprotect: [dedup], method?, expect: {violated: [TF2]}, evidence?}
+//
+// A step is a union decoded in two steps on its `type` field (k6's
+// ScenarioConfigs pattern): the common fields plus the fields of one action
+// class. Decoding is strict everywhere — yaml.v3's KnownFields does not reach
+// into custom unmarshalers, so a reflective walk over the node tree checks
+// every key against the Go types and records each path's line; validation
+// messages reuse those lines. All problems are reported at once
+// (errors.Join), each as a *Error "file:line: message".
+//
+// A step without a duration is healed when the method ends (Plan.End); an
+// instant action (restart, resume, start, close-connections) takes no
+// duration. The runner heals every fault in a deferred step that also runs
+// on error and Ctrl-C, then runs the rollbacks.
+//
+// The JSON Schema for editors is scenarios/scenario.schema.json; a test in
+// scenarios/catalog validates every catalog file with it and proves it
+// rejects a bad one, and compares its keys with these types.
+//
+// # Best practices
+//
+//   - Keep workloads CI-sized (tens of inquiries) and faults to seconds.
+//   - Name evidence that only the fault can produce (redelivered deliveries,
+//     dedup skips, bytes cut), not counters any run moves.
+//   - Give every protection-guarded scenario a control that switches that
+//     protection off and names the invariant that must break.
+//   - Randomness in a plan comes only from the seed (jitter today); the same
+//     scenario and seed give the same plan.
+package spec

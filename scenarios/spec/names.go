@@ -1,0 +1,105 @@
+package spec
+
+// Vocabularies a scenario file may use. They are spelled as the rest of the
+// lab spells them (system/messaging protections, system/ticketflow services,
+// anomaly and message type names of the original Ticketflow); the spec keeps
+// its own copy so that parsing a scenario needs no live package.
+
+// Systems under test.
+var Systems = []string{"ticketflow"}
+
+// Services of Ticketflow (spec §2), short names.
+var Services = []string{"inquiries", "tickets", "translations", "sla", "communication", "metrics"}
+
+// ProtectionNames are the protections a run can switch off per service
+// (DESIGN §4; "idempotency" is a service's own idempotent side effects).
+var ProtectionNames = []string{"confirms", "outbox", "dedup", "ordering", "retries", "idempotency"}
+
+// Action types (the `type` of a method step).
+const (
+	TypeNetwork   = "network"   // one Toxiproxy toxic on a service link
+	TypeOutage    = "outage"    // one service link down
+	TypePartition = "partition" // a named set of links down together
+	TypeProcess   = "process"   // kill -9, pause/resume, restart, clock offset
+	TypeBroker    = "broker"    // node stop/start, alarms, connection close
+	TypeInApp     = "inapp"     // one of the nine Ticketflow anomalies via the service's API
+	TypeMessage   = "message"   // an AMQP-aware proxy rule
+)
+
+// ActionTypes lists every action type.
+var ActionTypes = []string{TypeNetwork, TypeOutage, TypePartition, TypeProcess, TypeBroker, TypeInApp, TypeMessage}
+
+// Toxics are Toxiproxy's toxic types with their attributes (all integers);
+// required attributes are listed in ToxicRequired.
+var Toxics = map[string][]string{
+	"latency":    {"latency", "jitter"},                       // ms
+	"bandwidth":  {"rate"},                                    // KB/s
+	"slow_close": {"delay"},                                   // ms
+	"timeout":    {"timeout"},                                 // ms, 0 = never close
+	"reset_peer": {"timeout"},                                 // ms
+	"slicer":     {"average_size", "size_variation", "delay"}, // bytes, bytes, µs
+	"limit_data": {"bytes"},                                   // bytes
+}
+
+// ToxicRequired are the attributes a toxic cannot do without.
+var ToxicRequired = map[string][]string{
+	"latency":    {"latency"},
+	"bandwidth":  {"rate"},
+	"slow_close": {"delay"},
+	"slicer":     {"average_size"},
+	"limit_data": {"bytes"},
+}
+
+// Directions of a link: upstream is service → broker, downstream broker → service.
+var Directions = []string{"upstream", "downstream", "both"}
+
+// Process operations; "instant" ones take no duration.
+var (
+	ProcessOps        = []string{"kill", "pause", "resume", "restart", "clock-offset"}
+	processInstantOps = []string{"resume", "restart"}
+)
+
+// Broker operations.
+var (
+	BrokerOps        = []string{"stop", "start", "memory-alarm", "disk-alarm", "close-connections"}
+	brokerInstantOps = []string{"start", "close-connections"}
+)
+
+// Anomalies are the nine in-app anomaly types of the original (spec §8.2), verbatim.
+var Anomalies = []string{
+	"ConsumerErrorBeforeHandler", "ConsumerErrorAfterHandler",
+	"ConsumerDelayBeforeHandler", "ConsumerDelayAfterHandler",
+	"ProducerErrorBeforeTransaction", "ProducerErrorWithinTransaction", "ProducerErrorAfterTransaction",
+	"OutboxErrorOnSave", "OutboxErrorOnPublish",
+}
+
+// delayAnomalies need params.DelayInMs.
+var delayAnomalies = []string{"ConsumerDelayBeforeHandler", "ConsumerDelayAfterHandler"}
+
+// consumerAnomalies may take params.StatusFilter.
+var consumerAnomalies = []string{"ConsumerErrorBeforeHandler", "ConsumerErrorAfterHandler",
+	"ConsumerDelayBeforeHandler", "ConsumerDelayAfterHandler"}
+
+// AnomalyServices expose the anomaly API (the original gave Translations none).
+var AnomalyServices = []string{"inquiries", "tickets", "sla", "communication"}
+
+// MessageTypes are Ticketflow's message type names (spec §4, plus the lab's
+// TicketUnblocked and the Communication-side alert class name).
+var MessageTypes = []string{
+	"InquirySubmitted", "RequestTranslationV1", "RequestTranslationV2", "TranslationCompleted", "TranslationSkipped",
+	"TicketCreated", "TicketQualified", "IncidentCreated", "AgentAssignedToTicket", "TicketBlocked", "TicketUnblocked",
+	"TicketResolved", "DeadlinesCalculated", "SLABreached", "ProducerAgnosticAlertMessage",
+}
+
+// MessageFaults are the AMQP-aware proxy's faults (DESIGN §5.2).
+var MessageFaults = []string{"duplicate-delivery", "reorder", "drop-ack", "drop-confirm", "delay-confirm",
+	"duplicate-publish", "channel-close"}
+
+// Probes are the steady-state checks.
+var Probes = []string{
+	"services-healthy", // every service answers its health endpoint
+	"broker-healthy",   // the broker answers and raises no alarm
+	"queues-empty",     // every service queue drained (ready + unacked = 0)
+	"end-to-end",       // one fresh inquiry travels to a linked ticket in time
+	"min-throughput",   // handled messages per second during the method ≥ min
+}

@@ -1,0 +1,194 @@
+package spec
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+)
+
+// PlanOptions turn a scenario into one run.
+type PlanOptions struct {
+	// Control runs the scenario's negative control.
+	Control bool
+	// Seed, when non-nil, replaces the scenario's seed (--seed).
+	Seed *int64
+	// Unprotect switches more protections off (--unprotect dedup,outbox:sla).
+	// A run with protections switched off this way and no control expects
+	// nothing in particular: it still fails on any violation.
+	Unprotect []string
+}
+
+// Plan is a scenario resolved for one run: seed applied, jitter drawn,
+// protections settled per service, the control applied. The runner executes
+// it step by step; the journal records it.
+type Plan struct {
+	Scenario    string
+	Description string
+	Tags        []string
+	Control     bool
+	Seed        int64
+	// Protections maps protection → service → on, for every protection and service.
+	Protections map[string]map[string]bool
+	Workload    Workload
+	SteadyState SteadyState
+	// Timeline is the method in start order.
+	Timeline []Scheduled
+	// Rollbacks run once, at the end, always — also on error and Ctrl-C.
+	Rollbacks []Step
+	// End is when the method ends: the latest heal or start, and never before
+	// the workload's last submission. Faults without a duration heal then.
+	End        time.Duration
+	Invariants []string
+	Expect     history.Expectation
+	Evidence   []history.Requirement
+}
+
+// Scheduled is one step with its times drawn.
+type Scheduled struct {
+	Name   string
+	At     time.Duration // start offset (jitter applied)
+	HealAt time.Duration // heal offset; 0 for an instant action
+	Action Action
+}
+
+// Plan resolves the scenario for one run. The same scenario, options and seed
+// always give the same plan.
+func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
+	for _, u := range opts.Unprotect {
+		if err := checkUnprotect(u); err != nil {
+			return nil, fmt.Errorf("--unprotect: %w", err)
+		}
+	}
+	if opts.Control && s.Control == nil {
+		return nil, fmt.Errorf("scenario %s has no negative control", s.Name)
+	}
+	p := &Plan{
+		Scenario: s.Name, Description: s.Description, Tags: slices.Clone(s.Tags), Control: opts.Control,
+		Seed: s.Seed, Workload: s.Workload, SteadyState: s.SteadyState, Rollbacks: s.Rollbacks,
+		Invariants: canonicalInvariants(s.Invariants), Evidence: requirements(s.Evidence),
+		Expect: history.Expectation{Violated: canonicalInvariants(s.Expect.Violated)},
+	}
+	if opts.Seed != nil {
+		p.Seed = *opts.Seed
+	}
+	off := slices.Clone(opts.Unprotect)
+	method := s.Method
+	if opts.Control {
+		c := s.Control
+		off = append(off, c.Unprotect...)
+		if len(c.Method) > 0 {
+			method = c.Method
+		}
+		p.Expect = history.Expectation{Violated: canonicalInvariants(c.Expect.Violated)}
+		if len(c.Evidence) > 0 {
+			p.Evidence = requirements(c.Evidence)
+		}
+	}
+	p.Protections = resolveProtections(s.Protections, off)
+	// One seeded source drives every random choice of the plan; the workload
+	// generator and the injectors derive their own streams from Plan.Seed.
+	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x5ce7a7105))
+	submissions := time.Duration(float64(s.Workload.Inquiries) / s.Workload.Rate * float64(time.Second))
+	p.End = submissions
+	for _, st := range method {
+		at := st.At.D()
+		if st.Jitter > 0 {
+			at += time.Duration(rng.Int64N(int64(st.Jitter) + 1))
+		}
+		sc := Scheduled{Name: st.Name, At: at, Action: st.Action}
+		if !st.Action.Instant() && st.Duration > 0 {
+			sc.HealAt = at + st.Duration.D()
+		}
+		p.End = max(p.End, at, sc.HealAt)
+		p.Timeline = append(p.Timeline, sc)
+	}
+	for i := range p.Timeline {
+		if !p.Timeline[i].Action.Instant() && p.Timeline[i].HealAt == 0 {
+			p.Timeline[i].HealAt = p.End
+		}
+	}
+	sort.SliceStable(p.Timeline, func(i, j int) bool { return p.Timeline[i].At < p.Timeline[j].At })
+	return p, nil
+}
+
+// resolveProtections applies the file's switches, then the unprotect list.
+func resolveProtections(ps Protections, off []string) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
+	for _, prot := range ProtectionNames {
+		out[prot] = map[string]bool{}
+		sw := ps[prot]
+		for _, svc := range Services {
+			on := true
+			if sw.All != nil {
+				on = *sw.All
+			}
+			if v, ok := sw.Services[svc]; ok {
+				on = v
+			}
+			out[prot][svc] = on
+		}
+	}
+	for _, u := range off {
+		prot, svc, one := strings.Cut(u, ":")
+		for _, s := range Services {
+			if !one || s == svc {
+				out[prot][s] = false
+			}
+		}
+	}
+	return out
+}
+
+func canonicalInvariants(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if inv, ok := checkLookup(id); ok {
+			out = append(out, inv)
+		}
+	}
+	return out
+}
+
+// Off lists "protection" (off everywhere) or "protection:service" entries
+// that are off in the plan, for logs and the journal.
+func (p *Plan) Off() []string {
+	var out []string
+	for _, prot := range ProtectionNames {
+		var svcs []string
+		for _, s := range Services {
+			if !p.Protections[prot][s] {
+				svcs = append(svcs, s)
+			}
+		}
+		switch {
+		case len(svcs) == len(Services):
+			out = append(out, prot)
+		default:
+			for _, s := range svcs {
+				out = append(out, prot+":"+s)
+			}
+		}
+	}
+	return out
+}
+
+// Meta is the history header for a run of this plan; the runner fills Start,
+// End and Limits.
+func (p *Plan) Meta() history.Meta {
+	return history.Meta{
+		SchemaVersion: history.SchemaVersion,
+		Scenario:      p.Scenario,
+		Description:   p.Description,
+		Control:       p.Control,
+		Seed:          p.Seed,
+		Protections:   p.Protections,
+		Invariants:    p.Invariants,
+		Expect:        p.Expect,
+		Evidence:      p.Evidence,
+	}
+}

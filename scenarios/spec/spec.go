@@ -1,0 +1,118 @@
+package spec
+
+import (
+	"time"
+)
+
+// Scenario is one scenario file: Chaos Toolkit's experiment shape (steady
+// state before and after, a method, rollbacks) plus what Chaos Toolkit lacks:
+// a seed, protections, invariants, fault evidence and a negative control.
+type Scenario struct {
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Tags        []string    `yaml:"tags"`
+	System      string      `yaml:"system"`
+	Seed        int64       `yaml:"seed"`
+	Protections Protections `yaml:"protections"`
+	Workload    Workload    `yaml:"workload"`
+	SteadyState SteadyState `yaml:"steadyState"`
+	Method      []Step      `yaml:"method"`
+	Rollbacks   []Step      `yaml:"rollbacks"`
+	// Invariants to check: ids (TF2) or names (ExactlyOnceEffects); empty = all.
+	Invariants []string      `yaml:"invariants"`
+	Evidence   []Requirement `yaml:"evidence"`
+	Expect     Expect        `yaml:"expect"`
+	Control    *Control      `yaml:"control"`
+
+	file  string
+	lines map[string]int // dotted path → line, for validation messages
+}
+
+// Workload is the `tflab load` generator's input.
+type Workload struct {
+	Inquiries int     `yaml:"inquiries"` // how many inquiries to submit
+	Rate      float64 `yaml:"rate"`      // submissions per second
+	// Languages weighs the languages of the generated texts, e.g. {en: 3, pl: 1}.
+	Languages map[string]float64 `yaml:"languages"`
+	// Shares of tickets the desk qualifies, assigns, blocks and resolves; of
+	// customers on the VIP contract (devmentors.io); of incidents among
+	// qualified tickets.
+	QualifyShare  *float64 `yaml:"qualifyShare"`
+	AssignShare   *float64 `yaml:"assignShare"`
+	BlockShare    *float64 `yaml:"blockShare"`
+	ResolveShare  *float64 `yaml:"resolveShare"`
+	VIPShare      *float64 `yaml:"vipShare"`
+	IncidentShare *float64 `yaml:"incidentShare"`
+	// Settle is how long to wait for quiescence after the method ends.
+	Settle Duration `yaml:"settle"`
+}
+
+// Share returns *p, or def when unset.
+func Share(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// SteadyState lists the probes run before the method and after the settle.
+type SteadyState struct {
+	Before []Probe `yaml:"before"`
+	After  []Probe `yaml:"after"`
+}
+
+// Probe is one steady-state check.
+type Probe struct {
+	Probe   string   `yaml:"probe"`
+	Timeout Duration `yaml:"timeout"`
+	Min     float64  `yaml:"min"` // min-throughput: messages per second
+}
+
+// Control is the scenario's negative control: the same seed with a defence
+// switched off (or the fault aimed where no defence exists) must produce the
+// named violation, proving the scenario can see the bug it guards against.
+type Control struct {
+	// Unprotect lists protections switched off: "dedup" (every service) or
+	// "dedup:sla" (one service).
+	Unprotect []string `yaml:"unprotect"`
+	// Method, when set, replaces the scenario's method for the control run.
+	Method   []Step        `yaml:"method"`
+	Expect   Expect        `yaml:"expect"`
+	Evidence []Requirement `yaml:"evidence"` // replaces the scenario's evidence when set
+}
+
+// Expect is `pass` or `{violated: [TF2, …]}` (at least these).
+type Expect struct {
+	Violated []string `yaml:"violated"`
+}
+
+// Step is one timeline entry of a method (at an offset, for a duration) or a
+// rollback (run once, at the end, always).
+type Step struct {
+	Name string
+	// At is the offset from the start of the workload.
+	At Duration
+	// Jitter adds a seeded random offset in [0, Jitter] to At.
+	Jitter Duration
+	// Duration heals the fault at At+Duration; zero heals it when the method
+	// ends. Instant actions (restart, close-connections…) take none.
+	Duration Duration
+	Action   Action
+
+	line int
+}
+
+// Line is the step's line in its file (0 when built in code).
+func (s Step) Line() int { return s.line }
+
+// Duration is a time.Duration written as Go duration text ("2s", "1m30s").
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// File is the path the scenario was read from ("" when parsed from bytes
+// without a name).
+func (s *Scenario) File() string { return s.file }

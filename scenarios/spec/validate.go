@@ -1,0 +1,415 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+)
+
+// Defaults.
+const (
+	DefaultSystem = "ticketflow"
+	DefaultSeed   = 1
+	DefaultRate   = 5.0
+	DefaultSettle = Duration(20 * time.Second)
+)
+
+var (
+	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	tagRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	langRE = regexp.MustCompile(`^[a-z]{2,3}$`)
+)
+
+func (s *Scenario) setDefaults() {
+	if s.System == "" {
+		s.System = DefaultSystem
+	}
+	if _, ok := s.lines["seed"]; !ok && s.Seed == 0 {
+		s.Seed = DefaultSeed
+	}
+	if s.Workload.Rate == 0 {
+		s.Workload.Rate = DefaultRate
+	}
+	if len(s.Workload.Languages) == 0 {
+		s.Workload.Languages = map[string]float64{"en": 1}
+	}
+	if _, ok := s.lines["workload.settle"]; !ok {
+		s.Workload.Settle = DefaultSettle
+	}
+	nameSteps(s.Method, "")
+	nameSteps(s.Rollbacks, "rollback-")
+	if s.Control != nil {
+		nameSteps(s.Control.Method, "")
+	}
+}
+
+// nameSteps gives unnamed steps "<type>-<n>" names, n counting per type.
+func nameSteps(steps []Step, prefix string) {
+	count := map[string]int{}
+	for i := range steps {
+		if steps[i].Action == nil {
+			continue
+		}
+		t := steps[i].Action.Type()
+		count[t]++
+		if steps[i].Name == "" {
+			steps[i].Name = fmt.Sprintf("%s%s-%d", prefix, t, count[t])
+		}
+	}
+}
+
+// validator collects located errors.
+type validator struct {
+	s    *Scenario
+	errs []error
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.s.file, Line: v.s.line(path), Msg: path + ": " + fmt.Sprintf(format, args...)})
+}
+
+// line finds the line of path, or of its nearest recorded parent.
+func (s *Scenario) line(path string) int {
+	for p := path; p != ""; {
+		if n, ok := s.lines[p]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return 0
+}
+
+// Validate checks the scenario's meaning (names, ranges, combinations). The
+// errors are *Error values joined with errors.Join.
+func (s *Scenario) Validate() error {
+	if s.lines == nil {
+		s.lines = map[string]int{}
+	}
+	v := &validator{s: s}
+	if !nameRE.MatchString(s.Name) {
+		v.errorf("name", "want a lowercase name of letters, digits and dashes, got %q", s.Name)
+	}
+	if strings.TrimSpace(s.Description) == "" {
+		v.errorf("description", "required: say what the scenario shows")
+	}
+	for i, t := range s.Tags {
+		if !tagRE.MatchString(t) {
+			v.errorf(fmt.Sprintf("tags[%d]", i), "want a lowercase tag, got %q", t)
+		}
+	}
+	if !slices.Contains(Systems, s.System) {
+		v.errorf("system", "unknown system %q (valid: %s)", s.System, strings.Join(Systems, ", "))
+	}
+	s.Workload.validate(v)
+	for _, part := range []struct {
+		name   string
+		probes []Probe
+	}{{"steadyState.before", s.SteadyState.Before}, {"steadyState.after", s.SteadyState.After}} {
+		for i, p := range part.probes {
+			p.validate(v, fmt.Sprintf("%s[%d]", part.name, i))
+		}
+	}
+	if len(s.Method) == 0 {
+		v.errorf("method", "required: at least one fault step")
+	}
+	validateSteps(v, "method", s.Method)
+	names := map[string]bool{}
+	for i, st := range s.Method {
+		if names[st.Name] {
+			v.errorf(fmt.Sprintf("method[%d].name", i), "duplicate step name %q", st.Name)
+		}
+		names[st.Name] = true
+	}
+	for i, st := range s.Rollbacks {
+		path := fmt.Sprintf("rollbacks[%d]", i)
+		if st.At != 0 || st.Duration != 0 || st.Jitter != 0 {
+			v.errorf(path, "a rollback runs once at the end: it takes no at, jitter or duration")
+		}
+		if st.Action != nil {
+			st.Action.validate(v, path)
+		}
+	}
+	for i, id := range s.Invariants {
+		validateInvariant(v, fmt.Sprintf("invariants[%d]", i), id)
+	}
+	if len(s.Evidence) == 0 {
+		v.errorf("evidence", "required: name at least one counter the fault must move (e.g. \"deliveries.redelivered > 0\"); without evidence a run can only be INCONCLUSIVE")
+	}
+	for i, id := range s.Expect.Violated {
+		validateInvariant(v, fmt.Sprintf("expect.violated[%d]", i), id)
+	}
+	if c := s.Control; c != nil {
+		c.validate(v)
+	}
+	return errors.Join(v.errs...)
+}
+
+func validateInvariant(v *validator, path, id string) {
+	if _, ok := check.Lookup(id); !ok {
+		v.errorf(path, "unknown invariant %q (valid: %s)", id, strings.Join(check.IDs(), ", "))
+	}
+}
+
+func (w *Workload) validate(v *validator) {
+	if w.Inquiries < 1 || w.Inquiries > 1_000_000 {
+		v.errorf("workload.inquiries", "want 1 to 1000000 inquiries, got %d", w.Inquiries)
+	}
+	if w.Rate <= 0 || w.Rate > 10_000 {
+		v.errorf("workload.rate", "want a rate in (0, 10000] per second, got %g", w.Rate)
+	}
+	for _, lang := range sortedKeys(w.Languages) {
+		if !langRE.MatchString(lang) {
+			v.errorf("workload.languages."+lang, "want an ISO 639 language code such as en or pl, got %q", lang)
+		}
+		if w.Languages[lang] <= 0 {
+			v.errorf("workload.languages."+lang, "weight must be positive, got %g", w.Languages[lang])
+		}
+	}
+	for _, sh := range []struct {
+		name string
+		p    *float64
+	}{{"qualifyShare", w.QualifyShare}, {"assignShare", w.AssignShare}, {"blockShare", w.BlockShare},
+		{"resolveShare", w.ResolveShare}, {"vipShare", w.VIPShare}, {"incidentShare", w.IncidentShare}} {
+		if sh.p != nil && (*sh.p < 0 || *sh.p > 1) {
+			v.errorf("workload."+sh.name, "a share is between 0 and 1, got %g", *sh.p)
+		}
+	}
+	if w.Settle < 0 {
+		v.errorf("workload.settle", "must not be negative")
+	}
+}
+
+func (p Probe) validate(v *validator, path string) {
+	if !slices.Contains(Probes, p.Probe) {
+		v.errorf(path+".probe", "unknown probe %q (valid: %s)", p.Probe, strings.Join(Probes, ", "))
+	}
+	if p.Timeout < 0 {
+		v.errorf(path+".timeout", "must not be negative")
+	}
+	if p.Probe == "min-throughput" && p.Min <= 0 {
+		v.errorf(path+".min", "min-throughput needs min > 0 (messages per second)")
+	}
+	if p.Probe != "min-throughput" && p.Min != 0 {
+		v.errorf(path+".min", "only min-throughput takes min")
+	}
+}
+
+func validateSteps(v *validator, path string, steps []Step) {
+	for i, st := range steps {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if st.At < 0 {
+			v.errorf(p+".at", "must not be negative")
+		}
+		if st.Jitter < 0 {
+			v.errorf(p+".jitter", "must not be negative")
+		}
+		if st.Duration < 0 {
+			v.errorf(p+".duration", "must not be negative")
+		}
+		if st.Action == nil {
+			continue
+		}
+		if st.Action.Instant() && st.Duration != 0 {
+			v.errorf(p+".duration", "%s is instant: it takes no duration", st.Action.Describe())
+		}
+		st.Action.validate(v, p)
+	}
+}
+
+func (c *Control) validate(v *validator) {
+	if len(c.Unprotect) == 0 && len(c.Method) == 0 {
+		v.errorf("control", "a control switches a protection off (unprotect) or changes the method")
+	}
+	for i, u := range c.Unprotect {
+		if err := checkUnprotect(u); err != nil {
+			v.errorf(fmt.Sprintf("control.unprotect[%d]", i), "%v", err)
+		}
+	}
+	validateSteps(v, "control.method", c.Method)
+	if len(c.Expect.Violated) == 0 {
+		v.errorf("control.expect", "a control must expect a violation: {violated: [TF…]}")
+	}
+	for i, id := range c.Expect.Violated {
+		validateInvariant(v, fmt.Sprintf("control.expect.violated[%d]", i), id)
+	}
+}
+
+// checkUnprotect validates "dedup" or "dedup:sla".
+func checkUnprotect(u string) error {
+	prot, svc, hasSvc := strings.Cut(u, ":")
+	if !slices.Contains(ProtectionNames, prot) {
+		return fmt.Errorf("unknown protection %q (valid: %s)", prot, strings.Join(ProtectionNames, ", "))
+	}
+	if hasSvc && !slices.Contains(Services, svc) {
+		return fmt.Errorf("unknown service %q in %q (valid: %s)", svc, u, strings.Join(Services, ", "))
+	}
+	return nil
+}
+
+func oneOf(v *validator, path, what, got string, valid []string) bool {
+	if slices.Contains(valid, got) {
+		return true
+	}
+	if got == "" {
+		v.errorf(path, "%s is required (one of %s)", what, strings.Join(valid, ", "))
+		return false
+	}
+	v.errorf(path, "unknown %s %q (valid: %s)", what, got, strings.Join(valid, ", "))
+	return false
+}
+
+func (a *NetworkAction) validate(v *validator, path string) {
+	if !oneOf(v, path+".toxic", "toxic", a.Toxic, sortedKeys(Toxics)) {
+		return
+	}
+	oneOf(v, path+".link", "link (a service)", a.Link, Services)
+	if a.Direction != "" {
+		oneOf(v, path+".direction", "direction", a.Direction, Directions)
+	}
+	if t := a.EffectiveToxicity(); t <= 0 || t > 1 {
+		v.errorf(path+".toxicity", "want a probability in (0, 1], got %g", t)
+	}
+	allowed := Toxics[a.Toxic]
+	for _, k := range sortedAttrKeys(a.Attributes) {
+		if !slices.Contains(allowed, k) {
+			v.errorf(path+".attributes."+k, "%s has no attribute %q (valid: %s)", a.Toxic, k, strings.Join(allowed, ", "))
+		}
+		if a.Attributes[k] < 0 {
+			v.errorf(path+".attributes."+k, "must not be negative")
+		}
+	}
+	for _, k := range ToxicRequired[a.Toxic] {
+		if _, ok := a.Attributes[k]; !ok {
+			v.errorf(path+".attributes", "%s needs attribute %q", a.Toxic, k)
+		}
+	}
+}
+
+func (a *OutageAction) validate(v *validator, path string) {
+	oneOf(v, path+".link", "link (a service)", a.Link, Services)
+}
+
+func (a *PartitionAction) validate(v *validator, path string) {
+	if len(a.Links) == 0 {
+		v.errorf(path+".links", "a partition names at least one link")
+	}
+	seen := map[string]bool{}
+	for i, l := range a.Links {
+		p := fmt.Sprintf("%s.links[%d]", path, i)
+		oneOf(v, p, "link (a service)", l, Services)
+		if seen[l] {
+			v.errorf(p, "link %q listed twice", l)
+		}
+		seen[l] = true
+	}
+}
+
+func (a *ProcessAction) validate(v *validator, path string) {
+	oneOf(v, path+".op", "process op", a.Op, ProcessOps)
+	oneOf(v, path+".service", "service", a.Service, Services)
+	if a.Instance < 0 {
+		v.errorf(path+".instance", "must not be negative")
+	}
+	switch {
+	case a.Op == "clock-offset" && a.Offset == 0:
+		v.errorf(path+".offset", "clock-offset needs a non-zero offset such as 10m or -5m")
+	case a.Op != "clock-offset" && a.Offset != 0:
+		v.errorf(path+".offset", "only clock-offset takes an offset")
+	}
+}
+
+func (a *BrokerAction) validate(v *validator, path string) {
+	oneOf(v, path+".op", "broker op", a.Op, BrokerOps)
+	if a.Service != "" {
+		if a.Op != "close-connections" {
+			v.errorf(path+".service", "only close-connections takes a service")
+		} else {
+			oneOf(v, path+".service", "service", a.Service, Services)
+		}
+	}
+}
+
+func (a *InAppAction) validate(v *validator, path string) {
+	known := oneOf(v, path+".anomaly", "anomaly", a.Anomaly, Anomalies)
+	oneOf(v, path+".service", "service with an anomaly API", a.Service, AnomalyServices)
+	oneOf(v, path+".messageType", "message type", a.MessageType, MessageTypes)
+	if !known {
+		return // parameter rules depend on the anomaly
+	}
+	delay := slices.Contains(delayAnomalies, a.Anomaly)
+	switch {
+	case delay && a.Parameters.DelayInMs <= 0:
+		v.errorf(path+".params.DelayInMs", "%s needs DelayInMs > 0", a.Anomaly)
+	case !delay && a.Parameters.DelayInMs != 0:
+		v.errorf(path+".params.DelayInMs", "only the delay anomalies take DelayInMs")
+	}
+	if a.Parameters.StatusFilter != "" && !slices.Contains(consumerAnomalies, a.Anomaly) {
+		v.errorf(path+".params.StatusFilter", "only the consumer anomalies take StatusFilter")
+	}
+}
+
+func (a *MessageAction) validate(v *validator, path string) {
+	oneOf(v, path+".fault", "message fault", a.Fault, MessageFaults)
+	oneOf(v, path+".service", "service", a.Service, Services)
+	if a.Match.MessageType != "" {
+		oneOf(v, path+".match.messageType", "message type", a.Match.MessageType, MessageTypes)
+	}
+	if a.Match.Nth < 0 || a.Match.Every < 0 || a.Match.Count < 0 {
+		v.errorf(path+".match", "nth, every and count must not be negative")
+	}
+	if p := a.Match.Probability; p < 0 || p > 1 {
+		v.errorf(path+".match.probability", "want a probability in [0, 1], got %g", p)
+	}
+	switch a.Fault {
+	case "reorder":
+		if a.Window < 2 {
+			v.errorf(path+".window", "reorder needs a window of at least 2 deliveries")
+		}
+	case "delay-confirm":
+		if a.Delay <= 0 {
+			v.errorf(path+".delay", "delay-confirm needs a delay > 0")
+		}
+	}
+	if a.Fault != "reorder" && a.Window != 0 {
+		v.errorf(path+".window", "only reorder takes a window")
+	}
+	switch {
+	case a.Prefetch != 0 && a.Fault != "reorder":
+		v.errorf(path+".prefetch", "only reorder takes a prefetch")
+	case a.Prefetch < 0 || a.Prefetch > 65535:
+		v.errorf(path+".prefetch", "prefetch %d: want 1 to 65535", a.Prefetch)
+	case a.Prefetch != 0 && a.Prefetch < a.Window:
+		v.errorf(path+".prefetch", "prefetch %d below the window %d: the window could not fill", a.Prefetch, a.Window)
+	}
+	if a.Fault != "delay-confirm" && a.Fault != "reorder" && a.Delay != 0 {
+		v.errorf(path+".delay", "only delay-confirm (the hold) and reorder (the longest wait for a window to fill) take a delay")
+	}
+	if a.ReplyCode != 0 && a.Fault != "channel-close" {
+		v.errorf(path+".replyCode", "only channel-close takes a replyCode")
+	}
+}
+
+// requirements converts the evidence list.
+func requirements(rs []Requirement) []history.Requirement {
+	out := make([]history.Requirement, len(rs))
+	for i, r := range rs {
+		out[i] = r.Requirement
+	}
+	return out
+}
+
+// checkLookup canonicalizes an invariant id or name to its id.
+func checkLookup(id string) (string, bool) {
+	inv, ok := check.Lookup(id)
+	return inv.ID, ok
+}
