@@ -1,0 +1,223 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/report"
+	"github.com/ticketflow-lab/tflab/scenarios/run"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+// runFlags are shared by run and suite.
+type runFlags struct {
+	bf       brokerFlags
+	out      string
+	junit    string
+	settings map[string]string
+	progress bool
+}
+
+func (f *runFlags) bind(cmd *cobra.Command) {
+	f.bf.bind(cmd, false)
+	f.bf.nodes = 1
+	cmd.Flags().StringVar(&f.out, "out", runsRoot, "folder that receives the run directory <time>-<scenario>/")
+	cmd.Flags().StringVar(&f.junit, "junit", "", "also write the JUnit XML to this file")
+	cmd.Flags().StringToStringVar(&f.settings, "set", nil, "extra service setting for every service, e.g. --set max-attempts=3")
+	cmd.Flags().BoolVar(&f.progress, "progress", true, "print a progress line every second on stderr")
+}
+
+// runLogger is the runner's logger: warnings only unless --log-level was
+// given, so the progress lines and the verdict are what a learner sees. The
+// services still log at info into their log files (serviceLogLevel).
+func runLogger(cmd *cobra.Command, st *state) *slog.Logger {
+	if !cmd.Root().PersistentFlags().Changed("log-level") {
+		st.logLevel = slog.LevelWarn
+		st.serviceLogLevel = "info"
+	}
+	return st.logger()
+}
+
+var labSeq atomic.Int64
+
+// labTemplate is the lab a scenario of system sys runs in.
+func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Config, error) {
+	s, ok := systems[sys]
+	if !ok {
+		return lab.Config{}, usageErrorf("scenario system %q: unknown (known: %s)", sys, systemNames())
+	}
+	specs, err := serviceSpecs(s, nil)
+	if err != nil {
+		return lab.Config{}, err
+	}
+	prov, err := f.bf.provider(st, fmt.Sprintf("tflab%dr%d", os.Getpid(), labSeq.Add(1)), false)
+	if err != nil {
+		return lab.Config{}, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return lab.Config{}, fmt.Errorf("find the tflab binary: %w", err)
+	}
+	return lab.Config{
+		System: sys, Note: s.note, Services: specs, Broker: prov,
+		Command: []string{exe, "--log-level=" + serviceLevel(st), "serve"},
+		Log:     log,
+	}, nil
+}
+
+// serviceLevel is the --log-level the service processes get.
+func serviceLevel(st *state) string {
+	if st.serviceLogLevel != "" {
+		return st.serviceLogLevel
+	}
+	return strings.ToLower(st.logLevel.String())
+}
+
+// runPlan runs one plan into a fresh run directory under f.out.
+func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system string, log *slog.Logger) (*run.Result, error) {
+	tmpl, err := labTemplate(st, system, f, log)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := run.RunDir(f.out, p, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	var progress io.Writer
+	if f.progress {
+		progress = st.stderr
+	}
+	what := "scenario"
+	if p.Control {
+		what = "negative control"
+	}
+	fmt.Fprintf(st.stderr, "Running %s %s (seed %d) in %s\n", what, p.Scenario, p.Seed, shortPath(dir))
+	res, err := run.Run(cmd.Context(), run.Config{Plan: p, Lab: tmpl, Dir: dir, Settings: f.settings,
+		Progress: progress, Log: log})
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.Is(err, run.ErrInterrupted):
+		return nil, fmt.Errorf("%w; every fault was healed and the lab stopped (run dir %s)", err, shortPath(dir))
+	case errors.Is(err, run.ErrUnsupported):
+		return nil, withCode(ExitUsage, err)
+	}
+	return nil, envError(fmt.Errorf("%w (run dir %s)", err, shortPath(dir)))
+}
+
+func newRunCmd(st *state) *cobra.Command {
+	var (
+		f         runFlags
+		seed      int64
+		unprotect []string
+		control   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run NAME|FILE",
+		Short: "Run a scenario: workload plus faults against a fresh lab, then judge the invariants",
+		Long: `Run one scenario (a built-in name, see 'tflab scenarios list', or a scenario
+file) against a fresh lab on random ports: steady-state probes, the seeded
+workload while the fault timeline runs, heal, settle, probes again, then judge
+the nine invariants from the spans and the services' databases.
+
+--control runs the scenario's negative control: a protection switched off (or
+the fault aimed where no defence exists), which must produce the named
+violation. --unprotect dedup,outbox:sla switches protections off by hand.
+
+Everything lands in <out>/<time>-<scenario>/: lab.json, logs/, traces/, db/,
+history.json, events.jsonl, journal.json, junit.xml, report.html.
+Exit codes: 0 pass, 1 error, 2 bad usage or scenario file, 3 environment not
+usable, 4 invariant violated, 5 inconclusive (the fault left no evidence).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, _, err := loadScenario(args[0])
+			if err != nil {
+				return err
+			}
+			opts := spec.PlanOptions{Control: control, Unprotect: splitList(unprotect)}
+			if cmd.Flags().Changed("seed") {
+				opts.Seed = &seed
+			}
+			p, err := s.Plan(opts)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			if err := run.CheckSupported(p); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			res, err := runPlan(cmd, st, &f, p, s.System, runLogger(cmd, st))
+			if err != nil {
+				return err
+			}
+			rr := report.Run{History: res.History, Verdict: res.Verdict}
+			if err := report.WriteTable(st.stdout, rr); err != nil {
+				return err
+			}
+			fmt.Fprintf(st.stdout, "run directory: %s (report.html, journal.json, junit.xml)\n", shortPath(res.Dir))
+			if res.Spans.Bad > 0 || res.Spans.Torn > 0 {
+				fmt.Fprintf(st.stdout, "span files: %d torn and %d malformed lines skipped\n", res.Spans.Torn, res.Spans.Bad)
+			}
+			if f.junit != "" {
+				if err := writeJUnitFile(f.junit, rr); err != nil {
+					return err
+				}
+			}
+			return verdictError(res)
+		},
+	}
+	f.bind(cmd)
+	cmd.Flags().Int64Var(&seed, "seed", 0, "seed for every random choice (default: the scenario's)")
+	cmd.Flags().StringSliceVar(&unprotect, "unprotect", nil, "protections to switch off: dedup, or dedup:sla for one service (repeatable, comma-separated)")
+	cmd.Flags().BoolVar(&control, "control", false, "run the scenario's negative control")
+	return cmd
+}
+
+// verdictError maps a judged run to its exit code (nil for a pass).
+func verdictError(res *run.Result) error {
+	switch ExitCode(res.Verdict.ExitCode) {
+	case ExitPass:
+		return nil
+	case ExitViolated:
+		return withCode(ExitViolated, fmt.Errorf("%s: %s", res.Verdict.Outcome, res.Verdict.Reason))
+	default:
+		return withCode(ExitCode(res.Verdict.ExitCode), fmt.Errorf("%s: %s", res.Verdict.Outcome, res.Verdict.Reason))
+	}
+}
+
+func writeJUnitFile(path string, runs ...report.Run) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteJUnit(f, runs...); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// splitList flattens repeated and comma-separated flag values.
+func splitList(in []string) []string {
+	var out []string
+	for _, v := range in {
+		for p := range strings.SplitSeq(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ticketflow-lab/tflab/scenarios/catalog"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+func newScenariosCmd(st *state) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "scenarios",
+		Short: "List the built-in scenarios or show one",
+		Args:  cobra.NoArgs,
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the built-in scenarios: name, tags, what breaks in the negative control",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			c, err := catalog.Load()
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(st.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tTAGS\tCONTROL\tDESCRIPTION")
+			for _, name := range c.Names() {
+				s, _ := c.Get(name)
+				control := "-"
+				if s.Control != nil {
+					control = "unprotect " + strings.Join(s.Control.Unprotect, ",")
+					if len(s.Control.Unprotect) == 0 {
+						control = "other method"
+					}
+					control += " → " + strings.Join(s.Control.Expect.Violated, ",")
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, strings.Join(s.Tags, ","), control, firstSentence(s.Description))
+			}
+			return tw.Flush()
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show NAME|FILE",
+		Short: "Print a scenario file and its plan (the timeline with jitter drawn for its seed)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			s, src, err := loadScenario(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(st.stdout, string(src))
+			if !strings.HasSuffix(string(src), "\n") {
+				fmt.Fprintln(st.stdout)
+			}
+			for _, control := range []bool{false, true} {
+				if control && s.Control == nil {
+					continue
+				}
+				p, err := s.Plan(spec.PlanOptions{Control: control})
+				if err != nil {
+					return err
+				}
+				printPlan(st, p)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(list, show)
+	return cmd
+}
+
+// loadScenario resolves NAME (a catalog scenario) or FILE (a scenario file).
+// A malformed file is a usage error (exit 2) with file:line messages.
+func loadScenario(arg string) (*spec.Scenario, []byte, error) {
+	c, err := catalog.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	if s, ok := c.Get(arg); ok {
+		src, err := catalog.Source(arg)
+		return s, src, err
+	}
+	src, err := os.ReadFile(arg)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil, usageErrorf("%q is neither a built-in scenario (%s) nor a file", arg, strings.Join(c.Names(), ", "))
+		}
+		return nil, nil, usageErrorf("read %s: %v", arg, err)
+	}
+	s, err := spec.Parse(arg, src)
+	if err != nil {
+		return nil, nil, withCode(ExitUsage, err)
+	}
+	return s, src, nil
+}
+
+func printPlan(st *state, p *spec.Plan) {
+	what := "plan"
+	if p.Control {
+		what = "negative control"
+	}
+	fmt.Fprintf(st.stdout, "\n# %s (seed %d, method ends at %s)", what, p.Seed, p.End)
+	if off := p.Off(); len(off) > 0 {
+		fmt.Fprintf(st.stdout, ", protections off: %s", strings.Join(off, ", "))
+	}
+	if !p.Expect.Pass() {
+		fmt.Fprintf(st.stdout, ", must violate %s", strings.Join(p.Expect.Violated, ", "))
+	}
+	fmt.Fprintln(st.stdout)
+	for _, s := range p.Timeline {
+		heal := "instant"
+		if s.HealAt > 0 {
+			heal = "until " + s.HealAt.String()
+		}
+		fmt.Fprintf(st.stdout, "#   %-8s %-28s %s (%s)\n", s.At, s.Name, s.Action.Describe(), heal)
+	}
+}
+
+func firstSentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ". "); i > 0 {
+		s = s[:i+1]
+	}
+	if len(s) > 100 {
+		s = s[:97] + "…"
+	}
+	return s
+}

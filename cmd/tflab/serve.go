@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ticketflow-lab/tflab/system/placeholder"
+	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/metrics/metricsvc"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/tickets"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/translations"
+)
+
+// system is one system under test: the services `tflab up` runs (in this
+// order) and the Main that `tflab serve <system>/<service>` runs for each.
+type system struct {
+	// note is shown by up and status, e.g. that the system is incomplete.
+	note     string
+	services []systemService
+}
+
+type systemService struct {
+	name string
+	// instances is how many `tflab up` starts by default (0 means 1).
+	instances int
+	// port is the HTTP port of the first instance under --ports fixed
+	// (instance n gets port+n-1); 0 takes the lab's generic plan.
+	port int
+	main service.Main
+}
+
+// systems is the table of systems under test. To add a service, add an
+// entry; up, serve and status need nothing else.
+var systems = map[string]system{
+	// Ticketflow (spec: the service desk). Services start in this order, so
+	// each one's consumers are up before the next one publishes to them.
+	"ticketflow": {
+		services: []systemService{
+			{name: contracts.Translations.Name, port: contracts.Translations.HTTPPort, main: translations.Main},
+			{name: contracts.Tickets.Name, port: contracts.Tickets.HTTPPort, main: tickets.Main},
+			{name: contracts.Inquiries.Name, port: contracts.Inquiries.HTTPPort, main: inquiries.Main},
+			{name: contracts.Communication.Name, port: contracts.Communication.HTTPPort, main: communication.Main},
+			{name: contracts.SLA.Name, port: contracts.SLA.HTTPPort, main: sla.Main},
+			{name: contracts.Metrics.Name, port: contracts.Metrics.HTTPPort, main: metricsvc.Main},
+		},
+	},
+	// The placeholder keeps one minimal service that only holds an AMQP
+	// connection; the lab's own tests run it.
+	"placeholder": {
+		note: "this lab runs the placeholder service only (it just holds an AMQP connection)",
+		services: []systemService{
+			{name: "placeholder", instances: 1, main: placeholder.Main},
+		},
+	},
+}
+
+func systemNames() string {
+	names := make([]string, 0, len(systems))
+	for n := range systems {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// lookupService returns the Main of <system>/<name>.
+func lookupService(sys, name string) (service.Main, error) {
+	s, ok := systems[sys]
+	if !ok {
+		return nil, usageErrorf("unknown system %q (known: %s)", sys, systemNames())
+	}
+	i := slices.IndexFunc(s.services, func(ss systemService) bool { return ss.name == name })
+	if i < 0 {
+		var known []string
+		for _, ss := range s.services {
+			known = append(known, ss.name)
+		}
+		return nil, usageErrorf("system %s has no service %q (known: %s)", sys, name, strings.Join(known, ", "))
+	}
+	return s.services[i].main, nil
+}
+
+func newServeCmd(st *state) *cobra.Command {
+	var cfg service.Config
+	cmd := &cobra.Command{
+		Use:   "serve <system>/<service>",
+		Short: "Run one service of a system under test (started by 'tflab up'; rarely run by hand)",
+		Long: `Run one service process. 'tflab up' starts one per service instance with its
+own broker address (its Toxiproxy proxy), HTTP address, database, span file and
+log file; the flags below are that contract. The service stops cleanly on
+SIGTERM or Ctrl-C.`,
+		Hidden: true,
+		Args:   cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cfg.SetRef(args[0]); err != nil {
+				return withCode(ExitUsage, err)
+			}
+			if err := cfg.Validate(); err != nil {
+				return withCode(ExitUsage, fmt.Errorf("serve %s: %w", args[0], err))
+			}
+			// Spans also go to an OTLP collector when the standard variable
+			// names one (services never read the environment themselves).
+			if ep := st.getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); ep != "" {
+				if _, set := cfg.Settings[app.SettingOTLPEndpoint]; !set {
+					if cfg.Settings == nil {
+						cfg.Settings = map[string]string{}
+					}
+					cfg.Settings[app.SettingOTLPEndpoint] = ep
+				}
+			}
+			run, err := lookupService(cfg.System, cfg.Name)
+			if err != nil {
+				return err
+			}
+			log := st.logger().With("system", cfg.System, "instance", cfg.Instance)
+			if err := run(cmd.Context(), cfg, log); err != nil {
+				return fmt.Errorf("service %s: %w", cfg.ID(), err)
+			}
+			return nil
+		},
+	}
+	cfg.BindFlags(cmd.Flags())
+	return cmd
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/ticketflow-lab/tflab/internal/broker"
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
+)
+
+// rabbitBinDirEnv points the rabbitmq-server locator at one folder.
+const rabbitBinDirEnv = "TFLAB_RABBITMQ_BIN_DIR"
+
+// envError gives the errors a user fixes in the environment exit code 3.
+func envError(err error) error {
+	for _, target := range []error{rabbitnode.ErrNotInstalled, broker.ErrNoDocker, broker.ErrUnreachable, lab.ErrPortInUse} {
+		if errors.Is(err, target) {
+			return withCode(ExitEnvironment, err)
+		}
+	}
+	return err
+}
+
+// brokerFlags are the broker choices shared by up and bench.
+type brokerFlags struct {
+	amqpURL, managementURL string
+	kind                   string
+	nodes                  int
+}
+
+func (f *brokerFlags) bind(cmd *cobra.Command, withNodes bool) {
+	cmd.Flags().StringVar(&f.amqpURL, "amqp-url", "", "use this external broker instead of starting one (amqp://user:pass@host:port/vhost)")
+	cmd.Flags().StringVar(&f.managementURL, "management-url", "", "the external broker's management URL (optional, with --amqp-url)")
+	cmd.Flags().StringVar(&f.kind, "broker", "private", "broker to start: private (a node from the installed rabbitmq-server) or container (testcontainers, needs Docker)")
+	if withNodes {
+		cmd.Flags().IntVar(&f.nodes, "nodes", 1, "private broker: number of clustered nodes")
+	}
+}
+
+// provider turns the flags into a broker provider. fixed asks a single
+// private node for the fixed ports.
+func (f *brokerFlags) provider(st *state, nodeName string, fixed bool) (broker.Provider, error) {
+	if f.nodes < 1 || f.nodes > 9 {
+		return nil, usageErrorf("--nodes %d: want 1 to 9", f.nodes)
+	}
+	if f.amqpURL != "" {
+		if f.nodes > 1 || f.kind != "private" {
+			return nil, usageErrorf("--amqp-url uses an external broker: drop --nodes and --broker")
+		}
+		if _, err := broker.HostPort(f.amqpURL); err != nil {
+			return nil, usageErrorf("--amqp-url: %v", err)
+		}
+		return broker.External{AMQPURL: f.amqpURL, ManagementURL: f.managementURL}, nil
+	}
+	if f.managementURL != "" {
+		return nil, usageErrorf("--management-url goes with --amqp-url")
+	}
+	switch f.kind {
+	case "container":
+		if f.nodes > 1 {
+			return nil, usageErrorf("--nodes applies to the private broker only")
+		}
+		return broker.Container{Log: st.logger()}, nil
+	case "private":
+		install, err := rabbitnode.Locate(st.getenv(rabbitBinDirEnv))
+		if err != nil {
+			return nil, envError(err)
+		}
+		p := broker.Private{NodeName: nodeName, Nodes: f.nodes, Install: install, Log: st.logger()}
+		if fixed && f.nodes == 1 {
+			p.AMQPPort, p.ManagementPort = lab.FixedPorts.BrokerAMQP, lab.FixedPorts.BrokerManagement
+			if err := lab.CheckPortsFree(p.AMQPPort, p.ManagementPort); err != nil {
+				return nil, envError(err)
+			}
+		}
+		return p, nil
+	default:
+		return nil, usageErrorf("--broker %q: want private or container", f.kind)
+	}
+}
+
+func newUpCmd(st *state) *cobra.Command {
+	var (
+		sysName, ports, runDir, toxiAddr string
+		bf                               brokerFlags
+		seed                             int64
+		healthTimeout                    time.Duration
+		scale                            map[string]int
+	)
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Bring the lab up in the foreground: broker, Toxiproxy, one proxy and one process per service",
+		Long: `Bring the lab up and keep it running until Ctrl-C or SIGTERM ('tflab down'
+from another terminal), then stop the services, the proxies and the broker.
+
+The broker is a private RabbitMQ node started from the installed
+rabbitmq-server (--nodes N for a cluster), an external broker (--amqp-url),
+or a container (--broker container, needs Docker). Toxiproxy's API is served
+on 127.0.0.1; every service instance reaches the broker through its own
+proxy named <service>-amqp (<service>-N-amqp for instance N).
+
+--ports fixed uses Toxiproxy 8474, broker 21672 (management 21673), services'
+HTTP from 21101 and proxies from 21201; --ports random picks free ports, so
+several labs can run at once. Everything lands in the run directory runs/<time>-<system>/:
+lab.json, logs/, traces/, db/.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			begin := time.Now()
+			sys, ok := systems[sysName]
+			if !ok {
+				return usageErrorf("--system %q: unknown (known: %s)", sysName, systemNames())
+			}
+			if ports != string(lab.PortsFixed) && ports != string(lab.PortsRandom) {
+				return usageErrorf("--ports %q: want fixed or random", ports)
+			}
+			specs, err := serviceSpecs(sys, scale)
+			if err != nil {
+				return err
+			}
+			prov, err := bf.provider(st, fmt.Sprintf("tflab%d", os.Getpid()), ports == string(lab.PortsFixed))
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("seed") {
+				seed = time.Now().UnixNano()
+			}
+			if runDir == "" {
+				if runDir, err = lab.NewRunDir(runsRoot, sysName, time.Now()); err != nil {
+					return err
+				}
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find the tflab binary: %w", err)
+			}
+			log := st.logger()
+			log.Info("Starting lab", "system", sysName, "broker", prov.Name(), "run_dir", runDir, "seed", seed)
+			l, err := lab.Start(cmd.Context(), lab.Config{
+				System:        sysName,
+				Note:          sys.note,
+				Services:      specs,
+				Broker:        prov,
+				Ports:         lab.PortMode(ports),
+				ToxiproxyAddr: toxiAddr,
+				RunDir:        runDir,
+				Command:       []string{exe, "--log-level=" + strings.ToLower(st.logLevel.String()), "serve"},
+				Seed:          seed,
+				Log:           log,
+			})
+			if err != nil {
+				if cmd.Context().Err() != nil {
+					return fmt.Errorf("lab up interrupted before it was ready; everything it had started is stopped (run dir %s)", shortPath(runDir))
+				}
+				return envError(fmt.Errorf("lab up: %w", err))
+			}
+			stop := func() error {
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 2*time.Minute)
+				defer cancel()
+				return l.Stop(ctx)
+			}
+			hctx, cancel := context.WithTimeout(cmd.Context(), healthTimeout)
+			err = l.WaitHealthy(hctx)
+			cancel()
+			if err != nil {
+				if cmd.Context().Err() != nil {
+					err = errors.New("interrupted before every service was healthy")
+				}
+				return errors.Join(fmt.Errorf("lab up: %w", err), stop())
+			}
+			fmt.Fprintf(st.stdout, "Ticketflow Lab is up: every component healthy %.1fs after start.\n", time.Since(begin).Seconds())
+			printLab(st.stdout, l.Status(cmd.Context()))
+			if sysName == "ticketflow" {
+				fmt.Fprintln(st.stdout, "Drive it from another terminal: tflab load --inquiries 50 --rate 10 --languages en,pl,de")
+			}
+			fmt.Fprintln(st.stdout, "Stop with Ctrl-C, or run 'tflab down' in another terminal.")
+			watchBroker(cmd.Context(), l, log)
+			<-cmd.Context().Done()
+			log.Info("Stopping lab: services, then proxies, then broker")
+			if err := stop(); err != nil {
+				return fmt.Errorf("lab down: %w", err)
+			}
+			fmt.Fprintf(st.stdout, "Lab stopped; its run directory stays: %s\n", shortPath(l.RunDir()))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&sysName, "system", "ticketflow", "system under test ("+systemNames()+")")
+	f.StringVar(&ports, "ports", string(lab.PortsFixed), "fixed (well-known ports) or random (free ports; several labs at once)")
+	f.StringVar(&runDir, "run-dir", "", "run directory (default: runs/<time>-<system>)")
+	f.StringVar(&toxiAddr, "toxiproxy-addr", "", "Toxiproxy API address (default 127.0.0.1:8474, or a free port with --ports random)")
+	f.Int64Var(&seed, "seed", 0, "seed for every random choice (default: from the clock; recorded in lab.json)")
+	f.DurationVar(&healthTimeout, "health-timeout", 60*time.Second, "how long to wait for every service to report healthy")
+	f.StringToIntVar(&scale, "scale", nil, "instances per service, e.g. --scale sla=2 (instance 2 is named sla-2); --instances is the same flag")
+	// --instances is the issue's and the course's name for --scale.
+	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		if name == "instances" {
+			name = "scale"
+		}
+		return pflag.NormalizedName(name)
+	})
+	bf.bind(cmd, true)
+	return cmd
+}
+
+// serviceSpecs lists the system's services with their instance counts.
+func serviceSpecs(sys system, scale map[string]int) ([]lab.ServiceSpec, error) {
+	var specs []lab.ServiceSpec
+	known := map[string]bool{}
+	for _, s := range sys.services {
+		known[s.name] = true
+		n := max(s.instances, 1)
+		if v, ok := scale[s.name]; ok {
+			n = v
+		}
+		if n < 1 || n > 9 {
+			return nil, usageErrorf("--scale %s=%d: want 1 to 9", s.name, n)
+		}
+		specs = append(specs, lab.ServiceSpec{Name: s.name, Instances: n, HTTPPort: s.port})
+	}
+	for name := range scale {
+		if !known[name] {
+			return nil, usageErrorf("--scale %s: no such service", name)
+		}
+	}
+	return specs, nil
+}
+
+// watchBroker logs when a private broker node exits while the lab runs.
+func watchBroker(ctx context.Context, l *lab.Lab, log *slog.Logger) {
+	pb, ok := l.Broker().(*broker.PrivateBroker)
+	if !ok {
+		return
+	}
+	for _, n := range pb.RabbitNodes() {
+		go func() {
+			select {
+			case <-n.Exited():
+				log.Error("Broker node exited", "node", n.Name(), "log", filepath.Join(n.LogDir(), "console.log"))
+			case <-ctx.Done():
+			}
+		}()
+	}
+}
