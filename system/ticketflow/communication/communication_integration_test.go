@@ -25,6 +25,8 @@ import (
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app/apptest"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
+	"github.com/ticketflow-lab/tflab/tracing/otelamqp"
+	"github.com/ticketflow-lab/tflab/tracing/spanfile"
 )
 
 func TestMain(m *testing.M) { os.Exit(labtest.Main(m)) }
@@ -32,6 +34,14 @@ func TestMain(m *testing.M) { os.Exit(labtest.Main(m)) }
 // startCommunication runs the service in-process until the test ends and
 // returns its HTTP base URL once healthy.
 func startCommunication(t *testing.T, unprotect ...string) string {
+	t.Helper()
+	base, _ := startCommunicationWithSpans(t, unprotect...)
+	return base
+}
+
+// startCommunicationWithSpans is startCommunication that also returns the
+// path of the instance's span file.
+func startCommunicationWithSpans(t *testing.T, unprotect ...string) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := service.Config{System: "ticketflow", Name: contracts.Communication.Name, Instance: 1, AMQPURL: labtest.AMQPURL(t),
@@ -61,7 +71,50 @@ func startCommunication(t *testing.T, unprotect ...string) string {
 		}
 	})
 	labtest.Eventually(t, 30*time.Second, func() error { return apptest.GetJSON(base+"/health", nil) })
-	return base
+	return base, cfg.SpanFile
+}
+
+// effectCommits counts the committed spans (handlings and commands) that
+// recorded key in lab.effect.keys, and the spans that carry the
+// absorbed-effect event for key: what the effect-exactly-once checker reads.
+func effectCommits(t *testing.T, spanFile, key string) (recorded, absorbed int) {
+	t.Helper()
+	raw, err := os.ReadFile(spanFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		r, err := spanfile.Decode(line)
+		if err != nil {
+			t.Fatalf("%s: %v", spanFile, err)
+		}
+		committed, keys := false, []string(nil)
+		for _, kv := range r.Attrs {
+			switch kv.Key {
+			case otelamqp.LabTxOutcome:
+				committed = kv.Value.AsString() == otelamqp.TxCommitted
+			case otelamqp.LabEffectKeys:
+				keys = kv.Value.AsStringSlice()
+			}
+		}
+		if committed && slices.Contains(keys, key) {
+			recorded++
+		}
+		for _, ev := range r.Events {
+			if ev.Name != EventEffectAbsorbed {
+				continue
+			}
+			for _, kv := range ev.Attrs {
+				if kv.Key == "key" && kv.Value.AsString() == key {
+					absorbed++
+				}
+			}
+		}
+	}
+	return recorded, absorbed
 }
 
 func health(t *testing.T, base string) app.Health {
@@ -126,19 +179,23 @@ func closures(t *testing.T, base, ticket string) []Message {
 // message id, as a redelivery or a republish after a lost confirm does):
 // with the inbox on, the second delivery is absorbed as a duplicate; with
 // the inbox off the handler runs twice and the unique idempotency key keeps
-// one message; with both off the customer gets two closure messages.
+// one message; with both off the customer gets two closure messages. The
+// spans record the closure effect key once per stored row only (an absorbed
+// row is a span event, not an effect), so the exactly-once checker sees what
+// the database holds.
 func TestClosureMessageExactlyOnce(t *testing.T) {
 	for _, tc := range []struct {
-		name      string
-		unprotect []string
-		want      int
+		name                   string
+		unprotect              []string
+		want                   int
+		wantRecorded, absorbed int
 	}{
-		{"all protections", nil, 1},
-		{"dedup off, idempotency on", []string{"dedup"}, 1},
-		{"dedup and idempotency off", []string{"dedup", "idempotency"}, 2},
+		{"all protections", nil, 1, 1, 0},
+		{"dedup off, idempotency on", []string{"dedup"}, 1, 1, 1},
+		{"dedup and idempotency off", []string{"dedup", "idempotency"}, 2, 2, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base := startCommunication(t, tc.unprotect...)
+			base, spans := startCommunicationWithSpans(t, tc.unprotect...)
 			ticket := labtest.UniqueName(t, "tkt")
 			publish(t, channel(t), contracts.TicketResolved{TicketID: ticket, Version: 5, Status: contracts.StatusResolved,
 				Resolution: "Restarted the router", Email: "anna@example.com", AssignedAgentUserID: "agent-1"}, 2)
@@ -164,6 +221,19 @@ func TestClosureMessageExactlyOnce(t *testing.T) {
 			}
 			if len(tc.unprotect) > 0 && h.Messages["handled"] != 2 {
 				t.Fatalf("inbox off: %v, want the handler to run twice", h.Messages)
+			}
+			// A handling's span is written right before its ack, so poll
+			// until the expected spans are there, then require exact counts.
+			var recorded, absorbed int
+			labtest.Eventually(t, 10*time.Second, func() error {
+				if recorded, absorbed = effectCommits(t, spans, ClosureKey(ticket)); recorded < tc.wantRecorded || absorbed < tc.absorbed {
+					return fmt.Errorf("effect recorded %d, absorbed %d so far", recorded, absorbed)
+				}
+				return nil
+			})
+			if recorded != tc.wantRecorded || absorbed != tc.absorbed {
+				t.Fatalf("effect %s recorded by %d committed spans and absorbed in %d, want %d and %d",
+					ClosureKey(ticket), recorded, absorbed, tc.wantRecorded, tc.absorbed)
 			}
 		})
 	}

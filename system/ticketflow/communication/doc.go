@@ -40,6 +40,14 @@
 // when off), so with it off a repeated delivery or POST really stores a
 // second row, which DuplicateKeys (and the exactly-once checker) see.
 //
+// An execution records its key as an effect (tx.Effect, the span attribute
+// lab.effect.keys that the exactly-once checker counts) only when its INSERT
+// really stored a row (RowsAffected == 1). A row the idempotency key absorbed
+// (dedup off, idempotency on: the handler runs again and stores nothing) is
+// no effect: the span gets the event "idempotent effect absorbed" with the
+// key instead. Recording the key anyway made the checker report a duplicated
+// effect that never reached the database.
+//
 // # Differences from the original, and why
 //
 //   - Invalid POST /messages is 400 with a message (the original threw a

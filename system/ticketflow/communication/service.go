@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
@@ -63,10 +66,11 @@ func (s *server) ticketResolved(ctx context.Context, tx *app.Tx, msg contracts.M
 	if !ok {
 		return fmt.Errorf("communication: want TicketResolved, got %s", msg.MessageType())
 	}
-	if _, err := HandleTicketResolved(ctx, NewSQLStore(tx, s.idempotent), m, s.rt.NewID(), s.clk.Now()); err != nil {
+	inserted, err := HandleTicketResolved(ctx, NewSQLStore(tx, s.idempotent), m, s.rt.NewID(), s.clk.Now())
+	if err != nil {
 		return err
 	}
-	tx.Effect(ClosureKey(m.TicketID))
+	effect(ctx, tx, inserted, ClosureKey(m.TicketID))
 	return nil
 }
 
@@ -76,12 +80,34 @@ func (s *server) alert(ctx context.Context, tx *app.Tx, _ contracts.Message) err
 	if err != nil {
 		return fmt.Errorf("%s %s on %s: %w", d.Type, d.ID, d.Queue, err)
 	}
-	if _, err := HandleAlert(ctx, NewSQLStore(tx, s.idempotent), d.Body, d.ID, s.rt.NewID(), s.clk.Now()); err != nil {
+	inserted, err := HandleAlert(ctx, NewSQLStore(tx, s.idempotent), d.Body, d.ID, s.rt.NewID(), s.clk.Now())
+	if err != nil {
 		return err
 	}
-	tx.Effect(AlertKey(a, d.ID))
+	effect(ctx, tx, inserted, AlertKey(a, d.ID))
 	return nil
 }
+
+// effect records key as an effect of the execution (lab.effect.keys, what
+// the effect-exactly-once checker counts) only when this execution really
+// stored the row. A row the idempotency key absorbed is no effect: it is
+// marked by a span event instead, so a trace still shows why nothing was
+// stored. (With the idempotency protection off every call inserts, so every
+// repeat is recorded and counted as the duplicate it is.)
+func effect(ctx context.Context, tx *app.Tx, inserted bool, key string) {
+	if key == "" {
+		return
+	}
+	if inserted {
+		tx.Effect(key)
+		return
+	}
+	trace.SpanFromContext(ctx).AddEvent(EventEffectAbsorbed, trace.WithAttributes(attribute.String("key", key)))
+}
+
+// EventEffectAbsorbed is the span event of an effect whose idempotency key
+// was already stored (nothing was written).
+const EventEffectAbsorbed = "idempotent effect absorbed"
 
 // PostMessage stores a validated POST /messages request as the PostMessage
 // command (one transaction with its anomaly points).
@@ -93,9 +119,7 @@ func (s *server) PostMessage(ctx context.Context, req PostMessageRequest) (id st
 		if err != nil {
 			return err
 		}
-		if m.IdempotencyKey != "" {
-			tx.Effect(m.IdempotencyKey)
-		}
+		effect(ctx, tx, inserted, m.IdempotencyKey)
 		return nil
 	})
 	return id, inserted, err
