@@ -43,6 +43,11 @@ type Workload struct {
 	ResolveShare  *float64 `yaml:"resolveShare"`
 	VIPShare      *float64 `yaml:"vipShare"`
 	IncidentShare *float64 `yaml:"incidentShare"`
+	// Think is the desk's longest pause before each command after
+	// qualification (uniform in [0, Think), seeded); 0 acts at once. It
+	// spreads a ticket's later versions over seconds, so that a fault in the
+	// middle of the run meets desk commands in flight.
+	Think Duration `yaml:"think"`
 	// Settle is how long to wait for quiescence after the method ends.
 	Settle Duration `yaml:"settle"`
 }

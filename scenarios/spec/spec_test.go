@@ -118,6 +118,7 @@ func TestParseErrorsAreLocated(t *testing.T) {
 		{"control without violation", "  expect: {violated: [TF2]}", "x.yaml:57: expect.violated names no invariant"},
 		{"bad unprotect", `  unprotect: [dedup, "outbox:communication"]`, "control.unprotect[1]: unknown service \"mail\""},
 		{"duplicate key", "seed: 42", "x.yaml:6: mapping key \"seed\" already defined at line 5"},
+		{"negative think", "  settle: 15s", "x.yaml:15: workload.think: must not be negative"},
 	}
 	replacements := map[string][2]string{
 		"unknown top-level field":        {"seed: 42\n", "seed: 42\nsed: 1\n"},
@@ -137,6 +138,7 @@ func TestParseErrorsAreLocated(t *testing.T) {
 		"control without violation":      {"  expect: {violated: [TF2]}", "  expect: {violated: []}"},
 		"bad unprotect":                  {`"outbox:communication"`, `"outbox:mail"`},
 		"duplicate key":                  {"seed: 42\n", "seed: 42\nseed: 43\n"},
+		"negative think":                 {"  settle: 15s\n", "  settle: 15s\n  think: -2s\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -187,6 +187,9 @@ func (w *Workload) validate(v *validator) {
 	if w.Settle < 0 {
 		v.errorf("workload.settle", "must not be negative")
 	}
+	if w.Think < 0 {
+		v.errorf("workload.think", "must not be negative")
+	}
 }
 
 func (p Probe) validate(v *validator, path string) {

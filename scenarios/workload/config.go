@@ -109,6 +109,7 @@ func FromSpec(w spec.Workload) Config {
 			Incident: spec.Share(w.IncidentShare, d.Incident),
 		},
 		Settle: time.Duration(w.Settle),
+		Think:  time.Duration(w.Think),
 	}
 }
 
