@@ -25,6 +25,8 @@
 //	message handling (Handle)                   command (Exec)
 //	BeforeTransaction  messaging.TxHooks.Before   before bus.InTx
 //	BeforeHandler delay (consumed type + status)  -
+//	Prepare step (option Prepare: slow work       -
+//	  without side effects, e.g. an HTTP call)
 //	┌ tx ─────────────────────────────────────────────────────────────┐
 //	│ inbox dedup, ordering guard (messaging)                          │
 //	│ BeforeHandler error                          -                   │

@@ -34,6 +34,8 @@ type Tx struct {
 	rt *Runtime
 	// Delivery is the message being handled; nil for commands.
 	Delivery *messaging.Delivery
+	// prepared is what the handler's Prepare step returned (nil without one).
+	prepared any
 
 	mu        sync.Mutex
 	published []published
@@ -66,6 +68,10 @@ func (t *Tx) Publish(ctx context.Context, m contracts.Message) error {
 	}
 	return reg.Check(anomaly.Publish, m.MessageType(), status).Apply(ctx, t.rt.clk)
 }
+
+// Prepared returns what the handler's Prepare step computed before the
+// transaction began (nil when the handler has none, and for commands).
+func (t *Tx) Prepared() any { return t.prepared }
 
 // Store is the underlying store transaction, for SQL stores that take a
 // *store.Tx (Exec, Query and QueryRow are also promoted on Tx itself).
@@ -129,6 +135,7 @@ func (rt *Runtime) checkPublished(ctx context.Context, p anomaly.Point, pubs []p
 // through the handler to the AfterCommit hook (keyed by the delivery).
 type execState struct {
 	beforeErr error       // BeforeHandler error, returned inside the transaction
+	prepared  any         // the Prepare step's result
 	pubs      []published // what the handler published
 }
 
@@ -150,6 +157,25 @@ type handleConfig struct {
 	ordered bool
 	scope   string
 	as      string
+	prepare PrepareFunc
+}
+
+// PrepareFunc computes, outside the transaction, what a handler needs (see
+// Prepare).
+type PrepareFunc func(ctx context.Context, msg contracts.Message) (any, error)
+
+// Prepare runs fn before the handling's transaction begins, right after the
+// BeforeTransaction point and the BeforeHandler delay, and hands its result
+// to the handler as Tx.Prepared. Use it for slow work without side effects
+// (an HTTP call to a translation provider): inside the transaction it would
+// hold the service's single SQLite writer, and every other write of the
+// service would wait for it. An error fails the handling before any
+// transaction (the retry path, like a handler error). fn runs for every
+// delivery, duplicates included, since the inbox is checked inside the
+// transaction; it is skipped when a BeforeHandler error anomaly will fail
+// the handling anyway.
+func Prepare(fn PrepareFunc) HandleOption {
+	return func(c *handleConfig) { c.prepare = fn }
 }
 
 // Ordered puts the handler behind the messaging layer's per-aggregate
@@ -172,6 +198,7 @@ func MatchAs(name string) HandleOption {
 //
 //	BeforeTransaction  before the transaction begins (outputs of the execution)
 //	BeforeHandler delay (ConsumerDelayBeforeHandler), also before it begins
+//	Prepare step (option Prepare), also before it begins
 //	┌ tx: inbox dedup, ordering guard ─────────────────────────────────────┐
 //	│ BeforeHandler error ─ h (OutboxSave, Publish per publish)             │
 //	│ AfterHandler (delay, error) ─ WithinTransaction (per published type)  │
@@ -209,7 +236,7 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 			return st.beforeErr
 		}
 		status := contracts.TicketStatusOf(msg)
-		tx := &Tx{Tx: mtx, rt: rt, Delivery: d}
+		tx := &Tx{Tx: mtx, rt: rt, Delivery: d, prepared: st.prepared}
 		if err := h(ctx, tx, msg); err != nil {
 			return err
 		}
@@ -222,7 +249,8 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 	hooks := messaging.TxHooks{
 		Before: func(ctx context.Context, d *messaging.Delivery) error {
 			status := ""
-			if msg, err := contracts.Decode(d.Type, d.Body); err == nil {
+			msg, decodeErr := contracts.Decode(d.Type, d.Body)
+			if decodeErr == nil {
 				status = contracts.TicketStatusOf(msg)
 			}
 			if err := rt.reg.CheckAny(anomaly.BeforeTransaction, outputs, status).Apply(ctx, rt.clk); err != nil {
@@ -232,7 +260,16 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 			if err := (anomaly.Action{Delay: act.Delay}).Apply(ctx, rt.clk); err != nil {
 				return err
 			}
-			rt.inflight.Store(d, &execState{beforeErr: act.Err})
+			st := &execState{beforeErr: act.Err}
+			// An undecodable body fails inside the transaction, as before.
+			if hc.prepare != nil && act.Err == nil && decodeErr == nil {
+				v, err := hc.prepare(ctx, msg)
+				if err != nil {
+					return err
+				}
+				st.prepared = v
+			}
+			rt.inflight.Store(d, st)
 			return nil
 		},
 		AfterCommit: func(ctx context.Context, d *messaging.Delivery) error {

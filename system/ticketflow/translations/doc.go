@@ -47,10 +47,18 @@
 // # Wiring (service.go)
 //
 // Main runs the service on the shared runtime (system/ticketflow/app): the
-// request-translation-v2-queue consumer calls Translator.Handle inside the
-// handling's transaction and publishes its TranslationCompleted or
-// TranslationSkipped through the outbox (effect key
-// "translation:<reference>:<type>"); POST /translations serves the sync flow.
+// request-translation-v2-queue consumer calls Translator.Handle before the
+// handling's transaction begins (app.Prepare), then opens the transaction
+// only to publish its TranslationCompleted or TranslationSkipped through the
+// outbox (effect key "translation:<reference>:<type>"); POST /translations
+// serves the sync flow. The provider call stays out of the transaction
+// because an HTTP provider may take seconds and the store has one writer:
+// inside, it would stall every other write of the service (the original
+// called OpenAI inside its handler). The anomaly points keep their places
+// relative to the transaction: BeforeTransaction and the BeforeHandler delay
+// run before the provider call, everything else as for any handler. The
+// provider is asked again for a duplicate delivery (the inbox is checked in
+// the transaction); that costs a call, never an effect.
 // The provider comes from the settings translator (offline = glossary,
 // default; libretranslate; openai), translator-url, translator-model,
 // translator-api-key, translator-timeout. The database only holds the inbox
@@ -61,5 +69,5 @@
 //   - Keep glossary entries lowercase; TestParseGlossaryRejectsBadData and
 //     NewGlossary refuse duplicates, so a clash is found at build time.
 //   - Give HTTP providers a timeout (Config.Timeout, default 30 s): the
-//     handler holds a delivery while it waits.
+//     handler holds a delivery (not the database) while it waits.
 package translations

@@ -78,22 +78,33 @@ func Wire(rt *app.Runtime) error {
 		return err
 	}
 	tr := &Translator{Provider: p}
+	// The provider is asked before the transaction begins (app.Prepare): an
+	// HTTP provider may take seconds, and inside the transaction it would
+	// hold the store's single writer. The transaction only stores and
+	// publishes the prepared result.
+	translate := func(ctx context.Context, msg contracts.Message) (any, error) {
+		m, ok := msg.(contracts.RequestTranslationV2)
+		if !ok {
+			return nil, fmt.Errorf("request translation: unexpected %T", msg)
+		}
+		return tr.Handle(ctx, m)
+	}
 	rt.Handle(contracts.QueueRequestTranslationV2, contracts.TypeRequestTranslationV2,
 		func(ctx context.Context, tx *app.Tx, msg contracts.Message) error {
 			m, ok := msg.(contracts.RequestTranslationV2)
 			if !ok {
 				return fmt.Errorf("request translation: unexpected %T", msg)
 			}
-			out, err := tr.Handle(ctx, m)
-			if err != nil {
-				return err
+			out, ok := tx.Prepared().(contracts.Message)
+			if !ok || out == nil {
+				return fmt.Errorf("request translation %s: no translation was prepared", m.ReferenceID)
 			}
 			if err := tx.Publish(ctx, out); err != nil {
 				return err
 			}
 			tx.Effect("translation:" + m.ReferenceID + ":" + out.MessageType())
 			return nil
-		})
+		}, app.Prepare(translate))
 	Register(rt.Mux(), p, det, rt.Log())
 	rt.Log().Info("Translator configured", "provider", pc.Kind)
 	return nil
