@@ -45,17 +45,24 @@ func TestTopologyConvertsEveryEntity(t *testing.T) {
 		t.Fatalf("kinds = %v", kinds)
 	}
 	sync := contracts.AnomaliesSyncQueue(contracts.Tickets.AppName, "tickets-2")
-	var syncQ, workQ *messaging.Queue
+	var syncQ, workQ, slaQ *messaging.Queue
 	for i, q := range mt.Queues {
 		switch q.Name {
 		case sync:
 			syncQ = &mt.Queues[i]
 		case contracts.QueueInquirySubmittedTickets:
 			workQ = &mt.Queues[i]
+		case contracts.QueueSLATicketChanges:
+			slaQ = &mt.Queues[i]
 		}
 	}
-	if syncQ == nil || workQ == nil {
-		t.Fatalf("queues missing: sync=%v work=%v", syncQ, workQ)
+	if syncQ == nil || workQ == nil || slaQ == nil {
+		t.Fatalf("queues missing: sync=%v work=%v sla=%v", syncQ, workQ, slaQ)
+	}
+	// Every service declares sla-ticket-changes, so each must declare it
+	// with the same arguments.
+	if got := slaQ.Args["x-single-active-consumer"]; got != true || len(slaQ.Args) != 1 {
+		t.Fatalf("sla-ticket-changes args = %#v, want only x-single-active-consumer", slaQ.Args)
 	}
 	if got := syncQ.Args["x-expires"]; got != int32(contracts.AnomaliesSyncQueueExpiry) {
 		t.Fatalf("sync queue x-expires = %#v", got)

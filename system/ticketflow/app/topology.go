@@ -10,7 +10,7 @@ import (
 // Topology converts Ticketflow's declarative topology (plain data in
 // contracts) into the messaging layer's declaration spec. Exchanges and
 // queues stay durable and classic; a queue's Expires becomes x-expires in
-// milliseconds. The contracts' DeadLetter flag is not turned into
+// milliseconds, SingleActiveConsumer x-single-active-consumer = true. The contracts' DeadLetter flag is not turned into
 // arguments: the messaging layer declares its own retry and dead-letter
 // companions (messaging.RetryTopology) for every consumed queue when the
 // retries protection is on. Consumers are not part of a declaration; see
@@ -24,6 +24,12 @@ func Topology(t contracts.Topology) messaging.Topology {
 		mq := messaging.Queue{Name: q.Name}
 		if q.Expires > 0 {
 			mq.Args = amqp.Table{"x-expires": int32(q.Expires.Milliseconds())}
+		}
+		if q.SingleActiveConsumer {
+			if mq.Args == nil {
+				mq.Args = amqp.Table{}
+			}
+			mq.Args["x-single-active-consumer"] = true
 		}
 		out.Queues = append(out.Queues, mq)
 	}

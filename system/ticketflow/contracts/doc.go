@@ -67,6 +67,11 @@
 //   - Fault messages route with key "fault.<kebab-inner>" on the failing
 //     service's exchange instead of "fault`1" (§12.6 #17).
 //   - The metrics queue is consumed by push, not basic.get polling.
+//   - sla-ticket-changes always has x-single-active-consumer (the original's
+//     optional M14L7 variant, spec §6.3), so `--instances sla=2` keeps every
+//     ticket's events in one instance. A broker that still holds the queue
+//     declared without it refuses the declaration (PRECONDITION_FAILED);
+//     delete the queue there once (the lab's private nodes are always fresh).
 //
 // # Ordering
 //

@@ -32,6 +32,11 @@ type Queue struct {
 	// a service turns dead-lettering on. The sync and live-metrics queues are
 	// exempt, as in the original (spec §3.5, §6.3).
 	DeadLetter bool
+	// SingleActiveConsumer is x-single-active-consumer: of several consumers
+	// the broker delivers to one only and moves to the next when it leaves,
+	// so a queue whose order matters keeps it with several instances
+	// (sla-ticket-changes, the original's lesson M14L7 option, spec §6.3).
+	SingleActiveConsumer bool
 }
 
 // Binding binds Destination (a queue, or an exchange when ToExchange) to
@@ -110,7 +115,11 @@ func Ticketflow() Topology {
 			{Name: QueueRequestTranslationV2, DeadLetter: true},
 			{Name: QueueInquiriesTicketCreated, DeadLetter: true},
 			{Name: QueueTicketsSLAChanges, DeadLetter: true},
-			{Name: QueueSLATicketChanges, DeadLetter: true},
+			// One SLA instance consumes, the others are hot standbys (see
+			// the sla package doc): with competing consumers each instance
+			// would get part of every ticket's stream and its ordering guard
+			// would hold the rest back.
+			{Name: QueueSLATicketChanges, DeadLetter: true, SingleActiveConsumer: true},
 			{Name: QueueCommunicationTicketResolved, DeadLetter: true},
 			{Name: QueueCommunicationAlerts, DeadLetter: true},
 			{Name: QueueLiveMetrics, Expires: expiry},
