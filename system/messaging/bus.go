@@ -264,7 +264,7 @@ func New(cfg Config, db *store.DB, opts ...Option) (*Bus, error) {
 	}
 	b.pub = &Publisher{conn: b.pconn, opening: make(chan struct{}, 1), cfg: cfg.Publisher, confirms: b.prot.Confirms, tracer: b.tracer, attrs: b.attrs,
 		stats: b.stats, log: b.log.With("component", "publisher"), rnd: rnd}
-	b.relay = newRelay(db, b.pub, cfg.Outbox, b.stats, b.log)
+	b.relay = newRelay(db, b.pub, cfg.Outbox, b.stats, b.log, cfg.Service+"/"+cfg.Instance)
 	if b.prot.Outbox {
 		b.log.Info("Messaging configured", "protections", b.prot.String())
 	} else {

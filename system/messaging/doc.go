@@ -104,6 +104,7 @@
 // Per service database (system/store): inbox (queue, message_id, type,
 // processed_at), dedup_skips (every absorbed duplicate, with the redelivered
 // flag and trace id), outbox (every message with created_at/sent_at/attempts),
+// outbox_relay (which relay holds the outbox lease, until when),
 // aggregate_versions, order_events (every guard decision: applied, stale,
 // early). Per span: the otelamqp semconv keys plus lab.dedup.outcome,
 // lab.order.outcome, lab.redelivered, lab.attempt, lab.effect.keys,
@@ -115,6 +116,13 @@
 //   - The relay publishes oldest first (the original relayed newest first).
 //   - One relay per database and no separate publish-on-commit path: a commit
 //     only wakes the relay, so a row is not published twice by two paths.
+//     "One per database" holds across processes too: instances of a service
+//     that share a database each run a bus, and only the relay holding the
+//     database's lease (table outbox_relay, renewed while it runs, released
+//     on stop, expired after OutboxConfig.Lease when its process died or
+//     stalls) publishes; the others stand by. Rows another instance wrote
+//     wait for the holder's next poll (OutboxConfig.PollInterval) instead of
+//     its commit wake.
 //   - Dedup is one INSERT ... ON CONFLICT DO NOTHING in the handler's
 //     transaction, keyed by (queue, message_id): no check-then-insert race,
 //     and a message fanned out to two queues of one service is handled once per queue.

@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,12 @@ type OutboxConfig struct {
 	// BatchSize is how many rows one relay round publishes (confirms are
 	// pipelined within a round). Default 256.
 	BatchSize int
+	// Lease is how long the relay's lease on the database's outbox lasts
+	// without renewal (see relay). Only the holder relays; another relay on
+	// the same database takes over at most Lease after the holder stopped
+	// renewing (crashed, killed, paused), at once after a clean stop.
+	// Default 5 s, at least 3 × PollInterval.
+	Lease time.Duration
 }
 
 func (c *OutboxConfig) setDefaults() {
@@ -32,12 +39,18 @@ func (c *OutboxConfig) setDefaults() {
 	if c.BatchSize == 0 {
 		c.BatchSize = 256
 	}
+	if c.Lease == 0 {
+		c.Lease = max(5*time.Second, 3*c.PollInterval)
+	}
 }
 
 // Validate reports what is wrong with the config.
 func (c OutboxConfig) Validate() error {
-	if c.PollInterval < 0 || c.BatchSize < 0 {
-		return errors.New("outbox poll interval and batch size must not be negative")
+	if c.PollInterval < 0 || c.BatchSize < 0 || c.Lease < 0 {
+		return errors.New("outbox poll interval, batch size and lease must not be negative")
+	}
+	if c.Lease > 0 && c.Lease < 2*c.PollInterval {
+		return fmt.Errorf("outbox lease %s must be at least twice the poll interval %s, or the holder cannot renew it in time", c.Lease, c.PollInterval)
 	}
 	return nil
 }
@@ -74,24 +87,111 @@ func outboxInsert(ctx context.Context, tx *store.Tx, r Route, m Message) error {
 	return nil
 }
 
-// relay publishes outbox rows oldest first and marks them sent. There is one
-// relay per bus (per database), so no row is published twice by this process
-// except as a deliberate republish (at least once: a crash between the
-// confirm and the mark republishes the row with the same message_id).
+// relay publishes outbox rows oldest first and marks them sent. One relay
+// per database publishes: several processes may share a database (instances
+// of one service), each with its own bus and relay, and two relays reading
+// the same unsent rows would both publish them. So a relay relays only while
+// it holds the database's lease (table outbox_relay: one row with the
+// holder and its expiry in wall-clock unix ms). It takes the lease when it
+// is free, expired or already its own, renews it once half of it has passed,
+// and gives it up after its final round. A relay without the lease does
+// nothing; the holder relays every process's rows at its next wake or poll.
+// Holders are named service/instance, so a restarted instance takes its own
+// lease back at once.
+//
+// So no row is published twice except as a deliberate republish (at least
+// once: a crash between the confirm and the mark republishes the row with
+// the same message_id), or when a holder stalls past its lease in the middle
+// of a round (a paused process) while another relay took over.
 type relay struct {
-	db    *store.DB
-	pub   *Publisher
-	cfg   OutboxConfig
-	stats *Stats
-	log   *slog.Logger
-	wake  chan struct{}
+	db     *store.DB
+	pub    *Publisher
+	cfg    OutboxConfig
+	stats  *Stats
+	log    *slog.Logger
+	holder string
+	wake   chan struct{}
 	// after is the relay's cursor: every row with id <= after is known sent,
 	// so a round scans forward from it instead of over the whole table.
 	after int64
+	// leaseUntil is when this relay's lease ends (zero: not held).
+	leaseUntil time.Time
 }
 
-func newRelay(db *store.DB, pub *Publisher, cfg OutboxConfig, stats *Stats, log *slog.Logger) *relay {
-	return &relay{db: db, pub: pub, cfg: cfg, stats: stats, log: log.With("component", "outbox-relay"), wake: make(chan struct{}, 1)}
+func newRelay(db *store.DB, pub *Publisher, cfg OutboxConfig, stats *Stats, log *slog.Logger, holder string) *relay {
+	return &relay{db: db, pub: pub, cfg: cfg, stats: stats, log: log.With("component", "outbox-relay"), holder: holder,
+		wake: make(chan struct{}, 1)}
+}
+
+// lease reports whether this relay holds the outbox lease now, taking or
+// renewing it when due (a write, at most about twice per Lease).
+func (r *relay) lease(ctx context.Context) (bool, error) {
+	now := time.Now()
+	if now.Before(r.leaseUntil.Add(-r.cfg.Lease / 2)) {
+		return true, nil
+	}
+	// Read first: a relay without the lease polls, and a write per poll
+	// would take the database's write lock for nothing.
+	var holder string
+	var untilMS int64
+	err := r.db.QueryRow(ctx, `SELECT holder, until_ms FROM outbox_relay WHERE id = 1`).Scan(&holder, &untilMS)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return false, fmt.Errorf("outbox lease: %w", err)
+	case holder != r.holder && untilMS >= now.UnixMilli():
+		r.lost()
+		return false, nil
+	}
+	until := now.Add(r.cfg.Lease)
+	var got bool
+	err = r.db.InTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		res, err := tx.Exec(ctx, `INSERT INTO outbox_relay (id, holder, until_ms) VALUES (1, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
+			WHERE outbox_relay.holder = excluded.holder OR outbox_relay.until_ms < ?`,
+			r.holder, until.UnixMilli(), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		got = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("outbox lease: %w", err)
+	}
+	if !got {
+		r.lost()
+		return false, nil
+	}
+	if r.leaseUntil.IsZero() {
+		r.log.Info("Outbox lease taken: this relay publishes the database's outbox", "holder", r.holder)
+	}
+	r.leaseUntil = until
+	return true, nil
+}
+
+// lost forgets the lease after another relay was found holding it.
+func (r *relay) lost() {
+	if !r.leaseUntil.IsZero() {
+		r.log.Warn("Outbox lease held by another relay; this one stands by", "holder", r.holder)
+	}
+	r.leaseUntil = time.Time{}
+}
+
+// release gives the lease up (after the final round), so another relay on
+// the database takes over at its next poll instead of after the expiry.
+func (r *relay) release(ctx context.Context) {
+	if r.leaseUntil.IsZero() {
+		return
+	}
+	r.leaseUntil = time.Time{}
+	if err := r.db.InTx(ctx, func(ctx context.Context, tx *store.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE outbox_relay SET until_ms = 0 WHERE id = 1 AND holder = ?`, r.holder)
+		return err
+	}); err != nil {
+		r.log.Warn("Releasing the outbox lease failed; it expires by itself", "err", err)
+	}
 }
 
 // Wake asks the relay to look for rows now (called after each commit that
@@ -112,6 +212,7 @@ func (r *relay) run(ctx context.Context, final time.Duration) {
 		if _, err := r.round(fctx); err != nil {
 			r.log.Warn("Final outbox round incomplete; rows stay for the next start", "err", err)
 		}
+		r.release(fctx)
 	}()
 	tick := time.NewTicker(r.cfg.PollInterval)
 	defer tick.Stop()
@@ -144,8 +245,12 @@ type outboxRow struct {
 	hdr map[string]string
 }
 
-// round publishes up to BatchSize unsent rows and returns how many it read.
+// round publishes up to BatchSize unsent rows and returns how many it read
+// (0 when another relay holds the lease).
 func (r *relay) round(ctx context.Context) (int, error) {
+	if held, err := r.lease(ctx); err != nil || !held {
+		return 0, err
+	}
 	// Ids only grow and writers are serialized, so every row with an id up
 	// to this maximum has committed (or never will): past it the cursor may
 	// safely jump.
