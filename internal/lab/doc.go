@@ -52,6 +52,18 @@
 // node of a single-node broker). Instance ids are "<service>" for the first
 // instance and "<service>-N" after it; the proxy of "sla-2" is "sla-2-amqp".
 //
+// Every instance of a service opens the same database, db/<service>.sqlite
+// (SQLite in WAL mode: several processes on one host may share the file;
+// each writes under the file's lock, waiting up to the store's busy
+// timeout). Instances are copies of one service, not separate services:
+// what one stored (a ticket, an SLA record, the inbox of handled message
+// ids, the ordering guard's versions) must be there for the next one that
+// handles the same ticket or takes over, e.g. the SLA standby behind
+// sla-ticket-changes' single active consumer. The messaging layer keeps one
+// outbox relay per database across the processes (its outbox lease). Log
+// and span files stay per instance. Readers of lab.json get the same db
+// path for each instance of a service and must read it once.
+//
 // lab.json holds the same data as `tflab status --json`. Other processes find
 // a running lab by its lab.json (FindLive): the lab is live while its control
 // pid exists with the recorded start time (so a reused pid is not mistaken

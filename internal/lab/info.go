@@ -89,7 +89,9 @@ type ServiceInfo struct {
 	Healthy bool   `json:"healthy"`
 	Log     string `json:"log"`
 	Spans   string `json:"spans"`
-	DB      string `json:"db"`
+	// DB is the service's database, the same file for every instance of
+	// the service: read it once per service, not once per instance.
+	DB string `json:"db"`
 }
 
 // IDs lists the service instance ids in order.
@@ -112,7 +114,7 @@ func (l Layout) DB() string                  { return filepath.Join(l.Dir, "db")
 func (l Layout) Broker() string              { return filepath.Join(l.Dir, "broker") }
 func (l Layout) ServiceLog(id string) string { return filepath.Join(l.Logs(), id+".log") }
 func (l Layout) SpanFile(id string) string   { return filepath.Join(l.Traces(), id+".jsonl") }
-func (l Layout) DBFile(id string) string     { return filepath.Join(l.DB(), id+".sqlite") }
+func (l Layout) DBFile(svc string) string    { return filepath.Join(l.DB(), svc+".sqlite") }
 
 func (l Layout) create() error {
 	for _, d := range []string{l.Dir, l.Logs(), l.Traces(), l.DB(), l.Broker()} {

@@ -239,7 +239,9 @@ func planInstances(cfg Config, layout Layout) ([]*instance, error) {
 				proxy:     id + "-amqp",
 				cfg: service.Config{
 					System: cfg.System, Name: s.Name, Instance: n,
-					DBPath: layout.DBFile(id), SpanFile: layout.SpanFile(id), LogFile: layout.ServiceLog(id),
+					// One database per service, shared by its instances
+					// (see the package doc).
+					DBPath: layout.DBFile(s.Name), SpanFile: layout.SpanFile(id), LogFile: layout.ServiceLog(id),
 					RunDir: layout.Dir, Seed: cfg.Seed,
 					Unprotect: slices.Clone(s.Unprotect), Settings: maps.Clone(s.Settings),
 				},

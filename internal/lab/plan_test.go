@@ -66,3 +66,29 @@ func TestRandomHTTPPortsAreHeldUntilReleased(t *testing.T) {
 		}
 	}
 }
+
+// TestInstancesOfAServiceShareItsDatabase: sla and sla-2 open one database
+// file (the standby must see the active instance's state), other services
+// have their own; log and span files stay per instance.
+func TestInstancesOfAServiceShareItsDatabase(t *testing.T) {
+	layout := Layout{Dir: t.TempDir()}
+	cfg := Config{System: "ticketflow", Ports: PortsRandom, Services: []ServiceSpec{{Name: "tickets"}, {Name: "sla", Instances: 2}}}
+	plan, err := planInstances(cfg, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, spans, logs := map[string]string{}, map[string]bool{}, map[string]bool{}
+	for _, in := range plan {
+		db[in.cfg.ID()] = in.cfg.DBPath
+		spans[in.cfg.SpanFile], logs[in.cfg.LogFile] = true, true
+	}
+	if db["sla"] != layout.DBFile("sla") || db["sla-2"] != db["sla"] {
+		t.Fatalf("sla %q, sla-2 %q: want both %q", db["sla"], db["sla-2"], layout.DBFile("sla"))
+	}
+	if db["tickets"] == db["sla"] || db["tickets"] != layout.DBFile("tickets") {
+		t.Fatalf("tickets database %q", db["tickets"])
+	}
+	if len(spans) != 3 || len(logs) != 3 {
+		t.Fatalf("span files %v, logs %v: want one each per instance", spans, logs)
+	}
+}
