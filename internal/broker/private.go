@@ -25,6 +25,9 @@ type Private struct {
 	Install rabbitnode.Install
 	// StartTimeout bounds each node's boot (default 60 s).
 	StartTimeout time.Duration
+	// Disposable nodes are killed on Stop instead of stopped gracefully:
+	// for scenario runs, whose broker data nobody reuses.
+	Disposable bool
 	// Log receives lifecycle events; nil discards.
 	Log *slog.Logger
 }
@@ -69,6 +72,7 @@ func (p Private) Start(ctx context.Context, dir string) (Broker, error) {
 		StartTimeout:   p.StartTimeout,
 		AMQPPort:       p.AMQPPort,
 		ManagementPort: p.ManagementPort,
+		Disposable:     p.Disposable,
 		Log:            p.Log,
 	}
 	if p.Nodes <= 1 {

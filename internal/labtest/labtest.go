@@ -49,6 +49,7 @@ func SharedBroker(t testing.TB) Broker {
 			Name:       fmt.Sprintf("tflabtest%d", os.Getpid()),
 			Dir:        dir,
 			Management: true,
+			Disposable: true,
 		})
 	})
 	if nodeErr != nil {
