@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	amqp "github.com/rabbitmq/amqp091-go"
+
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 )
@@ -64,6 +66,7 @@ func TestPrivateClusterOfTwo(t *testing.T) {
 			t.Fatalf("borrowed broker unusable after Stop: %v", err)
 		}
 	})
+	t.Run("vhost provider isolates runs on one node", func(t *testing.T) { testVHosts(t, nodes[0]) })
 	out, err := br.(*broker.PrivateBroker).RabbitNodes()[0].Ctl(ctx, "cluster_status")
 	if err != nil || !strings.Contains(out, nodes[1].Name) {
 		t.Fatalf("node 2 is not in node 1's cluster: %v\n%s", err, out)
@@ -93,5 +96,71 @@ func TestContainer(t *testing.T) {
 	defer br.Stop(context.Background())
 	if err := broker.Ping(ctx, br.Nodes()[0].AMQPURL, 10*time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// testVHosts runs two labs' brokers as vhosts of one node: a queue of one is
+// invisible to the other, and Stop deletes the vhost with its queues.
+func testVHosts(t *testing.T, base broker.Node) {
+	ctx := t.Context()
+	if err := (broker.VHost{Base: base, VHost: "/"}).Validate(); err == nil {
+		t.Fatal(`vhost "/" accepted: it would share the default vhost`)
+	}
+	a, err := broker.VHost{Base: base, VHost: "run-a"}.Start(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop(context.Background())
+	b, err := broker.VHost{Base: base, VHost: "run-b"}.Start(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Stop(context.Background())
+	urlA, urlB := a.Nodes()[0].AMQPURL, b.Nodes()[0].AMQPURL
+	if !strings.HasSuffix(urlA, "/run-a") || a.Nodes()[0].ManagementURL != base.ManagementURL {
+		t.Fatalf("vhost node = %+v", a.Nodes()[0])
+	}
+	declare := func(url string, passive bool) error {
+		conn, err := amqp.Dial(url)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		ch, err := conn.Channel()
+		if err != nil {
+			return err
+		}
+		if passive {
+			_, err = ch.QueueDeclarePassive("shared-name", true, false, false, false, nil)
+		} else {
+			_, err = ch.QueueDeclare("shared-name", true, false, false, false, nil)
+		}
+		return err
+	}
+	if err := declare(urlA, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := declare(urlA, true); err != nil {
+		t.Fatalf("queue missing in its own vhost: %v", err)
+	}
+	if err := declare(urlB, true); err == nil {
+		t.Fatal("run-b sees run-a's queue")
+	}
+	if err := a.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := declare(urlA, true); err == nil {
+		t.Fatal("run-a's vhost still usable after Stop")
+	}
+	if err := a.Stop(ctx); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	again, err := broker.VHost{Base: base, VHost: "run-a"}.Start(ctx, "")
+	if err != nil {
+		t.Fatalf("vhost name reused after Stop: %v", err)
+	}
+	defer again.Stop(context.Background())
+	if err := declare(again.Nodes()[0].AMQPURL, true); err == nil {
+		t.Fatal("a re-created vhost kept the deleted one's queue")
 	}
 }
