@@ -21,6 +21,10 @@ type Management struct {
 	User, Password string
 	// HTTP is the client (nil: a client with a 15 s timeout).
 	HTTP *http.Client
+	// VHost, when set, scopes Connections and Queues to one virtual host:
+	// a lab on a shared broker must neither see nor close another run's
+	// connections. Empty lists every vhost.
+	VHost string
 }
 
 func (m *Management) call(ctx context.Context, method, path string, body, out any, header http.Header) error {
@@ -64,7 +68,11 @@ func (c Connection) Blocked() bool { return c.State == "blocked" || c.State == "
 // Connections lists the client connections.
 func (m *Management) Connections(ctx context.Context) ([]Connection, error) {
 	var out []Connection
-	err := m.call(ctx, http.MethodGet, "/api/connections", nil, &out, nil)
+	path := "/api/connections"
+	if m.VHost != "" {
+		path = "/api/vhosts/" + url.PathEscape(m.VHost) + "/connections"
+	}
+	err := m.call(ctx, http.MethodGet, path, nil, &out, nil)
 	return out, err
 }
 
@@ -131,7 +139,11 @@ type Queue struct {
 // collect_statistics_interval), not an instant reading.
 func (m *Management) Queues(ctx context.Context) ([]Queue, error) {
 	var out []Queue
-	err := m.call(ctx, http.MethodGet, "/api/queues", nil, &out, nil)
+	path := "/api/queues"
+	if m.VHost != "" {
+		path += "/" + url.PathEscape(m.VHost)
+	}
+	err := m.call(ctx, http.MethodGet, path, nil, &out, nil)
 	return out, err
 }
 
@@ -174,23 +186,28 @@ func (m *Management) PeekMessages(ctx context.Context, vhost, queue string, coun
 // (every 5 s by default), it asks the connection processes themselves, so a
 // connection that opened a moment ago is in it.
 func NodeConnections(ctx context.Context, n Node) ([]Connection, error) {
-	out, err := n.Ctl(ctx, "-q", "list_connections", "name", "state", "connected_at", "client_properties", "--formatter", "json")
+	out, err := n.Ctl(ctx, "-q", "list_connections", "name", "vhost", "state", "connected_at", "client_properties", "--formatter", "json")
 	if err != nil {
 		return nil, err
 	}
 	var rows []struct {
-		Name        string            `json:"name"`
-		State       string            `json:"state"`
-		ConnectedAt int64             `json:"connected_at"`
-		Props       []json.RawMessage `json:"client_properties"`
+		Name        string `json:"name"`
+		VHost       string `json:"vhost"`
+		State       string `json:"state"`
+		ConnectedAt int64  `json:"connected_at"`
+		// An array of [name, type, value] triples, or the string "none"
+		// while the connection is still starting.
+		Props json.RawMessage `json:"client_properties"`
 	}
 	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		return nil, fmt.Errorf("list_connections: decode %q: %w", out, err)
+		return nil, fmt.Errorf("list_connections: decode %.200q: %w", out, err)
 	}
 	conns := make([]Connection, 0, len(rows))
 	for _, r := range rows {
-		c := Connection{Name: r.Name, State: r.State, ConnectedAtMs: r.ConnectedAt, ClientProperties: map[string]any{}}
-		for _, p := range r.Props {
+		c := Connection{Name: r.Name, VHost: r.VHost, State: r.State, ConnectedAtMs: r.ConnectedAt, ClientProperties: map[string]any{}}
+		var props []json.RawMessage
+		_ = json.Unmarshal(r.Props, &props)
+		for _, p := range props {
 			// Each property is [name, type, value].
 			var triple []json.RawMessage
 			if json.Unmarshal(p, &triple) != nil || len(triple) != 3 {
