@@ -54,3 +54,27 @@ func CheckSupported(p *spec.Plan) error {
 	}
 	return errors.Join(errs...)
 }
+
+// ErrNeedsOwnBroker reports a plan run on a shared broker (a vhost of a
+// suite's node) whose faults act on the node as a whole.
+var ErrNeedsOwnBroker = errors.New("acts on the whole broker node, so it needs a broker of its own")
+
+// NeedsOwnBroker reports whether the plan acts on a broker node as a whole
+// (stop, start, memory or disk alarm): such faults hit every vhost, so the
+// run cannot share a node with other runs. Closing connections is scoped to
+// the lab's vhost and can share.
+func NeedsOwnBroker(p *spec.Plan) bool {
+	actions := make([]spec.Action, 0, len(p.Timeline)+len(p.Rollbacks))
+	for _, s := range p.Timeline {
+		actions = append(actions, s.Action)
+	}
+	for _, s := range p.Rollbacks {
+		actions = append(actions, s.Action)
+	}
+	for _, a := range actions {
+		if b, ok := a.(*spec.BrokerAction); ok && b.Op != anomalies.OpCloseConnections {
+			return true
+		}
+	}
+	return false
+}

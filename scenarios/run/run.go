@@ -21,6 +21,7 @@ import (
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
@@ -175,6 +176,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if labCfg.Log == nil {
 		labCfg.Log = r.log
 	}
+	if vh, ok := labCfg.Broker.(broker.VHost); ok && NeedsOwnBroker(r.plan) {
+		return nil, fmt.Errorf("scenario %s on vhost %s of a shared broker: %w", r.plan.Scenario, vh.VHost, ErrNeedsOwnBroker)
+	}
 	l, err := lab.Start(ctx, labCfg)
 	if err != nil {
 		return nil, fmt.Errorf("start the lab: %w", err)
@@ -311,9 +315,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	stopWatch()
 	<-watchDone
-	for _, n := range r.env.Nodes {
+	for _, n := range r.listingNodes() {
 		if conns, err := anomalies.NodeConnections(ctx, n); err == nil {
-			w.observe(conns)
+			w.observe(inVHost(conns, r.env.Management))
 		} else {
 			r.log.Warn("Cannot list the broker's connections", "node", n.Name(), "err", err)
 		}
@@ -386,6 +390,36 @@ func (r *runner) maxAttempts() int {
 	return defaultMaxAttempts
 }
 
+// listingNodes are the nodes whose connections rabbitmqctl lists at the
+// end: the lab's own, or a shared node (read-only, never faulted).
+func (r *runner) listingNodes() []anomalies.Node {
+	if len(r.env.Nodes) > 0 {
+		return r.env.Nodes
+	}
+	var out []anomalies.Node
+	if vb, ok := r.lab.Broker().(interface{ ListingNodes() []*rabbitnode.Node }); ok {
+		for _, n := range vb.ListingNodes() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// inVHost keeps the connections of the management client's vhost (all when
+// it is unscoped).
+func inVHost(conns []anomalies.Connection, m *anomalies.Management) []anomalies.Connection {
+	if m == nil || m.VHost == "" {
+		return conns
+	}
+	out := conns[:0]
+	for _, c := range conns {
+		if c.VHost == m.VHost {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // buildEnv describes the running lab to the fault executors.
 func (r *runner) buildEnv(l *lab.Lab) *anomalies.Env {
 	info := l.Info()
@@ -401,7 +435,9 @@ func (r *runner) buildEnv(l *lab.Lab) *anomalies.Env {
 		}
 	}
 	if info.Broker.Management != "" {
-		m := &anomalies.Management{URL: info.Broker.Management}
+		// Scoped to the lab's vhost: on a shared broker the runner must
+		// neither count nor close another run's connections and queues.
+		m := &anomalies.Management{URL: info.Broker.Management, VHost: vhostOf(info.Broker.AMQP)}
 		if u, err := url.Parse(info.Broker.AMQP); err == nil && u.User != nil {
 			m.User = u.User.Username()
 			m.Password, _ = u.User.Password()
@@ -453,6 +489,11 @@ func (r *runner) endpoints() (workload.Endpoints, error) {
 // runWorkload runs the plan's workload section.
 func (r *runner) runWorkload(ctx context.Context) (*workload.Result, error) {
 	cfg := workload.FromSpec(r.plan.Workload)
+	// A ticket that has not come 10 s after the last fault healed is lost
+	// or stuck: waiting the generator's default 30 s per straggler only
+	// slows the controls, whose whole point is that some never come.
+	cfg.TicketTimeout = r.plan.End + 10*time.Second
+	cfg.Quiet = r.quiet
 	eps, err := r.endpoints()
 	if err != nil && !r.customWorkload {
 		return nil, err

@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -57,7 +58,13 @@ type Config struct {
 	// asynchronous effects it can see (inquiry resolved, customer notified,
 	// translation attached); it stops early once all have converged. 0 = no
 	// waiting, one final sweep.
-	Settle    time.Duration
+	Settle time.Duration
+	// Quiet, when set, tells whether nothing is in flight in the system
+	// (no queued or unacked message, no unrelayed outbox row). Settle then
+	// also ends once the system stayed quiet for three sweeps in a row:
+	// effects that have not converged by then never will (a control that
+	// lost messages), and waiting out Settle would only slow the run.
+	Quiet     func(context.Context) error
 	Endpoints Endpoints
 
 	// TicketTimeout bounds submit → ticket ready for the desk (created and,

@@ -19,10 +19,21 @@ type sweep struct {
 // out; it returns the last sweep and its errors.
 func (r *runner) settle(ctx context.Context) (sweep, []string) {
 	deadline := time.Now().Add(r.cfg.Settle)
+	calm := 0
 	for {
 		sw, errs := r.sweep(ctx)
 		if len(errs) == 0 && r.converged(sw) || !time.Now().Add(500*time.Millisecond).Before(deadline) {
 			return sw, errs
+		}
+		if r.cfg.Quiet != nil {
+			if r.cfg.Quiet(ctx) == nil {
+				calm++
+			} else {
+				calm = 0
+			}
+			if calm >= 3 {
+				return sw, errs
+			}
 		}
 		if sleep(ctx, 500*time.Millisecond) != nil {
 			return sw, append(errs, "settle interrupted")

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -346,5 +347,33 @@ func TestSummaryTableNamesEveryStage(t *testing.T) {
 	}
 	if l := latencyOf([]time.Duration{5, 1, 4, 2, 3}); l.P50 != 3 || l.P99 != 5 || l.Max != 5 || l.N != 5 {
 		t.Fatalf("latency %+v", l)
+	}
+}
+
+// A system with nothing in flight will not converge any further: settle
+// ends after three quiet sweeps instead of waiting out Settle.
+func TestSettleEndsWhenTheSystemIsQuiet(t *testing.T) {
+	f := startDesk(t, fakedesk.Options{TranslateAfter: -1}) // never converges
+	cfg := baseConfig(f.URL())
+	cfg.Inquiries = 3
+	cfg.Languages = map[string]float64{"pl": 1}
+	cfg.TicketTimeout = 300 * time.Millisecond
+	cfg.Settle = 10 * time.Minute
+	var calls atomic.Int32
+	cfg.Quiet = func(context.Context) error {
+		calls.Add(1)
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg, rand.New(rand.NewPCG(9, 9)))
+	if err != nil {
+		t.Fatalf("settle did not end on a quiet system: %v", err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("quiet asked %d times, want 3 (three quiet sweeps in a row)", n)
+	}
+	if res.Summary.Translated != 0 || res.Summary.Ticketed != 3 {
+		t.Fatalf("summary %+v", res.Summary)
 	}
 }
