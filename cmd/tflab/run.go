@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
@@ -64,6 +65,12 @@ func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Conf
 	if err != nil {
 		return lab.Config{}, err
 	}
+	if p, ok := prov.(broker.Private); ok {
+		// A run's node is judged and thrown away: kill it, don't spend
+		// seconds on a graceful stop.
+		p.Disposable = true
+		prov = p
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return lab.Config{}, fmt.Errorf("find the tflab binary: %w", err)
@@ -83,18 +90,29 @@ func serviceLevel(st *state) string {
 	return strings.ToLower(st.logLevel.String())
 }
 
+// planOptions adjust one run of runPlan.
+type planOptions struct {
+	// broker replaces the lab's broker provider (a suite's shared node).
+	broker broker.Provider
+	// quiet drops the per-second progress lines (parallel suite runs).
+	quiet bool
+}
+
 // runPlan runs one plan into a fresh run directory under f.out.
-func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system string, log *slog.Logger) (*run.Result, error) {
+func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system string, log *slog.Logger, opts planOptions) (*run.Result, error) {
 	tmpl, err := labTemplate(st, system, f, log)
 	if err != nil {
 		return nil, err
+	}
+	if opts.broker != nil {
+		tmpl.Broker = opts.broker
 	}
 	dir, err := run.RunDir(f.out, p, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	var progress io.Writer
-	if f.progress {
+	if f.progress && !opts.quiet {
 		progress = st.stderr
 	}
 	what := "scenario"
@@ -155,7 +173,7 @@ usable, 4 invariant violated, 5 inconclusive (the fault left no evidence).`,
 			if err := run.CheckSupported(p); err != nil {
 				return withCode(ExitUsage, err)
 			}
-			res, err := runPlan(cmd, st, &f, p, s.System, runLogger(cmd, st))
+			res, err := runPlan(cmd, st, &f, p, s.System, runLogger(cmd, st), planOptions{})
 			if err != nil {
 				return err
 			}

@@ -3,13 +3,13 @@
 package main
 
 // Live scenario runs: `go test -tags scenario -run Scenario ./cmd/tflab`.
-// Each run starts a fresh lab (private RabbitMQ node, Toxiproxy, the six
-// Ticketflow services) and takes 25 to 45 seconds. TFLAB_SCENARIOS picks the
-// catalog scenarios of TestScenarioCatalogLive (comma-separated, "all" for
-// every one); the default is the quickstart only.
+// Each run starts a fresh lab (Toxiproxy and the six Ticketflow services) in
+// a vhost of the suite's shared RabbitMQ node, or on a node of its own for
+// node-wide broker faults.
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,65 +84,97 @@ func journal(t *testing.T, runDir string) *report.Journal {
 	return j
 }
 
-// runScenarioAndControl runs a catalog scenario and its negative control and
-// requires both to pass: the scenario with every invariant held and its
-// evidence, the control with its expected violation.
-func runScenarioAndControl(t *testing.T, name string) {
-	out := t.TempDir()
-	c, err := catalog.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text, code, dir := tflabRun(t, "run", name, "--out", out, "--progress=false")
-	if code != 0 {
-		t.Errorf("%s: exit %d\n%s", name, code, text)
-	}
-	if dir != "" {
-		// The saved run re-judges offline to the same verdict.
-		vtext, vcode, _ := tflabRun(t, "verify", dir)
-		if vcode != code {
-			t.Errorf("%s: verify exits %d, the run exited %d\n%s", name, vcode, code, vtext)
-		}
-	}
-	text, code, dir = tflabRun(t, "run", name, "--control", "--out", out, "--progress=false")
-	if code != 0 {
-		t.Errorf("%s control: exit %d\n%s", name, code, text)
-		return
-	}
-	j := journal(t, dir)
-	for _, want := range s.Control.Expect.Violated {
-		found := false
-		for _, v := range j.Verdicts {
-			found = found || ((v.Invariant == want || v.Name == want) && v.Result == "VIOLATED" && len(v.Violations) > 0)
-		}
-		if !found {
-			b, _ := json.MarshalIndent(j.Verdicts, "", "  ")
-			t.Errorf("%s control: %s not violated\n%s", name, want, b)
-		}
-	}
+// suiteResult is one entry of `tflab suite --json`.
+type suiteResult struct {
+	Scenario string `json:"scenario"`
+	Control  bool   `json:"control"`
+	Broker   string `json:"broker"`
+	Dir      string `json:"dir"`
+	Verdict  string `json:"verdict"`
+	Exit     int    `json:"exit"`
+	Took     string `json:"took"`
+	Reason   string `json:"reason"`
 }
 
-func TestScenarioQuickstart(t *testing.T) {
-	runScenarioAndControl(t, "quickstart")
-}
-
+// TestScenarioCatalogLive runs every catalog scenario and its negative
+// control live, the way CI should: one `tflab suite --with-controls` on a
+// shared broker (a vhost per run, node-wide faults on their own node), a few
+// runs at once. Every scenario must pass with its evidence, every control
+// must break with the invariant it names, and every saved run must re-judge
+// offline to the same verdict.
+//
+// TFLAB_SCENARIOS=name,name picks scenarios (default: the whole catalog);
+// TFLAB_PARALLEL sets how many labs run at once (default 3).
 func TestScenarioCatalogLive(t *testing.T) {
 	c, err := catalog.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := strings.Split(os.Getenv("TFLAB_SCENARIOS"), ",")
-	switch {
-	case os.Getenv("TFLAB_SCENARIOS") == "":
-		t.Skip("set TFLAB_SCENARIOS=name,name or all")
-	case names[0] == "all":
-		names = c.Names()
+	var names []string
+	if env := os.Getenv("TFLAB_SCENARIOS"); env != "" && env != "all" {
+		for n := range strings.SplitSeq(env, ",") {
+			names = append(names, strings.TrimSpace(n))
+		}
 	}
-	for _, n := range names {
-		t.Run(n, func(t *testing.T) { runScenarioAndControl(t, strings.TrimSpace(n)) })
+	parallel := cmp.Or(os.Getenv("TFLAB_PARALLEL"), "3")
+	out := t.TempDir()
+	args := append([]string{"suite", "--with-controls", "--parallel", parallel, "--json", "--out", out}, names...)
+	cmd := exec.Command(scenarioBinary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var results []suiteResult
+	if err := json.Unmarshal(stdout.Bytes(), &results); err != nil {
+		t.Fatalf("suite output is not its JSON summary (%v; run error %v)\nstdout:\n%s\nstderr:\n%s", err, runErr, stdout.String(), stderr.String())
+	}
+	want := names
+	if len(want) == 0 {
+		want = c.Names()
+	}
+	if len(results) != 2*len(want) {
+		t.Errorf("suite reported %d runs, want a scenario and a control for each of %d scenarios\nstderr:\n%s", len(results), len(want), stderr.String())
+	}
+	for _, r := range results {
+		name := r.Scenario
+		if r.Control {
+			name += "/control"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Logf("%s in %s on %s: %s", r.Verdict, r.Took, r.Broker, r.Reason)
+			if r.Exit != 0 {
+				t.Fatalf("exit %d (%s): %s; run directory %s", r.Exit, r.Verdict, r.Reason, r.Dir)
+			}
+			if r.Control {
+				s, err := c.Lookup(r.Scenario)
+				if err != nil {
+					t.Fatal(err)
+				}
+				requireViolated(t, journal(t, r.Dir), s.Control.Expect.Violated)
+			}
+			// The saved run re-judges offline to the same verdict.
+			vtext, vcode, _ := tflabRun(t, "verify", r.Dir)
+			if vcode != r.Exit {
+				t.Errorf("verify exits %d, the run exited %d\n%s", vcode, r.Exit, vtext)
+			}
+		})
+	}
+	if runErr != nil && !t.Failed() {
+		t.Errorf("suite failed although every run passed: %v\nstderr:\n%s", runErr, stderr.String())
+	}
+}
+
+// requireViolated fails unless each wanted invariant is VIOLATED in the
+// journal with at least one named violation.
+func requireViolated(t *testing.T, j *report.Journal, want []string) {
+	t.Helper()
+	for _, w := range want {
+		found := false
+		for _, v := range j.Verdicts {
+			found = found || ((v.Invariant == w || v.Name == w) && v.Result == "VIOLATED" && len(v.Violations) > 0)
+		}
+		if !found {
+			b, _ := json.MarshalIndent(j.Verdicts, "", "  ")
+			t.Errorf("%s not violated\n%s", w, b)
+		}
 	}
 }
