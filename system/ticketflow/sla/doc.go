@@ -39,12 +39,14 @@
 //
 // # Wiring (main.go, sqlstore.go, scheduler.go, settings.go)
 //
-//	sla-ticket-changes (prefetch 1, app.Ordered("ticket")) ──▶ Tracker.Handle(SQLStore(tx))
+//	sla-ticket-changes (single active consumer, prefetch 1, app.Ordered("ticket"))
+//	    ──▶ Tracker.Handle(SQLStore(tx))
 //	    └─ DeadlinesCalculated ──▶ tx.Publish (outbox) ; commit ──▶ Scheduler.Wake
 //	Scheduler.Run: DueTickets(now) (sla_records.next_due_ms <= now)
-//	    per action: MessageClient.Send (POST /messages, idempotency key)
+//	    per action: SQLClaims.Claim (sla_claims; only with an agent message), reload, still due?
+//	                MessageClient.Send (POST /messages, idempotency key)
 //	                Runtime.Exec("SLADeadlineWatch"): reload, still due?, MarkDone,
-//	                SLABreached ──▶ outbox, sla_effects row, save   (one transaction)
+//	                SLABreached ──▶ outbox, sla_effects row, claim deleted, save   (one transaction)
 //	    sleep until NextDueAt on the service clock (at most sla-max-wait) or Wake
 //
 // SaveRecord stores NextDue (rounded up to the millisecond) in next_due_ms,
@@ -57,7 +59,57 @@
 // Communication's PostMessage command, the SLADeadlineWatch command and the
 // SLABreached alert with its handlings are one trace. Settings: sla-scale (multiplies every agreed
 // duration), breach-delay, breach-interval, communication-url (default: the
-// lab's lab.json, else http://127.0.0.1:5148), sla-max-wait.
+// lab's lab.json, else http://127.0.0.1:5148), sla-max-wait, sla-claim-ttl.
+//
+// # Several instances (`tflab up --instances sla=2`)
+//
+// One instance is active, the others are hot standbys:
+//
+//   - sla-ticket-changes is declared with x-single-active-consumer (in the
+//     shared topology, contracts). Every instance consumes it, the broker
+//     delivers to one; when that one's connection goes (stop, crash, kill,
+//     or a pause past the heartbeat timeout) the next consumer gets the
+//     queue, unacked deliveries included. As competing consumers each
+//     instance got part of every ticket's events and its ordering guard
+//     (messaging.OrderedFrom) held the rest back.
+//   - The instances share one database: the lab gives every instance of a
+//     service the same SQLite file (internal/lab; WAL, several processes on
+//     one host). The standby must find what the active instance stored: the
+//     SLA records, the inbox and the ordering guard's last versions. With a
+//     database per instance a takeover started empty: the next event of a
+//     running ticket was "early" for the guard (it waits for version 1) or
+//     found no record, and the ticket's reminders and breaches were lost
+//     with the dead instance. That is why the lab shares the file rather
+//     than documenting the loss.
+//   - Every instance runs the scheduler loop over the shared records, so a
+//     standby goes on with reminders at once, whatever the consumer does.
+//     The action's transaction re-checks that the action is still due, so
+//     its database effects (sla_effects, the SLABreached outbox row) are
+//     committed once by construction. The agent message is posted before
+//     that transaction, so it is claimed first (sla_claims, holder = the
+//     instance id, expiry sla-claim-ttl, default 30 s, in wall-clock time):
+//     the instance that holds a live claim posts, the others skip the action
+//     and find it done at their next scan. After claiming, the record is
+//     read again, so an instance that saw the action due before another one
+//     committed it does not post it again. Each reminder is sent once (TF2).
+//     What remains is the single-instance crash window: an instance killed
+//     between the POST and its commit leaves its claim, and the action is
+//     repeated with the same idempotency key once the claim expired
+//     (Communication stores the key once with its idempotency protection).
+//     An action that takes longer than the claim TTL may also be repeated.
+//   - The messaging layer relays the shared outbox from one instance only
+//     (its outbox lease); the other instance's DeadlinesCalculated waits for
+//     the holder's next outbox poll, and after the holder died for its
+//     lease to expire (5 s by default).
+//   - Each scheduler reads its own instance's clock: with a clock offset on
+//     one instance (the clock-skew anomaly), an action runs when the first
+//     instance finds it due.
+//
+// Changing a queue's arguments makes the broker refuse the declaration of
+// the existing queue (PRECONDITION_FAILED). The lab's private nodes are
+// fresh for every lab, so this never shows there; against an external
+// broker that still has sla-ticket-changes without
+// x-single-active-consumer, delete that queue once.
 //
 // # Differences from the original, and why
 //
@@ -80,11 +132,15 @@
 //     version so the per-ticket version stream stays gap-free.
 //   - Reminder and breach messages carry idempotency keys, so a retried POST
 //     to Communication delivers once.
+//   - Several SLA instances are an active one and hot standbys on one
+//     database (see above); the original's single-active-consumer variant
+//     (lesson M14L7) is always on.
 //
 // # Best practices
 //
 //   - Handle ticket events with prefetch 1 (or per-ticket ordering) as the
-//     original did; Handle is idempotent per version either way.
+//     original did; Handle is idempotent per version either way. With
+//     several instances keep the single active consumer and one database.
 //   - Read time only through the service's clock.Clock; a skewed clock moves
 //     every due time of that instance, which is the clock-skew anomaly.
 //   - Perform an action's effects, then MarkDone and save in one

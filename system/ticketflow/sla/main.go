@@ -55,8 +55,14 @@ func Wire(rt *app.Runtime, clk clock.Clock) error {
 		clk = rt.Clock()
 	}
 	sender := &MessageClient{BaseURL: set.CommunicationURL, HTTP: &http.Client{Timeout: 5 * time.Second}}
+	// Every instance of the service shares the database and runs this loop;
+	// claims keep an agent message to one of them.
+	claims := &SQLClaims{DB: rt.DB(), Holder: cfg.ID(), TTL: set.ClaimTTL}
+	if err := claims.Validate(); err != nil {
+		return err
+	}
 	sched, err := NewScheduler(SchedulerConfig{
-		Timing: set.Timing, Reads: rt.DB(), Sender: sender, Clock: clk, MaxWait: set.MaxWait, Log: rt.Log(),
+		Timing: set.Timing, Reads: rt.DB(), Sender: sender, Claims: claims, Clock: clk, MaxWait: set.MaxWait, Log: rt.Log(),
 		Tracer: rt.TracerProvider().Tracer("github.com/ticketflow-lab/tflab/system/ticketflow/sla"),
 		InTx: func(ctx context.Context, fn func(ctx context.Context, tx ActionTx) error) error {
 			return rt.Exec(ctx, contracts.CommandDeadlineWatch, "", func(ctx context.Context, tx *app.Tx) error {

@@ -49,6 +49,10 @@ type SchedulerConfig struct {
 	InTx TxFunc
 	// Sender delivers agent messages (reminders, breach messages).
 	Sender Sender
+	// Claims, when set, reserves an action for this scheduler before its
+	// agent message is sent (instances sharing the database each run a
+	// scheduler; see Claimer). Nil: no claims (a single scheduler).
+	Claims Claimer
 	// Clock is the service clock; due times are read on it.
 	Clock clock.Clock
 	// MaxWait bounds one sleep (default 1 s of clock time), so a changed
@@ -209,7 +213,8 @@ func (s *Scheduler) RunOnce(ctx context.Context) (performed, failed int, err err
 }
 
 // performDue performs the actions of one record due at now, oldest first,
-// each in its own transaction; it stops at the first failure.
+// each in its own transaction; it stops at the first failure, and at an
+// action another instance has claimed (that one performs it).
 func (s *Scheduler) performDue(ctx context.Context, ticketID string, now time.Time) (int, error) {
 	rec, err := NewSQLStore(s.cfg.Reads, s.cfg.Timing, s.clk).Record(ctx, ticketID)
 	if err != nil {
@@ -230,7 +235,11 @@ func (s *Scheduler) performDue(ctx context.Context, ticketID string, now time.Ti
 	}
 	done := 0
 	for _, a := range acts {
-		if err := s.perform(ctx, a, now); err != nil {
+		err := s.perform(ctx, a, now)
+		if errors.Is(err, errClaimed) {
+			return done, nil
+		}
+		if err != nil {
 			return done, fmt.Errorf("%s: %w", a.Key, err)
 		}
 		done++
@@ -242,7 +251,52 @@ func (s *Scheduler) performDue(ctx context.Context, ticketID string, now time.Ti
 // (the record changed since the scan: resolved, blocked, already done).
 var errNotDue = errors.New("action no longer due")
 
+// errClaimed says another instance holds the claim on an action.
+var errClaimed = errors.New("action claimed by another instance")
+
+// claim reserves a's agent message for this scheduler (with Claims set),
+// then re-reads the record: an instance that read it before another one
+// performed the action and committed, and claims only after that claim was
+// gone, must not send again. errClaimed: another instance holds the claim;
+// errNotDue: the action was done meanwhile.
+func (s *Scheduler) claim(ctx context.Context, a Action, now time.Time) error {
+	if s.cfg.Claims == nil {
+		return nil
+	}
+	ok, err := s.cfg.Claims.Claim(ctx, a.Key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errClaimed
+	}
+	r, err := NewSQLStore(s.cfg.Reads, s.cfg.Timing, s.clk).Record(ctx, a.TicketID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(Due(s.cfg.Timing, r, now), func(b Action) bool { return b.Key == a.Key }) {
+		return errNotDue
+	}
+	return nil
+}
+
 func (s *Scheduler) perform(ctx context.Context, a Action, now time.Time) (err error) {
+	msg, alert := Effects(a)
+	if msg != nil {
+		// The message leaves before the transaction: claim it first, so of
+		// several instances only one sends it. (Without a message the
+		// transaction's own re-check is enough.)
+		switch err := s.claim(ctx, a, now); {
+		case errors.Is(err, errClaimed):
+			s.log.Debug("SLA action claimed by another instance", "key", a.Key)
+			return err
+		case errors.Is(err, errNotDue):
+			s.log.Info("SLA action dropped: no longer due", "key", a.Key)
+			return nil
+		case err != nil:
+			return err
+		}
+	}
 	ctx, span := s.tracer.Start(ctx, "sla action", trace.WithAttributes(
 		attribute.String("lab.sla.action", a.Key), attribute.String("lab.sla.ticket", a.TicketID)))
 	defer func() {
@@ -252,7 +306,6 @@ func (s *Scheduler) perform(ctx context.Context, a Action, now time.Time) (err e
 		}
 		span.End()
 	}()
-	msg, alert := Effects(a)
 	if msg != nil {
 		if err := s.cfg.Sender.Send(ctx, *msg); err != nil {
 			return fmt.Errorf("send %s: %w", msg.IdempotencyKey, err)
@@ -282,6 +335,9 @@ func (s *Scheduler) perform(ctx context.Context, a Action, now time.Time) (err e
 			}
 		}
 		if _, err := st.AddEffect(ctx, row); err != nil {
+			return err
+		}
+		if err := st.DeleteClaim(ctx, a.Key); err != nil {
 			return err
 		}
 		tx.Effect(keys...)

@@ -35,6 +35,11 @@ const (
 	// SettingMaxWait bounds one sleep of the scheduler (default 1s): how
 	// soon a changed clock offset is noticed.
 	SettingMaxWait = "sla-max-wait"
+	// SettingClaimTTL is how long an instance's claim on a scheduler action
+	// keeps the other instances off it (default 30s, DefaultClaimTTL): the
+	// delay before a standby repeats an action whose instance died while
+	// performing it.
+	SettingClaimTTL = "sla-claim-ttl"
 )
 
 // Settings are the parsed SLA knobs.
@@ -43,12 +48,13 @@ type Settings struct {
 	Timing           Config
 	CommunicationURL string
 	MaxWait          time.Duration
+	ClaimTTL         time.Duration
 }
 
 // ParseSettings reads the SLA knobs from a service's settings; runDir is
 // where lab.json is looked for when no communication-url is set.
 func ParseSettings(m map[string]string, runDir string) (Settings, error) {
-	s := Settings{Scale: 1, Timing: DefaultConfig(), MaxWait: time.Second}
+	s := Settings{Scale: 1, Timing: DefaultConfig(), MaxWait: time.Second, ClaimTTL: DefaultClaimTTL}
 	var errs []error
 	if v, ok := m[SettingScale]; ok {
 		f, err := strconv.ParseFloat(v, 64)
@@ -72,6 +78,7 @@ func ParseSettings(m map[string]string, runDir string) (Settings, error) {
 	dur(SettingBreachDelay, &s.Timing.BreachDelay, false)
 	dur(SettingBreachInterval, &s.Timing.BreachInterval, true)
 	dur(SettingMaxWait, &s.MaxWait, true)
+	dur(SettingClaimTTL, &s.ClaimTTL, true)
 	s.CommunicationURL = strings.TrimRight(m[SettingCommunicationURL], "/")
 	if s.CommunicationURL == "" {
 		s.CommunicationURL = peerURL(runDir, contracts.Communication)
