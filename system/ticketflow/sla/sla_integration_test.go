@@ -30,7 +30,15 @@ import (
 	"github.com/ticketflow-lab/tflab/tracing/spanfile"
 )
 
-func TestMain(m *testing.M) { os.Exit(labtest.Main(m)) }
+// TestMain also serves as an SLA process: with childEnv set, the test binary
+// runs sla.Main with the serve arguments it was given (the two-instance test
+// starts real processes, so it can SIGKILL one).
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild(os.Args[1:]))
+	}
+	os.Exit(labtest.Main(m))
+}
 
 // fastSettings are test-sized runtime settings.
 func fastSettings(extra map[string]string) map[string]string {
