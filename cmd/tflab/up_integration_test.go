@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -353,6 +354,41 @@ func TestLabs(t *testing.T) {
 		}
 	})
 
+	t.Run("ticketflow with two SLA instances", func(t *testing.T) {
+		start := time.Now()
+		d := startUp(t, work, "d", "--system", "ticketflow", "--amqp-url", brokerA, "--management-url", mgmtA, "--instances", "sla=2")
+		d.waitReady(t)
+		doc, _ := statusJSON(t, work, "--run-dir", d.runDir)
+		checkContract(t, doc, "translations", "tickets", "inquiries", "communication", "sla", "sla-2", "metrics")
+		// The standby shares the active instance's database.
+		if a, b := str(t, doc, "services", "sla", "db"), str(t, doc, "services", "sla-2", "db"); a != b {
+			t.Fatalf("sla uses %s, sla-2 %s: want one database", a, b)
+		}
+		// Both consume sla-ticket-changes, one of them actively.
+		var q struct {
+			Consumers int            `json:"consumers"`
+			Arguments map[string]any `json:"arguments"`
+			SACTag    string         `json:"single_active_consumer_tag"`
+		}
+		labtest.Eventually(t, 20*time.Second, func() error {
+			if err := mgmtGet(mgmtA, "/api/queues/%2F/sla-ticket-changes", &q); err != nil {
+				return err
+			}
+			if q.Consumers != 2 || q.SACTag == "" {
+				return fmt.Errorf("sla-ticket-changes: %d consumers, active %q", q.Consumers, q.SACTag)
+			}
+			return nil
+		})
+		if q.Arguments["x-single-active-consumer"] != true {
+			t.Fatalf("sla-ticket-changes arguments %v", q.Arguments)
+		}
+		if out, stderr, code := runTflab(t, work, nil, "down", "--run-dir", d.runDir); code != 0 {
+			t.Fatalf("down exit %d: %s %s", code, out, stderr)
+		}
+		<-d.done
+		t.Logf("ticketflow with sla=2 up, checked and down in %s", time.Since(start).Round(100*time.Millisecond))
+	})
+
 	t.Run("bench proxy", func(t *testing.T) {
 		out, stderr, code := runTflab(t, work, nil, "bench", "proxy", "--amqp-url", brokerA, "--messages", "2000", "--rounds", "1")
 		if code != 0 {
@@ -433,4 +469,23 @@ func TestLabs(t *testing.T) {
 			t.Fatalf("down with no lab: exit %d %s", code, stderr)
 		}
 	})
+}
+
+// mgmtGet GETs a management API path (guest credentials, as the private
+// node has) and decodes the JSON answer into into.
+func mgmtGet(base, path string, into any) error {
+	req, err := http.NewRequest(http.MethodGet, strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth("guest", "guest")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
 }
