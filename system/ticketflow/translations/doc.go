@@ -53,12 +53,13 @@
 // outbox (effect key "translation:<reference>:<type>"); POST /translations
 // serves the sync flow. The provider call stays out of the transaction
 // because an HTTP provider may take seconds and the store has one writer:
-// inside, it would stall every other write of the service (the original
-// called OpenAI inside its handler). The anomaly points keep their places
-// relative to the transaction: BeforeTransaction and the BeforeHandler delay
-// run before the provider call, everything else as for any handler. The
-// provider is asked again for a duplicate delivery (the inbox is checked in
-// the transaction); that costs a call, never an effect.
+// inside, it would stall every other write of the service. The anomaly
+// points keep their places relative to the transaction: BeforeTransaction
+// and the BeforeHandler delay run before the provider call, everything else
+// as for any handler. The provider is asked again for a duplicate delivery
+// (the inbox is checked in the transaction); that costs a call, never an
+// effect.
+//
 // The provider comes from the settings translator (offline = glossary,
 // default; libretranslate; openai), translator-url, translator-model,
 // translator-api-key, translator-timeout. The database only holds the inbox
