@@ -71,7 +71,8 @@
 //     optional M14L7 variant, spec §6.3), so `--instances sla=2` keeps every
 //     ticket's events in one instance. A broker that still holds the queue
 //     declared without it refuses the declaration (PRECONDITION_FAILED);
-//     delete the queue there once (the lab's private nodes are always fresh).
+//     delete the queue there once (a lab's private node or vhost is always
+//     fresh).
 //
 // # Ordering
 //

@@ -106,8 +106,8 @@
 //     instance finds it due.
 //
 // Changing a queue's arguments makes the broker refuse the declaration of
-// the existing queue (PRECONDITION_FAILED). The lab's private nodes are
-// fresh for every lab, so this never shows there; against an external
+// the existing queue (PRECONDITION_FAILED). Every lab starts on a fresh
+// private node or in a fresh vhost, so this never shows there; against an external
 // broker that still has sla-ticket-changes without
 // x-single-active-consumer, delete that queue once.
 //
