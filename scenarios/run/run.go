@@ -518,11 +518,19 @@ func (r *runner) addWorkload(subs []history.Submission, cmds []history.Command) 
 
 // dbs lists every service instance's database.
 func (r *runner) dbs() []DB {
-	info := r.lab.Info()
+	return labDBs(r.lab.Info())
+}
+
+// labDBs lists each database once: the instances of a service share their
+// service's database, and reading it per instance would count its rows
+// twice.
+func labDBs(info lab.Info) []DB {
 	var out []DB
+	seen := map[string]bool{}
 	for _, id := range info.IDs() {
 		s := info.Services[id]
-		if s.DB != "" {
+		if s.DB != "" && !seen[s.DB] {
+			seen[s.DB] = true
 			out = append(out, DB{Service: s.Service, Instance: id, Path: s.DB})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -376,5 +377,20 @@ func TestVerifyReproducesTheVerdict(t *testing.T) {
 	// handlings fail without a retry): the checkers must all have run on them.
 	if len(v.Verdict.Results) != len(check.Invariants) || v.Verdict.Outcome == check.OutcomePass {
 		t.Errorf("spans-only verdict %s (%d results): %s", v.Verdict.Outcome, len(v.Verdict.Results), v.Verdict.Reason)
+	}
+}
+
+// Instances of a service share its database: the snapshot must read it once.
+func TestLabDBsReadsSharedDatabaseOnce(t *testing.T) {
+	info := lab.Info{Services: map[string]lab.ServiceInfo{
+		"sla":     {Service: "sla", Instance: 1, DB: "/run/db/sla.sqlite"},
+		"sla-2":   {Service: "sla", Instance: 2, DB: "/run/db/sla.sqlite"},
+		"tickets": {Service: "tickets", Instance: 1, DB: "/run/db/tickets.sqlite"},
+		"metrics": {Service: "metrics", Instance: 1},
+	}}
+	got := labDBs(info)
+	want := []DB{{Service: "sla", Instance: "sla", Path: "/run/db/sla.sqlite"}, {Service: "tickets", Instance: "tickets", Path: "/run/db/tickets.sqlite"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("labDBs = %+v, want %+v", got, want)
 	}
 }
