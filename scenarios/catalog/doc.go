@@ -5,25 +5,26 @@
 //
 // # Design
 //
-//	quickstart                 one link outage, PASS; control: no outbox/confirms → TF1
-//	broker-outage              broker stop/start → TF1 without outbox/confirms
-//	link-outage                Tickets' link down → TF6 without outbox
+//	quickstart                 Inquiries' link silent → TF1 without outbox/confirms
+//	broker-outage              memory alarm, then broker stop/start → TF1 without outbox/confirms
+//	link-outage                Tickets' link silent → TF6 without outbox/confirms
 //	latency-jitter             slow confirms, republish → TF2 without dedup
-//	bandwidth-squeeze          1 KB/s to Communication → TF2 without dedup
+//	bandwidth-squeeze          Tickets' upstream at 1 KB/s, republish → TF2 without dedup
 //	reset-during-consume       reset_peer before ack → TF2 without dedup
 //	confirm-lost               confirms held back → TF2 without dedup
 //	slow-consumer-backlog      in-app delay + connection close → TF2 without dedup
 //	poison-to-dlq              in-app error → TF8 without retries
-//	consumer-kill              kill -9 before ack → TF2 without dedup
+//	consumer-kill              kill -9 while confirms are slow → TF2 without dedup
 //	consumer-paused            SIGSTOP past the heartbeat → TF2 without dedup
-//	sla-partitioned            SLA cut off → TF6 without outbox
+//	sla-partitioned            SLA's link silent mid-computation → TF6 without outbox/confirms
 //	reorder-vs-ordering-guard  retry overtaken by later versions → TF3 without ordering
 //	broker-memory-alarm        blocked publishers republish → TF2 without dedup
-//	clock-skew-sla             SLA clock ahead passes; control skews Tickets → TF5
+//	clock-skew-sla             SLA clock ahead passes; control skews Inquiries → TF5
 //	duplicate-delivery-storm   message proxy: every TicketResolved to Communication twice → TF2 without dedup
 //	ack-lost                   message proxy: acks swallowed, then redelivered → TF2 without dedup
 //	confirm-dropped            message proxy: confirms swallowed, Tickets republishes → TF2 without dedup
-//	reorder-window             message proxy: SLA deliveries shuffled in windows → TF3 without ordering
+//	reorder-window             message proxy: SLA deliveries shuffled from version 2 → TF3 without ordering
+//	reorder-first-version      message proxy: SLA deliveries shuffled from version 1 → TF3 without ordering
 //
 // Workloads are CI-sized (tens of inquiries, seconds of faults). Each
 // scenario's evidence names what only its fault can produce. The controls
