@@ -11,7 +11,7 @@
 //
 //	name, description, tags, system, seed
 //	protections: {dedup: off, ordering: {sla: off}}
-//	workload:    {inquiries, rate, languages, …Share, settle}
+//	workload:    {inquiries, rate, languages, …Share, think, settle}
 //	steadyState: {before: [probe…], after: [probe…]}
 //	method:      [{name, at, jitter, duration, type: network|outage|partition|
 //	              process|broker|inapp|message, …class fields}]
