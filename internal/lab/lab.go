@@ -18,6 +18,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/anomalies/amqpproxy"
 	"github.com/ticketflow-lab/tflab/internal/broker"
+	"github.com/ticketflow-lab/tflab/internal/freeport"
 	"github.com/ticketflow-lab/tflab/internal/supervisor"
 	"github.com/ticketflow-lab/tflab/internal/toxihost"
 	"github.com/ticketflow-lab/tflab/system/service"
@@ -286,7 +287,15 @@ func reserveHTTPPorts(plan []*instance) (release func(), err error) {
 		held = nil
 	}
 	for _, in := range plan {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		// Not port 0: that draws from the ephemeral range, where any
+		// outgoing connection may take the port between release and the
+		// service's bind (see package freeport).
+		p, err := freeport.Get()
+		if err != nil {
+			release()
+			return func() {}, fmt.Errorf("reserve an HTTP port: %w", err)
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
 		if err != nil {
 			release()
 			return func() {}, fmt.Errorf("reserve an HTTP port: %w", err)
@@ -521,6 +530,14 @@ func (l *Lab) WaitHealthy(ctx context.Context) error {
 		var wg sync.WaitGroup
 		for id, s := range in.Services {
 			wg.Go(func() {
+				// A service that died (e.g. its port was taken) must not
+				// pass because whoever holds its port answers /health.
+				if s.PID > 0 && ProcessState(s.PID) == "exited" {
+					mu.Lock()
+					unhealthy[id] = fmt.Errorf("process %d exited", s.PID)
+					mu.Unlock()
+					return
+				}
 				if err := CheckHealth(ctx, s.HTTP); err != nil {
 					mu.Lock()
 					unhealthy[id] = err

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ticketflow-lab/tflab/internal/freeport"
 )
 
 // ErrNotInstalled reports that no usable rabbitmq-server installation was found.
@@ -404,12 +406,9 @@ func (n *Node) Kill() error {
 	}
 }
 
-// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+// FreePort returns a TCP port that was free on 127.0.0.1 a moment ago,
+// outside the ephemeral range so that no outgoing connection takes it
+// before the node binds it (see package freeport).
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return freeport.Get()
 }
