@@ -63,32 +63,15 @@ func tflabBinary(t *testing.T) string {
 type upProc struct {
 	cmd            *exec.Cmd
 	runDir         string
-	stdout, stderr *syncBuffer
+	stdout, stderr *labtest.SyncBuffer
 	done           chan struct{}
 	err            error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startUp runs `tflab up --ports random --run-dir runs/<name> args…` in workDir.
 func startUp(t *testing.T, workDir, name string, args ...string) *upProc {
 	t.Helper()
-	u := &upProc{runDir: filepath.Join(workDir, "runs", name), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	u := &upProc{runDir: filepath.Join(workDir, "runs", name), stdout: &labtest.SyncBuffer{}, stderr: &labtest.SyncBuffer{}, done: make(chan struct{})}
 	u.cmd = exec.Command(tflabBinary(t), append([]string{"up", "--system", "placeholder", "--ports", "random", "--run-dir", filepath.Join("runs", name)}, args...)...)
 	u.cmd.Dir = workDir
 	u.cmd.Stdout, u.cmd.Stderr = u.stdout, u.stderr

@@ -1,6 +1,7 @@
 package labtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 )
 
@@ -125,4 +127,45 @@ var seq atomic.Int64
 func UniqueName(t testing.TB, prefix string) string {
 	name := strings.NewReplacer("/", ".", " ", "_").Replace(t.Name())
 	return fmt.Sprintf("%s.%s.%d.%d", prefix, name, os.Getpid(), seq.Add(1))
+}
+
+// VHost creates a fresh vhost named name on the test binary's broker
+// (broker.VHost, through the management API), deletes it when the test
+// ends, and returns the AMQP URL into it. Tests that share one node get the
+// isolation of a node of their own without its boot.
+func VHost(t testing.TB, name string) string {
+	t.Helper()
+	b := SharedBroker(t)
+	if b.ManagementURL == "" {
+		t.Fatal("a vhost needs the broker's management API: set LAB_MANAGEMENT_URL with LAB_AMQP_URL")
+	}
+	vb, err := broker.VHost{Base: broker.Node{AMQPURL: b.AMQPURL, ManagementURL: b.ManagementURL}, VHost: name}.Start(t.Context(), "")
+	if err != nil {
+		t.Fatalf("create vhost: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := vb.Stop(context.Background()); err != nil {
+			t.Logf("delete vhost %s: %v", name, err)
+		}
+	})
+	return vb.Nodes()[0].AMQPURL
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent use: a child process's
+// stdout and stderr written by exec's copy goroutines while the test reads.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

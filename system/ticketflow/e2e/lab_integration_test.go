@@ -3,14 +3,12 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,23 +75,6 @@ func (l *runningLab) db(svc contracts.Service) string {
 	return lab.Layout{Dir: l.runDir}.DBFile(svc.Name)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startLab runs `tflab up --ports random` against the shared private node,
 // in a vhost of its own, and waits until every service is healthy. The lab
 // is stopped (SIGTERM, as Ctrl-C) when the test ends; its run directory is
@@ -110,7 +91,7 @@ func startLab(t *testing.T) *runningLab {
 	args := []string{"up", "--ports", "random", "--run-dir", runDir, "--seed", "1", "--amqp-url", amqpURL, "--health-timeout", "90s"}
 	cmd := exec.Command(tflabBinary(t), args...)
 	cmd.Dir = work
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &labtest.SyncBuffer{}, &labtest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -168,47 +149,15 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// ownVhost creates a vhost for this test through the management API and
-// returns the AMQP URL that uses it; without a management URL it returns
-// the URL unchanged (the default vhost).
+// ownVhost gives the lab a vhost of its own on the shared node; without a
+// management URL it returns the URL unchanged (the default vhost).
 func ownVhost(t *testing.T, amqpURL, mgmt string) string {
 	t.Helper()
 	if mgmt == "" {
 		t.Logf("no management URL: the lab shares the broker's default vhost")
 		return amqpURL
 	}
-	u, err := url.Parse(amqpURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	user, pass := "guest", "guest"
-	if u.User != nil {
-		user = u.User.Username()
-		if p, ok := u.User.Password(); ok {
-			pass = p
-		}
-	}
-	vhost := labtest.UniqueName(t, "e2e")
-	put := func(path, body string) {
-		req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, strings.TrimRight(mgmt, "/")+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.SetBasicAuth(user, pass)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			t.Fatalf("PUT %s: %s", path, resp.Status)
-		}
-	}
-	put("/api/vhosts/"+url.PathEscape(vhost), "{}")
-	put("/api/permissions/"+url.PathEscape(vhost)+"/"+url.PathEscape(user), `{"configure":".*","write":".*","read":".*"}`)
-	u.Path, u.RawPath = "/"+vhost, "/"+url.PathEscape(vhost)
-	return u.String()
+	return labtest.VHost(t, labtest.UniqueName(t, "e2e"))
 }
 
 // openRO opens a service's SQLite file read-only; the service keeps writing.

@@ -28,7 +28,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -57,54 +56,8 @@ var vhostSeq atomic.Int64
 // permissions for the broker's user and deletes it at cleanup.
 func NewVHost(t testing.TB) VHost {
 	t.Helper()
-	b := labtest.SharedBroker(t)
-	if b.ManagementURL == "" {
-		t.Fatal("apptest needs the broker's management API to create vhosts: set LAB_MANAGEMENT_URL with LAB_AMQP_URL")
-	}
-	au, err := url.Parse(b.AMQPURL)
-	if err != nil {
-		t.Fatalf("amqp url: %v", err)
-	}
-	user, pass := "guest", "guest"
-	if au.User != nil {
-		user = au.User.Username()
-		if p, ok := au.User.Password(); ok {
-			pass = p
-		}
-	}
 	name := fmt.Sprintf("apptest-%s-%d", strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()), vhostSeq.Add(1))
-	mgmt := func(method, path, body string) error {
-		req, err := http.NewRequestWithContext(context.Background(), method, strings.TrimRight(b.ManagementURL, "/")+path, strings.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.SetBasicAuth(user, pass)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-		}
-		return nil
-	}
-	vpath := "/api/vhosts/" + url.PathEscape(name)
-	if err := mgmt(http.MethodPut, vpath, "{}"); err != nil {
-		t.Fatalf("create vhost: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := mgmt(http.MethodDelete, vpath, ""); err != nil {
-			t.Logf("delete vhost %s: %v", name, err)
-		}
-	})
-	perm := "/api/permissions/" + url.PathEscape(name) + "/" + url.PathEscape(user)
-	if err := mgmt(http.MethodPut, perm, `{"configure":".*","write":".*","read":".*"}`); err != nil {
-		t.Fatalf("vhost permissions: %v", err)
-	}
-	au.Path, au.RawPath = "/"+name, "/"+url.PathEscape(name)
-	return VHost{Name: name, AMQPURL: au.String()}
+	return VHost{Name: name, AMQPURL: labtest.VHost(t, name)}
 }
 
 // Options tune one test instance.
