@@ -94,8 +94,10 @@ func TestLinkResetAfterCommitBeforeAck(t *testing.T) {
 	runBus(t, b)
 	m := MustMessage("Thing", struct{}{})
 	publishRaw(t, rawChannel(t), q, m)
-	waitFor(t, 20*time.Second, "a recorded dedup skip", func() bool {
-		return count(t, db, `SELECT COUNT(*) FROM dedup_skips WHERE message_id = ? AND redelivered = 1`, m.ID) == 1
+	// The skip's row commits before the bus counts it: wait for both.
+	waitFor(t, 20*time.Second, "a recorded and counted dedup skip", func() bool {
+		return count(t, db, `SELECT COUNT(*) FROM dedup_skips WHERE message_id = ? AND redelivered = 1`, m.ID) == 1 &&
+			b.Stats().Duplicates >= 1
 	})
 	if e := count(t, db, `SELECT COUNT(*) FROM effects WHERE msg_id = ?`, m.ID); e != 1 {
 		t.Fatalf("effect applied %d times, want 1", e)
