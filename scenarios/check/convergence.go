@@ -63,8 +63,9 @@ func checkConvergence(inv Invariant, x *index) Result {
 	for _, q := range x.h.Snapshot.Inquiries {
 		if q.TicketID != "" && x.ticket[q.TicketID] == nil {
 			msgs, traces := x.related(q.ID, "TicketCreated")
-			r.Violations = append(r.Violations, Violation{Category: Diverged, Subject: "inquiry " + q.ID,
-				Detail: fmt.Sprintf("linked to ticket %s, which Tickets does not have", q.TicketID), MessageIDs: msgs, TraceIDs: traces})
+			// Subject is the missing ticket: SLA's records for it are the same defect.
+			r.Violations = append(r.Violations, Violation{Category: Diverged, Subject: "ticket " + q.TicketID,
+				Detail: fmt.Sprintf("inquiry %s is linked to it, but Tickets does not have it", q.ID), MessageIDs: msgs, TraceIDs: traces})
 		}
 	}
 	for ticket, recs := range sortedKeys(x.reminders) {

@@ -3,6 +3,7 @@ package check
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 )
@@ -86,9 +87,13 @@ func (x *index) effectKeys(r *Result) {
 				cause = "by redeliveries of one message"
 			}
 		}
-		r.Violations = append(r.Violations, Violation{Category: DuplicatedEffect, Subject: "effect " + k,
-			Detail:     fmt.Sprintf("committed %d times in %s, %s", len(c.events), x.ev(c.events[0]).Service, cause),
-			MessageIDs: msgs, TraceIDs: traces})
+		v := Violation{Category: DuplicatedEffect, Subject: "effect " + k,
+			Detail:     fmt.Sprintf("committed %d times in %s (spans), %s", len(c.events), x.ev(c.events[0]).Service, cause),
+			MessageIDs: msgs, TraceIDs: traces}
+		if effect, ticket := effectOf(k); effect != "" {
+			v.Subject, v.Effect = "ticket "+ticket, effect
+		}
+		r.Violations = append(r.Violations, v)
 	}
 }
 
@@ -198,7 +203,8 @@ func (x *index) deadlines(r *Result, ns *notes) {
 			}
 			_, traces := x.related(t.ID, "DeadlinesCalculated")
 			r.Violations = append(r.Violations, Violation{Category: DuplicatedEffect, Subject: "ticket " + t.ID,
-				Detail:     fmt.Sprintf("deadline revision %d calculated and published %d times (distinct message ids)", rev, len(ids[rev])),
+				Effect:     fmt.Sprintf("deadline revision %d", rev),
+				Detail:     fmt.Sprintf("calculated and published %d times (distinct message ids)", len(ids[rev])),
 				MessageIDs: ids[rev], TraceIDs: traces})
 		}
 	}
@@ -272,17 +278,41 @@ func (x *index) exactlyOne(r *Result, ns *notes, n int, what, ticket, causeType,
 			return
 		}
 		msgs, traces := x.related(ticket, causeType)
-		r.Violations = append(r.Violations, Violation{Category: Lost, Subject: "ticket " + ticket,
-			Detail: "no " + what, MessageIDs: msgs, TraceIDs: traces})
+		r.Violations = append(r.Violations, Violation{Category: Lost, Subject: "ticket " + ticket, Effect: what,
+			Detail: fmt.Sprintf("no %s in %s's database", what, consumer), MessageIDs: msgs, TraceIDs: traces})
 	default:
 		msgs, traces := x.related(ticket, causeType)
-		detail := fmt.Sprintf("%d %ss", n, what)
+		detail := fmt.Sprintf("%d %ss in %s's database", n, what, consumer)
 		if len(rows) > 0 {
 			detail += fmt.Sprintf(" (rows %v)", rows)
 		}
-		r.Violations = append(r.Violations, Violation{Category: DuplicatedEffect, Subject: "ticket " + ticket,
+		r.Violations = append(r.Violations, Violation{Category: DuplicatedEffect, Subject: "ticket " + ticket, Effect: what,
 			Detail: detail, MessageIDs: msgs, TraceIDs: traces})
 	}
+}
+
+// effectOf names the database effect an effect key (lab.effect.keys) stands
+// for and the ticket it is about, so that a duplicate seen in the spans and
+// the same duplicate seen in the rows are one finding: "closure:<ticket>" is
+// a closure message, "incident:<ticket>" an incident alert,
+// "deadlines:<ticket>:<revision>" a deadline revision. Other keys name no
+// effect ("", "").
+func effectOf(key string) (effect, ticket string) {
+	kind, rest, ok := strings.Cut(key, ":")
+	if !ok {
+		return "", ""
+	}
+	switch kind {
+	case "closure":
+		return "closure message", rest
+	case "incident":
+		return "incident alert", rest
+	case "deadlines":
+		if id, rev, ok := strings.Cut(rest, ":"); ok {
+			return "deadline revision " + rev, id
+		}
+	}
+	return "", ""
 }
 
 func messageIDs(ms []*history.Message) []string {

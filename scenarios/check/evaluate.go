@@ -94,13 +94,13 @@ func Evaluate(h *history.History) Verdict {
 		}
 	}
 	for _, inv := range Invariants {
-		if len(h.Meta.Invariants) > 0 && !selected[inv.ID] && !expected[inv.ID] {
+		if len(h.Meta.Invariants) > 0 && !selected[inv.ID] && !expected[inv.ID] && inv.ID != quiescenceID {
 			r := newResult(inv, "")
 			r.Status, r.Reason = Skipped, "not selected by the scenario"
 			v.Results = append(v.Results, r)
 			continue
 		}
-		r := inv.check(inv, x)
+		r := account(inv.check(inv, x), h.Snapshot.Holdings)
 		r.Invariant = inv
 		r.Expected = expected[inv.ID]
 		v.Results = append(v.Results, r)

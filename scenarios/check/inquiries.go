@@ -60,7 +60,11 @@ func checkNoLostInquiry(inv Invariant, x *index) Result {
 	for _, t := range x.h.Snapshot.Tickets {
 		if _, ok := x.submission[t.ID]; !ok {
 			msgs, traces := x.related(t.ID)
-			r.Violations = append(r.Violations, Violation{Category: Unexpected, Subject: "ticket " + t.ID,
+			subject := "ticket " + t.ID
+			if _, ok := x.inquiry[t.ID]; ok {
+				subject = "inquiry " + t.ID // the same unsubmitted inquiry: one finding
+			}
+			r.Violations = append(r.Violations, Violation{Category: Unexpected, Subject: subject,
 				Detail: "in the Tickets database but no submitted inquiry has its id", MessageIDs: msgs, TraceIDs: traces})
 		}
 	}

@@ -7,7 +7,7 @@ import (
 
 // Invariant is a named guarantee of Ticketflow with its checker.
 type Invariant struct {
-	ID        string // TF1 … TF9
+	ID        string // TF1 … TF10
 	Name      string // NoLostInquiry …
 	Guarantee string // the promise, in one sentence
 	Err       error  // sentinel: "broke TFn Name – guarantee"
@@ -25,6 +25,7 @@ var (
 	ErrNoGhostEvents           = errors.New("broke TF7 NoGhostEvents – nothing is published for a change that was rolled back")
 	ErrBoundedRedelivery       = errors.New("broke TF8 BoundedRedelivery – a failing message is retried a bounded number of times and every dead letter is accounted for")
 	ErrConnectedTraces         = errors.New("broke TF9 ConnectedTraces – each inquiry's flow is one connected trace")
+	ErrQuiescence              = errors.New("broke TF10 Quiescence – every queue is drained and no delivery is left unacked when the run ends")
 )
 
 // Invariants lists every invariant in id order.
@@ -38,6 +39,7 @@ var Invariants = []Invariant{
 	{"TF7", "NoGhostEvents", "nothing is published for a change that was rolled back", ErrNoGhostEvents, checkNoGhostEvents},
 	{"TF8", "BoundedRedelivery", "a failing message is retried a bounded number of times and every dead letter is accounted for", ErrBoundedRedelivery, checkBoundedRedelivery},
 	{"TF9", "ConnectedTraces", "each inquiry's flow is one connected trace", ErrConnectedTraces, checkConnectedTraces},
+	{"TF10", "Quiescence", "every queue is drained and no delivery is left unacked when the run ends", ErrQuiescence, checkQuiescence},
 }
 
 // Lookup finds an invariant by id ("TF2") or name ("ExactlyOnceEffects").

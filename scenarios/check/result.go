@@ -37,6 +37,14 @@ const (
 	UnboundedRedelivery   Category = "unbounded redelivery"
 	UnaccountedDeadLetter Category = "unaccounted dead letter"
 	BrokenTrace           Category = "broken trace"
+	// Stuck is a missing effect or subject whose message (or an upstream
+	// message of its flow) the broker still holds at the end: not lost, but
+	// the run did not finish (TF10 Quiescence fails).
+	Stuck Category = "stuck"
+	// PossiblyStuck is a missing effect or subject that no held message
+	// explains while some queue held more messages than the runner read:
+	// it cannot be called lost.
+	PossiblyStuck Category = "unaccounted (possibly stuck)"
 	// DuplicatedDeliveryRedelivered is a repeat the broker flagged redelivered
 	// (a lost ack, a dropped connection); plain DuplicatedDelivery is a repeat
 	// without the flag, i.e. a duplicate publish (RabbitTestTool's split).
@@ -46,17 +54,27 @@ const (
 // Violation is one broken promise, with the message and trace ids a learner
 // needs to find it in the traces.
 type Violation struct {
-	Category   Category `json:"category"`
-	Subject    string   `json:"subject"` // what it is about, e.g. "ticket 1f…"
+	Category Category `json:"category"`
+	Subject  string   `json:"subject"` // what it is about, e.g. "ticket 1f…"
+	// Effect names which effect of the subject the finding is about
+	// ("closure message"), when the checker knows; findings with the same
+	// category, subject and effect are one defect (mergeFindings).
+	Effect     string   `json:"effect,omitempty"`
 	Detail     string   `json:"detail"`
 	MessageIDs []string `json:"messageIds,omitempty"`
 	TraceIDs   []string `json:"traceIds,omitempty"`
+
+	queue string // where a stuck or possibly stuck subject is held (account)
 }
 
 // String renders the violation on one line.
 func (v Violation) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s: %s", v.Category, v.Subject, v.Detail)
+	fmt.Fprintf(&b, "%s: %s", v.Category, v.Subject)
+	if v.Effect != "" {
+		fmt.Fprintf(&b, " (%s)", v.Effect)
+	}
+	fmt.Fprintf(&b, ": %s", v.Detail)
 	if len(v.MessageIDs) > 0 {
 		fmt.Fprintf(&b, " [messages %s]", strings.Join(v.MessageIDs, ", "))
 	}
@@ -159,4 +177,43 @@ func (r Result) ExampleTraceID() string {
 		}
 	}
 	return ""
+}
+
+// heldBack reports whether a finding is a gap the broker may still fill: the
+// message is stuck in a queue, or possibly is (unread messages).
+func (c Category) heldBack() bool { return c == Stuck || c == PossiblyStuck }
+
+// mergeFindings folds findings about the same defect (same category, subject
+// and effect) into one, in first-seen order: its detail cites every source
+// ("committed 2 times … (spans); 2 closure messages … (rows …)") and its ids
+// are the union. A checker that reads one defect from the spans and from a
+// database then counts it once.
+func mergeFindings(vs []Violation) []Violation {
+	type key struct {
+		cat             Category
+		subject, effect string
+	}
+	at := make(map[key]int, len(vs))
+	out := make([]Violation, 0, len(vs))
+	for _, v := range vs {
+		k := key{v.Category, v.Subject, v.Effect}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			v.MessageIDs, v.TraceIDs = slices.Clone(v.MessageIDs), slices.Clone(v.TraceIDs)
+			out = append(out, v)
+			continue
+		}
+		m := &out[i]
+		if v.Detail != "" && !strings.Contains(m.Detail, v.Detail) {
+			m.Detail += "; " + v.Detail
+		}
+		for _, id := range v.MessageIDs {
+			m.MessageIDs = appendUnique(m.MessageIDs, id)
+		}
+		for _, id := range v.TraceIDs {
+			m.TraceIDs = appendUnique(m.TraceIDs, id)
+		}
+	}
+	return out
 }

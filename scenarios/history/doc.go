@@ -14,7 +14,9 @@
 //	            tracing/otelamqp (EventAttributes)
 //	Faults      the fault timeline as executed (planned offset, start, heal, errors)
 //	Snapshot    the databases at quiescence: inquiries, tickets, SLA records,
-//	            inbox messages, alerts, dead letters
+//	            inbox messages, alerts, dead letters, and the broker's
+//	            holdings: what each queue still held (ready, unacked, dead-
+//	            lettered), its consumers and prefetch, the held message ids
 //	Counters    what the runner observed outside the spans (Toxiproxy bytes,
 //	            broker alarms, reconnects…); see the Counters catalog
 //

@@ -288,6 +288,8 @@ type Snapshot struct {
 	Messages    []Message    `json:"messages"`    // Communication inbox
 	Alerts      []Alert      `json:"alerts"`      // Communication alerts
 	DeadLetters []DeadLetter `json:"deadLetters"` // every dead-letter queue, drained at the end
+	// Holdings is what the broker still held at the end; nil when not recorded.
+	Holdings *Holdings `json:"holdings,omitempty"`
 }
 
 // Inquiry is a row of the Inquiries service.

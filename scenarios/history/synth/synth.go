@@ -3,6 +3,9 @@
 // break it on purpose (a duplicated closure message, a lost ticket, a version
 // applied out of order); the benchmark of `tflab verify` uses a large one.
 //
+// A clean run's broker holdings are drained: every queue empty, one consumer
+// each; Hold records a message the broker still held at the end.
+//
 // The flows follow the original Ticketflow (spec §5): submit → InquirySubmitted
 // → ticket → TicketCreated → link; non-English text → RequestTranslationV2 →
 // TranslationCompleted; qualify → TicketQualified (+ IncidentCreated) → SLA
@@ -95,6 +98,7 @@ func New(cfg Config) Result {
 	end := cfg.Start.Add(time.Duration(cfg.Inquiries)*cfg.Gap + 10*time.Second)
 	g.h.Meta.End = end
 	g.h.Snapshot.At = end
+	g.h.Snapshot.Holdings = drained(end)
 	slices.SortStableFunc(g.h.Events, func(a, b history.Event) int { return a.Start.Compare(b.Start) })
 	return res
 }
@@ -227,9 +231,9 @@ func (g *gen) flow(i int, at time.Time) Flow {
 	t.Type, t.Severity, t.Status = f.Type, f.Severity, "Qualified"
 	if f.Type == "Incident" {
 		alert := g.publish(qualify, "tickets", "IncidentCreated", id, version, qAt.Add(2*ms))
-		ah := g.process(alert, "communication", qAt.Add(8*ms), history.OrderOff, "alert:incident:"+id)
+		ah := g.process(alert, "communication", qAt.Add(8*ms), history.OrderOff, "incident:"+id)
 		h.Snapshot.Alerts = append(h.Snapshot.Alerts, history.Alert{ID: g.uuid(), Type: history.AlertIncident, TicketID: id,
-			Key: "alert:incident:" + id, CreatedAt: ah.End})
+			Key: "incident:" + id, CreatedAt: ah.End})
 	}
 	slaQ := g.process(qualified, "sla", qAt.Add(10*ms), history.OrderApplied, "deadline:"+id)
 	durations := standard
@@ -282,6 +286,52 @@ func (g *gen) flow(i int, at time.Time) Flow {
 	h.Snapshot.Tickets = append(h.Snapshot.Tickets, t)
 	h.Snapshot.Reminders = append(h.Snapshot.Reminders, rem)
 	return f
+}
+
+// Consumers of the clean run's queues: each service consumes its queue
+// (the Destination of its handlings) with prefetch 1 for SLA, 10 otherwise.
+var queueConsumers = []string{"tickets", "inquiries", "translations", "communication", "sla"}
+
+// drained is the broker's holdings of a clean run: every queue empty, one
+// consumer each.
+func drained(at time.Time) *history.Holdings {
+	hd := &history.Holdings{At: at}
+	for _, svc := range queueConsumers {
+		prefetch := 10
+		if svc == "sla" {
+			prefetch = 1
+		}
+		hd.Queues = append(hd.Queues, history.QueueHolding{Queue: svc + "-queue",
+			Consumers: []history.Consumer{{Service: svc, Connection: svc + "-1-consumer", Prefetch: prefetch}}})
+	}
+	return hd
+}
+
+// Hold records that queue still held msgs (ready, in this order) at the end
+// of the run, plus unacked deliveries held since since (zero: unknown), and
+// returns the queue's holding for further edits. The queue is added when the
+// holdings lack it (with no consumer); holdings are created when missing.
+func Hold(h *history.History, queue string, unacked int, since time.Time, msgs ...history.Event) *history.QueueHolding {
+	if h.Snapshot.Holdings == nil {
+		h.Snapshot.Holdings = &history.Holdings{At: h.Snapshot.At}
+	}
+	hd := h.Snapshot.Holdings
+	i := slices.IndexFunc(hd.Queues, func(q history.QueueHolding) bool { return q.Queue == queue })
+	if i < 0 {
+		hd.Queues = append(hd.Queues, history.QueueHolding{Queue: queue})
+		i = len(hd.Queues) - 1
+	}
+	q := &hd.Queues[i]
+	q.Unacked += unacked
+	if unacked > 0 && !since.IsZero() {
+		q.UnackedSince = since
+	}
+	for _, e := range msgs {
+		q.Ready++
+		q.Messages = append(q.Messages, history.HeldMessage{MessageID: e.MessageID, Type: e.MessageType,
+			CorrelationID: e.CorrelationID, AggregateID: e.AggregateID})
+	}
+	return q
 }
 
 // via is how a service publishes when its outbox is on: the original gives
