@@ -147,6 +147,35 @@ func (m *Management) Queues(ctx context.Context) ([]Queue, error) {
 	return out, err
 }
 
+// Consumer is one consumer of a queue as the broker lists it.
+type Consumer struct {
+	Queue struct {
+		Name  string `json:"name"`
+		VHost string `json:"vhost"`
+	} `json:"queue"`
+	Channel struct {
+		Name string `json:"name"`
+		// ConnectionName is the broker's name of the connection (the one
+		// Connection.Name holds), not the client's connection_name.
+		ConnectionName string `json:"connection_name"`
+	} `json:"channel_details"`
+	Tag      string `json:"consumer_tag"`
+	Prefetch int    `json:"prefetch_count"` // 0: unlimited
+	AckMode  bool   `json:"ack_required"`
+}
+
+// Consumers lists the queues' consumers, scoped like Queues. Like the queue
+// counts, the list follows the broker's statistics emission.
+func (m *Management) Consumers(ctx context.Context) ([]Consumer, error) {
+	var out []Consumer
+	path := "/api/consumers"
+	if m.VHost != "" {
+		path += "/" + url.PathEscape(m.VHost)
+	}
+	err := m.call(ctx, http.MethodGet, path, nil, &out, nil)
+	return out, err
+}
+
 // QueuedMessage is one message read from a queue without consuming it.
 type QueuedMessage struct {
 	Payload      string `json:"payload"`

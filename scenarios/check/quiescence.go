@@ -174,8 +174,8 @@ func account(r Result, hd *history.Holdings) Result {
 	}
 	n := len(r.Violations)
 	r.Status = Inconclusive
-	r.Reason = fmt.Sprintf("%d %s not done: the broker still holds the messages (%s Quiescence failed: %s)",
-		n, plural(n, "subject", "subjects"), quiescenceID, strings.Join(queues, ", "))
+	r.Reason = fmt.Sprintf("%d %s held back in %s: nothing shown lost or duplicated, but the run did not finish (%s Quiescence)",
+		n, plural(n, "subject", "subjects"), strings.Join(queues, ", "), quiescenceID)
 	return r
 }
 

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -184,4 +185,111 @@ func attributeDeadLetters(raw []deadLetterRaw, events []history.Event) []history
 		out = append(out, d)
 	}
 	return out
+}
+
+// holdingsPeek bounds the ready messages read from one queue for the
+// holdings; the rest are counted as not read.
+const holdingsPeek = 500
+
+// readHoldings records what the broker still holds for the system's queues
+// (every queue of the lab's vhost but the dead-letter queues, whose depth
+// goes to the queue they serve): ready (a passive declare, live), unacked
+// and consumers (the management API's statistics), since when each queue
+// has had unacked deliveries (since, from the watcher), the connections the
+// broker blocks, and up to holdingsPeek ready messages per queue, read
+// without consuming them. services names the lab's services, to name each
+// consumer's. What could not be read is in Holdings.Error.
+func (q queueProbe) readHoldings(ctx context.Context, services []string, since map[string]time.Time) *history.Holdings {
+	hd := &history.Holdings{At: time.Now()}
+	if q.m == nil {
+		hd.Error = "the broker has no management API"
+		return hd
+	}
+	qs, err := q.m.Queues(ctx)
+	if err != nil {
+		hd.Error = fmt.Sprintf("list queues: %v", err)
+		return hd
+	}
+	var errs []error
+	client := map[string]string{} // broker connection name → connection_name
+	conns, err := q.m.Connections(ctx)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list connections: %w", err))
+	}
+	for _, c := range conns {
+		client[c.Name] = c.ClientName()
+		if c.Blocked() {
+			hd.Blocked = append(hd.Blocked, cmp.Or(c.ClientName(), c.Name))
+		}
+	}
+	slices.Sort(hd.Blocked)
+	consumers, err := q.m.Consumers(ctx)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list consumers: %w", err))
+	}
+	dlq := deadLetterQueues(qs)
+	depth := map[string]int{}
+	var names []string
+	unacked := map[string]int{}
+	vhost := vhostOf(q.amqpURL)
+	for _, x := range qs {
+		if x.VHost != "" && x.VHost != vhost {
+			continue
+		}
+		depth[x.Name] = x.Messages
+		if !dlq[x.Name] {
+			names = append(names, x.Name)
+			unacked[x.Name] = x.Unacked
+		}
+	}
+	slices.Sort(names)
+	ready, err := readyCounts(ctx, q.amqpURL, names)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("ready counts: %w", err))
+	}
+	for _, n := range names {
+		r, ok := ready[n]
+		if !ok && err == nil {
+			continue // vanished meanwhile (an auto-expiring queue)
+		}
+		h := history.QueueHolding{Queue: n, Ready: r, Unacked: unacked[n], DeadLettered: depth[messaging.DeadLetterQueueName(n)]}
+		if h.Unacked > 0 {
+			h.UnackedSince = since[n]
+		}
+		for _, c := range consumers {
+			if c.Queue.Name != n {
+				continue
+			}
+			name := client[c.Channel.ConnectionName]
+			h.Consumers = append(h.Consumers, history.Consumer{Service: serviceOf(name, services), Connection: name, Prefetch: c.Prefetch})
+		}
+		if h.Ready > 0 {
+			msgs, perr := q.m.PeekMessages(ctx, vhost, n, holdingsPeek)
+			if perr != nil {
+				errs = append(errs, fmt.Errorf("read %s: %w", n, perr))
+			}
+			for _, m := range msgs {
+				aggr, _ := m.Properties.Headers[messaging.HeaderAggregateID].(string)
+				h.Messages = append(h.Messages, history.HeldMessage{MessageID: m.Properties.MessageID, Type: m.Properties.Type,
+					CorrelationID: m.Properties.CorrelationID, AggregateID: aggr, Redelivered: m.Redelivered})
+			}
+			h.NotRead = max(h.Ready-len(h.Messages), 0)
+		}
+		hd.Queues = append(hd.Queues, h)
+	}
+	if err := errors.Join(errs...); err != nil {
+		hd.Error = err.Error()
+	}
+	return hd
+}
+
+// serviceOf names the service of a connection_name ("sla-sla-consumer" is
+// sla's): the lab's messaging layer starts each with its service's name.
+func serviceOf(connection string, services []string) string {
+	for _, s := range services {
+		if connection == s || strings.HasPrefix(connection, s+"-") {
+			return s
+		}
+	}
+	return ""
 }

@@ -151,7 +151,8 @@ type runner struct {
 //
 //	lab up ─► steady state before ─► workload ∥ fault timeline ─► rollbacks
 //	  ─► settle (queues drained, outboxes relayed) ─► steady state after
-//	  ─► snapshot the databases and dead letters ─► lab down ─► read the spans
+//	  ─► snapshot the databases, dead letters and the broker's holdings
+//	  ─► lab down ─► read the spans
 //	  ─► check.Evaluate ─► history, journal.json, junit.xml, report.html
 //
 // Every fault is healed in a deferred step and the rollbacks run even when
@@ -313,6 +314,12 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if derr != nil {
 		r.log.Warn("Dead letters not read", "err", derr)
 	}
+	// Where every message not consumed is now (TF10 and the stuck/lost
+	// classification), read while the consumers are still connected.
+	holdings := r.queues.readHoldings(ctx, r.serviceNames(), w.unackedSince())
+	if holdings.Error != "" {
+		r.log.Warn("Broker holdings incomplete", "err", holdings.Error)
+	}
 	stopWatch()
 	<-watchDone
 	for _, n := range r.listingNodes() {
@@ -340,6 +347,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	snap.At = snapAt
 	snap.DeadLetters = attributeDeadLetters(rawDL, events)
+	snap.Holdings = holdings
 	h := &history.History{Meta: r.plan.Meta(), Events: events, Faults: r.tl.Faults(), Snapshot: snap,
 		Counters: counters, Probes: probes}
 	h.Meta.Start, h.Meta.End = base, snapAt
@@ -514,6 +522,18 @@ func (r *runner) addWorkload(subs []history.Submission, cmds []history.Command) 
 	defer r.mu.Unlock()
 	r.subs = append(r.subs, subs...)
 	r.cmds = append(r.cmds, cmds...)
+}
+
+// serviceNames lists the lab's services.
+func (r *runner) serviceNames() []string {
+	info := r.lab.Info()
+	var out []string
+	for _, id := range info.IDs() {
+		if s := info.Services[id].Service; !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // dbs lists every service instance's database.

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -222,4 +223,125 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 		c.once.Do(c.cancel)
 	}
 	return len(p), nil
+}
+
+// ticketflowLab is a lab of the whole Ticketflow system on its own private node.
+func ticketflowLab(t *testing.T) lab.Config {
+	t.Helper()
+	cfg := placeholderLab(t)
+	cfg.System = "ticketflow"
+	cfg.Services = nil
+	for _, s := range []string{"translations", "tickets", "inquiries", "communication", "sla", "metrics"} {
+		cfg.Services = append(cfg.Services, lab.ServiceSpec{Name: s})
+	}
+	return cfg
+}
+
+// slaStall is the issue's stall in small: the message proxy swallows SLA's
+// ack of one TicketCreated. SLA consumes with prefetch 1, so the broker
+// hands it nothing more while the channel lives, and every later ticket
+// event waits in sla-ticket-changes until the end. (drop-ack never
+// redelivers while the channel lives; once drop-ack has ackTimeout, add
+// `ackTimeout: 0` to the fault to keep this meaning.)
+const slaStall = `
+name: sla-stall
+description: One dropped ack stalls SLA's prefetch-1 consumer; its queue holds the rest.
+seed: 41
+workload:
+  inquiries: 4
+  rate: 5
+  qualifyShare: 1
+  settle: 3s
+steadyState:
+  before:
+    - probe: services-healthy
+    - probe: broker-healthy
+method:
+  - name: lose-one-sla-ack
+    at: 0s
+    duration: 5s
+    type: message
+    fault: drop-ack
+    service: sla
+    match: {messageType: TicketCreated, count: 1}
+evidence:
+  - proxy.acks-dropped == 1
+expect: pass
+`
+
+// Stuck is not lost: the run's verdict names sla-ticket-changes as stuck
+// with its reason, TF10 fails it, no finding says lost, and verify agrees
+// offline.
+func TestRunStuckConsumerIsStuckNotLost(t *testing.T) {
+	sc, err := spec.Parse("sla-stall.yaml", []byte(slaStall))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := sc.Plan(spec.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	var progress logBuffer
+	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Progress: &progress, Log: labtest.Logger(t)})
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
+	}
+	v := res.Verdict
+	t.Logf("verdict %s %q:\n%s", v.Outcome, v.Reason, verdictText(v))
+	hd := res.History.Snapshot.Holdings
+	if hd == nil {
+		t.Fatal("no holdings recorded")
+	}
+	i := slices.IndexFunc(hd.Queues, func(q history.QueueHolding) bool { return q.Queue == "sla-ticket-changes" })
+	if i < 0 {
+		t.Fatalf("holdings %+v lack sla-ticket-changes", hd)
+	}
+	q := hd.Queues[i]
+	if q.Unacked != 1 || q.Ready == 0 || len(q.Messages) != q.Ready || len(q.Consumers) != 1 ||
+		q.Consumers[0].Service != "sla" || q.Consumers[0].Prefetch != 1 {
+		t.Errorf("sla-ticket-changes holding %+v; want 1 unacked, the ready messages read, sla's consumer at prefetch 1", q)
+	}
+	tf10, _ := v.Result("TF10")
+	if tf10.Status != check.Violated || !strings.Contains(tf10.Evidence(), "sla-ticket-changes: ") ||
+		!strings.Contains(tf10.Evidence(), "1 unacked") || !strings.Contains(tf10.Evidence(), "by sla (prefetch 1)") {
+		t.Errorf("TF10 = %s %q; want violated naming sla-ticket-changes and its consumer", tf10.Status, tf10.Evidence())
+	}
+	stuck := 0
+	for _, r := range v.Results {
+		for _, f := range r.Violations {
+			switch f.Category {
+			case check.Lost:
+				t.Errorf("%s reports lost: %s", r.ID, f)
+			case check.Stuck:
+				if r.ID != "TF10" {
+					stuck++
+					if !strings.Contains(f.Detail, "stuck in sla-ticket-changes: a consumer holding 1 unacked delivery") {
+						t.Errorf("%s: stuck finding without its queue and reason: %s", r.ID, f)
+					}
+				}
+			}
+		}
+	}
+	if stuck == 0 {
+		t.Errorf("no invariant found a stuck subject:\n%s", verdictText(v))
+	}
+	if v.Outcome != check.OutcomeFail || !strings.Contains(v.Reason, "TF10") {
+		t.Errorf("verdict %s %q; want FAIL on TF10", v.Outcome, v.Reason)
+	}
+	off, err := Verify(dir, VerifyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Verdict.Outcome != v.Outcome || off.Verdict.Reason != v.Reason {
+		t.Errorf("verify: %s %q, run: %s %q", off.Verdict.Outcome, off.Verdict.Reason, v.Outcome, v.Reason)
+	}
+}
+
+func verdictText(v check.Verdict) string {
+	var b strings.Builder
+	for _, r := range v.Results {
+		fmt.Fprintf(&b, "%s %s %s\n", r.ID, r.Status, r.Evidence())
+	}
+	return b.String()
 }

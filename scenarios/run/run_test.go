@@ -160,6 +160,33 @@ func TestWatcherCountsReconnectsAndTheDeepestQueue(t *testing.T) {
 	}
 }
 
+// The holdings say since when a queue has held unacked deliveries: from the
+// first poll that saw them, reset by a poll that saw none.
+func TestWatcherTracksSinceWhenAQueueHoldsUnacked(t *testing.T) {
+	t0 := time.Now()
+	q := func(name string, unacked int) anomalies.Queue { return anomalies.Queue{Name: name, Unacked: unacked} }
+	dlq := messaging.DeadLetterQueueName("sla-ticket-changes")
+	w := newWatcher(nil, time.Second, nil)
+	for i, qs := range [][]anomalies.Queue{
+		{q("sla-ticket-changes", 1), q("tickets-x", 2), q(dlq, 0)},
+		{q("sla-ticket-changes", 1), q("tickets-x", 0), q(dlq, 0)},
+		{q("sla-ticket-changes", 1), q("tickets-x", 3), q(dlq, 0)},
+	} {
+		w.mu.Lock()
+		w.observeQueuesLocked(qs, t0.Add(time.Duration(i)*time.Second))
+		w.mu.Unlock()
+	}
+	got := w.unackedSince()
+	if !got["sla-ticket-changes"].Equal(t0) || !got["tickets-x"].Equal(t0.Add(2*time.Second)) || len(got) != 2 {
+		t.Fatalf("unacked since %v; want sla-ticket-changes since the first poll, tickets-x since the third", got)
+	}
+	for conn, want := range map[string]string{"sla-sla-consumer": "sla", "tickets-2-publisher": "tickets", "tflab-runner": "", "slab": ""} {
+		if got := serviceOf(conn, []string{"tickets", "sla"}); got != want {
+			t.Errorf("serviceOf(%q) = %q, want %q", conn, got, want)
+		}
+	}
+}
+
 func TestDeadLettersAreAttributedToTheConsumingService(t *testing.T) {
 	dlq := messaging.DeadLetterQueueName("communication-ticket-resolved")
 	qs := []anomalies.Queue{{Name: "communication-ticket-resolved"}, {Name: dlq}, {Name: "orphan.x"}}

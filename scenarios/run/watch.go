@@ -18,7 +18,8 @@ const RunnerConnection = "tflab-runner"
 
 // watcher polls the broker's management API during the run for the runner
 // counters only the broker can tell: connections the services (re)opened and
-// the deepest queue. Polls that fail (the broker application is stopped)
+// the deepest queue; and, for the holdings, since when each queue has had
+// unacked deliveries. Polls that fail (the broker application is stopped)
 // are skipped.
 type watcher struct {
 	m     *anomalies.Management
@@ -29,13 +30,16 @@ type watcher struct {
 	opened   map[string]opened // connection name → when and by whom
 	maxReady int
 	polls    int
+	// unacked maps a queue to the first poll that saw it with unacked
+	// deliveries, since no poll saw it without.
+	unacked map[string]time.Time
 }
 
 func newWatcher(m *anomalies.Management, every time.Duration, log *slog.Logger) *watcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &watcher{m: m, every: every, log: log.With("component", "watcher"), opened: map[string]opened{}}
+	return &watcher{m: m, every: every, log: log.With("component", "watcher"), opened: map[string]opened{}, unacked: map[string]time.Time{}}
 }
 
 // opened is one connection the watcher saw.
@@ -76,13 +80,32 @@ func (w *watcher) poll(ctx context.Context) {
 		w.observeLocked(conns)
 	}
 	if qerr == nil {
-		dlq := deadLetterQueues(queues)
-		for _, q := range queues {
-			if !dlq[q.Name] {
-				w.maxReady = max(w.maxReady, q.Ready)
-			}
+		w.observeQueuesLocked(queues, time.Now())
+	}
+}
+
+func (w *watcher) observeQueuesLocked(queues []anomalies.Queue, at time.Time) {
+	dlq := deadLetterQueues(queues)
+	for _, q := range queues {
+		if dlq[q.Name] {
+			continue
+		}
+		w.maxReady = max(w.maxReady, q.Ready)
+		switch _, ok := w.unacked[q.Name]; {
+		case q.Unacked == 0:
+			delete(w.unacked, q.Name)
+		case !ok:
+			w.unacked[q.Name] = at
 		}
 	}
+}
+
+// unackedSince returns, per queue, since when the polls have seen it with
+// unacked deliveries (queues without any are absent).
+func (w *watcher) unackedSince() map[string]time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.unacked)
 }
 
 // observe records connections listed elsewhere (rabbitmqctl at the end of
