@@ -1,4 +1,4 @@
-// Package check judges a run: the nine Ticketflow invariants (TF1–TF9) over a
+// Package check judges a run: the Ticketflow invariants (TF1–TF10) over a
 // history, fault efficacy from evidence counters, and the overall verdict
 // with its exit code. It imports only scenarios/history, so `tflab verify`
 // re-judges a saved run offline and reaches the same verdict.
@@ -14,11 +14,33 @@
 // RabbitTestTool does) vs duplicated effect (a violation — the blind spot of
 // Jepsen's total-queue), unexpected (incl. ghost events), out of order
 // (redelivered vs not), plus diverged, oracle mismatch, unbounded
-// redelivery, unaccounted dead letter and broken trace.
+// redelivery, unaccounted dead letter, broken trace, and stuck.
 //
-//	history ──newIndex──► index ──TF1…TF9──► []Result ─┐
-//	        └─DeriveCounters + runner counters ─► evidence ├─► Verdict{Outcome, ExitCode}
-//	        └─Meta.Expect (negative control) ────────────┘
+// Where every message is at the end decides lost vs stuck. The history's
+// broker holdings (Snapshot.Holdings) list what each queue still held. A
+// missing effect or subject (lost, diverged) whose message, or an upstream
+// message of its flow (same message id, aggregate id or correlation id),
+// is held is stuck in that queue, with the reason when the holdings tell (no
+// consumer, a consumer whose every prefetch slot holds an unacked delivery,
+// a blocked connection); if none matches but a queue held more messages than
+// were read, it is unaccounted (possibly stuck); a message in a dead-letter
+// queue is accounted for (TF8). Only what is nowhere is lost. Stuck is never
+// a PASS: a safety invariant whose only findings are stuck is INCONCLUSIVE
+// naming TF10 and the queue, and TF10 Quiescence (every queue drained, no
+// delivery left unacked) fails the run. TF10 is judged in every run, also
+// when a scenario selects its invariants: the others are judged at
+// quiescence, so reaching it is their precondition. Without holdings (a run
+// saved before they were recorded) TF10 is INCONCLUSIVE and nothing is
+// reclassified.
+//
+// One defect is one finding: findings with the same category, subject and
+// effect (e.g. a second closure message seen in the spans and in
+// Communication's rows) are merged, their details citing both sources, so
+// the evidence counts defects.
+//
+//	history ──newIndex──► index ──TF1…TF10──► account ─► []Result ─┐
+//	        └─DeriveCounters + runner counters ─► evidence ──────────├─► Verdict{Outcome, ExitCode}
+//	        └─Meta.Expect (negative control) ────────────────────────┘
 //
 // Verdict order (Evaluate): unexpected violation → FAIL (4); missing fault
 // evidence → INCONCLUSIVE (5, never PASS); expected violation absent → FAIL

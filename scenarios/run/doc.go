@@ -1,7 +1,8 @@
 // Package run is the live half of the scenario runner: it brings a lab up
 // for one scenario plan, drives the workload while the fault timeline runs,
 // heals everything, waits for quiescence, collects the run into a
-// history — spans, databases, dead letters, runner counters — judges it with
+// history — spans, databases, dead letters, the broker's holdings, runner
+// counters — judges it with
 // scenarios/check and writes the run directory's reports.
 //
 // # Design
@@ -27,6 +28,9 @@
 //	        INCONCLUSIVE when one failed); settle again after an end-to-end
 //	        probe, whose inquiry is still flowing
 //	collect: databases (read-only) ─► dead letters (management API peek)
+//	         ─► holdings: what each queue still holds (ready, unacked since
+//	            when, dead-lettered, consumers and prefetch, blocked
+//	            connections, up to 500 ready messages read with requeue)
 //	         ─► lab.Stop ─► span files ─► history.Event (EventOf)
 //	check.Evaluate ─► history.json, events.jsonl, journal.json, junit.xml,
 //	                  report.html in runs/<time>-<scenario>/
@@ -36,7 +40,8 @@
 // broker.alarms, connections.blocked, broker.connections-closed,
 // clock.offset.max-ms, inapp.fired, processes.*); a watcher polls the
 // management API for connections.reopened (a client name that connects
-// again after the first fault began) and queue.depth.max. Counters the
+// again after the first fault began) and queue.depth.max, and tracks since
+// when each queue has had unacked deliveries (for the holdings). Counters the
 // checkers derive from the history are never recorded here.
 //
 // The span adapter (ReadSpans, EventOf) streams the span files and maps each
