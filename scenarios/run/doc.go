@@ -28,9 +28,10 @@
 //	        INCONCLUSIVE when one failed); settle again after an end-to-end
 //	        probe, whose inquiry is still flowing
 //	collect: databases (read-only) ─► dead letters (management API peek)
-//	         ─► holdings: what each queue still holds (ready, unacked since
-//	            when, dead-lettered, consumers and prefetch, blocked
-//	            connections, up to 500 ready messages read with requeue)
+//	         ─► holdings: what each queue still holds (ready and unacked,
+//	            the least seen over 2 s, unacked since when, dead-lettered,
+//	            consumers and prefetch, blocked connections, up to 500 ready
+//	            messages read with requeue)
 //	         ─► lab.Stop ─► span files ─► history.Event (EventOf)
 //	check.Evaluate ─► history.json, events.jsonl, journal.json, junit.xml,
 //	                  report.html in runs/<time>-<scenario>/

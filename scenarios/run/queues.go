@@ -191,18 +191,70 @@ func attributeDeadLetters(raw []deadLetterRaw, events []history.Event) []history
 // holdings; the rest are counted as not read.
 const holdingsPeek = 500
 
+// holdingsWindow is how long the holdings watch a queue that holds
+// messages: a queue counts what it held throughout (the least seen), so a
+// metric tick in flight at one instant is not "held at the end".
+const holdingsWindow = 2 * time.Second
+
+// leastHeld polls the service queues every `every` until window ends, or at
+// once when none holds anything, and returns per queue the least ready and
+// unacked counts seen (queues that were empty at some poll are absent).
+func (q queueProbe) leastHeld(ctx context.Context, every, window time.Duration) (map[string]queueState, error) {
+	deadline := time.Now().Add(window)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var least map[string]queueState
+	for {
+		p, err := q.pending(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cur := map[string]queueState{}
+		for _, s := range p {
+			cur[s.Name] = s
+		}
+		if least == nil {
+			least = cur
+		}
+		for n, l := range least {
+			c := cur[n]
+			l.Ready, l.Unacked = min(l.Ready, c.Ready), min(l.Unacked, c.Unacked)
+			if l.Ready == 0 && l.Unacked == 0 {
+				delete(least, n)
+				continue
+			}
+			least[n] = l
+		}
+		if len(least) == 0 || !time.Now().Before(deadline) {
+			return least, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
 // readHoldings records what the broker still holds for the system's queues
 // (every queue of the lab's vhost but the dead-letter queues, whose depth
-// goes to the queue they serve): ready (a passive declare, live), unacked
-// and consumers (the management API's statistics), since when each queue
-// has had unacked deliveries (since, from the watcher), the connections the
-// broker blocks, and up to holdingsPeek ready messages per queue, read
-// without consuming them. services names the lab's services, to name each
-// consumer's. What could not be read is in Holdings.Error.
-func (q queueProbe) readHoldings(ctx context.Context, services []string, since map[string]time.Time) *history.Holdings {
+// goes to the queue they serve): ready (a passive declare, live) and
+// unacked (the management API's statistics), each the least seen over
+// holdingsWindow polled every `every`; consumers with their prefetch; since
+// when each queue has had unacked deliveries (since, from the watcher); the
+// connections the broker blocks; and up to holdingsPeek ready messages per
+// queue, read without consuming them. services names the lab's services, to
+// name each consumer's. What could not be read is in Holdings.Error.
+func (q queueProbe) readHoldings(ctx context.Context, every time.Duration, services []string, since map[string]time.Time) *history.Holdings {
 	hd := &history.Holdings{At: time.Now()}
 	if q.m == nil {
 		hd.Error = "the broker has no management API"
+		return hd
+	}
+	least, err := q.leastHeld(ctx, every, holdingsWindow)
+	hd.At = time.Now()
+	if err != nil {
+		hd.Error = fmt.Sprintf("queue depths: %v", err)
 		return hd
 	}
 	qs, err := q.m.Queues(ctx)
@@ -230,7 +282,6 @@ func (q queueProbe) readHoldings(ctx context.Context, services []string, since m
 	dlq := deadLetterQueues(qs)
 	depth := map[string]int{}
 	var names []string
-	unacked := map[string]int{}
 	vhost := vhostOf(q.amqpURL)
 	for _, x := range qs {
 		if x.VHost != "" && x.VHost != vhost {
@@ -239,20 +290,12 @@ func (q queueProbe) readHoldings(ctx context.Context, services []string, since m
 		depth[x.Name] = x.Messages
 		if !dlq[x.Name] {
 			names = append(names, x.Name)
-			unacked[x.Name] = x.Unacked
 		}
 	}
 	slices.Sort(names)
-	ready, err := readyCounts(ctx, q.amqpURL, names)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("ready counts: %w", err))
-	}
 	for _, n := range names {
-		r, ok := ready[n]
-		if !ok && err == nil {
-			continue // vanished meanwhile (an auto-expiring queue)
-		}
-		h := history.QueueHolding{Queue: n, Ready: r, Unacked: unacked[n], DeadLettered: depth[messaging.DeadLetterQueueName(n)]}
+		l := least[n]
+		h := history.QueueHolding{Queue: n, Ready: l.Ready, Unacked: l.Unacked, DeadLettered: depth[messaging.DeadLetterQueueName(n)]}
 		if h.Unacked > 0 {
 			h.UnackedSince = since[n]
 		}

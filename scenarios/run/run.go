@@ -316,7 +316,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	// Where every message not consumed is now (TF10 and the stuck/lost
 	// classification), read while the consumers are still connected.
-	holdings := r.queues.readHoldings(ctx, r.serviceNames(), w.unackedSince())
+	holdings := r.queues.readHoldings(ctx, r.cfg.PollEvery, r.serviceNames(), w.unackedSince())
 	if holdings.Error != "" {
 		r.log.Warn("Broker holdings incomplete", "err", holdings.Error)
 	}
