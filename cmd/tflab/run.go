@@ -146,7 +146,8 @@ func newRunCmd(st *state) *cobra.Command {
 		Long: `Run one scenario (a built-in name, see 'tflab scenarios list', or a scenario
 file) against a fresh lab on random ports: steady-state probes, the seeded
 workload while the fault timeline runs, heal, settle, probes again, then judge
-the nine invariants from the spans and the services' databases.
+the invariants (TF1–TF10) from the spans, the services' databases and what the
+broker still holds.
 
 --control runs the scenario's negative control: a protection switched off (or
 the fault aimed where no defence exists), which must produce the named
