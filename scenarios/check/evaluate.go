@@ -69,6 +69,11 @@ func (v Verdict) Result(id string) (Result, bool) {
 //  4. a checked invariant that could not decide → INCONCLUSIVE (exit 5);
 //  5. otherwise PASS (exit 0).
 //
+// TF10 (Quiescence) is judged in every run, also when the scenario selects
+// its invariants; every other result goes through account, which calls a
+// gap the broker still holds stuck rather than lost and merges findings
+// about one defect.
+//
 // A run that expects violations (a negative control: "at least these")
 // ignores other violations and undecided invariants beyond listing them: with
 // a protection off, one bug often breaks more than one guarantee.
