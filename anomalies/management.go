@@ -159,9 +159,9 @@ type Consumer struct {
 		// Connection.Name holds), not the client's connection_name.
 		ConnectionName string `json:"connection_name"`
 	} `json:"channel_details"`
-	Tag      string `json:"consumer_tag"`
-	Prefetch int    `json:"prefetch_count"` // 0: unlimited
-	AckMode  bool   `json:"ack_required"`
+	Tag         string `json:"consumer_tag"`
+	Prefetch    int    `json:"prefetch_count"` // 0: unlimited
+	AckRequired bool   `json:"ack_required"`
 }
 
 // Consumers lists the queues' consumers, scoped like Queues. Like the queue

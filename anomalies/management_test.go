@@ -2,6 +2,9 @@ package anomalies
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -36,5 +39,30 @@ func TestNodeConnectionsDecodesStartingConnections(t *testing.T) {
 	}
 	if _, err := NodeConnections(t.Context(), cannedNode{"not json"}); err == nil {
 		t.Fatal("garbage decoded without error")
+	}
+}
+
+// Consumers decodes the broker's consumer details: the queue, the channel's
+// connection (the broker's name, which Connections maps to the client's)
+// and the prefetch; a vhost-scoped client asks for its vhost only.
+func TestManagementConsumersDecodesTheBrokersListing(t *testing.T) {
+	var asked string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = r.URL.EscapedPath()
+		_, _ = io.WriteString(w, `[{"queue":{"name":"sla-ticket-changes","vhost":"run 1"},
+ "channel_details":{"name":"127.0.0.1:5 -> 127.0.0.1:6 (1)","connection_name":"127.0.0.1:5 -> 127.0.0.1:6","peer_port":5},
+ "consumer_tag":"ctag-1","prefetch_count":1,"ack_required":true,"active":true,"arguments":{}}]`)
+	}))
+	defer srv.Close()
+	got, err := (&Management{URL: srv.URL, VHost: "run 1"}).Consumers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != "/api/consumers/run%201" {
+		t.Errorf("asked %s", asked)
+	}
+	if len(got) != 1 || got[0].Queue.Name != "sla-ticket-changes" || got[0].Channel.ConnectionName != "127.0.0.1:5 -> 127.0.0.1:6" ||
+		got[0].Prefetch != 1 || !got[0].AckRequired {
+		t.Fatalf("decoded %+v", got)
 	}
 }
