@@ -18,8 +18,8 @@
 //
 //	history ──newIndex──► index ──TF1…TF9──► []Result ─┐
 //	        └─DeriveCounters + runner counters ─► evidence ├─► Verdict{Outcome, ExitCode}
-//	        └─Meta.Expect (negative control) ────────────┤
-//	        └─Probes (steady state before / after) ───────┘
+//	        └─Meta.Expect (negative control) ──────────┤
+//	        └─Probes (steady state before / after) ────┘
 //
 // Verdict order (Evaluate): a failed steady-state probe before the method →
 // INCONCLUSIVE (5, "not started", no invariant judged); unexpected violation
