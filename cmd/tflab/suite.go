@@ -17,7 +17,6 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
-	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
@@ -83,7 +82,7 @@ else 0.`,
 			if parallel < 1 || parallel > 16 {
 				return usageErrorf("--parallel %d: want 1 to 16", parallel)
 			}
-			c, err := catalog.Load()
+			c, err := loadCatalog()
 			if err != nil {
 				return err
 			}
