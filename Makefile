@@ -45,6 +45,22 @@ test: deps ## Every test once (unit, integration, every catalog scenario + contr
 test-scenarios: deps ## Only the live catalog (every scenario + control, about 4 minutes on 2 cores; TFLAB_SCENARIOS=a,b picks)
 	$(GO) test -count=1 -tags integration,scenario -timeout 20m -run Scenario -v ./cmd/tflab
 
+# test-stress: how long the busy loops may live at most (they end by
+# themselves even if make is killed; the recipe kills them as soon as the
+# test ends), how many there are, and the test they compete with.
+STRESS_SECONDS ?= 2100
+STRESS_HOGS    ?= 2
+STRESS_TEST    ?= $(GO) test -count=1 -tags integration,scenario -timeout 30m -run Scenario -v ./cmd/tflab
+
+.PHONY: test-stress
+test-stress: deps ## The live catalog (every scenario + control) while two busy loops hog both cores: the proof of robustness
+	@hogs=; \
+	for i in $$(seq $(STRESS_HOGS)); do timeout $(STRESS_SECONDS) bash -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
+	trap 'kill $$hogs 2>/dev/null; wait $$hogs 2>/dev/null' EXIT; \
+	trap 'exit 130' INT; trap 'exit 143' TERM; \
+	echo "test-stress: $(STRESS_HOGS) busy loops (pids$$hogs, at most $(STRESS_SECONDS)s) hog the CPU while the catalog runs"; \
+	$(STRESS_TEST)
+
 .PHONY: test-unit
 test-unit: ## Only the unit tests (no broker, no Docker), race detector on
 	$(GO) test -race -count=1 $(GO_TEST_FLAGS) ./...

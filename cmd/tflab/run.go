@@ -125,6 +125,10 @@ func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system st
 	switch {
 	case err == nil:
 		return res, nil
+	case errors.Is(err, run.ErrSteadyState) && res != nil:
+		// Not started: the verdict (INCONCLUSIVE, exit 5) names the probe
+		// and why, and the run directory holds its reports.
+		return res, nil
 	case errors.Is(err, run.ErrInterrupted):
 		return nil, fmt.Errorf("%w; every fault was healed and the lab stopped (run dir %s)", err, shortPath(dir))
 	case errors.Is(err, run.ErrUnsupported):
@@ -155,8 +159,14 @@ violation. --unprotect dedup,outbox:sla switches protections off by hand.
 
 Everything lands in <out>/<time>-<scenario>/: lab.json, logs/, traces/, db/,
 history.json, events.jsonl, journal.json, junit.xml, report.html.
-Exit codes: 0 pass, 1 error, 2 bad usage or scenario file, 3 environment not
-usable, 4 invariant violated, 5 inconclusive (the fault left no evidence).`,
+A steady-state probe that fails before the method stops the run: nothing is
+injected, the reports show the probes, and tflab exits 5 naming the probe.
+A probe that fails after the run fails it (exit 4, "deviated").
+
+Exit codes: 0 pass, 1 error, 2 bad usage or scenario file (every error in it
+is listed, file:line: message), 3 environment not usable, 4 invariant
+violated or steady state not restored, 5 inconclusive (the fault left no
+evidence, or the steady state did not hold before the method).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, _, err := loadScenario(args[0])

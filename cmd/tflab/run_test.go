@@ -54,6 +54,50 @@ func TestRunRejectsAMalformedScenarioFileWithFileAndLine(t *testing.T) {
 	}
 }
 
+// Every error in a scenario file at once, decoding and validation alike,
+// one "file:line: message" per line, before any lab starts.
+func TestRunListsEveryErrorOfAScenarioFile(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	src := "name: Bad Name\n" + // 1: validation
+		"description: d\n" +
+		"workload:\n" +
+		"  inquiries: many\n" + // 4: wrong type
+		"method:\n" +
+		"  - at: 2 seconds\n" + // 6: bad duration
+		"    type: outage\n" +
+		"    link: mail\n" + // 8: unknown service
+		"invariants: [TF1, TF99]\n" + // 9: unknown invariant
+		"evidence: [\"dedup.skips > 0\"]\n"
+	if err := os.WriteFile(bad, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runInProcess(t, nil, "run", bad, "--out", dir)
+	if code != ExitUsage {
+		t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	want := []string{
+		"tflab: " + bad + " has 5 errors:",
+		bad + ":1: name: ",
+		bad + ":4: cannot unmarshal",
+		bad + ":6: bad duration \"2 seconds\"",
+		bad + ":8: method[0].link: unknown link (a service) \"mail\"",
+		bad + ":9: invariants[1]: unknown invariant \"TF99\"",
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("stderr has %d lines, want %d:\n%s", len(lines), len(want), stderr)
+	}
+	for i := range want {
+		if !strings.HasPrefix(lines[i], want[i]) {
+			t.Errorf("line %d: %q, want %q…", i+1, lines[i], want[i])
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a refused run created run directories: %v", entries)
+	}
+}
+
 // tflab verify re-judges a saved run to the verdict it was saved with, and
 // exits with its code.
 func TestVerifyReproducesASavedVerdict(t *testing.T) {

@@ -24,7 +24,7 @@ func newScenariosCmd(st *state) *cobra.Command {
 		Short: "List the built-in scenarios: name, tags, what breaks in the negative control",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			c, err := catalog.Load()
+			c, err := loadCatalog()
 			if err != nil {
 				return err
 			}
@@ -76,9 +76,10 @@ func newScenariosCmd(st *state) *cobra.Command {
 }
 
 // loadScenario resolves NAME (a catalog scenario) or FILE (a scenario file).
-// A malformed file is a usage error (exit 2) with file:line messages.
+// A malformed file is a usage error (exit 2) listing every error in it, one
+// "file:line: message" per line.
 func loadScenario(arg string) (*spec.Scenario, []byte, error) {
-	c, err := catalog.Load()
+	c, err := loadCatalog()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,9 +96,29 @@ func loadScenario(arg string) (*spec.Scenario, []byte, error) {
 	}
 	s, err := spec.Parse(arg, src)
 	if err != nil {
-		return nil, nil, withCode(ExitUsage, err)
+		return nil, nil, withCode(ExitUsage, scenarioErrors(arg, err))
 	}
 	return s, src, nil
+}
+
+// loadCatalog loads the built-in scenarios; a broken one is a
+// configuration error (exit 2) listing every error in it.
+func loadCatalog() (*catalog.Catalog, error) {
+	c, err := catalog.Load()
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
+	}
+	return c, nil
+}
+
+// scenarioErrors heads the errors of one scenario file with their count
+// when there are several, so that each "file:line: message" starts a line.
+func scenarioErrors(file string, err error) error {
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok || len(j.Unwrap()) < 2 {
+		return err
+	}
+	return fmt.Errorf("%s has %d errors:\n%w", file, len(j.Unwrap()), err)
 }
 
 func printPlan(st *state, p *spec.Plan) {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
-	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
@@ -76,14 +75,16 @@ boot and stop per run. Scenarios whose faults act on the node as a whole
 useful range, and timing-sensitive faults (heartbeats, latency) get less
 precise the busier the machine is.
 
-Exit code: 1 if a run could not be carried out, else 4 if any run violated an
-invariant (or a control failed to break), else 5 if any was inconclusive,
-else 0.`,
+Exit code: 2 if a built-in scenario is malformed, 1 if a run could not be
+carried out, else 4 if any run violated an invariant, did not restore its
+steady state or was a control that failed to break, else 5 if any was
+inconclusive (including a run whose steady state failed before its method,
+shown with its probes like any run), else 0.`,
 		RunE: func(cmd *cobra.Command, names []string) error {
 			if parallel < 1 || parallel > 16 {
 				return usageErrorf("--parallel %d: want 1 to 16", parallel)
 			}
-			c, err := catalog.Load()
+			c, err := loadCatalog()
 			if err != nil {
 				return err
 			}

@@ -40,11 +40,16 @@
 //
 //	history ──newIndex──► index ──TF1…TF10──► account ─► []Result ─┐
 //	        └─DeriveCounters + runner counters ─► evidence ──────────├─► Verdict{Outcome, ExitCode}
-//	        └─Meta.Expect (negative control) ────────────────────────┘
+//	        └─Meta.Expect (negative control) ────────────────────────┤
+//	        └─Probes (steady state before / after) ──────────────────┘
 //
-// Verdict order (Evaluate): unexpected violation → FAIL (4); missing fault
-// evidence → INCONCLUSIVE (5, never PASS); expected violation absent → FAIL
-// (4); an undecided checked invariant → INCONCLUSIVE (5); else PASS (0).
+// Verdict order (Evaluate): a failed steady-state probe before the method →
+// INCONCLUSIVE (5, "not started", no invariant judged); unexpected violation
+// → FAIL (4); a failed probe after the run → FAIL (4, "deviated"; a negative
+// control only lists it, "also deviated"); missing fault evidence →
+// INCONCLUSIVE (5, never PASS); expected violation absent → FAIL (4); an
+// undecided checked invariant → INCONCLUSIVE (5); else PASS (0). Every probe
+// is a row of the verdict (Verdict.Probes) beside the invariants.
 //
 // TF5's oracle (Oracle) is written from the SLA rules in the spec, not from
 // the SLA service's code: an oracle must not reuse the code it checks.

@@ -44,6 +44,7 @@ type Verdict struct {
 	Reason   string             `json:"reason"`
 	Control  bool               `json:"control,omitempty"`
 	Results  []Result           `json:"invariants"`
+	Probes   []ProbeResult      `json:"probes,omitempty"` // steady-state probes, before-probes first
 	Evidence []EvidenceResult   `json:"evidence"`
 	Counters map[string]float64 `json:"counters"`
 }
@@ -61,13 +62,19 @@ func (v Verdict) Result(id string) (Result, bool) {
 // Evaluate judges a history. It sorts h.Events by start time in place.
 //
 // The verdict, in order:
-//  1. an invariant violated that the run did not expect → FAIL (exit 4);
-//  2. fault evidence missing (a requirement unmet or unrecorded) → INCONCLUSIVE
+//  1. a steady-state probe before the method failed → INCONCLUSIVE (exit 5),
+//     "not started": the method never ran, so no invariant is judged (each is
+//     SKIPPED);
+//  2. an invariant violated that the run did not expect → FAIL (exit 4);
+//  3. a steady-state probe after the run failed → FAIL (exit 4), "deviated":
+//     the system did not return to its steady state, even when every
+//     invariant held;
+//  4. fault evidence missing (a requirement unmet or unrecorded) → INCONCLUSIVE
 //     (exit 5): a fault that left no trace proves nothing, never PASS;
-//  3. an expected violation that did not happen → FAIL (exit 4): the negative
+//  5. an expected violation that did not happen → FAIL (exit 4): the negative
 //     control could not see the bug it is meant to catch;
-//  4. a checked invariant that could not decide → INCONCLUSIVE (exit 5);
-//  5. otherwise PASS (exit 0).
+//  6. a checked invariant that could not decide → INCONCLUSIVE (exit 5);
+//  7. otherwise PASS (exit 0).
 //
 // TF10 (Quiescence) is judged in every run, also when the scenario selects
 // its invariants; every other result goes through account, which calls a
@@ -76,7 +83,12 @@ func (v Verdict) Result(id string) (Result, bool) {
 //
 // A run that expects violations (a negative control: "at least these")
 // ignores other violations and undecided invariants beyond listing them: with
-// a protection off, one bug often breaks more than one guarantee.
+// a protection off, one bug often breaks more than one guarantee. Likewise a
+// failed after-probe does not decide a control: with a protection off the
+// system often does not recover, so the probe is a row of the verdict and
+// its reason ends in "; also deviated: …", but the outcome is the one rules
+// 4–7 give. A run that violated something and also deviated says both
+// ("violated: TF1; also deviated: …").
 func Evaluate(h *history.History) Verdict {
 	x := newIndex(h)
 	v := Verdict{Control: h.Meta.Control, Counters: DeriveCounters(h)}
@@ -86,6 +98,8 @@ func Evaluate(h *history.History) Verdict {
 		}
 		v.Counters[k] = val
 	}
+	v.Probes = probeResults(h.Probes)
+	notStarted := failedProbes(v.Probes, history.ProbeBefore) != ""
 	selected := map[string]bool{}
 	for _, id := range h.Meta.Invariants {
 		if inv, ok := Lookup(id); ok {
@@ -99,7 +113,13 @@ func Evaluate(h *history.History) Verdict {
 		}
 	}
 	for _, inv := range Invariants {
-		if len(h.Meta.Invariants) > 0 && !selected[inv.ID] && !expected[inv.ID] && inv.ID != quiescenceID {
+		switch {
+		case notStarted:
+			r := newResult(inv, "")
+			r.Status, r.Reason = Skipped, "not judged: the run did not start"
+			v.Results = append(v.Results, r)
+			continue
+		case len(h.Meta.Invariants) > 0 && !selected[inv.ID] && !expected[inv.ID] && inv.ID != quiescenceID:
 			r := newResult(inv, "")
 			r.Status, r.Reason = Skipped, "not selected by the scenario"
 			v.Results = append(v.Results, r)
@@ -110,21 +130,13 @@ func Evaluate(h *history.History) Verdict {
 		r.Expected = expected[inv.ID]
 		v.Results = append(v.Results, r)
 	}
-	evidenceOK := true
 	for _, req := range h.Meta.Evidence {
 		obs, present := v.Counters[req.Counter]
 		met := present && req.Met(obs)
-		evidenceOK = evidenceOK && met
 		v.Evidence = append(v.Evidence, EvidenceResult{Requirement: req.String(), Counter: req.Counter,
 			Observed: obs, Present: present, Met: met})
 	}
-	v.Outcome, v.Reason = decide(v.Results, v.Evidence, evidenceOK, len(h.Meta.Evidence) > 0)
-	if failed := failedProbes(h.Probes, history.ProbeAfter); v.Outcome == OutcomePass && !h.Meta.Control && len(failed) > 0 {
-		// The invariants held on a system that never settled: the snapshot
-		// may be mid-flight, so the run proves nothing.
-		v.Outcome = OutcomeInconclusive
-		v.Reason = "steady state not restored after the run: " + strings.Join(failed, "; ")
-	}
+	v.Outcome, v.Reason = decide(v.Results, v.Evidence, v.Probes, len(h.Meta.Evidence) > 0)
 	switch v.Outcome {
 	case OutcomePass:
 		v.ExitCode = ExitPass
@@ -136,19 +148,25 @@ func Evaluate(h *history.History) Verdict {
 	return v
 }
 
-// failedProbes describes the failed probes of one phase.
-func failedProbes(probes []history.Probe, phase string) []string {
-	var out []string
-	for _, p := range probes {
-		if p.Phase == phase && !p.OK {
-			out = append(out, p.Name+" ("+p.Detail+")")
-		}
-	}
-	return out
-}
+// Reason prefixes of the steady-state rules.
+const (
+	reasonNotStarted = "not started: steady state not met before the method: "
+	reasonDeviated   = "steady state not restored after the run: "
+)
 
-func decide(results []Result, evidence []EvidenceResult, evidenceOK, hasEvidence bool) (Outcome, string) {
+// decide applies Evaluate's rules to the judged rows.
+func decide(results []Result, evidence []EvidenceResult, probes []ProbeResult, hasEvidence bool) (Outcome, string) {
+	if failed := failedProbes(probes, history.ProbeBefore); failed != "" {
+		return OutcomeInconclusive, reasonNotStarted + failed
+	}
 	control := slices.ContainsFunc(results, func(r Result) bool { return r.Expected })
+	deviated := failedProbes(probes, history.ProbeAfter)
+	also := func(o Outcome, reason string) (Outcome, string) {
+		if deviated != "" {
+			reason += "; also deviated: " + reasonDeviated + deviated
+		}
+		return o, reason
+	}
 	var unexpected, missing, undecided []string
 	for _, r := range results {
 		switch {
@@ -162,9 +180,11 @@ func decide(results []Result, evidence []EvidenceResult, evidenceOK, hasEvidence
 			undecided = append(undecided, r.ID)
 		}
 	}
+	evidenceOK := true
 	var unmet []string
 	for _, e := range evidence {
 		if !e.Met {
+			evidenceOK = false
 			obs := "not recorded"
 			if e.Present {
 				obs = fmt.Sprintf("observed %s", formatNumber(e.Observed))
@@ -174,30 +194,32 @@ func decide(results []Result, evidence []EvidenceResult, evidenceOK, hasEvidence
 	}
 	switch {
 	case len(unexpected) > 0:
-		return OutcomeFail, "violated: " + strings.Join(unexpected, ", ")
+		return also(OutcomeFail, "violated: "+strings.Join(unexpected, ", "))
+	case deviated != "" && !control:
+		return OutcomeFail, "deviated: " + reasonDeviated + deviated
 	case !evidenceOK:
-		return OutcomeInconclusive, "the fault left no evidence: " + strings.Join(unmet, "; ")
+		return also(OutcomeInconclusive, "the fault left no evidence: "+strings.Join(unmet, "; "))
 	case !hasEvidence:
-		return OutcomeInconclusive, "the scenario declares no evidence, so nothing shows its fault took effect"
+		return also(OutcomeInconclusive, "the scenario declares no evidence, so nothing shows its fault took effect")
 	case len(missing) > 0:
-		return OutcomeFail, "expected violation did not happen: " + strings.Join(missing, ", ")
+		return also(OutcomeFail, "expected violation did not happen: "+strings.Join(missing, ", "))
 	case len(undecided) > 0:
-		return OutcomeInconclusive, "could not decide: " + strings.Join(undecided, ", ")
+		return also(OutcomeInconclusive, "could not decide: "+strings.Join(undecided, ", "))
 	}
-	var expected, also []string
+	var expected, alsoViolated []string
 	for _, r := range results {
 		if r.Expected {
 			expected = append(expected, r.ID)
 		} else if r.Status == Violated {
-			also = append(also, r.ID)
+			alsoViolated = append(alsoViolated, r.ID)
 		}
 	}
 	if len(expected) > 0 {
 		reason := "violated as expected: " + strings.Join(expected, ", ")
-		if len(also) > 0 {
-			reason += "; also violated: " + strings.Join(also, ", ")
+		if len(alsoViolated) > 0 {
+			reason += "; also violated: " + strings.Join(alsoViolated, ", ")
 		}
-		return OutcomePass, reason
+		return also(OutcomePass, reason)
 	}
 	return OutcomePass, "every checked invariant held and the fault left its evidence"
 }

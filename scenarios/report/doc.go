@@ -1,8 +1,10 @@
 // Package report renders a judged run: journal.json (schema-versioned, the
-// machine record), junit.xml (one testcase per invariant plus fault
-// efficacy), report.html (one self-contained page with an inline SVG
-// timeline of faults against throughput and latency, and every violation)
-// and the text verdict table `tflab run` prints. It imports only
+// machine record), junit.xml (one testcase per steady-state probe and per
+// invariant plus fault efficacy), report.html (one self-contained page with
+// the steady-state probes, an inline SVG timeline of faults against
+// throughput and latency, and every violation) and the text verdict table
+// `tflab run` prints. Every steady-state probe is a row of each, in the
+// order the run went: probes before the method, invariants, probes after. It imports only
 // scenarios/history and scenarios/check, so a saved run renders offline.
 //
 // # Design
@@ -13,7 +15,8 @@
 //	                        ──► WriteTable                    stdout
 //
 // JUnit mapping (chosen so CI never shows an unproven run as green):
-// VIOLATED → <failure type="violated">; a negative control whose expected
+// a failed probe → <failure type="steady-state-not-met"> (before the method)
+// or <failure type="deviated"> (after the run); VIOLATED → <failure type="violated">; a negative control whose expected
 // violation did not happen → <failure type="expected-violation-missing">;
 // INCONCLUSIVE and missing fault evidence → <error type="inconclusive">
 // (a <skipped> would often render green); not selected → <skipped>; violated

@@ -18,10 +18,10 @@ import (
 const MaxViolationsShown = 200
 
 // WriteHTML writes report.html: one self-contained file (inline CSS and SVG,
-// no scripts, no external assets) with the verdict table, the fault evidence,
-// a timeline of the faults against throughput and latency, and every
-// violation with its message and trace ids — something an instructor can
-// project without a network.
+// no scripts, no external assets) with the steady-state probes, the verdict
+// table, the fault evidence, a timeline of the faults against throughput and
+// latency, and every violation with its message and trace ids — something an
+// instructor can project without a network.
 func WriteHTML(w io.Writer, run Run) error {
 	if err := page.Execute(w, newView(run)); err != nil {
 		return fmt.Errorf("write report: %w", err)
@@ -39,6 +39,7 @@ type view struct {
 	Verdict     check.Verdict
 	Class       string
 	Rows        []row
+	Probes      []probeRow
 	Efficacy    []check.EvidenceResult
 	Chart       chart
 	Faults      []faultRow
@@ -49,6 +50,11 @@ type view struct {
 
 type row struct {
 	ID, Name, Result, Class, Evidence, Trace, Guarantee string
+}
+
+// probeRow is one steady-state probe.
+type probeRow struct {
+	Phase, Name, Result, Class, Detail, Took string
 }
 
 type faultRow struct {
@@ -119,6 +125,19 @@ func newView(run Run) view {
 			}
 			vw.Violations = append(vw.Violations, g)
 		}
+	}
+	for _, p := range v.Probes {
+		pr := probeRow{Phase: p.Phase, Name: p.Name, Result: string(p.Status()), Class: "pass", Detail: p.Detail}
+		switch p.Status() {
+		case check.NotMet:
+			pr.Class = "inconclusive"
+		case check.Deviated:
+			pr.Class = "fail"
+		}
+		if p.Took > 0 {
+			pr.Took = p.Took.String()
+		}
+		vw.Probes = append(vw.Probes, pr)
 	}
 	for _, t := range j.Timeline {
 		fr := faultRow{Name: t.Name, Type: t.Type, Target: t.Target, Planned: t.PlannedAt.String(), Error: strings.TrimSpace(t.Error + " " + t.HealError)}
@@ -317,6 +336,12 @@ svg text { font-size: 11px; fill: #333; }
 <p>{{.Description}}</p>
 <p class="muted">seed {{.Seed}} · unprotected: {{.Unprotected}} · started {{.Start}} · ran {{.Duration}}</p>
 <p><span class="verdict {{.Class}}">{{.Verdict.Outcome}} (exit {{.Verdict.ExitCode}})</span> {{.Verdict.Reason}}</p>
+
+<h2>Steady state</h2>
+{{if .Probes}}<table>
+<tr><th>phase</th><th>probe</th><th>result</th><th>detail</th><th>took</th></tr>
+{{range .Probes}}<tr><td>{{.Phase}}</td><td>{{.Name}}</td><td class="{{.Class}}">{{.Result}}</td><td>{{.Detail}}</td><td>{{.Took}}</td></tr>
+{{end}}</table>{{else}}<p>The run recorded no steady-state probe.</p>{{end}}
 
 <h2>Invariants</h2>
 <table>

@@ -14,7 +14,8 @@ import (
 )
 
 // JournalSchemaVersion versions journal.json; bump it on incompatible changes.
-const JournalSchemaVersion = 1
+// Version 2: verdicts holds the steady-state probes too (kind "steady-state").
+const JournalSchemaVersion = 2
 
 // Journal is journal.json: the machine-readable record of one run — what ran
 // (scenario, seed, protections, the timeline as executed), what happened
@@ -74,15 +75,29 @@ type Counts struct {
 	DeadLetters int `json:"deadLetters"`
 }
 
-// InvariantVerdict is one invariant's result in the journal.
+// Kinds of verdict rows.
+const (
+	KindInvariant   = "invariant"
+	KindSteadyState = "steady-state"
+)
+
+// InvariantVerdict is one row of the journal's verdicts: an invariant's
+// result (Kind "invariant") or a steady-state probe's (Kind "steady-state":
+// Phase, Probe and Took are set, Result is PASS, NOT MET or DEVIATED and
+// Evidence holds the probe's detail). Rows run in the order of the verdict
+// table: probes before the method, invariants, probes after the run.
 type InvariantVerdict struct {
-	Invariant        string            `json:"invariant"`
+	Kind             string            `json:"kind"`
+	Invariant        string            `json:"invariant,omitempty"`
+	Phase            string            `json:"phase,omitempty"`
+	Probe            string            `json:"probe,omitempty"`
 	Name             string            `json:"name"`
-	Guarantee        string            `json:"guarantee"`
+	Guarantee        string            `json:"guarantee,omitempty"`
 	Result           check.Status      `json:"result"`
 	ExpectedViolated bool              `json:"expectedViolated,omitempty"`
-	Checked          int               `json:"checked"`
+	Checked          int               `json:"checked,omitempty"`
 	Evidence         string            `json:"evidence"`
+	Took             history.Duration  `json:"took,omitempty"`
 	ExampleTraceID   string            `json:"exampleTraceId,omitempty"`
 	Violations       []check.Violation `json:"violations,omitempty"`
 	Notes            []check.Note      `json:"notes,omitempty"`
@@ -142,13 +157,23 @@ func NewJournal(h *history.History, v check.Verdict) *Journal {
 			j.Counts.Handlings++
 		}
 	}
+	probes := func(phase string) {
+		for _, p := range v.Probes {
+			if p.Phase == phase {
+				j.Verdicts = append(j.Verdicts, InvariantVerdict{Kind: KindSteadyState, Phase: p.Phase, Probe: p.Name,
+					Name: p.Title(), Result: p.Status(), Evidence: p.Detail, Took: p.Took})
+			}
+		}
+	}
+	probes(history.ProbeBefore)
 	for _, r := range v.Results {
 		j.Verdicts = append(j.Verdicts, InvariantVerdict{
-			Invariant: r.ID, Name: r.Name, Guarantee: r.Guarantee, Result: r.Status, ExpectedViolated: r.Expected,
+			Kind: KindInvariant, Invariant: r.ID, Name: r.Name, Guarantee: r.Guarantee, Result: r.Status, ExpectedViolated: r.Expected,
 			Checked: r.Checked, Evidence: r.Evidence(), ExampleTraceID: r.ExampleTraceID(),
 			Violations: r.Violations, Notes: r.Notes,
 		})
 	}
+	probes(history.ProbeAfter)
 	return j
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -68,9 +69,12 @@ type junitMessage struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes one <testsuite> per run and one <testcase> per invariant,
-// plus a "fault efficacy" case:
+// WriteJUnit writes one <testsuite> per run and one <testcase> per
+// steady-state probe and per invariant, plus a "fault efficacy" case:
 //
+//   - probe failed before the method → <failure type="steady-state-not-met">
+//   - probe failed after the run     → <failure type="deviated"> (also in a
+//     negative control, whose verdict only lists it)
 //   - VIOLATED (not expected)        → <failure type="violated"> with every violation
 //   - expected violation that held   → <failure type="expected-violation-missing">
 //   - INCONCLUSIVE, missing evidence → <error type="inconclusive">: a run that
@@ -122,6 +126,28 @@ func suite(run Run) junitSuite {
 	if !h.Meta.Start.IsZero() {
 		s.Timestamp = h.Meta.Start.UTC().Format("2006-01-02T15:04:05")
 	}
+	probes := func(phase string) {
+		for _, p := range v.Probes {
+			if p.Phase != phase {
+				continue
+			}
+			c := junitCase{ClassName: class, Name: p.Title(), Time: seconds(time.Duration(p.Took).Seconds())}
+			switch p.Status() {
+			case check.NotMet:
+				c.Failure = &junitMessage{Message: "steady state not met before the method: " + p.Name + " (" + p.Detail + ")",
+					Type: "steady-state-not-met", Text: "the method did not run: " + p.Detail}
+				s.Failures++
+			case check.Deviated:
+				c.Failure = &junitMessage{Message: "steady state not restored after the run: " + p.Name + " (" + p.Detail + ")",
+					Type: "deviated", Text: p.Detail}
+				s.Failures++
+			default:
+				c.SystemOut = p.Evidence()
+			}
+			s.Cases = append(s.Cases, c)
+		}
+	}
+	probes(history.ProbeBefore)
 	for _, r := range v.Results {
 		c := junitCase{ClassName: class, Name: r.ID + " " + r.Name, Time: "0"}
 		switch {
@@ -145,6 +171,7 @@ func suite(run Run) junitSuite {
 		}
 		s.Cases = append(s.Cases, c)
 	}
+	probes(history.ProbeAfter)
 	eff := junitCase{ClassName: class, Name: "fault efficacy", Time: "0", SystemOut: evidenceText(v.Evidence)}
 	if !EvidenceMet(v.Evidence) {
 		msg := "INCONCLUSIVE: the fault left no evidence"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ const historyDir = "testdata/history"
 
 // recipe is how testdata/history was built: a small run of
 // reset-during-consume with one fault, a redelivery the inbox absorbed
-// (legal) and one closure message written twice (a TF2 violation).
+// (legal), one closure message written twice (a TF2 violation) and a
+// steady state not restored after the run (queues-empty failed).
 func recipe() *history.History {
 	res := synth.New(synth.Config{Seed: 5, Inquiries: 8})
 	h := res.History
@@ -43,6 +45,12 @@ func recipe() *history.History {
 		PlannedAt: history.Duration(300 * time.Millisecond), Started: start.Add(310 * time.Millisecond),
 		Healed: start.Add(900 * time.Millisecond)}}
 	h.Counters["network.bytes-cut"] = 2048
+	h.Probes = []history.Probe{
+		{Phase: history.ProbeBefore, Name: "services-healthy", OK: true, Detail: "ok", At: start.Add(-200 * time.Millisecond), Took: history.Duration(12 * time.Millisecond)},
+		{Phase: history.ProbeBefore, Name: "broker-healthy", OK: true, Detail: "ok", At: start.Add(-180 * time.Millisecond), Took: history.Duration(4 * time.Millisecond)},
+		{Phase: history.ProbeAfter, Name: "queues-empty", Detail: "communication-ticket-resolved holds 2 (1 ready, 1 unacked)", At: h.Meta.End, Took: history.Duration(30 * time.Second)},
+		{Phase: history.ProbeAfter, Name: "end-to-end", OK: true, Detail: "ok", At: h.Meta.End.Add(30 * time.Second), Took: history.Duration(1200 * time.Millisecond)},
+	}
 	for i := range h.Events {
 		e := h.Events[i]
 		if e.Kind == history.KindProcess && e.Service == "communication" && e.MessageType == "TicketResolved" {
@@ -92,6 +100,36 @@ func controlOf(t *testing.T) Run {
 	return Run{History: h, Verdict: check.Evaluate(h)}
 }
 
+// deviatedOf is the committed history without its duplicated closure
+// message: every invariant holds, but the steady state was not restored.
+func deviatedOf(t *testing.T) Run {
+	t.Helper()
+	h, err := history.Load(historyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Meta.Scenario = "reset-during-consume-deviated"
+	h.Snapshot.Messages = slices.DeleteFunc(h.Snapshot.Messages, func(m history.Message) bool { return m.ID == "closure-duplicate" })
+	return Run{History: h, Verdict: check.Evaluate(h)}
+}
+
+// notStartedOf is the committed scenario stopped by a failed probe before
+// its method: no workload, no spans, no faults.
+func notStartedOf(t *testing.T) Run {
+	t.Helper()
+	full, err := history.Load(historyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := full.Meta
+	meta.Scenario, meta.End = "reset-during-consume-not-started", meta.Start
+	h := &history.History{Meta: meta, Probes: []history.Probe{
+		{Phase: history.ProbeBefore, Name: "services-healthy", OK: true, Detail: "ok", At: meta.Start, Took: history.Duration(15 * time.Millisecond)},
+		{Phase: history.ProbeBefore, Name: "end-to-end", Detail: "inquiry 4f0c did not become a ready ticket within 1ms: no ticket", At: meta.Start, Took: history.Duration(40 * time.Millisecond)},
+	}}
+	return Run{History: h, Verdict: check.Evaluate(h)}
+}
+
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
@@ -112,14 +150,22 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+const deviation = "steady state not restored after the run: queues-empty (communication-ticket-resolved holds 2 (1 ready, 1 unacked))"
+
 func TestCommittedHistoryVerdict(t *testing.T) {
-	run := loadRun(t)
-	if run.Verdict.Outcome != check.OutcomeFail || run.Verdict.ExitCode != check.ExitViolated {
-		t.Fatalf("verdict %s/%d %s, want FAIL/4 (the history holds a duplicated closure)", run.Verdict.Outcome, run.Verdict.ExitCode, run.Verdict.Reason)
-	}
-	c := controlOf(t)
-	if c.Verdict.Outcome != check.OutcomePass {
-		t.Fatalf("control verdict %s: %s", c.Verdict.Outcome, c.Verdict.Reason)
+	for _, tc := range []struct {
+		run     Run
+		outcome check.Outcome
+		reason  string
+	}{
+		{loadRun(t), check.OutcomeFail, "violated: TF2; also deviated: " + deviation},
+		{controlOf(t), check.OutcomePass, "violated as expected: TF2; also deviated: " + deviation},
+		{deviatedOf(t), check.OutcomeFail, "deviated: " + deviation},
+		{notStartedOf(t), check.OutcomeInconclusive, "not started: steady state not met before the method: end-to-end (inquiry 4f0c did not become a ready ticket within 1ms: no ticket)"},
+	} {
+		if v := tc.run.Verdict; v.Outcome != tc.outcome || v.Reason != tc.reason {
+			t.Errorf("%s: verdict %s: %q\nwant %s: %q", tc.run.SuiteName(), v.Outcome, v.Reason, tc.outcome, tc.reason)
+		}
 	}
 }
 
@@ -137,14 +183,26 @@ func TestJournalGolden(t *testing.T) {
 	if j.Seed != 5 || len(j.Timeline) != 1 || j.Timeline[0].StartedAt == nil || time.Duration(*j.Timeline[0].StartedAt) != 310*time.Millisecond {
 		t.Errorf("journal round trip: %+v", j.Timeline)
 	}
-	if j.Verdict.ExitCode != 4 || len(j.Verdicts) != len(check.Invariants) {
-		t.Errorf("journal verdicts %+v", j.Verdict)
+	if j.Verdict.ExitCode != 4 || len(j.Verdicts) != len(check.Invariants)+4 {
+		t.Errorf("journal verdicts %+v, %d rows", j.Verdict, len(j.Verdicts))
+	}
+	var rows []string
+	for _, r := range j.Verdicts {
+		rows = append(rows, r.Kind+" "+r.Phase+r.Invariant+" "+string(r.Result))
+	}
+	want := []string{"steady-state before PASS", "steady-state before PASS", "invariant TF1 PASS", "invariant TF2 VIOLATED"}
+	if !slices.Equal(rows[:4], want) || rows[len(rows)-2] != "steady-state after DEVIATED" || rows[len(rows)-1] != "steady-state after PASS" {
+		t.Errorf("journal rows %v", rows)
+	}
+	if last := j.Verdicts[len(j.Verdicts)-2]; last.Probe != "queues-empty" || last.Took != history.Duration(30*time.Second) ||
+		last.Evidence != "communication-ticket-resolved holds 2 (1 ready, 1 unacked)" {
+		t.Errorf("deviated row %+v", last)
 	}
 }
 
 func TestJUnitGolden(t *testing.T) {
 	var b bytes.Buffer
-	if err := WriteJUnit(&b, loadRun(t), controlOf(t)); err != nil {
+	if err := WriteJUnit(&b, loadRun(t), controlOf(t), deviatedOf(t), notStartedOf(t)); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "junit.xml", b.Bytes())
@@ -152,14 +210,28 @@ func TestJUnitGolden(t *testing.T) {
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Suites) != 2 || doc.Suites[0].Tests != len(check.Invariants)+1 {
+	if len(doc.Suites) != 4 || doc.Suites[0].Tests != len(check.Invariants)+4+1 || doc.Suites[3].Tests != len(check.Invariants)+2+1 {
 		t.Fatalf("suites %+v", doc.Suites)
 	}
-	if doc.Failures != 1 || doc.Suites[0].Failures != 1 || doc.Suites[1].Failures != 0 {
-		t.Errorf("failures: total %d, run %d, control %d; want 1, 1, 0", doc.Failures, doc.Suites[0].Failures, doc.Suites[1].Failures)
+	// run: TF2 and the deviation; control: the deviation (listed, not
+	// judged, but a failed probe); deviated: the deviation; not started:
+	// the before-probe.
+	var got []int
+	for _, s := range doc.Suites {
+		got = append(got, s.Failures)
 	}
-	if !strings.Contains(b.String(), "broke TF2 ExactlyOnceEffects") || !strings.Contains(b.String(), "violated as expected") {
-		t.Error("junit misses the violation or the control's note")
+	if !slices.Equal(got, []int{2, 1, 1, 1}) || doc.Failures != 5 {
+		t.Errorf("failures per suite %v (total %d), want [2 1 1 1] (5)", got, doc.Failures)
+	}
+	if doc.Suites[3].Skipped != len(check.Invariants) || doc.Suites[3].Errors != 1 {
+		t.Errorf("not started: %d skipped, %d errors; want every invariant skipped and the efficacy an error", doc.Suites[3].Skipped, doc.Suites[3].Errors)
+	}
+	for _, want := range []string{"broke TF2 ExactlyOnceEffects", "violated as expected",
+		`name="steady state after: queues-empty"`, `type="deviated"`, `type="steady-state-not-met"`,
+		`message="steady state not met before the method: end-to-end (inquiry 4f0c`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("junit misses %s", want)
+		}
 	}
 }
 
@@ -168,6 +240,7 @@ func TestJUnitInconclusiveIsAnError(t *testing.T) {
 	h := run.History
 	h.Meta.Evidence = []history.Requirement{{Counter: "dedup.skips", Op: ">", Value: 100}}
 	h.Snapshot.Messages = h.Snapshot.Messages[:len(h.Snapshot.Messages)-1] // drop the duplicate
+	h.Probes = nil                                                         // and the deviation
 	run.Verdict = check.Evaluate(h)
 	if run.Verdict.Outcome != check.OutcomeInconclusive {
 		t.Fatalf("verdict %s: %s", run.Verdict.Outcome, run.Verdict.Reason)
@@ -190,11 +263,15 @@ func TestTableGolden(t *testing.T) {
 	if err := WriteTable(&b, loadRun(t)); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteTable(&b, controlOf(t)); err != nil {
-		t.Fatal(err)
+	for _, run := range []Run{controlOf(t), deviatedOf(t), notStartedOf(t)} {
+		if err := WriteTable(&b, run); err != nil {
+			t.Fatal(err)
+		}
 	}
 	golden(t, "table.txt", b.Bytes())
-	for _, want := range []string{"INVARIANT", "TF2 ExactlyOnceEffects", "VIOLATED", "VIOLATED (expected)", "fault efficacy", "verdict: FAIL (exit 4)", "verdict: PASS (exit 0)"} {
+	for _, want := range []string{"INVARIANT", "TF2 ExactlyOnceEffects", "VIOLATED", "VIOLATED (expected)", "fault efficacy", "verdict: FAIL (exit 4)", "verdict: PASS (exit 0)",
+		"steady state before: services-healthy", "steady state after: queues-empty", "DEVIATED", "NOT MET", "verdict: FAIL (exit 4) deviated: " + deviation,
+		"verdict: INCONCLUSIVE (exit 5) not started: "} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table misses %q", want)
 		}
@@ -202,6 +279,28 @@ func TestTableGolden(t *testing.T) {
 }
 
 var externalRef = regexp.MustCompile(`(?i)(https?:|//[a-z0-9.-]+\.[a-z]{2,}/|<script[^>]*src|<link\b|<img\b|@import|url\()`)
+
+func TestHTMLGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteHTML(&b, loadRun(t)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.html", b.Bytes())
+	for _, want := range []string{"<h2>Steady state</h2>", "<td>queues-empty</td><td class=\"fail\">DEVIATED</td>",
+		"communication-ticket-resolved holds 2 (1 ready, 1 unacked)", "<td>services-healthy</td><td class=\"pass\">PASS</td>"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report misses %s", want)
+		}
+	}
+	b.Reset()
+	if err := WriteHTML(&b, notStartedOf(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "<td>end-to-end</td><td class=\"inconclusive\">NOT MET</td>") || !strings.Contains(b.String(), "not started: steady state not met") {
+		t.Errorf("the not-started report misses its probe row or reason:\n%s", b.String())
+	}
+	wellFormed(t, b.String())
+}
 
 func TestHTMLIsSelfContained(t *testing.T) {
 	for _, run := range []Run{loadRun(t), controlOf(t)} {

@@ -14,7 +14,9 @@
 //	lab.Start (random ports; per-service unprotect from the plan; scenario
 //	           settings: heartbeat 2s, confirm-timeout 1s)
 //	  └ WaitHealthy
-//	steady state before ── a failed probe aborts: ErrSteadyState
+//	steady state before ── a failed probe stops the run: the probes are
+//	        judged as a run that did not start (INCONCLUSIVE), its reports
+//	        written, and Run returns that Result with ErrSteadyState
 //	base := now                                          (history Meta.Start)
 //	errgroup ┬ workload.Run (seeded from the plan's seed)
 //	         └ timeline: step i sleeps to base+At, Inject, sleeps to
@@ -24,9 +26,10 @@
 //	settle: until every service queue is empty (passive declares, plus the
 //	        management API's unacked counts) and every outbox relayed, three
 //	        polls in a row, or the scenario's settle time runs out
-//	steady state after (failures are recorded; check turns a PASS into
-//	        INCONCLUSIVE when one failed); settle again after an end-to-end
-//	        probe, whose inquiry is still flowing
+//	steady state after (failures are recorded; check fails the run as
+//	        deviated); settle again after an end-to-end probe, whose inquiry
+//	        is still flowing; min-throughput, before or after, is judged from
+//	        the method's spans once they are read, as an after-probe
 //	collect: databases (read-only) ─► dead letters (management API peek)
 //	         ─► holdings: what each queue still holds (ready and unacked,
 //	            the least seen over 2 s, unacked since when, dead-lettered,

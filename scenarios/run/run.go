@@ -29,7 +29,8 @@ import (
 )
 
 // ErrSteadyState reports that the system was not in its steady state before
-// the faults: the experiment was not run.
+// the faults: the experiment was not run. Run returns it with a Result whose
+// verdict is INCONCLUSIVE ("not started") and whose reports are written.
 var ErrSteadyState = errors.New("steady state not met before the method")
 
 // ErrInterrupted reports a run stopped by its context (Ctrl-C) before it
@@ -157,8 +158,10 @@ type runner struct {
 //
 // Every fault is healed in a deferred step and the rollbacks run even when
 // ctx is cancelled; the lab is always stopped. A run the context stopped
-// before the settle returns ErrInterrupted; a failed steady state before the
-// method returns ErrSteadyState. Otherwise the Result carries the verdict.
+// before the settle returns ErrInterrupted. A failed steady state before the
+// method returns a Result (the probes as rows, verdict INCONCLUSIVE "not
+// started", the run files written) together with an error wrapping
+// ErrSteadyState. Otherwise the Result carries the verdict.
 func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -230,7 +233,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			if ctx.Err() != nil {
 				return nil, ErrInterrupted
 			}
-			return nil, fmt.Errorf("%w: %s: %s", ErrSteadyState, pr.Name, pr.Detail)
+			return r.notStarted(probes, pr)
 		}
 	}
 
@@ -290,7 +293,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	for _, p := range r.plan.SteadyState.Before {
 		if p.Probe == ProbeMinThroughput {
-			deferred = append(deferred, p)
+			deferred = append(deferred, p) // judged from the method's spans, so after it
 		}
 	}
 	if slices.ContainsFunc(r.plan.SteadyState.After, func(p spec.Probe) bool { return p.Probe == ProbeEndToEnd }) {
@@ -339,11 +342,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	for _, p := range deferred {
-		phase := history.ProbeAfter
-		if slices.ContainsFunc(r.plan.SteadyState.Before, func(b spec.Probe) bool { return b == p }) {
-			phase = history.ProbeBefore
-		}
-		probes = append(probes, throughputProbe(phase, p, events, base, methodEnd))
+		probes = append(probes, throughputProbe(history.ProbeAfter, p, events, base, methodEnd))
 	}
 	snap.At = snapAt
 	snap.DeadLetters = attributeDeadLetters(rawDL, events)
@@ -364,6 +363,29 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		"torn_lines", spanStats.Torn, "bad_lines", spanStats.Bad)
 	r.setPhase("done: " + string(v.Outcome))
 	return &Result{Dir: cfg.Dir, History: h, Verdict: v, Spans: spanStats}, nil
+}
+
+// notStarted records a run whose steady state failed before the method: a
+// history of the probes run so far (and the end-to-end probe's submission,
+// if any) without method, spans or snapshot, judged INCONCLUSIVE ("not
+// started") and written to the run directory like any run. It returns the
+// Result together with an error wrapping ErrSteadyState that names the
+// failed probe.
+func (r *runner) notStarted(probes []history.Probe, failed history.Probe) (*Result, error) {
+	h := &history.History{Meta: r.plan.Meta(), Probes: probes}
+	h.Meta.Start, h.Meta.End = probes[0].At, time.Now()
+	h.Meta.Limits.MaxAttempts = r.maxAttempts()
+	r.mu.Lock()
+	h.Workload, h.Commands = slices.Clone(r.subs), slices.Clone(r.cmds)
+	r.mu.Unlock()
+	v := check.Evaluate(h)
+	r.setPhase("writing the report")
+	if err := WriteRunFiles(r.cfg.Dir, h, v); err != nil {
+		return nil, err
+	}
+	r.log.Warn("Steady state not met before the method; the run did not start", "probe", failed.Name, "detail", failed.Detail)
+	r.setPhase("not started")
+	return &Result{Dir: r.cfg.Dir, History: h, Verdict: v}, fmt.Errorf("%w: %s: %s", ErrSteadyState, failed.Name, failed.Detail)
 }
 
 // serviceSpecs gives each service its unprotect list from the plan and the

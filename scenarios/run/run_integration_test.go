@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -344,4 +345,65 @@ func verdictText(v check.Verdict) string {
 		fmt.Fprintf(&b, "%s %s %s\n", r.ID, r.Status, r.Evidence())
 	}
 	return b.String()
+}
+
+// A steady state that does not hold before the method: nothing is injected
+// and the workload never runs, but the run is recorded like any other — the
+// probes as rows, the verdict INCONCLUSIVE "not started", the reports
+// written — and Run says which probe failed. The placeholder system has no
+// Ticketflow services, so its end-to-end probe fails for real.
+func TestRunNotStartedWhenTheSteadyStateFailsBefore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	plan := &spec.Plan{
+		Scenario: "placeholder-not-started", Seed: 5, Protections: map[string]map[string]bool{},
+		SteadyState: spec.SteadyState{Before: []spec.Probe{{Probe: ProbeServicesHealthy}, {Probe: ProbeEndToEnd, Timeout: spec.Duration(5 * time.Second)}}},
+		Workload:    spec.Workload{Settle: spec.Duration(time.Second)},
+		Timeline: []spec.Scheduled{{Name: "placeholder-down", At: 0, HealAt: time.Second,
+			Action: &spec.OutageAction{Link: "placeholder"}}},
+		End:      time.Second,
+		Evidence: []history.Requirement{{Counter: "connections.reopened", Op: ">", Value: 0}},
+	}
+	var calls atomic.Int32
+	res, err := Run(t.Context(), Config{Plan: plan, Lab: placeholderLab(t), Dir: dir, Log: labtest.Logger(t),
+		Workload: func(ctx context.Context, cfg workload.Config, rng *rand.Rand) (*workload.Result, error) {
+			calls.Add(1)
+			return noWorkload(ctx, cfg, rng)
+		}})
+	if !errors.Is(err, ErrSteadyState) || !strings.Contains(err.Error(), "end-to-end: system placeholder has no inquiries and tickets services") {
+		t.Fatalf("err %v, want ErrSteadyState naming the end-to-end probe", err)
+	}
+	if res == nil {
+		t.Fatal("no Result for a run that did not start")
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("the workload ran %d times; the method must not start", n)
+	}
+	v, h := res.Verdict, res.History
+	wantReason := "not started: steady state not met before the method: end-to-end (system placeholder has no inquiries and tickets services"
+	if v.Outcome != check.OutcomeInconclusive || v.ExitCode != check.ExitInconclusive || !strings.HasPrefix(v.Reason, wantReason) {
+		t.Errorf("verdict %s (%d): %s", v.Outcome, v.ExitCode, v.Reason)
+	}
+	if len(h.Faults) != 0 || len(h.Events) != 0 {
+		t.Errorf("a run that did not start has %d faults and %d events", len(h.Faults), len(h.Events))
+	}
+	if len(v.Probes) != 2 || !v.Probes[0].OK || v.Probes[1].Status() != check.NotMet {
+		t.Errorf("probe rows %+v", v.Probes)
+	}
+	for _, f := range []string{history.RunFile, JournalFile, JUnitFile, ReportFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	junit, err := os.ReadFile(filepath.Join(dir, JUnitFile))
+	if err != nil || !strings.Contains(string(junit), `type="steady-state-not-met"`) {
+		t.Errorf("junit.xml lacks the failed probe (%v):\n%s", err, junit)
+	}
+	in, err := lab.ReadInfo(dir)
+	if err != nil || in.Running || in.StoppedAt == nil {
+		t.Errorf("lab left running: %+v %v", in, err)
+	}
+	again, err := Verify(dir, VerifyOptions{})
+	if err != nil || again.Verdict.Reason != v.Reason {
+		t.Errorf("verify: %v %q, run: %q", err, again.Verdict.Reason, v.Reason)
+	}
 }

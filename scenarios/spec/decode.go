@@ -47,8 +47,13 @@ func ParseFile(path string) (*Scenario, error) {
 
 // Parse decodes a scenario strictly — unknown fields, wrong types, bad
 // durations, unknown action types and names are errors — applies defaults and
-// validates it. Every error is a *Error ("file:line: message"); all of them
-// are returned together (errors.Join).
+// validates it. Every error is a *Error ("file:line: message"); all of them,
+// decoding and validation errors alike, are returned together (errors.Join),
+// sorted by line. Validation runs on what could be decoded; a validation
+// error on a line that already has a decoding error is left out, since it
+// restates that error (a value that did not decode reads as zero). Only a
+// YAML syntax error stops at the first problem: the rest of the file cannot
+// be read.
 func Parse(name string, data []byte) (*Scenario, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -72,15 +77,45 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	if err := doc.Decode(s); err != nil {
 		errs = appendUnique(errs, yamlErrors(name, err))
 	}
+	for _, err := range s.stepErrors() {
+		errs = appendUnique(errs, err)
+	}
+	s.setDefaults()
+	if err := s.Validate(); err != nil {
+		errs = append(errs, newLines(errs, err)...)
+	}
 	if len(errs) > 0 {
 		sortErrors(errs)
 		return nil, errors.Join(errs...)
 	}
-	s.setDefaults()
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
 	return s, nil
+}
+
+// newLines returns the errors of joined whose line has no error in have yet
+// (errors without a line are always kept).
+func newLines(have []error, joined error) []error {
+	taken := map[int]bool{}
+	for _, e := range have {
+		if le, ok := e.(*Error); ok && le.Line > 0 {
+			taken[le.Line] = true
+		}
+	}
+	var out []error
+	for _, e := range unjoin(joined) {
+		if le, ok := e.(*Error); ok && taken[le.Line] {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// unjoin lists the errors of an errors.Join (or err alone).
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -106,13 +141,7 @@ func yamlErrors(file string, err error) error {
 }
 
 func appendUnique(errs []error, joined error) []error {
-	var list []error
-	if j, ok := joined.(interface{ Unwrap() []error }); ok {
-		list = j.Unwrap()
-	} else {
-		list = []error{joined}
-	}
-	for _, e := range list {
+	for _, e := range unjoin(joined) {
 		if !slices.ContainsFunc(errs, func(x error) bool { return x.Error() == e.Error() }) {
 			errs = append(errs, e)
 		}
@@ -301,8 +330,19 @@ func (st *strict) checkStep(n *yaml.Node, path string) {
 	}
 }
 
-// UnmarshalYAML decodes a step in two steps on its `type` field.
+// UnmarshalYAML decodes a step in two steps on its `type` field. It never
+// fails: what does not decode is kept in the step and Parse reports it (a
+// list element whose UnmarshalYAML fails would be dropped by yaml.v3,
+// shifting the indices validation locates its errors by). A field that does
+// not decode is left zero and the step keeps the rest, so validation still
+// reports the step's other errors; a step without a known type has no Action.
 func (s *Step) UnmarshalYAML(n *yaml.Node) error {
+	*s = Step{line: n.Line}
+	s.decodeErr = s.decode(n)
+	return nil
+}
+
+func (s *Step) decode(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return lineErr(n, "a step must be a mapping with a type (one of %s)", strings.Join(ActionTypes, ", "))
 	}
@@ -315,12 +355,27 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 		return lineErr(tn, "unknown action type %q (valid: %s)", typ, strings.Join(ActionTypes, ", "))
 	}
 	v := reflect.New(class).Interface().(classStep)
-	if err := n.Decode(v); err != nil {
-		return err
-	}
+	err := n.Decode(v)
 	c, action := v.parts()
 	*s = Step{Name: c.Name, At: c.At, Jitter: c.Jitter, Duration: c.Duration, Action: action, line: n.Line}
-	return nil
+	return err
+}
+
+// stepErrors collects what did not decode in the scenario's steps.
+func (s *Scenario) stepErrors() []error {
+	lists := [][]Step{s.Method, s.Rollbacks}
+	if s.Control != nil {
+		lists = append(lists, s.Control.Method)
+	}
+	var errs []error
+	for _, steps := range lists {
+		for _, st := range steps {
+			if st.decodeErr != nil {
+				errs = append(errs, yamlErrors(s.file, st.decodeErr))
+			}
+		}
+	}
+	return errs
 }
 
 // classStep is a decoded step of one action class.

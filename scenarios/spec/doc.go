@@ -27,7 +27,11 @@
 // into custom unmarshalers, so a reflective walk over the node tree checks
 // every key against the Go types and records each path's line; validation
 // messages reuse those lines. All problems are reported at once
-// (errors.Join), each as a *Error "file:line: message".
+// (errors.Join, sorted by line), each as a *Error "file:line: message":
+// validation runs on whatever decoded, so a typo does not hide the file's
+// other mistakes, and a validation error on a line that already has a
+// decoding error is left out as a restatement of it. A step that fails to
+// decode keeps its place in its list, so later steps keep their lines.
 //
 // A step without a duration is healed when the method ends (Plan.End); an
 // instant action (restart, resume, start, close-connections) takes no

@@ -105,6 +105,8 @@ type Step struct {
 	Action   Action
 
 	line int
+	// decodeErr is what did not decode in this step (see UnmarshalYAML).
+	decodeErr error
 }
 
 // Line is the step's line in its file (0 when built in code).

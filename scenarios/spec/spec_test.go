@@ -264,3 +264,77 @@ func TestPlan(t *testing.T) {
 		t.Error("bad --unprotect accepted")
 	}
 }
+
+// malformed has six errors on six lines, of both kinds: decoding (a wrong
+// type, a bad duration, an unknown field) and validation (a bad name, an
+// unknown service in the step whose duration did not decode, an unknown
+// invariant).
+const malformed = `name: Bad Name
+description: d
+workload:
+  inquiries: many
+  rate: 5
+method:
+  - at: 2 seconds
+    type: outage
+    link: mail
+  - at: 1s
+    type: outage
+    link: tickets
+    colour: red
+invariants: [TF1, TF99]
+evidence: ["dedup.skips > 0"]
+`
+
+func TestParseReportsEveryErrorSortedByLine(t *testing.T) {
+	_, err := Parse("bad.yaml", []byte(malformed))
+	if err == nil {
+		t.Fatal("parsed")
+	}
+	want := []string{
+		`bad.yaml:1: name: want a lowercase name`,
+		"bad.yaml:4: cannot unmarshal !!str `many`",
+		`bad.yaml:7: bad duration "2 seconds"`,
+		`bad.yaml:9: method[0].link: unknown link (a service) "mail"`,
+		`bad.yaml:13: unknown field "colour" in a outage step`,
+		`bad.yaml:14: invariants[1]: unknown invariant "TF99"`,
+	}
+	got := strings.Split(err.Error(), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("%d errors, want %d (no duplicates, nothing dropped):\n%v", len(got), len(want), err)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("error %d:\n got %s\nwant %s…", i+1, got[i], want[i])
+		}
+	}
+	var located []*Error
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var le *Error
+		if !errors.As(e, &le) || le.File != "bad.yaml" || le.Line == 0 {
+			t.Errorf("not a located *Error: %T %v", e, e)
+		}
+		located = append(located, le)
+	}
+	if len(located) != len(want) {
+		t.Errorf("%d joined errors, want %d", len(located), len(want))
+	}
+}
+
+// A step that fails to decode keeps its place: the next step's validation
+// errors still point at its own lines.
+func TestParseFailedStepKeepsTheNextStepsLines(t *testing.T) {
+	src := "name: x\ndescription: d\nworkload: {inquiries: 1}\nmethod:\n  - type: netwrok\n  - type: outage\n    link: mail\nevidence: [\"dedup.skips > 0\"]\n"
+	_, err := Parse("x.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("parsed")
+	}
+	for _, want := range []string{`x.yaml:5: unknown action type "netwrok"`, `x.yaml:7: method[1].link: unknown link (a service) "mail"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %s in\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "duplicate step name") || strings.Contains(err.Error(), "method: required") {
+		t.Errorf("a step that did not decode caused a second error:\n%v", err)
+	}
+}

@@ -125,6 +125,9 @@ func (s *Scenario) Validate() error {
 	validateSteps(v, "method", s.Method)
 	names := map[string]bool{}
 	for i, st := range s.Method {
+		if st.Action == nil {
+			continue // did not decode; reported already
+		}
 		if names[st.Name] {
 			v.errorf(fmt.Sprintf("method[%d].name", i), "duplicate step name %q", st.Name)
 		}
