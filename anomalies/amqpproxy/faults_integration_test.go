@@ -4,8 +4,11 @@ package amqpproxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -284,6 +287,17 @@ func TestDroppedAckTimesOutLikeConsumerTimeout(t *testing.T) {
 	chA.healthy(t)
 	if n := queueDepth(t, h.direct, qa); n != 2 {
 		t.Fatalf("queue A holds %d ready messages, want 2 (a2, a3 behind the unacked a1)", n)
+	}
+	// The management API agrees, once its statistics caught up: one
+	// unacked, two ready.
+	if mgmt := labtest.SharedBroker(t).ManagementURL; mgmt != "" {
+		labtest.Eventually(t, 10*time.Second, func() error {
+			ready, unacked, err := queueCounts(t.Context(), mgmt, qa)
+			if err == nil && (ready != 2 || unacked != 1) {
+				err = fmt.Errorf("queue A: %d ready, %d unacked; want 2 and 1", ready, unacked)
+			}
+			return err
+		})
 	}
 	ev := h.p.Evidence()
 	if ev.Counts[DropAck] != 2 || ev.Counts[AckTimedOut] != 1 || len(ev.AckTimers) != 0 {
@@ -583,4 +597,34 @@ func TestInjectedConnectionCloseCarriesReplyCode(t *testing.T) {
 	if n := queueDepth(t, h.direct, q); n != 1 {
 		t.Fatalf("queue holds %d, want only the message published after the close", n)
 	}
+}
+
+// queueCounts reads a queue's ready and unacknowledged message counts in
+// the default vhost from the management API.
+func queueCounts(ctx context.Context, mgmt, q string) (ready, unacked int, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mgmt+"/api/queues/%2F/"+url.PathEscape(q), nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	req.SetBasicAuth("guest", "guest")
+	req.Close = true // no idle connection left for the leak check
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("management API: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("management API: queue %s: %s", q, resp.Status)
+	}
+	var body struct {
+		Ready   *int `json:"messages_ready"`
+		Unacked *int `json:"messages_unacknowledged"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, 0, fmt.Errorf("management API: queue %s: %w", q, err)
+	}
+	if body.Ready == nil || body.Unacked == nil {
+		return 0, 0, fmt.Errorf("management API: queue %s has no message statistics yet", q)
+	}
+	return *body.Ready, *body.Unacked, nil
 }
