@@ -24,6 +24,7 @@ const (
 	CounterProxyConfirmsDelayed      = "proxy.confirms-delayed"
 	CounterProxyPublishesDuplicated  = "proxy.publishes-duplicated"
 	CounterProxyChannelsClosed       = "proxy.channels-closed"
+	CounterProxyAckTimeouts          = "proxy.ack-timeouts"
 )
 
 // proxyCounters maps each proxy fault to its evidence counter. Faults
@@ -37,12 +38,14 @@ var proxyCounters = map[amqpproxy.Fault]string{
 	amqpproxy.DelayConfirm:      CounterProxyConfirmsDelayed,
 	amqpproxy.DuplicatePublish:  CounterProxyPublishesDuplicated,
 	amqpproxy.CloseChannel:      CounterProxyChannelsClosed,
+	amqpproxy.AckTimedOut:       CounterProxyAckTimeouts,
 }
 
 // MessageCounters lists the evidence counters Message records.
 func MessageCounters() []string {
 	return []string{CounterProxyDeliveriesDuplicated, CounterProxyDeliveriesReordered, CounterProxyAcksDropped,
-		CounterProxyConfirmsDropped, CounterProxyConfirmsDelayed, CounterProxyPublishesDuplicated, CounterProxyChannelsClosed}
+		CounterProxyConfirmsDropped, CounterProxyConfirmsDelayed, CounterProxyPublishesDuplicated, CounterProxyChannelsClosed,
+		CounterProxyAckTimeouts}
 }
 
 // scenarioFaults are the scenario files' names for the proxy faults that
@@ -81,7 +84,11 @@ var ruleSeq atomic.Int64
 // delay-delivery, drop-ack) or on its publishes (drop-confirm,
 // delay-confirm, duplicate-publish); channel-close acts on deliveries. Heal
 // removes the rule on every instance, then reads what it did into the
-// proxy.* counters and logs every applied fault with its message id.
+// proxy.* counters and logs every applied fault with its message id. A
+// drop-ack rule's effect outlives its removal: each swallowed ack closes its
+// channel once the ack timeout expires (proxy.ack-timeouts), so heal first
+// waits, at most the ack timeout plus ackTimeoutSlack, until no ack timer
+// of the rule is running.
 type Message struct {
 	Env     *Env
 	Service string
@@ -105,7 +112,15 @@ type Message struct {
 	Prefetch  int
 	Delay     time.Duration
 	ReplyCode int
+	// AckTimeout (drop-ack) closes the channel of a delivery whose ack was
+	// swallowed this long ago, as RabbitMQ's consumer_timeout does; nil
+	// means the proxy's default (amqpproxy.DefaultAckTimeout), 0 never.
+	AckTimeout *time.Duration
 }
+
+// ackTimeoutSlack is how much longer than the ack timeout heal waits for a
+// drop-ack rule's timers.
+const ackTimeoutSlack = 5 * time.Second
 
 var _ Anomaly = (*Message)(nil)
 
@@ -144,6 +159,14 @@ func (m *Message) Rule() (amqpproxy.Rule, error) {
 		return amqpproxy.Rule{}, fmt.Errorf("prefetch %d: want 1 to 65535", m.Prefetch)
 	}
 	r.Prefetch = uint16(m.Prefetch)
+	switch {
+	case m.AckTimeout != nil:
+		d := amqpproxy.Duration(*m.AckTimeout)
+		r.AckTimeout = &d
+	case f == amqpproxy.DropAck:
+		d := amqpproxy.Duration(amqpproxy.DefaultAckTimeout)
+		r.AckTimeout = &d
+	}
 	return r, nil
 }
 
@@ -194,9 +217,17 @@ func (m *Message) heal(ctx context.Context, rule amqpproxy.Rule, done []Instance
 	}
 	counts := map[amqpproxy.Fault]int64{}
 	read := false
+	var until time.Time
+	if rule.Fault == amqpproxy.DropAck && rule.AckTimeout != nil && *rule.AckTimeout > 0 {
+		until = time.Now().Add(time.Duration(*rule.AckTimeout) + ackTimeoutSlack)
+		// Leave time to read the evidence before the heal's deadline.
+		if dl, ok := ctx.Deadline(); ok && until.After(dl.Add(-ackTimeoutSlack/2)) {
+			until = dl.Add(-ackTimeoutSlack / 2)
+		}
+	}
 	for _, in := range done {
-		var ev amqpproxy.Evidence
-		if err := (request{client: env.http(), method: http.MethodGet, url: m.base(in) + "/evidence", out: &ev}).do(ctx); err != nil {
+		ev, err := m.evidence(ctx, in, rule.ID, until)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("read the evidence of %s on %s: %w", m.Name(), in.ID, err))
 			continue
 		}
@@ -215,6 +246,9 @@ func (m *Message) heal(ctx context.Context, rule amqpproxy.Rule, done []Instance
 		if c, ok := proxyCounters[rule.Fault]; ok {
 			env.Evidence.Add(c, 0)
 		}
+		if !until.IsZero() {
+			env.Evidence.Add(CounterProxyAckTimeouts, 0)
+		}
 		for f, n := range counts {
 			if c, ok := proxyCounters[f]; ok {
 				env.Evidence.Add(c, float64(n))
@@ -224,4 +258,29 @@ func (m *Message) heal(ctx context.Context, rule amqpproxy.Rule, done []Instance
 	err := errors.Join(errs...)
 	env.log().Info("Anomaly healed", "anomaly", m.Name(), "rule", rule.ID, "applied", counts[rule.Fault], "err", err)
 	return err
+}
+
+// evidence reads the proxy evidence of instance in. Until until (zero: no
+// wait) it polls while ack timers of rule id are still running, so that the
+// evidence holds their outcome; past it, it returns what it read last.
+func (m *Message) evidence(ctx context.Context, in Instance, id string, until time.Time) (amqpproxy.Evidence, error) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var ev amqpproxy.Evidence
+		if err := (request{client: m.Env.http(), method: http.MethodGet, url: m.base(in) + "/evidence", out: &ev}).do(ctx); err != nil {
+			return ev, err
+		}
+		if ev.AckTimers[id] == 0 || !time.Now().Before(until) {
+			if n := ev.AckTimers[id]; n > 0 {
+				m.Env.log().Warn("Ack timers still running after the wait", "anomaly", m.Name(), "service", in.ID, "timers", n)
+			}
+			return ev, nil
+		}
+		select {
+		case <-ctx.Done():
+			return ev, fmt.Errorf("wait for the ack timers of %s: %w", m.Name(), ctx.Err())
+		case <-tick.C:
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +49,9 @@ func TestMessageRuleMapsScenarioFields(t *testing.T) {
 			amqpproxy.Rule{Fault: amqpproxy.CloseChannel, Every: 3, Limit: 1, ReplyCode: 406}},
 		{Message{Fault: "delay-confirm", RoutingKey: "k", Delay: 2 * time.Second},
 			amqpproxy.Rule{Fault: amqpproxy.DelayConfirm, Delay: amqpproxy.Duration(2 * time.Second), Match: amqpproxy.Match{RoutingKey: "k"}}},
-		{Message{Fault: "drop-ack"}, amqpproxy.Rule{Fault: amqpproxy.DropAck}},
+		{Message{Fault: "drop-ack"}, amqpproxy.Rule{Fault: amqpproxy.DropAck, AckTimeout: new(amqpproxy.Duration(amqpproxy.DefaultAckTimeout))}},
+		{Message{Fault: "drop-ack", AckTimeout: new(time.Duration(0))}, amqpproxy.Rule{Fault: amqpproxy.DropAck, AckTimeout: new(amqpproxy.Duration(0))}},
+		{Message{Fault: "drop-ack", AckTimeout: new(3 * time.Second)}, amqpproxy.Rule{Fault: amqpproxy.DropAck, AckTimeout: new(amqpproxy.Duration(3 * time.Second))}},
 	}
 	for _, c := range cases {
 		got, err := c.m.Rule()
@@ -58,7 +61,7 @@ func TestMessageRuleMapsScenarioFields(t *testing.T) {
 		if got.Probability != nil {
 			t.Fatalf("%s: probability %v without one asked", c.m.Fault, *got.Probability)
 		}
-		if got != c.want {
+		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%s: rule %+v, want %+v", c.m.Fault, got, c.want)
 		}
 	}

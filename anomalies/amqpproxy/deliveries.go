@@ -10,6 +10,8 @@ import (
 type mark struct {
 	rule *rule
 	info msgInfo
+	// broker is the broker's delivery tag of a marked delivery.
+	broker uint64
 }
 
 type settleKind uint8

@@ -77,6 +77,24 @@
 // broker finished closing waits until it has. connection.close works alike
 // for the whole connection.
 //
+// A dropped ack (drop-ack) is swallowed on its way to the broker, which
+// keeps the delivery unacked. RabbitMQ never redelivers on a timer while a
+// channel lives: an unacked delivery comes back only when its channel or
+// connection closes, and its delivery acknowledgement timeout
+// (consumer_timeout, 30 minutes by default) is what closes a channel that
+// holds one too long. The proxy does the same at the scale of a scenario:
+// when it swallows an ack it starts that delivery's timer (the rule's
+// AckTimeout, default 10 s; 0 means never). If the timer expires while the
+// broker still holds the delivery unacked, the proxy closes the channel as
+// above — towards the client channel.close 406 with RabbitMQ's text
+// ("PRECONDITION_FAILED - delivery acknowledgement on channel N timed out.
+// Timeout value used: T ms. ..."), towards the broker a normal close, so
+// that the broker requeues every unacked delivery of the channel
+// (redelivered=true) — and records an AckTimedOut event. A channel or
+// connection that closes first, or basic.recover, stops the channel's
+// timers. Evidence.AckTimers counts the timers still running per rule, so
+// that a caller can wait for a removed drop-ack rule's last effect.
+//
 // Concurrency: lock order is writer mutex, then link state mutex, then the
 // proxy's decision mutex. No goroutine holds both writer mutexes: work for
 // the other direction is queued as a job and run after the loop releases
@@ -125,6 +143,11 @@
 //     clients send while the rule is installed. RabbitMQ fixes a consumer's
 //     prefetch when it subscribes, so only channels opened after the rule
 //     get it; make the consumer resubscribe with a close-channel rule.
+//   - In front of a prefetch-1 consumer a dropped ack stalls the consumer:
+//     the broker hands a channel nothing more while its one delivery is
+//     unacked, so the queue grows until the channel closes. Keep the
+//     AckTimeout (or close the connection with a broker fault) unless the
+//     stall is what the scenario shows.
 //   - Drop-confirm and delay-confirm act only on channels in confirm mode,
 //     drop-ack only on deliveries that need an ack; such rules do not count
 //     matches elsewhere.

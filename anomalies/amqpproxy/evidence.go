@@ -32,6 +32,10 @@ type Evidence struct {
 	Events []Event         `json:"events"`
 	// Dropped counts events beyond Config.MaxEvents: counted, not kept.
 	Dropped int64 `json:"dropped_events,omitempty"`
+	// AckTimers counts, per drop-ack rule id, the swallowed acks whose ack
+	// timeout is still running: their fault is not over yet. It is state,
+	// not evidence; ResetEvidence keeps it.
+	AckTimers map[string]int64 `json:"ack_timers,omitempty"`
 }
 
 type recorder struct {
@@ -44,6 +48,7 @@ type recorder struct {
 	counts  map[Fault]int64
 	events  []Event
 	dropped int64
+	timers  map[string]int64
 }
 
 func (r *recorder) record(e Event) {
@@ -71,7 +76,24 @@ func (r *recorder) record(e Event) {
 func (r *recorder) snapshot() Evidence {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return Evidence{Counts: maps.Clone(r.counts), Events: append([]Event(nil), r.events...), Dropped: r.dropped}
+	ev := Evidence{Counts: maps.Clone(r.counts), Events: append([]Event(nil), r.events...), Dropped: r.dropped}
+	if len(r.timers) > 0 {
+		ev.AckTimers = maps.Clone(r.timers)
+	}
+	return ev
+}
+
+// ackTimer counts a running ack timer of rule up (delta 1) or down (-1).
+func (r *recorder) ackTimer(rule string, delta int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timers == nil {
+		r.timers = map[string]int64{}
+	}
+	r.timers[rule] += delta
+	if r.timers[rule] == 0 {
+		delete(r.timers, rule)
+	}
 }
 
 func (r *recorder) reset() {

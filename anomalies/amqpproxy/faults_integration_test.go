@@ -4,9 +4,13 @@ package amqpproxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,7 +173,10 @@ func TestReorderRaisesPrefetchOfChannelsOpenedUnderTheRule(t *testing.T) {
 }
 
 func TestDroppedAckIsRedeliveredAfterReconnect(t *testing.T) {
-	h := newHarness(t, Rule{Fault: DropAck, Match: Match{MessageID: "m2"}, Limit: 1})
+	// An ack timeout far beyond the test: the reconnect, not the timer,
+	// brings m2 back, and closing the connection releases the timer.
+	long := Duration(10 * time.Minute)
+	h := newHarness(t, Rule{ID: "drop", Fault: DropAck, Match: Match{MessageID: "m2"}, Limit: 1, AckTimeout: &long})
 	conn := h.dial()
 	ch := openChannel(t, conn)
 	q := declareQueue(t, ch, h.direct)
@@ -187,13 +194,19 @@ func TestDroppedAckIsRedeliveredAfterReconnect(t *testing.T) {
 	if n := h.p.Count(DropAck); n != 1 {
 		t.Fatalf("drop-ack count %d", n)
 	}
-	if ev := h.p.Evidence(); ev.Events[0].MessageID != "m2" {
+	if ev := h.p.Evidence(); ev.Events[0].MessageID != "m2" || ev.AckTimers["drop"] != 1 {
 		t.Fatalf("evidence %+v", ev)
 	}
 	// The broker still holds m2 unacked; a reconnect gets it back redelivered.
 	if err := conn.Close(); err != nil {
 		t.Fatal(err)
 	}
+	labtest.Eventually(t, 5*time.Second, func() error {
+		if ev := h.p.Evidence(); len(ev.AckTimers) > 0 || ev.Counts[AckTimedOut] != 0 {
+			return fmt.Errorf("after the connection closed: ack timers %v, ack timeouts %d", ev.AckTimers, ev.Counts[AckTimedOut])
+		}
+		return nil
+	})
 	conn2 := h.dial()
 	ch2 := openChannel(t, conn2)
 	again := receive(t, consume(t, ch2, q, 10), 1, 5*time.Second)
@@ -202,6 +215,108 @@ func TestDroppedAckIsRedeliveredAfterReconnect(t *testing.T) {
 	}
 	ack(t, again[0], false)
 	settledAtBroker(t, h, ch2, q, 0)
+}
+
+// A dropped ack with an ack timeout ends as RabbitMQ's consumer_timeout
+// ends it: the consumer's channel is closed with 406, the broker requeues
+// the delivery and a new consumer gets it again, redelivered. Without a
+// timeout (queue A) the prefetch-1 consumer stalls: its one unacked delivery
+// blocks the rest of its queue for as long as queue B took to time out,
+// recover and drain.
+func TestDroppedAckTimesOutLikeConsumerTimeout(t *testing.T) {
+	never, timeout := Duration(0), Duration(1500*time.Millisecond)
+	h := newHarness(t)
+	setup := openChannel(t, h.dial())
+	qa, qb := declareQueue(t, setup, h.direct), declareQueue(t, setup, h.direct)
+	for _, r := range []Rule{
+		{ID: "a", Fault: DropAck, Match: Match{Queue: qa}, Limit: 1, AckTimeout: &never},
+		{ID: "b", Fault: DropAck, Match: Match{Queue: qb}, Limit: 1, AckTimeout: &timeout},
+	} {
+		if _, err := h.p.AddRule(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publishConfirmed(t, setup, qa, msg("a1", "T"), msg("a2", "T"), msg("a3", "T"))
+	publishConfirmed(t, setup, qb, msg("b1", "T"), msg("b2", "T"), msg("b3", "T"))
+
+	connA, connB := h.dial(), h.dial()
+	chA, chB := openChannel(t, connA), openChannel(t, connB)
+	dlA, dlB := consume(t, chA, qa, 1), consume(t, chB, qb, 1)
+	a1, b1 := receive(t, dlA, 1, 5*time.Second)[0], receive(t, dlB, 1, 5*time.Second)[0]
+	if a1.MessageId != "a1" || b1.MessageId != "b1" {
+		t.Fatalf("first deliveries %q and %q", a1.MessageId, b1.MessageId)
+	}
+	ack(t, a1, false) // swallowed, never times out
+	ack(t, b1, false) // swallowed, times out
+	acked := time.Now()
+
+	select {
+	case err := <-chB.closed:
+		want := fmt.Sprintf("PRECONDITION_FAILED - delivery acknowledgement on channel %d timed out. Timeout value used: 1500 ms.", 1)
+		if err == nil || err.Code != 406 || !err.Server || !strings.HasPrefix(err.Reason, want) {
+			t.Fatalf("channel B closed with %+v, want server error 406 %q...", err, want)
+		}
+		if waited := time.Since(acked); waited < time.Duration(timeout) {
+			t.Fatalf("channel closed %s after the ack, before the ack timeout of %s", waited, time.Duration(timeout))
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("channel B not closed by the ack timeout")
+	}
+	if connB.IsClosed() {
+		t.Fatal("the ack timeout closed the connection, not only the channel")
+	}
+	// The broker requeued b1: a new channel gets it again, flagged
+	// redelivered, then the rest of the queue.
+	chB2 := openChannel(t, connB)
+	dlB2 := consume(t, chB2, qb, 10)
+	rest := receive(t, dlB2, 1, 5*time.Second)[0]
+	if rest.MessageId != "b1" || !rest.Redelivered {
+		t.Fatalf("after the ack timeout: %q redelivered=%v, want b1 redelivered", rest.MessageId, rest.Redelivered)
+	}
+	ack(t, rest, false) // the rule is spent: this ack reaches the broker
+	ack(t, receive(t, dlB2, 2, 5*time.Second)[1], true)
+	settledAtBroker(t, h, chB2, qb, 0)
+
+	// Meanwhile consumer A got nothing beyond a1: the broker holds a1
+	// unacked and hands a prefetch-1 consumer nothing more.
+	select {
+	case d := <-dlA:
+		t.Fatalf("consumer A got %q although a1 is unacked at the broker", d.MessageId)
+	default:
+	}
+	chA.healthy(t)
+	if n := queueDepth(t, h.direct, qa); n != 2 {
+		t.Fatalf("queue A holds %d ready messages, want 2 (a2, a3 behind the unacked a1)", n)
+	}
+	// The management API agrees, once its statistics caught up: one
+	// unacked, two ready.
+	if mgmt := labtest.SharedBroker(t).ManagementURL; mgmt != "" {
+		labtest.Eventually(t, 10*time.Second, func() error {
+			ready, unacked, err := queueCounts(t.Context(), mgmt, qa)
+			if err == nil && (ready != 2 || unacked != 1) {
+				err = fmt.Errorf("queue A: %d ready, %d unacked; want 2 and 1", ready, unacked)
+			}
+			return err
+		})
+	}
+	ev := h.p.Evidence()
+	if ev.Counts[DropAck] != 2 || ev.Counts[AckTimedOut] != 1 || len(ev.AckTimers) != 0 {
+		t.Fatalf("evidence counts %v, ack timers %v; want 2 dropped acks, 1 ack timeout, no timer left", ev.Counts, ev.AckTimers)
+	}
+	if e := ev.Events[len(ev.Events)-1]; e.Fault != AckTimedOut || e.Rule != "b" || e.MessageID != "b1" {
+		t.Fatalf("last event %+v, want the ack timeout of b1", e)
+	}
+	// Only closing A's connection brings a1 back.
+	if err := connA.Close(); err != nil {
+		t.Fatal(err)
+	}
+	chA2 := openChannel(t, h.dial())
+	again := receive(t, consume(t, chA2, qa, 10), 3, 5*time.Second)
+	if !slices.Equal(ids(again), []string{"a1", "a2", "a3"}) || !again[0].Redelivered {
+		t.Fatalf("after closing A: %v (a1 redelivered=%v), want a1 redelivered, then a2, a3", ids(again), again[0].Redelivered)
+	}
+	ack(t, again[2], true)
+	settledAtBroker(t, h, chA2, qa, 0)
 }
 
 func TestDuplicatePublishKeepsConfirmsConsistent(t *testing.T) {
@@ -482,4 +597,34 @@ func TestInjectedConnectionCloseCarriesReplyCode(t *testing.T) {
 	if n := queueDepth(t, h.direct, q); n != 1 {
 		t.Fatalf("queue holds %d, want only the message published after the close", n)
 	}
+}
+
+// queueCounts reads a queue's ready and unacknowledged message counts in
+// the default vhost from the management API.
+func queueCounts(ctx context.Context, mgmt, q string) (ready, unacked int, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, mgmt+"/api/queues/%2F/"+url.PathEscape(q), nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	req.SetBasicAuth("guest", "guest")
+	req.Close = true // no idle connection left for the leak check
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, fmt.Errorf("management API: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("management API: queue %s: %s", q, resp.Status)
+	}
+	var body struct {
+		Ready   *int `json:"messages_ready"`
+		Unacked *int `json:"messages_unacknowledged"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, 0, fmt.Errorf("management API: queue %s: %w", q, err)
+	}
+	if body.Ready == nil || body.Unacked == nil {
+		return 0, 0, fmt.Errorf("management API: queue %s has no message statistics yet", q)
+	}
+	return *body.Ready, *body.Unacked, nil
 }

@@ -16,7 +16,7 @@ import (
 //	GET    /faults/{id}   one rule                          200 RuleStatus | 404
 //	DELETE /faults/{id}   remove a rule                     204 | 404
 //	DELETE /faults        remove every rule                 204
-//	GET    /evidence      counters per fault and events     200 Evidence
+//	GET    /evidence      counters, events, ack timers      200 Evidence
 //	DELETE /evidence      reset counters and events         204
 //
 // Errors are {"error": "..."}.

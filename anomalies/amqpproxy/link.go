@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,6 +107,14 @@ type chanState struct {
 	conf      confirmTable
 	win       *window
 	closing   *chanClosing
+	// ackTimers run for the deliveries whose ack a drop-ack rule swallowed.
+	ackTimers []*ackTimer
+}
+
+// ackTimer is the ack timeout of one delivery whose ack was swallowed.
+type ackTimer struct {
+	timer *time.Timer
+	mark  *mark
 }
 
 type consumer struct {
@@ -203,6 +212,9 @@ func (l *link) run() {
 func (l *link) shutdown(err error) {
 	l.shutOnce.Do(func() {
 		l.mu.Lock()
+		for _, cs := range l.chans {
+			l.releaseAckTimers(cs)
+		}
 		l.closed = true
 		for t := range l.timers {
 			if t.Stop() {
@@ -270,6 +282,7 @@ func (l *link) dropChan(id uint16) {
 		return
 	}
 	cs.dead = true
+	l.releaseAckTimers(cs)
 	if cs.closing != nil {
 		l.special.Add(-1)
 	}
@@ -596,7 +609,9 @@ func (p *pump) fromClient(ch uint16, key wire.MethodKey, frame, payload []byte) 
 		}
 	case wire.KeyBasicRecover, wire.KeyBasicRecoverAsync:
 		l.mu.Lock()
-		l.chanFor(ch).del.recover()
+		cs := l.chanFor(ch)
+		cs.del.recover()
+		l.releaseAckTimers(cs)
 		l.mu.Unlock()
 	case wire.KeyBasicQos:
 		if floor := l.p.rules.Load().prefetch; floor > 0 {
@@ -830,7 +845,7 @@ func (p *pump) completeDelivery(c *capture) {
 			})
 		})
 	case DropAck:
-		l.emitDelivery(b, cs, c, false, &mark{rule: r, info: c.info})
+		l.emitDelivery(b, cs, c, false, &mark{rule: r, info: c.info, broker: c.btag})
 		return // the event is recorded when the ack is swallowed
 	case CloseChannel:
 		ev.Detail = fmt.Sprintf("channel.close %d %q instead of the delivery", r.ReplyCode, r.ReplyText)
@@ -935,7 +950,12 @@ func (p *pump) settle(ch uint16, kind settleKind, frame, payload []byte) {
 	out, pass, dropped := cs.del.settle(kind, tag, bits)
 	for _, m := range dropped {
 		ev := l.event(m.rule, ch, &m.info)
-		ev.Detail = "consumer ack swallowed: the broker keeps the delivery unacked until the channel closes"
+		if d := m.rule.ackTimeout(); d > 0 {
+			ev.Detail = fmt.Sprintf("consumer ack swallowed: the broker keeps the delivery unacked until the channel closes, at the latest when the ack timeout of %s closes it", d)
+			l.startAckTimer(cs, m, d)
+		} else {
+			ev.Detail = "consumer ack swallowed: the broker keeps the delivery unacked until the channel closes (no ack timeout)"
+		}
 		p.b.events = append(p.b.events, ev)
 	}
 	l.mu.Unlock()
@@ -1015,20 +1035,29 @@ func confirmFrame(ch uint16, ack bool, tag uint64, multiple bool) []byte {
 
 // send queues frames for both peers: the one for this loop's own side goes
 // out with the batch, the other through a job.
-func (p *pump) send(forClient, forBroker []byte) {
+func (p *pump) send(forClient, forBroker []byte) { p.l.send(&p.b, p.d, forClient, forBroker) }
+
+// send queues frames for both peers in b, whose emissions go to the side
+// held (the writer the caller holds); the other side's through a job.
+func (l *link) send(b *batch, held dir, forClient, forBroker []byte) {
 	own, other, od := forBroker, forClient, toClient
-	if p.d == toClient {
+	if held == toClient {
 		own, other, od = forClient, forBroker, toBroker
 	}
-	p.b.emits = append(p.b.emits, emission{raw: own})
-	p.b.jobs = append(p.b.jobs, p.l.sendJob(od, other))
+	b.emits = append(b.emits, emission{raw: own})
+	b.jobs = append(b.jobs, l.sendJob(od, other))
 }
 
 // injectChannelClose closes channel cs towards both peers as if the broker
 // had closed it with code: the client gets channel.close(code), the broker
 // a normal channel.close(200). Call with l.mu held.
 func (p *pump) injectChannelClose(cs *chanState, code uint16, text string) {
-	l := p.l
+	p.l.closeChannel(&p.b, p.d, cs, code, text)
+}
+
+// closeChannel is injectChannelClose for a caller holding the writer of
+// side held, queueing into b. Call with l.mu held.
+func (l *link) closeChannel(b *batch, held dir, cs *chanState, code uint16, text string) {
 	if cs.closing != nil {
 		return
 	}
@@ -1038,10 +1067,62 @@ func (p *pump) injectChannelClose(cs *chanState, code uint16, text string) {
 		l.stopTimer(cs.win.timer)
 		cs.win = nil
 	}
-	p.send(
+	l.releaseAckTimers(cs)
+	l.send(b, held,
 		methodFrame(cs.id, &wire.ChannelClose{ReplyCode: code, ReplyText: text}),
 		methodFrame(cs.id, &wire.ChannelClose{ReplyCode: 200, ReplyText: "amqpproxy: client channel closed by an injected fault"}),
 	)
+}
+
+// startAckTimer starts the ack timeout of the delivery marked m, whose ack
+// was just swallowed on channel cs. Call with l.mu held.
+func (l *link) startAckTimer(cs *chanState, m *mark, d time.Duration) {
+	at := &ackTimer{mark: m}
+	at.timer = l.afterFunc(d, func() { l.ackTimedOut(cs, at) })
+	if at.timer == nil {
+		return // the link is closed
+	}
+	cs.ackTimers = append(cs.ackTimers, at)
+	l.p.ev.ackTimer(m.rule.ID, 1)
+}
+
+// releaseAckTimers stops the ack timers of cs: its channel closes, or
+// basic.recover made the broker redeliver its unacked deliveries. Call with
+// l.mu held.
+func (l *link) releaseAckTimers(cs *chanState) {
+	for _, at := range cs.ackTimers {
+		l.stopTimer(at.timer)
+		l.p.ev.ackTimer(at.mark.rule.ID, -1)
+	}
+	cs.ackTimers = nil
+}
+
+// ackTimedOut does what RabbitMQ's consumer_timeout does once a delivery
+// stayed unacknowledged too long: it closes the channel towards the client
+// with 406 PRECONDITION_FAILED, and towards the broker, which requeues every
+// unacked delivery of the channel. It does nothing when the timer was
+// released meanwhile or the broker no longer holds the delivery unacked.
+func (l *link) ackTimedOut(cs *chanState, at *ackTimer) {
+	l.timerBatch(func(b *batch) {
+		i := slices.Index(cs.ackTimers, at)
+		if i < 0 {
+			return
+		}
+		cs.ackTimers = slices.Delete(cs.ackTimers, i, i+1)
+		r := at.mark.rule
+		l.p.ev.ackTimer(r.ID, -1)
+		if cs.dead || cs.closing != nil || l.closing != nil || l.chans[cs.id] != cs || !slices.Contains(cs.del.forever, at.mark.broker) {
+			return
+		}
+		d := r.ackTimeout()
+		text := fmt.Sprintf("PRECONDITION_FAILED - delivery acknowledgement on channel %d timed out. Timeout value used: %d ms. "+
+			"This timeout value can be configured, see consumers doc guide to learn more", cs.id, d.Milliseconds())
+		l.closeChannel(b, toClient, cs, 406, text)
+		ev := l.event(r, cs.id, &at.mark.info)
+		ev.Fault = AckTimedOut
+		ev.Detail = fmt.Sprintf("ack timeout of %s: channel.close 406 to the client, channel.close to the broker (it requeues the channel's unacked deliveries)", d)
+		b.events = append(b.events, ev)
+	})
 }
 
 // injectConnectionClose closes the connection towards both peers: the

@@ -29,7 +29,8 @@ const (
 	DelayDelivery Fault = "delay-delivery"
 	// DropAck swallows the consumer's basic.ack of a matching delivery: the
 	// broker keeps it unacked and redelivers it (redelivered=true) once the
-	// channel or connection closes.
+	// channel or connection closes. After the rule's AckTimeout the proxy
+	// closes the channel itself, as RabbitMQ's consumer_timeout does.
 	DropAck Fault = "drop-ack"
 	// DropConfirm swallows the publisher confirm (basic.ack or basic.nack)
 	// of a matching publish on a channel in confirm mode.
@@ -46,6 +47,11 @@ const (
 	// CloseConnection closes the whole connection the same way.
 	CloseConnection Fault = "close-connection"
 )
+
+// AckTimedOut is not a rule's fault but an effect of a drop-ack rule: the
+// event (and evidence counter) recorded when the rule's AckTimeout expired
+// and the proxy closed the consumer's channel with 406 PRECONDITION_FAILED.
+const AckTimedOut Fault = "ack-timeout"
 
 // Faults lists every fault, in documentation order.
 func Faults() []Fault {
@@ -110,6 +116,15 @@ type Rule struct {
 	// Delay is how long delay-delivery and delay-confirm hold a message, and
 	// the longest a reorder window waits to fill (default 200ms).
 	Delay Duration `json:"delay,omitempty"`
+	// AckTimeout (drop-ack only; default DefaultAckTimeout) is RabbitMQ's
+	// delivery acknowledgement timeout (consumer_timeout) in small: this long
+	// after swallowing the ack of a delivery the broker still holds unacked,
+	// the proxy closes that channel towards the client with 406
+	// PRECONDITION_FAILED and RabbitMQ's text, and towards the broker with a
+	// normal close, so that the broker requeues every unacked delivery of
+	// the channel (redelivered=true). 0 means never: the delivery stays
+	// unacked until the client closes the channel or the connection.
+	AckTimeout *Duration `json:"ack_timeout,omitempty"`
 	// ReplyCode and ReplyText are sent with an injected close. Defaults:
 	// 406 PRECONDITION_FAILED for a channel, 320 CONNECTION_FORCED for a
 	// connection.
@@ -156,6 +171,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 const (
 	DefaultWindow      = 3
 	DefaultReorderHold = 200 * time.Millisecond
+	DefaultAckTimeout  = 10 * time.Second
 	maxWindow          = 1000
 	maxDelay           = 10 * time.Minute
 )
@@ -177,6 +193,11 @@ func (r *Rule) point() Point {
 
 func (r *Rule) setDefaults() {
 	switch r.Fault {
+	case DropAck:
+		if r.AckTimeout == nil {
+			d := Duration(DefaultAckTimeout)
+			r.AckTimeout = &d
+		}
 	case ReorderDeliveries:
 		if r.Window == 0 {
 			r.Window = DefaultWindow
@@ -259,6 +280,14 @@ func (r *Rule) Validate() error {
 	if d < 0 || d > maxDelay {
 		errs = append(errs, fmt.Errorf("delay %s: must be within [0, %s]", d, maxDelay))
 	}
+	if r.AckTimeout != nil {
+		if r.Fault != DropAck {
+			errs = append(errs, fmt.Errorf("ack_timeout: only %s takes an ack timeout", DropAck))
+		}
+		if at := time.Duration(*r.AckTimeout); at < 0 || at > maxDelay {
+			errs = append(errs, fmt.Errorf("ack_timeout %s: must be within [0, %s] (0: never)", at, maxDelay))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -274,13 +303,25 @@ func (r *rule) status() RuleStatus {
 	return RuleStatus{Rule: r.Rule.clone(), Matched: r.matched.Load(), Applied: r.applied.Load()}
 }
 
-// clone copies the rule so that no caller shares its Probability pointer.
+// clone copies the rule so that no caller shares its pointers.
 func (r Rule) clone() Rule {
 	if r.Probability != nil {
 		p := *r.Probability
 		r.Probability = &p
 	}
+	if r.AckTimeout != nil {
+		d := *r.AckTimeout
+		r.AckTimeout = &d
+	}
 	return r
+}
+
+// ackTimeout is the rule's AckTimeout, 0 when unset.
+func (r *Rule) ackTimeout() time.Duration {
+	if r.AckTimeout == nil {
+		return 0
+	}
+	return time.Duration(*r.AckTimeout)
 }
 
 func (r *rule) exhausted() bool { return r.Limit > 0 && r.applied.Load() >= int64(r.Limit) }

@@ -33,6 +33,9 @@ func TestRuleValidate(t *testing.T) {
 		{"reorder prefetch", Rule{Fault: ReorderDeliveries, Window: 4, Prefetch: 10}, ""},
 		{"reorder prefetch below window", Rule{Fault: ReorderDeliveries, Window: 4, Prefetch: 2}, "prefetch 2"},
 		{"prefetch without reorder", Rule{Fault: DuplicateDelivery, Prefetch: 10}, "only reorder-deliveries"},
+		{"drop-ack never times out", Rule{Fault: DropAck, AckTimeout: new(Duration(0))}, ""},
+		{"negative ack timeout", Rule{Fault: DropAck, AckTimeout: new(Duration(-time.Second))}, "ack_timeout -1s"},
+		{"ack timeout without drop-ack", Rule{Fault: DuplicateDelivery, AckTimeout: new(Duration(time.Second))}, "only drop-ack"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := c.r
@@ -45,6 +48,26 @@ func TestRuleValidate(t *testing.T) {
 				t.Fatalf("error %v, want it to mention %q", err, c.want)
 			}
 		})
+	}
+}
+
+// A drop-ack rule without an ack timeout gets the default; an explicit 0
+// (never) is kept, and written to JSON as such.
+func TestDropAckTimeoutDefault(t *testing.T) {
+	r := Rule{Fault: DropAck}
+	r.setDefaults()
+	if r.AckTimeout == nil || time.Duration(*r.AckTimeout) != DefaultAckTimeout {
+		t.Fatalf("default ack timeout %v, want %s", r.AckTimeout, DefaultAckTimeout)
+	}
+	never := Rule{Fault: DropAck, AckTimeout: new(Duration(0))}
+	never.setDefaults()
+	b, err := json.Marshal(never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Rule
+	if err := json.Unmarshal(b, &back); err != nil || back.AckTimeout == nil || *back.AckTimeout != 0 {
+		t.Fatalf("ack timeout 0 through JSON %s: %v, %v", b, back.AckTimeout, err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -135,6 +136,33 @@ func TestLabLifecycleAndProcessFaults(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(l.RunDir(), "logs", "placeholder-2.log")); err != nil {
 			t.Fatal(err)
 		}
+	})
+
+	t.Run("every listener binds loopback", func(t *testing.T) {
+		// The lab (Toxiproxy, message proxies, lab API) runs in this process,
+		// its services are children of it, and the broker is the test
+		// binary's private node when there is one (also a child).
+		pids := []int{os.Getpid()}
+		if b.Node != nil {
+			pids = append(pids, b.Node.PID())
+		}
+		ls, err := labtest.Listeners(pids...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The walk reached the services: each holds its HTTP listener.
+		for _, id := range []string{"placeholder", "placeholder-2"} {
+			pid := l.Info().Services[id].PID
+			if !slices.ContainsFunc(ls, func(x labtest.Listener) bool { return x.PID == pid }) {
+				t.Errorf("no listener of %s (pid %d) among %v", id, pid, ls)
+			}
+		}
+		for _, l := range ls {
+			if l.Wildcard() {
+				t.Errorf("listener on every address: %s", l)
+			}
+		}
+		t.Logf("%d listeners: %v", len(ls), ls)
 	})
 
 	t.Run("disabled proxy takes the service's AMQP down until enabled", func(t *testing.T) {

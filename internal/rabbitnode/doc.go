@@ -10,12 +10,27 @@
 //	  home/            HOME of the node and of every rabbitmqctl call (Erlang cookie)
 //	  mnesia/          RABBITMQ_MNESIA_BASE
 //	  log/             RABBITMQ_LOG_BASE
-//	  rabbitmq.conf    listeners, management port, loopback_users = none
+//	  rabbitmq.conf    listeners, management port, loopback_users = none, consumer_timeout
 //	  enabled_plugins  [rabbitmq_management,rabbitmq_consistent_hash_exchange].
 //
 // Ports (AMQP, Erlang distribution, management) are chosen free on 127.0.0.1
 // unless fixed by the caller. The distribution port is always set explicitly:
 // its default (AMQP port + 20000) would make two nodes clash.
+//
+// Every listener binds loopback. AMQP and management are configured on
+// 127.0.0.1 in rabbitmq.conf; the Erlang distribution listener of the node
+// and of every rabbitmqctl call gets "-kernel inet_dist_use_interface
+// {127,0,0,1}" (RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS, RABBITMQ_CTL_ERL_ARGS),
+// without which it listens on 0.0.0.0. Nodes register with the machine's one
+// epmd (port 4369, shared by all nodes); when none runs yet the VM starts it
+// as a daemon, and ERL_EPMD_ADDRESS=127.0.0.1 makes that one bind loopback
+// too. Node names are name@localhost, so cluster members meet over loopback.
+//
+// consumer_timeout, RabbitMQ's delivery acknowledgement timeout, is set to
+// ConsumerTimeout (5 minutes; the package default is 30): above anything a
+// catalog handler or run takes, so no scenario meets it by accident, yet a
+// delivery stuck behind a lost ack in a long `tflab up` session comes back
+// within minutes, as in production. RabbitMQ 3.10 checks it once a minute.
 //
 // The node runs in the foreground: the rabbitmq-server script from the
 // package's own bin folder is started with RUNNING_UNDER_SYSTEMD=true, which

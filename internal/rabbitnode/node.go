@@ -170,7 +170,9 @@ func (n *Node) prepare() error {
 	}
 	// Statistics every second instead of five: the runner reads queue depths
 	// and connections through the management API, which lags by this much.
-	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\ncollect_statistics_interval = 1000\n", c.AMQPPort)
+	// consumer_timeout: see ConsumerTimeout.
+	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\ncollect_statistics_interval = 1000\nconsumer_timeout = %d\n",
+		c.AMQPPort, ConsumerTimeout.Milliseconds())
 	// The consistent-hash exchange is part of the original Ticketflow broker
 	// (its partitioning lessons); it costs nothing at boot.
 	plugins := "[rabbitmq_consistent_hash_exchange]."
@@ -206,9 +208,33 @@ func (n *Node) prepare() error {
 		"RABBITMQ_ADVANCED_CONFIG_FILE="+filepath.Join(c.Dir, "advanced.config"),
 		"RABBITMQ_CONF_ENV_FILE="+filepath.Join(c.Dir, "rabbitmq-env.conf"),
 		"RUNNING_UNDER_SYSTEMD=true",
+		// Loopback only: the node's Erlang distribution listener and that of
+		// every rabbitmqctl call (inet_dist_use_interface), and an epmd that
+		// the VM starts when none runs yet (ERL_EPMD_ADDRESS).
+		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+loopbackDist,
+		"RABBITMQ_CTL_ERL_ARGS="+loopbackDist,
+		"ERL_EPMD_ADDRESS=127.0.0.1",
 	)
 	return nil
 }
+
+// loopbackDist makes an Erlang VM's distribution listener bind 127.0.0.1
+// instead of every address. Node names are name@localhost, so cluster
+// members reach each other over loopback anyway.
+const loopbackDist = "-kernel inet_dist_use_interface {127,0,0,1}"
+
+// ConsumerTimeout is the delivery acknowledgement timeout (consumer_timeout)
+// of every private node: a channel that holds a delivery unacknowledged for
+// longer is closed by the broker with 406 PRECONDITION_FAILED and its
+// unacked deliveries are requeued. RabbitMQ 3.10 checks it once a minute
+// (channel_tick_interval), so it fires between 5 and 6 minutes. The value
+// is far above any handling in the catalog (handlers take milliseconds to
+// a few seconds, a whole run a few minutes at most), so no catalog run
+// meets it, and below the package default (30 minutes), so that in a long
+// `tflab up` session a delivery stuck behind a lost ack comes back within
+// minutes, as it would in production. The AMQP proxy's drop-ack fault has
+// its own, shorter ack timeout for scenario runs.
+const ConsumerTimeout = 5 * time.Minute
 
 // filteredEnviron drops inherited RABBITMQ_* and systemd variables so that a
 // developer's shell settings cannot redirect a private node.

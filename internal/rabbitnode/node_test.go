@@ -5,12 +5,14 @@ package rabbitnode_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
+	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 )
 
@@ -110,4 +112,57 @@ func consumeOne(t *testing.T, url, q string) string {
 	}
 	t.Fatalf("no message on %s", q)
 	return ""
+}
+
+// Every listener of a private node (AMQP, management, Erlang distribution,
+// and the epmd it registers with) binds loopback: the lab opens nothing on
+// the machine's other addresses.
+func TestNodeListensOnLoopbackOnly(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	n, err := rabbitnode.Start(ctx, rabbitnode.Config{Name: "tflabl" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", ""),
+		Dir: t.TempDir(), Management: true, Disposable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = n.Stop(context.Background()) }()
+
+	ls, err := labtest.Listeners(n.PID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := map[int]bool{}
+	for _, l := range ls {
+		ports[l.Port] = true
+		if l.Wildcard() {
+			t.Errorf("listener on every address: %s", l)
+		}
+	}
+	// The check saw the node's sockets at all: each configured port listens.
+	for name, p := range map[string]int{"amqp": n.AMQPPort(), "management": n.ManagementPort(), "distribution": n.DistPort()} {
+		if !ports[p] {
+			t.Errorf("%s port %d not among the node's listeners %v", name, p, ls)
+		}
+	}
+	// The CLI's own Erlang VM connects to the node over the loopback-bound
+	// distribution, and the node runs with the documented consumer_timeout.
+	out, err := n.Ctl(ctx, "eval", "application:get_env(rabbit, consumer_timeout).")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("{ok,%d}", rabbitnode.ConsumerTimeout.Milliseconds()); strings.TrimSpace(out) != want {
+		t.Errorf("consumer_timeout: rabbitmqctl eval says %q, want %s", strings.TrimSpace(out), want)
+	}
+	epmd, err := labtest.PortListeners(4369)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(epmd) == 0 {
+		t.Error("no epmd listener on port 4369, yet the node registered its name")
+	}
+	for _, l := range epmd {
+		if l.Wildcard() {
+			t.Errorf("epmd listens on every address: %s", l)
+		}
+	}
 }

@@ -59,6 +59,7 @@ var Counters = []CounterInfo{
 	{"proxy.confirms-delayed", FromRunner, "publisher confirms the message proxy delayed"},
 	{"proxy.publishes-duplicated", FromRunner, "publishes the message proxy duplicated"},
 	{"proxy.channels-closed", FromRunner, "channels the message proxy closed"},
+	{"proxy.ack-timeouts", FromRunner, "channels the message proxy closed because the ack timeout of a dropped ack expired (as consumer_timeout does)"},
 }
 
 // LookupCounter returns the catalog entry for name.

@@ -30,9 +30,14 @@ func anomalyOf(a spec.Action, env *anomalies.Env) (anomalies.Anomaly, error) {
 			DelayInMs: a.Parameters.DelayInMs, StatusFilter: a.Parameters.StatusFilter}, nil
 	case *spec.MessageAction:
 		m := a.Match
-		return &anomalies.Message{Env: env, Service: a.Service, Fault: a.Fault, MessageType: m.MessageType,
+		msg := &anomalies.Message{Env: env, Service: a.Service, Fault: a.Fault, MessageType: m.MessageType,
 			RoutingKey: m.RoutingKey, Queue: m.Queue, Nth: m.Nth, Every: m.Every, Count: m.Count,
-			Probability: m.Probability, Window: a.Window, Prefetch: a.Prefetch, Delay: a.Delay.D(), ReplyCode: a.ReplyCode}, nil
+			Probability: m.Probability, Window: a.Window, Prefetch: a.Prefetch, Delay: a.Delay.D(), ReplyCode: a.ReplyCode}
+		if a.Fault == "drop-ack" {
+			at := a.EffectiveAckTimeout().D()
+			msg.AckTimeout = &at
+		}
+		return msg, nil
 	}
 	return nil, fmt.Errorf("action type %q: %w", a.Type(), ErrUnsupported)
 }

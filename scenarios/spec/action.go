@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Action is one fault (or heal) a step performs. The concrete types are the
@@ -83,6 +84,27 @@ type MessageAction struct {
 	Prefetch  int      `yaml:"prefetch"`  // reorder: raise the prefetch of channels opened meanwhile (prefetch-1 consumers)
 	Delay     Duration `yaml:"delay"`     // delay-confirm: the hold; reorder: the longest wait for a window to fill (default 200ms)
 	ReplyCode int      `yaml:"replyCode"` // channel-close, default 320
+	// AckTimeout (drop-ack): this long after swallowing an ack the proxy
+	// closes the consumer's channel with 406, as RabbitMQ's consumer_timeout
+	// does, and the broker requeues the delivery. Unset: DefaultAckTimeout;
+	// 0: never.
+	AckTimeout *Duration `yaml:"ackTimeout"`
+}
+
+// DefaultAckTimeout is a drop-ack step's ack timeout when it names none:
+// RabbitMQ's consumer_timeout (30 minutes by default) scaled to a run.
+const DefaultAckTimeout = Duration(10 * time.Second)
+
+// EffectiveAckTimeout is a drop-ack step's ack timeout with its default (0
+// for other faults).
+func (a *MessageAction) EffectiveAckTimeout() Duration {
+	switch {
+	case a.Fault != "drop-ack":
+		return 0
+	case a.AckTimeout == nil:
+		return DefaultAckTimeout
+	}
+	return *a.AckTimeout
 }
 
 // Match selects the messages a proxy rule acts on; empty fields match all.
@@ -178,7 +200,15 @@ func (a *InAppAction) Describe() string {
 	return fmt.Sprintf("%s on %s in %s", a.Anomaly, a.MessageType, a.Service)
 }
 func (a *MessageAction) Describe() string {
-	return fmt.Sprintf("%s in front of %s%s", a.Fault, a.Service, a.Match.describe())
+	d := fmt.Sprintf("%s in front of %s%s", a.Fault, a.Service, a.Match.describe())
+	if a.Fault == "drop-ack" {
+		if t := a.EffectiveAckTimeout(); t > 0 {
+			d += fmt.Sprintf(", ack timeout %s", t)
+		} else {
+			d += ", no ack timeout"
+		}
+	}
+	return d
 }
 
 func (m Match) describe() string {
@@ -255,6 +285,9 @@ func (a *MessageAction) Params() map[string]string {
 	add("count", a.Match.Count)
 	if a.Delay != 0 {
 		p["delay"] = a.Delay.String()
+	}
+	if a.Fault == "drop-ack" {
+		p["ackTimeout"] = a.EffectiveAckTimeout().String()
 	}
 	if a.Match.MessageType != "" {
 		p["messageType"] = a.Match.MessageType

@@ -1,8 +1,10 @@
 package spec
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The reorder step of the valid scenario, with a prefetch for prefetch-1
@@ -35,5 +37,46 @@ func TestMessagePrefetch(t *testing.T) {
 	src = strings.Replace(src, step, "", 1)
 	if _, err := Parse("x.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), "only reorder takes a prefetch") {
 		t.Fatalf("prefetch on duplicate-delivery: %v", err)
+	}
+}
+
+// The reorder step of the valid scenario turned into drop-ack: its ack
+// timeout defaults to 10 s, 0 means never, and a negative one or one on
+// another fault is an error at its line.
+func TestMessageAckTimeout(t *testing.T) {
+	step := "    fault: reorder\n    service: sla\n    window: 4\n"
+	dropAck := "    fault: drop-ack\n    service: sla\n"
+	for _, c := range []struct {
+		edit, want, describe string
+		timeout              time.Duration
+	}{
+		{dropAck, "", "ack timeout 10s", 10 * time.Second},
+		{dropAck + "    ackTimeout: 0\n", "", "no ack timeout", 0},
+		{dropAck + "    ackTimeout: 2s\n", "", "ack timeout 2s", 2 * time.Second},
+		{dropAck + "    ackTimeout: -1s\n", "ackTimeout -1s: must not be negative", "", 0},
+		{step + "    ackTimeout: 2s\n", "only drop-ack takes an ackTimeout", "", 0},
+	} {
+		src := strings.Replace(valid, step, c.edit, 1)
+		s, err := Parse("x.yaml", []byte(src))
+		if c.want != "" {
+			line := strings.Count(src[:strings.Index(src, "ackTimeout")], "\n") + 1
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("x.yaml:%d: ", line)) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%q: error %v, want x.yaml:%d: ...%s", c.edit, err, line, c.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", c.edit, err)
+		}
+		a := s.Method[3].Action.(*MessageAction)
+		if got := a.EffectiveAckTimeout().D(); got != c.timeout {
+			t.Errorf("%q: ack timeout %s, want %s", c.edit, got, c.timeout)
+		}
+		if got := a.Params()["ackTimeout"]; got != c.timeout.String() {
+			t.Errorf("%q: params ackTimeout %q, want %s", c.edit, got, c.timeout)
+		}
+		if d := a.Describe(); !strings.HasSuffix(d, c.describe) {
+			t.Errorf("%q: describe %q, want it to end in %q", c.edit, d, c.describe)
+		}
 	}
 }

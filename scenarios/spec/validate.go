@@ -403,6 +403,12 @@ func (a *MessageAction) validate(v *validator, path string) {
 	if a.ReplyCode != 0 && a.Fault != "channel-close" {
 		v.errorf(path+".replyCode", "only channel-close takes a replyCode")
 	}
+	switch {
+	case a.AckTimeout != nil && a.Fault != "drop-ack":
+		v.errorf(path+".ackTimeout", "only drop-ack takes an ackTimeout")
+	case a.AckTimeout != nil && *a.AckTimeout < 0:
+		v.errorf(path+".ackTimeout", "ackTimeout %s: must not be negative (0: never)", *a.AckTimeout)
+	}
 }
 
 // requirements converts the evidence list.
