@@ -241,9 +241,8 @@ func ticketflowLab(t *testing.T) lab.Config {
 // slaStall is the issue's stall in small: the message proxy swallows SLA's
 // ack of one TicketCreated. SLA consumes with prefetch 1, so the broker
 // hands it nothing more while the channel lives, and every later ticket
-// event waits in sla-ticket-changes until the end. (drop-ack never
-// redelivers while the channel lives; once drop-ack has ackTimeout, add
-// `ackTimeout: 0` to the fault to keep this meaning.)
+// event waits in sla-ticket-changes until the end: `ackTimeout: 0` keeps
+// the proxy from closing the channel as the broker's consumer_timeout would.
 const slaStall = `
 name: sla-stall
 description: One dropped ack stalls SLA's prefetch-1 consumer; its queue holds the rest.
@@ -265,6 +264,7 @@ method:
     fault: drop-ack
     service: sla
     match: {messageType: TicketCreated, count: 1}
+    ackTimeout: 0s
 evidence:
   - proxy.acks-dropped == 1
 expect: pass
@@ -336,6 +336,43 @@ func TestRunStuckConsumerIsStuckNotLost(t *testing.T) {
 	}
 	if off.Verdict.Outcome != v.Outcome || off.Verdict.Reason != v.Reason {
 		t.Errorf("verify: %s %q, run: %s %q", off.Verdict.Outcome, off.Verdict.Reason, v.Outcome, v.Reason)
+	}
+}
+
+// With the default ack timeout the same lost ack does what the broker's
+// consumer_timeout does in production: the proxy closes SLA's channel with
+// 406, the broker requeues the delivery, SLA resubscribes and its inbox
+// drops the repeat. Nothing is stuck and the run passes.
+func TestRunLostAckTimesOutAndIsRequeued(t *testing.T) {
+	src := strings.Replace(slaStall, "    ackTimeout: 0s\n", "", 1)
+	src = strings.Replace(src, "  - proxy.acks-dropped == 1\n", "  - proxy.acks-dropped == 1\n  - proxy.ack-timeouts >= 1\n  - dedup.skips >= 1\n", 1)
+	if src == slaStall || !strings.Contains(src, "proxy.ack-timeouts") {
+		t.Fatal("the stall scenario no longer has the lines this test edits")
+	}
+	sc, err := spec.Parse("sla-ack-timeout.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := sc.Plan(spec.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	var progress logBuffer
+	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Progress: &progress, Log: labtest.Logger(t)})
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
+	}
+	v := res.Verdict
+	t.Logf("verdict %s %q:\n%s", v.Outcome, v.Reason, verdictText(v))
+	if v.Outcome != check.OutcomePass {
+		t.Errorf("verdict %s %q; want PASS: the delivery is requeued after the timeout and handled once", v.Outcome, v.Reason)
+	}
+	if tf10, _ := v.Result("TF10"); tf10.Status != check.Pass {
+		t.Errorf("TF10 = %s %q", tf10.Status, tf10.Evidence())
+	}
+	if tf2, _ := v.Result("TF2"); tf2.Status != check.Pass {
+		t.Errorf("TF2 = %s %q; the requeued delivery must be handled once", tf2.Status, tf2.Evidence())
 	}
 }
 
