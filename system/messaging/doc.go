@@ -34,7 +34,8 @@
 // dispatch on it), correlation_id (the business flow, inherited by messages
 // published during a handling), persistent delivery, application/json, and
 // headers traceparent/tracestate, aggregate-id, aggregate-version,
-// causation-id (the inbound message id), attempt, last-error, hash-on.
+// causation-id (the inbound message id), attempt, last-error, and hash-on
+// when the message has a PartitionKey (Message.WithPartitionKey).
 //
 // Handling one delivery, in order:
 //

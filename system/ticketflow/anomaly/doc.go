@@ -14,8 +14,9 @@
 // transaction of a handling (message or HTTP command):
 //
 //	BeforeTransaction ─ ProducerErrorBeforeTransaction   (CheckAny with the execution's outputs)
+//	BeforeHandler delay ─ ConsumerDelayBeforeHandler     (before the tx, see below)
 //	┌ tx ───────────────────────────────────────────────────────────────────┐
-//	│ BeforeHandler  ─ ConsumerErrorBeforeHandler, ConsumerDelayBeforeHandler │
+//	│ BeforeHandler  ─ ConsumerErrorBeforeHandler                            │
 //	│   handler; after each outbox insert: OutboxSave ─ OutboxErrorOnSave     │
 //	│   after each publish call: Publish ─ OutboxErrorOnPublish               │
 //	│ AfterHandler   ─ ConsumerErrorAfterHandler, ConsumerDelayAfterHandler   │
@@ -64,6 +65,13 @@
 //   - GET adds "fired" (how often each anomaly fired here), DELETE answers
 //     {"removed": bool}; a failed broadcast answers 503 after the local change.
 //   - Every service may mount the API (the original had none on Translations).
+//   - ConsumerDelayBeforeHandler sleeps before the handling's transaction
+//     begins (the original slept inside it): a service's SQLite store has one
+//     writer, so a sleep inside a transaction would stall every other
+//     handling of the service, and the race experiments of spec §8.6 (a
+//     TranslationCompleted overtaking a delayed InquirySubmitted) could not
+//     happen. ConsumerDelayAfterHandler does sleep inside the transaction
+//     (app.Runtime.Handle).
 //
 // # Best practices
 //

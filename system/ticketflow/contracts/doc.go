@@ -64,8 +64,9 @@
 //     destination=tickets-sla-changes properties_key=%23).
 //   - Translations and Metrics get an anomaly-sync queue too (the original had
 //     one only on the four services with an admin tile).
-//   - Fault messages route with key "fault.<kebab-inner>" on the failing
-//     service's exchange instead of "fault`1" (§12.6 #17).
+//   - Fault and FaultRoute describe a fault message with key
+//     "fault.<kebab-inner>" instead of "fault`1" (§12.6 #17); no service
+//     publishes one (the original's PublishFaultOnFailure, off on master).
 //   - The metrics queue is consumed by push, not basic.get polling.
 //   - sla-ticket-changes always has x-single-active-consumer (the original's
 //     optional M14L7 variant, spec §6.3), so `--instances sla=2` keeps every

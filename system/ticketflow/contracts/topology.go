@@ -28,10 +28,6 @@ type Queue struct {
 	// Expires is x-expires (the broker deletes the queue this long after its
 	// last consumer left); 0 means no expiry.
 	Expires time.Duration
-	// DeadLetter says the queue gets "<name>-dlq-exchange"/"<name>-dlq" when
-	// a service turns dead-lettering on. The sync and live-metrics queues are
-	// exempt, as in the original (spec §3.5, §6.3).
-	DeadLetter bool
 	// SingleActiveConsumer is x-single-active-consumer: of several consumers
 	// the broker delivers to one only and moves to the next when it leaves,
 	// so a queue whose order matters keeps it with several instances
@@ -54,8 +50,9 @@ type Consumer struct {
 	Service string // short service name
 	Queue   string
 	Accepts []string
-	// AnyAlert accepts every message type and reads it as an alert
-	// (Communication's ProducerAgnosticAlertMessage).
+	// AnyAlert accepts every message type, known to contracts or not, and
+	// reads it as an alert (Communication's ProducerAgnosticAlertMessage);
+	// the service registers one handler for messaging.AnyType.
 	AnyAlert bool
 	// Prefetch is the basic.qos count (original: 10, SLA 1).
 	Prefetch int
@@ -73,12 +70,6 @@ type Topology struct {
 	Bindings  []Binding
 	Consumers []Consumer
 }
-
-// DeadLetterExchange and DeadLetterQueue name a queue's dead-letter pair.
-func DeadLetterExchange(queue string) string { return queue + "-dlq-exchange" }
-
-// DeadLetterQueue names the dead-letter queue of queue.
-func DeadLetterQueue(queue string) string { return queue + "-dlq" }
 
 // TicketEventTypes lists the versioned events of the ticket aggregate, all
 // published to tickets-exchange.
@@ -110,18 +101,18 @@ func Ticketflow() Topology {
 			{ExchangeMetrics, KindTopic},
 		},
 		Queues: []Queue{
-			{Name: QueueInquirySubmittedTickets, DeadLetter: true},
-			{Name: QueueTranslationCompletedTickets, DeadLetter: true},
-			{Name: QueueRequestTranslationV2, DeadLetter: true},
-			{Name: QueueInquiriesTicketCreated, DeadLetter: true},
-			{Name: QueueTicketsSLAChanges, DeadLetter: true},
+			{Name: QueueInquirySubmittedTickets},
+			{Name: QueueTranslationCompletedTickets},
+			{Name: QueueRequestTranslationV2},
+			{Name: QueueInquiriesTicketCreated},
+			{Name: QueueTicketsSLAChanges},
 			// One SLA instance consumes, the others are hot standbys (see
 			// the sla package doc): with competing consumers each instance
 			// would get part of every ticket's stream and its ordering guard
 			// would hold the rest back.
-			{Name: QueueSLATicketChanges, DeadLetter: true, SingleActiveConsumer: true},
-			{Name: QueueCommunicationTicketResolved, DeadLetter: true},
-			{Name: QueueCommunicationAlerts, DeadLetter: true},
+			{Name: QueueSLATicketChanges, SingleActiveConsumer: true},
+			{Name: QueueCommunicationTicketResolved},
+			{Name: QueueCommunicationAlerts},
 			{Name: QueueLiveMetrics, Expires: expiry},
 		},
 		Bindings: []Binding{

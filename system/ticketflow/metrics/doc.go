@@ -6,7 +6,7 @@
 //
 //	every service:  Report(ctx, clk, interval, build, sink)
 //	                  build = Tick(AppName, instance, now, ProcSampler.Sample(), Counters.Stats(), queue depths)
-//	                  sink  = publish to metrics-exchange, key metric.<AppName> (wiring; transient, no outbox)
+//	                  sink  = publish to metrics-exchange, key metric.<AppName> (wiring; direct, no outbox)
 //	metrics service: live-metrics queue ──▶ Aggregator.Add ──▶ subscribers
 //	                 GET /live-metrics (SSE): latest tick per instance, then every new one,
 //	                 "event: MetricTick" + the tick's JSON
@@ -33,8 +33,9 @@
 //
 // # Best practices
 //
-//   - Publish ticks as transient messages outside the outbox; a lost tick
-//     is harmless and the next one replaces it.
+//   - Publish ticks directly, outside the outbox (they are persistent like
+//     every message of the lab, but nothing retries them); a lost tick is
+//     harmless and the next one replaces it.
 //   - Count handled/failed in the consumer wrapper, once per delivery.
 //   - Give Report the service's clock so a skewed instance reports skewed
 //     lastChecked values, as a real skewed host would.
