@@ -323,8 +323,13 @@ func OrderedFrom(scope string, first int64) HandleOption {
 	return func(h *handler) { h.ordered, h.scope, h.first = true, scope, first }
 }
 
-// Handle registers h for messages of type msgType arriving on queue. Call
-// before Run. Registering the same (queue, type) twice, or registering after
+// AnyType registers a queue's catch-all handler (Handle(queue, AnyType, h)):
+// it handles every type that has no handler of its own on that queue,
+// instead of the type being acked and dropped.
+const AnyType = "*"
+
+// Handle registers h for messages of type msgType (or AnyType) arriving on
+// queue. Call before Run. Registering the same (queue, type) twice, or registering after
 // Run, is a programming error and panics.
 func (b *Bus) Handle(queue, msgType string, h Handler, opts ...HandleOption) {
 	hd := &handler{fn: h}

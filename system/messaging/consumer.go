@@ -218,6 +218,9 @@ func (c *consumer) process(ctx context.Context, span trace.Span, raw amqp.Delive
 	}
 	h, ok := c.handlers[d.Type]
 	if !ok {
+		h, ok = c.handlers[AnyType]
+	}
+	if !ok {
 		b.stats.UnknownType.Add(1)
 		b.log.Warn("Unknown message type acked and dropped", "queue", c.queue, "type", d.Type, "msg_id", d.ID)
 		return settleAck, OutcomeUnknownType

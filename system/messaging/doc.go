@@ -41,7 +41,8 @@
 //
 //  1. decode; an undecodable one is malformed (dead-lettered at once with
 //     retries on, requeued with retries off);
-//  2. unknown type → acked, counted, dropped (never dead-lettered; as the original);
+//  2. a type with no handler on the queue (and no AnyType handler) →
+//     acked, counted, dropped (never dead-lettered; as the original);
 //  3. start the consumer span (child of the message's traceparent);
 //  4. one store transaction: dedup insert into inbox (duplicate → record a
 //     dedup_skips row and commit nothing else), ordering guard (stale →

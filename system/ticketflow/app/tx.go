@@ -18,7 +18,8 @@ import (
 
 // Handler handles one decoded message inside its transaction. msg is the
 // value contracts.Decode returned for the delivery's type (e.g.
-// contracts.TicketCreated). Returning an error rolls the transaction back
+// contracts.TicketCreated); for a handler registered for messaging.AnyType
+// it is nil when contracts does not know the type (read Tx.Delivery.Body). Returning an error rolls the transaction back
 // and sends the delivery down the retry path.
 type Handler func(ctx context.Context, tx *Tx, msg contracts.Message) error
 
@@ -224,8 +225,15 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 		name = hc.as
 	}
 	outputs := contracts.Publishes(rt.svc.Name, name)
-	wrapped := func(ctx context.Context, mtx *messaging.Tx, d *messaging.Delivery) error {
+	decode := func(d *messaging.Delivery) (contracts.Message, error) {
 		msg, err := contracts.Decode(d.Type, d.Body)
+		if err != nil && msgType == messaging.AnyType && errors.Is(err, contracts.ErrUnknownType) {
+			return nil, nil // a catch-all handler reads the body itself
+		}
+		return msg, err
+	}
+	wrapped := func(ctx context.Context, mtx *messaging.Tx, d *messaging.Delivery) error {
+		msg, err := decode(d)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", d.Type, d.ID, err)
 		}
@@ -249,7 +257,7 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 	hooks := messaging.TxHooks{
 		Before: func(ctx context.Context, d *messaging.Delivery) error {
 			status := ""
-			msg, decodeErr := contracts.Decode(d.Type, d.Body)
+			msg, decodeErr := decode(d)
 			if decodeErr == nil {
 				status = contracts.TicketStatusOf(msg)
 			}
