@@ -155,6 +155,11 @@ type Hooks struct {
 	// BeforeAck runs after the handling span ended and before the delivery is
 	// settled (acked, nacked or rejected).
 	BeforeAck func(ctx context.Context, d *Delivery)
+	// AfterRelayPublish runs after the outbox relay published a row and
+	// before it marks the row sent. An error leaves the row unsent, so the
+	// relay publishes it again at its next round (the in-app anomaly
+	// OutboxErrorOnPublish: an at-least-once relay sends duplicates).
+	AfterRelayPublish func(ctx context.Context, m Message) error
 }
 
 // Option configures a Bus.
@@ -265,6 +270,7 @@ func New(cfg Config, db *store.DB, opts ...Option) (*Bus, error) {
 	b.pub = &Publisher{conn: b.pconn, opening: make(chan struct{}, 1), cfg: cfg.Publisher, confirms: b.prot.Confirms, tracer: b.tracer, attrs: b.attrs,
 		stats: b.stats, log: b.log.With("component", "publisher"), rnd: rnd}
 	b.relay = newRelay(db, b.pub, cfg.Outbox, b.stats, b.log, cfg.Service+"/"+cfg.Instance)
+	b.relay.afterPublish = o.hooks.AfterRelayPublish
 	if b.prot.Outbox {
 		b.log.Info("Messaging configured", "protections", b.prot.String())
 	} else {

@@ -159,7 +159,8 @@ func New(ctx context.Context, cfg service.Config, log *slog.Logger, spec Spec) (
 	busRand := rand.New(rand.NewPCG(uint64(cfg.Seed), mix(cfg.Name, cfg.ID(), rt.starts, "bus")))
 	rt.bus, err = messaging.New(mc, rt.db, messaging.WithTracerProvider(tp), messaging.WithLogger(rt.log),
 		messaging.WithRand(busRand), messaging.WithHooks(messaging.Hooks{
-			BeforeAck: func(_ context.Context, d *messaging.Delivery) { rt.inflight.Delete(d) },
+			BeforeAck:         func(_ context.Context, d *messaging.Delivery) { rt.inflight.Delete(d) },
+			AfterRelayPublish: func(ctx context.Context, m messaging.Message) error { return rt.afterRelayPublish(ctx, m) },
 		}))
 	if err != nil {
 		return nil, err

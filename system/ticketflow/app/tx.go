@@ -37,6 +37,8 @@ type Tx struct {
 	Delivery *messaging.Delivery
 	// prepared is what the handler's Prepare step returned (nil without one).
 	prepared any
+	// background: the execution is a background worker's (ExecBackground).
+	background bool
 
 	mu        sync.Mutex
 	published []published
@@ -48,7 +50,8 @@ type published struct{ msgType, status string }
 // AppName) as part of the transaction. Versioned messages carry their
 // aggregate id and version. After the outbox insert (outbox on) the
 // OutboxSave point runs, then the Publish point: an anomaly there fails the
-// execution and rolls everything back.
+// execution and rolls everything back. In a background execution with the
+// outbox on, the Publish point runs only in the relay (ExecBackground).
 func (t *Tx) Publish(ctx context.Context, m contracts.Message) error {
 	msg, route, err := t.rt.envelope(m)
 	if err != nil {
@@ -67,7 +70,31 @@ func (t *Tx) Publish(ctx context.Context, m contracts.Message) error {
 			return err
 		}
 	}
+	if t.background && t.rt.bus.Protections().Outbox {
+		return nil
+	}
 	return reg.Check(anomaly.Publish, m.MessageType(), status).Apply(ctx, t.rt.clk)
+}
+
+// ExecOption tunes one Exec.
+type ExecOption func(*Tx)
+
+// ExecBackground marks the execution as a background worker's (SLA's
+// reminder and breach loop): the original ran those outside any execution,
+// so with the outbox on OutboxErrorOnPublish did not fail their write; it
+// fired in the relay, after the row had committed, and the relay sent the
+// row again at every poll (repeated SLA alerts, spec §8.6). With the outbox
+// off the Publish point still runs after the direct publish.
+func ExecBackground() ExecOption { return func(t *Tx) { t.background = true } }
+
+// afterRelayPublish is the bus's AfterRelayPublish hook: the Publish point
+// for a row the relay published. An error leaves the row unsent.
+func (rt *Runtime) afterRelayPublish(ctx context.Context, m messaging.Message) error {
+	status := ""
+	if msg, err := contracts.Decode(m.Type, m.Body); err == nil {
+		status = contracts.TicketStatusOf(msg)
+	}
+	return rt.reg.Check(anomaly.Publish, m.Type, status).Apply(ctx, rt.clk)
 }
 
 // Prepared returns what the handler's Prepare step computed before the
@@ -313,12 +340,12 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 // lab.tx.outcome; messages it publishes continue its trace. An error
 // wrapping messaging.ErrLostAfterCommit means the writes committed but a
 // direct publish (outbox off, direct-publish after-commit) failed.
-func (rt *Runtime) Exec(ctx context.Context, command, status string, fn func(ctx context.Context, tx *Tx) error) error {
+func (rt *Runtime) Exec(ctx context.Context, command, status string, fn func(ctx context.Context, tx *Tx) error, opts ...ExecOption) error {
 	ctx, span := rt.tracer.Start(ctx, "command "+command, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(otelamqp.LabService.String(rt.cfg.Name), otelamqp.LabInstance.String(rt.cfg.ID()),
 			otelamqp.LabCommand.String(command)))
 	defer span.End()
-	err := rt.exec(ctx, span, command, status, fn)
+	err := rt.exec(ctx, span, command, status, fn, opts)
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
@@ -326,7 +353,7 @@ func (rt *Runtime) Exec(ctx context.Context, command, status string, fn func(ctx
 	return err
 }
 
-func (rt *Runtime) exec(ctx context.Context, span trace.Span, command, status string, fn func(ctx context.Context, tx *Tx) error) error {
+func (rt *Runtime) exec(ctx context.Context, span trace.Span, command, status string, fn func(ctx context.Context, tx *Tx) error, opts []ExecOption) error {
 	outputs := contracts.Publishes(rt.svc.Name, command)
 	if err := rt.reg.CheckAny(anomaly.BeforeTransaction, outputs, status).Apply(ctx, rt.clk); err != nil {
 		return err
@@ -334,6 +361,9 @@ func (rt *Runtime) exec(ctx context.Context, span trace.Span, command, status st
 	var tx *Tx
 	err := rt.bus.InTx(ctx, func(ctx context.Context, mtx *messaging.Tx) error {
 		tx = &Tx{Tx: mtx, rt: rt}
+		for _, o := range opts {
+			o(tx)
+		}
 		if err := fn(ctx, tx); err != nil {
 			return err
 		}

@@ -67,7 +67,7 @@ func Wire(rt *app.Runtime, clk clock.Clock) error {
 		InTx: func(ctx context.Context, fn func(ctx context.Context, tx ActionTx) error) error {
 			return rt.Exec(ctx, contracts.CommandDeadlineWatch, "", func(ctx context.Context, tx *app.Tx) error {
 				return fn(ctx, tx)
-			})
+			}, app.ExecBackground())
 		},
 	})
 	if err != nil {
