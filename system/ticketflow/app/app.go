@@ -437,16 +437,35 @@ func (rt *Runtime) applySync(_ context.Context, _ *messaging.Tx, d *messaging.De
 }
 
 // reportMetrics publishes a MetricTick every interval to metrics-exchange
-// (key metric.<AppName>), directly: a lost tick is harmless.
+// (key metric.<AppName>), directly: a lost tick is harmless. A tick carries
+// the ready-message depth of every queue the instance consumes (its
+// anomaly-sync queue excepted); a depth the broker did not answer within a
+// second is left out.
 func (rt *Runtime) reportMetrics(ctx context.Context) error {
+	var queues []string
+	for _, c := range rt.topo.Consumers {
+		if c.Queue != rt.syncQ {
+			queues = append(queues, c.Queue)
+		}
+	}
 	build := func(now time.Time) contracts.MetricTick {
 		s, err := rt.sampler.Sample()
 		if err != nil {
 			rt.log.Debug("Process sample failed", "err", err)
 		}
 		st := rt.bus.Stats()
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		depths, err := rt.bus.QueueDepths(dctx, queues)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			rt.log.Debug("Queue depths incomplete", "err", err)
+		}
+		qs := make([]contracts.QueueDepth, len(depths))
+		for i, d := range depths {
+			qs[i] = contracts.QueueDepth{Name: d.Name, Depth: d.Ready}
+		}
 		return metrics.Tick(rt.svc.AppName, rt.cfg.ID(), now, s,
-			contracts.MessageStats{Handled: st.Handled, Failed: st.HandlerErrors}, nil)
+			contracts.MessageStats{Handled: st.Handled, Failed: st.HandlerErrors}, qs)
 	}
 	sink := func(ctx context.Context, t contracts.MetricTick) error {
 		msg, route, err := rt.envelope(t)

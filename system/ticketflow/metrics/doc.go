@@ -13,7 +13,9 @@
 //
 // A tick keeps the original shape {name, status, lastChecked, metrics:{cpu:
 // {usage}, memory:{used,total}}} and adds instance, messages {handled,
-// failed} and queues [{name, depth}]. Status follows the original rule:
+// failed} and queues [{name, depth}] (the ready messages of every queue the
+// instance consumes, asked of the broker at each tick:
+// messaging.Bus.QueueDepths). Status follows the original rule:
 // Healthy when CPU < 90 % and memory < 90 % of the total, else Error; the
 // aggregator reports Unknown for an instance whose last tick is stale.
 //
