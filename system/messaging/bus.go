@@ -160,6 +160,10 @@ type Hooks struct {
 	// relay publishes it again at its next round (the in-app anomaly
 	// OutboxErrorOnPublish: an at-least-once relay sends duplicates).
 	AfterRelayPublish func(ctx context.Context, m Message) error
+	// DeadLettered runs after a failed message was moved to queue's
+	// dead-letter queue, with the handler's error, before the delivery is
+	// acked.
+	DeadLettered func(ctx context.Context, queue string, d *Delivery, cause error)
 }
 
 // Option configures a Bus.

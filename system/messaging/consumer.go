@@ -357,6 +357,9 @@ func (c *consumer) fail(ctx context.Context, span trace.Span, raw amqp.Delivery,
 	}
 	b.stats.DeadLettered.Add(1)
 	b.log.Warn("Message dead-lettered", "queue", c.queue, "msg_id", d.ID, "type", d.Type, "attempt", d.Attempt, "err", errText)
+	if b.hooks.DeadLettered != nil {
+		b.hooks.DeadLettered(ctx, c.queue, d, cause)
+	}
 	return settleAck, OutcomeDeadLettered
 }
 

@@ -147,7 +147,7 @@ func New(ctx context.Context, cfg service.Config, log *slog.Logger, spec Spec) (
 	}
 	rt.tp, rt.stopTP, rt.tracer = tp, stop, tp.Tracer(ScopeName)
 
-	rt.topo, err = contracts.ForService(spec.Service, cfg.ID())
+	rt.topo, err = contracts.ForServiceWith(spec.Service, cfg.ID(), set.variant)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +161,7 @@ func New(ctx context.Context, cfg service.Config, log *slog.Logger, spec Spec) (
 		messaging.WithRand(busRand), messaging.WithHooks(messaging.Hooks{
 			BeforeAck:         func(_ context.Context, d *messaging.Delivery) { rt.inflight.Delete(d) },
 			AfterRelayPublish: func(ctx context.Context, m messaging.Message) error { return rt.afterRelayPublish(ctx, m) },
+			DeadLettered:      rt.deadLettered,
 		}))
 	if err != nil {
 		return nil, err
@@ -230,6 +231,10 @@ func (rt *Runtime) TracerProvider() trace.TracerProvider { return rt.tp }
 
 // Topology is what this instance declares and consumes.
 func (rt *Runtime) Topology() contracts.Topology { return rt.topo }
+
+// Variant is the lesson variant of the topology the lab runs (settings
+// translation-v1, sla-queues, ...; the same on every service).
+func (rt *Runtime) Variant() contracts.Variant { return rt.set.variant }
 
 // Idempotency reports whether the service-level "idempotency" protection
 // (idempotent side effects) is on; --unprotect idempotency turns it off.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -87,6 +88,29 @@ type ExecOption func(*Tx)
 // off the Publish point still runs after the direct publish.
 func ExecBackground() ExecOption { return func(t *Tx) { t.background = true } }
 
+// deadLettered is the bus's DeadLettered hook: with publish-fault-on-failure
+// on, the given-up message goes out as Fault.<T> (key fault.<kebab-T>) to
+// the faults exchange, directly; a fault that cannot be published is logged.
+func (rt *Runtime) deadLettered(ctx context.Context, queue string, d *messaging.Delivery, cause error) {
+	if !rt.set.variant.Faults {
+		return
+	}
+	f := contracts.Fault{Inner: d.Type, FaultedMessage: d.Body, ExceptionType: fmt.Sprintf("%T", cause),
+		ExceptionMessage: cause.Error(), FailedOnQueue: queue}
+	if !json.Valid(d.Body) {
+		f.FaultedMessage = nil
+	}
+	msg, err := messaging.NewMessage(f.MessageType(), f)
+	if err == nil {
+		msg.ID, msg.Timestamp, msg.CausationID, msg.CorrelationID = rt.NewID(), rt.clk.Now(), d.ID, d.CorrelationID
+		r := contracts.FaultRoute(contracts.ExchangeFaults, d.Type)
+		err = rt.bus.Publisher().Publish(ctx, messaging.To(r.Exchange, r.RoutingKey), msg)
+	}
+	if err != nil {
+		rt.log.Warn("Fault not published", "queue", queue, "msg_id", d.ID, "err", err)
+	}
+}
+
 // afterRelayPublish is the bus's AfterRelayPublish hook: the Publish point
 // for a row the relay published. An error leaves the row unsent.
 func (rt *Runtime) afterRelayPublish(ctx context.Context, m messaging.Message) error {
@@ -136,6 +160,10 @@ func (rt *Runtime) envelope(m contracts.Message) (messaging.Message, messaging.R
 	msg.Timestamp = rt.clk.Now()
 	if v, ok := m.(contracts.Versioned); ok && v.AggregateID() != "" && v.AggregateVersion() > 0 {
 		msg = msg.WithAggregate(v.AggregateID(), int64(v.AggregateVersion()))
+		if rt.set.variant.SLAQueues == contracts.SLAQueuesPartitioned {
+			// Every event of one aggregate hashes to the same partition.
+			msg = msg.WithPartitionKey(v.AggregateID())
+		}
 	}
 	return msg, messaging.To(r.Exchange, r.RoutingKey), nil
 }

@@ -14,12 +14,17 @@ type ExchangeKind string
 const (
 	KindDirect ExchangeKind = "direct"
 	KindTopic  ExchangeKind = "topic"
+	// KindConsistentHash needs the rabbitmq_consistent_hash_exchange plugin.
+	KindConsistentHash ExchangeKind = "x-consistent-hash"
 )
 
 // Exchange is a durable exchange declaration.
 type Exchange struct {
 	Name string
 	Kind ExchangeKind
+	// HashHeader is the consistent-hash exchange's hash-header argument
+	// (the header whose value is hashed); "" for other kinds.
+	HashHeader string
 }
 
 // Queue is a durable, classic queue declaration.
@@ -92,13 +97,13 @@ func Ticketflow() Topology {
 	expiry := time.Duration(AnomaliesSyncQueueExpiry) * time.Millisecond
 	return Topology{
 		Exchanges: []Exchange{
-			{ExchangeInquirySubmitted, KindDirect},
-			{ExchangeTranslationCompleted, KindDirect},
-			{ExchangeTickets, KindTopic},
-			{ExchangeSLA, KindTopic},
-			{ExchangeAlerting, KindTopic},
-			{ExchangeAnomaliesSync, KindTopic},
-			{ExchangeMetrics, KindTopic},
+			{Name: ExchangeInquirySubmitted, Kind: KindDirect},
+			{Name: ExchangeTranslationCompleted, Kind: KindDirect},
+			{Name: ExchangeTickets, Kind: KindTopic},
+			{Name: ExchangeSLA, Kind: KindTopic},
+			{Name: ExchangeAlerting, Kind: KindTopic},
+			{Name: ExchangeAnomaliesSync, Kind: KindTopic},
+			{Name: ExchangeMetrics, Kind: KindTopic},
 		},
 		Queues: []Queue{
 			{Name: QueueInquirySubmittedTickets},
@@ -152,13 +157,21 @@ func Ticketflow() Topology {
 // so no start-up order matters — the original's §12.6 #13), plus the
 // instance's own anomaly-sync queue, with only that service's consumers.
 func ForService(svc Service, instanceID string) (Topology, error) {
+	return ForServiceWith(svc, instanceID, Variant{})
+}
+
+// ForServiceWith is ForService on the topology with the variant applied.
+func ForServiceWith(svc Service, instanceID string, v Variant) (Topology, error) {
+	if err := v.Validate(); err != nil {
+		return Topology{}, err
+	}
 	if _, ok := ServiceByName(svc.Name); !ok {
 		return Topology{}, fmt.Errorf("unknown service %q", svc.Name)
 	}
 	if instanceID == "" {
 		return Topology{}, errors.New("instance id is required")
 	}
-	t := Ticketflow()
+	t := TicketflowWith(v)
 	var own []Consumer
 	for _, c := range t.Consumers {
 		if c.Service == svc.Name {
@@ -192,7 +205,7 @@ func (t Topology) Validate() error {
 		if exchanges[e.Name] {
 			errs = append(errs, fmt.Errorf("exchange %q declared twice", e.Name))
 		}
-		if e.Kind != KindDirect && e.Kind != KindTopic {
+		if e.Kind != KindDirect && e.Kind != KindTopic && e.Kind != KindConsistentHash {
 			errs = append(errs, fmt.Errorf("exchange %q: unknown kind %q", e.Name, e.Kind))
 		}
 		exchanges[e.Name] = true

@@ -2,6 +2,8 @@ package course
 
 import (
 	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
 )
 
@@ -16,6 +18,14 @@ const (
 	RemindersAtOnce = "reminders-at-once"
 	BlockingIgnored = "blocking-ignored"
 	DeadlineMetOrig = "deadline-met-original"
+
+	// Lesson variants (spec §6.3, §6.4, §7.4).
+	TranslationV1     = "translation-v1"
+	SLATopicPerType   = "sla-topic-per-type"
+	SLAPartitioned    = "sla-partitioned"
+	NoSingleActive    = "sla-no-single-active-consumer"
+	ListenToYourself  = "listen-to-yourself"
+	PublishFaultOnErr = "publish-fault-on-failure"
 )
 
 // Profile names.
@@ -46,6 +56,18 @@ func Variants() service.Variants {
 				Doc: "SLA ignores TicketBlocked: the SLA clock keeps running (spec §12.6 #6)"},
 			{Name: DeadlineMetOrig, Settings: map[string]string{sla.SettingDeadlineMet: "original"},
 				Doc: "DeadlineMet is true when the deadline was missed, as the original stored it (spec §12.6 #3)"},
+			{Name: TranslationV1, Settings: map[string]string{app.SettingTranslationV1: "on"},
+				Doc: "Inquiries also sends RequestTranslationV1 to request-translation-v1-queue, which nobody consumes: the queue grows forever (spec §2.3)"},
+			{Name: SLATopicPerType, Settings: map[string]string{app.SettingSLAQueues: contracts.SLAQueuesTopicPerType},
+				Doc: "SLA consumes sla-ticket-qualified, sla-agent-assigned and sla-ticket-resolved: one queue per type, no relative order (lesson M14L2)"},
+			{Name: SLAPartitioned, Settings: map[string]string{app.SettingSLAQueues: contracts.SLAQueuesPartitioned},
+				Doc: "SLA consumes sla-ticket-changes-partition-1..3 behind the consistent-hash exchange on the ticket id: order per ticket with several SLA instances (lessons M14L10/11)"},
+			{Name: NoSingleActive, Settings: map[string]string{app.SettingSingleActiveConsumer: "off"},
+				Doc: "SLA's queue without x-single-active-consumer: several SLA instances compete for one ticket's events (master before lesson M14L7)"},
+			{Name: ListenToYourself, Settings: map[string]string{app.SettingListenToYourself: "on"},
+				Doc: "Tickets consumes its own TicketCreated from tickets-ticket-created (spec §6.3)"},
+			{Name: PublishFaultOnErr, Settings: map[string]string{app.SettingPublishFault: "on"},
+				Doc: "a message given up on (dead-lettered) also goes out as Fault.<T> to the faults queue (PublishFaultOnFailure, spec §7.4)"},
 		},
 		Profiles: []service.Profile{
 			{Name: Fixed, Doc: "every protection on, every quirk fixed (the lab's default)"},

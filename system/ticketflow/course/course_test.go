@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/course"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
 )
@@ -39,5 +40,24 @@ func TestCourseAndFixedProfiles(t *testing.T) {
 	}
 	if len(f.Unprotect) != 0 || len(f.Settings) != 0 {
 		t.Errorf("default profile %+v, want nothing switched", f)
+	}
+}
+
+// Every toggle's settings parse in the runtime and SLA (a typo in a value
+// would only show when a lab starts).
+func TestEveryToggleParses(t *testing.T) {
+	for _, tog := range course.Variants().Toggles {
+		r, err := course.Variants().Resolve(tog.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sla.ParseSettings(r.Settings, ""); err != nil {
+			t.Errorf("%s: %v", tog.Name, err)
+		}
+		cfg := service.Config{System: "ticketflow", Name: "sla", Instance: 1, AMQPURL: "amqp://g:g@127.0.0.1:1/", HTTPAddr: "127.0.0.1:0",
+			Unprotect: r.Unprotect, Settings: r.Settings}
+		if err := app.CheckSettings(cfg); err != nil {
+			t.Errorf("%s: %v", tog.Name, err)
+		}
 	}
 }

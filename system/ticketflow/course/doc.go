@@ -15,7 +15,10 @@
 //	                  requeue-forever reminders-at-once blocking-ignored
 //	                  deadline-met-original
 //
-// A lesson switches one toggle at a time: "fixed,reminders-at-once".
+// A lesson switches one toggle at a time: "fixed,reminders-at-once". The
+// lesson variants of spec §6.3, §6.4 and §7.4 are toggles too, none of them
+// in a profile: translation-v1, sla-topic-per-type, sla-partitioned,
+// sla-no-single-active-consumer, listen-to-yourself, publish-fault-on-failure.
 //
 // # Best practices
 //
