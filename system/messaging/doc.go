@@ -58,6 +58,10 @@
 //     with requeue (retries off);
 //  7. END THE SPAN, run the BeforeAck hook, then settle (ack/nack).
 //
+// Hooks (WithHooks) also run after a dead-letter copy was published
+// (DeadLettered) and after the relay published an outbox row, before it is
+// marked sent (AfterRelayPublish: an error leaves the row unsent).
+//
 // Guarantee other code relies on: the consumer ends the handling span BEFORE
 // it acks the delivery. With a synchronous span exporter (tracing/), a span
 // that ended is on disk before the broker forgets the message, so a checker
