@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -151,7 +152,7 @@ lab.json, logs/, traces/, db/.`,
 				return fmt.Errorf("find the tflab binary: %w", err)
 			}
 			log := st.logger()
-			log.Info("Starting lab", "system", sysName, "broker", prov.Name(), "run_dir", runDir, "seed", seed)
+			log.Info("Starting lab", "system", sysName, "profile", cmp.Or(profile, "default"), "broker", prov.Name(), "run_dir", runDir, "seed", seed)
 			l, err := lab.Start(cmd.Context(), lab.Config{
 				System:        sysName,
 				Note:          sys.note,
