@@ -120,7 +120,11 @@ func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system st
 		what = "negative control"
 	}
 	fmt.Fprintf(st.stderr, "Running %s %s (seed %d) in %s\n", what, p.Scenario, p.Seed, shortPath(dir))
-	res, err := run.Run(cmd.Context(), run.Config{Plan: p, Lab: tmpl, Dir: dir, Settings: f.settings,
+	settings, err := applyPlanProfile(systems[system], p, f.settings)
+	if err != nil {
+		return nil, err
+	}
+	res, err := run.Run(cmd.Context(), run.Config{Plan: p, Lab: tmpl, Dir: dir, Settings: settings,
 		Progress: progress, Log: log})
 	switch {
 	case err == nil:

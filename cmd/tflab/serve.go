@@ -8,11 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/system/placeholder"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/course"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/metrics/metricsvc"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
@@ -26,6 +29,9 @@ type system struct {
 	// note is shown by up and status, e.g. that the system is incomplete.
 	note     string
 	services []systemService
+	// variants are the system's toggles and profiles (--profile, a
+	// scenario's profile:); empty: only the default, nothing switched.
+	variants service.Variants
 }
 
 type systemService struct {
@@ -52,6 +58,7 @@ var systems = map[string]system{
 			{name: contracts.SLA.Name, port: contracts.SLA.HTTPPort, main: sla.Main},
 			{name: contracts.Metrics.Name, port: contracts.Metrics.HTTPPort, main: metricsvc.Main},
 		},
+		variants: course.Variants(),
 	},
 	// The placeholder keeps one minimal service that only holds an AMQP
 	// connection; the lab's own tests run it.
@@ -70,6 +77,33 @@ func systemNames() string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// applyProfile resolves a profile expression of the system and applies it
+// to every service spec: its protections off, its settings where a spec
+// does not set the key already.
+func applyProfile(sys system, expr string, specs []lab.ServiceSpec) error {
+	tog, err := sys.variants.Resolve(expr)
+	if err != nil {
+		return usageErrorf("--profile: %v", err)
+	}
+	for i := range specs {
+		specs[i].Unprotect, specs[i].Settings = tog.ApplyTo(specs[i].Unprotect, specs[i].Settings)
+	}
+	return nil
+}
+
+// applyPlanProfile resolves the plan's profile: its protections are
+// switched off in the plan (so the journal shows them) and its settings are
+// returned under the explicit ones (--set wins).
+func applyPlanProfile(sys system, p *spec.Plan, explicit map[string]string) (map[string]string, error) {
+	tog, err := sys.variants.Resolve(p.Profile)
+	if err != nil {
+		return nil, usageErrorf("scenario %s: %v", p.Scenario, err)
+	}
+	p.ProfileOff(tog.Unprotect)
+	_, settings := tog.ApplyTo(nil, explicit)
+	return settings, nil
 }
 
 // lookupService returns the Main of <system>/<name>.

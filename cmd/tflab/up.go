@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,6 +93,7 @@ func (f *brokerFlags) provider(st *state, nodeName string, fixed bool) (broker.P
 func newUpCmd(st *state) *cobra.Command {
 	var (
 		sysName, ports, runDir, toxiAddr string
+		profile                          string
 		bf                               brokerFlags
 		seed                             int64
 		healthTimeout                    time.Duration
@@ -111,7 +113,10 @@ proxy named <service>-amqp (<service>-N-amqp for instance N).
 
 --ports fixed uses Toxiproxy 8474, broker 21672 (management 21673), services'
 HTTP from 21101 and proxies from 21201; --ports random picks free ports, so
-several labs can run at once. Everything lands in the run directory runs/<time>-<system>/:
+several labs can run at once. --profile course starts Ticketflow as the
+course's starting point (every protection off, failing messages requeued
+forever, the SLA quirks); toggles switch one quirk at a time
+(--profile fixed,reminders-at-once). Everything lands in the run directory runs/<time>-<system>/:
 lab.json, logs/, traces/, db/.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -125,6 +130,9 @@ lab.json, logs/, traces/, db/.`,
 			}
 			specs, err := serviceSpecs(sys, scale)
 			if err != nil {
+				return err
+			}
+			if err := applyProfile(sys, profile, specs); err != nil {
 				return err
 			}
 			prov, err := bf.provider(st, fmt.Sprintf("tflab%d", os.Getpid()), ports == string(lab.PortsFixed))
@@ -144,7 +152,7 @@ lab.json, logs/, traces/, db/.`,
 				return fmt.Errorf("find the tflab binary: %w", err)
 			}
 			log := st.logger()
-			log.Info("Starting lab", "system", sysName, "broker", prov.Name(), "run_dir", runDir, "seed", seed)
+			log.Info("Starting lab", "system", sysName, "profile", cmp.Or(profile, "default"), "broker", prov.Name(), "run_dir", runDir, "seed", seed)
 			l, err := lab.Start(cmd.Context(), lab.Config{
 				System:        sysName,
 				Note:          sys.note,
@@ -200,6 +208,7 @@ lab.json, logs/, traces/, db/.`,
 	f.StringVar(&toxiAddr, "toxiproxy-addr", "", "Toxiproxy API address (default 127.0.0.1:8474, or a free port with --ports random)")
 	f.Int64Var(&seed, "seed", 0, "seed for every random choice (default: from the clock; recorded in lab.json)")
 	f.DurationVar(&healthTimeout, "health-timeout", 60*time.Second, "how long to wait for every service to report healthy")
+	f.StringVar(&profile, "profile", "", "system variant: a profile (fixed = default, course = the course's starting point: every protection off) or toggles, comma-separated, e.g. fixed,reminders-at-once")
 	f.StringToIntVar(&scale, "scale", nil, "instances per service, e.g. --scale sla=2 (instance 2 is named sla-2); --instances is the same flag")
 	// --instances is the issue's and the course's name for --scale.
 	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {

@@ -2,6 +2,7 @@ package check
 
 import (
 	"strings"
+	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 )
@@ -46,7 +47,7 @@ func (p ProbeResult) Evidence() string {
 		d = "no detail"
 	}
 	if p.Took > 0 {
-		d += " (took " + p.Took.String() + ")"
+		d += " (took " + roundTook(time.Duration(p.Took)).String() + ")"
 	}
 	return d
 }
@@ -75,4 +76,13 @@ func failedProbes(probes []ProbeResult, phase string) string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// roundTook keeps a probe's duration readable: whole milliseconds under a
+// second, tenths of a second above.
+func roundTook(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
 }

@@ -46,6 +46,8 @@ type Plan struct {
 	Invariants []string
 	Expect     history.Expectation
 	Evidence   []history.Requirement
+	// Profile is the system variant the run starts (profile.go).
+	Profile string
 }
 
 // Scheduled is one step with its times drawn.
@@ -90,6 +92,7 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		}
 	}
 	p.Protections = resolveProtections(s.Protections, off)
+	p.Profile = s.profileFor(opts.Control)
 	// One seeded source drives every random choice of the plan; the workload
 	// generator and the injectors derive their own streams from Plan.Seed.
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x5ce7a7105))

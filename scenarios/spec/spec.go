@@ -13,6 +13,7 @@ type Scenario struct {
 	Tags        []string    `yaml:"tags"`
 	System      string      `yaml:"system"`
 	Seed        int64       `yaml:"seed"`
+	Profile     string      `yaml:"profile"` // see profile.go
 	Protections Protections `yaml:"protections"`
 	Workload    Workload    `yaml:"workload"`
 	SteadyState SteadyState `yaml:"steadyState"`
@@ -80,6 +81,8 @@ type Control struct {
 	// Unprotect lists protections switched off: "dedup" (every service) or
 	// "dedup:sla" (one service).
 	Unprotect []string `yaml:"unprotect"`
+	// Profile, when set, replaces the scenario's profile for the control run.
+	Profile string `yaml:"profile"`
 	// Method, when set, replaces the scenario's method for the control run.
 	Method   []Step        `yaml:"method"`
 	Expect   Expect        `yaml:"expect"`

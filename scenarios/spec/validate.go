@@ -233,8 +233,8 @@ func validateSteps(v *validator, path string, steps []Step) {
 }
 
 func (c *Control) validate(v *validator) {
-	if len(c.Unprotect) == 0 && len(c.Method) == 0 {
-		v.errorf("control", "a control switches a protection off (unprotect) or changes the method")
+	if len(c.Unprotect) == 0 && len(c.Method) == 0 && c.Profile == "" {
+		v.errorf("control", "a control switches a protection off (unprotect), changes the method or the profile")
 	}
 	for i, u := range c.Unprotect {
 		if err := checkUnprotect(u); err != nil {

@@ -155,6 +155,15 @@ type Hooks struct {
 	// BeforeAck runs after the handling span ended and before the delivery is
 	// settled (acked, nacked or rejected).
 	BeforeAck func(ctx context.Context, d *Delivery)
+	// AfterRelayPublish runs after the outbox relay published a row and
+	// before it marks the row sent. An error leaves the row unsent, so the
+	// relay publishes it again at its next round (the in-app anomaly
+	// OutboxErrorOnPublish: an at-least-once relay sends duplicates).
+	AfterRelayPublish func(ctx context.Context, m Message) error
+	// DeadLettered runs after a failed message was moved to queue's
+	// dead-letter queue, with the handler's error, before the delivery is
+	// acked.
+	DeadLettered func(ctx context.Context, queue string, d *Delivery, cause error)
 }
 
 // Option configures a Bus.
@@ -265,6 +274,7 @@ func New(cfg Config, db *store.DB, opts ...Option) (*Bus, error) {
 	b.pub = &Publisher{conn: b.pconn, opening: make(chan struct{}, 1), cfg: cfg.Publisher, confirms: b.prot.Confirms, tracer: b.tracer, attrs: b.attrs,
 		stats: b.stats, log: b.log.With("component", "publisher"), rnd: rnd}
 	b.relay = newRelay(db, b.pub, cfg.Outbox, b.stats, b.log, cfg.Service+"/"+cfg.Instance)
+	b.relay.afterPublish = o.hooks.AfterRelayPublish
 	if b.prot.Outbox {
 		b.log.Info("Messaging configured", "protections", b.prot.String())
 	} else {
@@ -323,8 +333,13 @@ func OrderedFrom(scope string, first int64) HandleOption {
 	return func(h *handler) { h.ordered, h.scope, h.first = true, scope, first }
 }
 
-// Handle registers h for messages of type msgType arriving on queue. Call
-// before Run. Registering the same (queue, type) twice, or registering after
+// AnyType registers a queue's catch-all handler (Handle(queue, AnyType, h)):
+// it handles every type that has no handler of its own on that queue,
+// instead of the type being acked and dropped.
+const AnyType = "*"
+
+// Handle registers h for messages of type msgType (or AnyType) arriving on
+// queue. Call before Run. Registering the same (queue, type) twice, or registering after
 // Run, is a programming error and panics.
 func (b *Bus) Handle(queue, msgType string, h Handler, opts ...HandleOption) {
 	hd := &handler{fn: h}

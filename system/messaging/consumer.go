@@ -218,6 +218,9 @@ func (c *consumer) process(ctx context.Context, span trace.Span, raw amqp.Delive
 	}
 	h, ok := c.handlers[d.Type]
 	if !ok {
+		h, ok = c.handlers[AnyType]
+	}
+	if !ok {
 		b.stats.UnknownType.Add(1)
 		b.log.Warn("Unknown message type acked and dropped", "queue", c.queue, "type", d.Type, "msg_id", d.ID)
 		return settleAck, OutcomeUnknownType
@@ -354,6 +357,9 @@ func (c *consumer) fail(ctx context.Context, span trace.Span, raw amqp.Delivery,
 	}
 	b.stats.DeadLettered.Add(1)
 	b.log.Warn("Message dead-lettered", "queue", c.queue, "msg_id", d.ID, "type", d.Type, "attempt", d.Attempt, "err", errText)
+	if b.hooks.DeadLettered != nil {
+		b.hooks.DeadLettered(ctx, c.queue, d, cause)
+	}
 	return settleAck, OutcomeDeadLettered
 }
 

@@ -34,13 +34,15 @@
 // dispatch on it), correlation_id (the business flow, inherited by messages
 // published during a handling), persistent delivery, application/json, and
 // headers traceparent/tracestate, aggregate-id, aggregate-version,
-// causation-id (the inbound message id), attempt, last-error, hash-on.
+// causation-id (the inbound message id), attempt, last-error, and hash-on
+// when the message has a PartitionKey (Message.WithPartitionKey).
 //
 // Handling one delivery, in order:
 //
 //  1. decode; an undecodable one is malformed (dead-lettered at once with
 //     retries on, requeued with retries off);
-//  2. unknown type → acked, counted, dropped (never dead-lettered; as the original);
+//  2. a type with no handler on the queue (and no AnyType handler) →
+//     acked, counted, dropped (never dead-lettered; as the original);
 //  3. start the consumer span (child of the message's traceparent);
 //  4. one store transaction: dedup insert into inbox (duplicate → record a
 //     dedup_skips row and commit nothing else), ordering guard (stale →
@@ -55,6 +57,10 @@
 //     attempt, so the wait is bounded by MaxAttempts × Retry.Delay); nack
 //     with requeue (retries off);
 //  7. END THE SPAN, run the BeforeAck hook, then settle (ack/nack).
+//
+// Hooks (WithHooks) also run after a dead-letter copy was published
+// (DeadLettered) and after the relay published an outbox row, before it is
+// marked sent (AfterRelayPublish: an error leaves the row unsent).
 //
 // Guarantee other code relies on: the consumer ends the handling span BEFORE
 // it acks the delivery. With a synchronous span exporter (tracing/), a span

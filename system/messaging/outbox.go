@@ -116,6 +116,8 @@ type relay struct {
 	after int64
 	// leaseUntil is when this relay's lease ends (zero: not held).
 	leaseUntil time.Time
+	// afterPublish is Hooks.AfterRelayPublish (nil: none).
+	afterPublish func(ctx context.Context, m Message) error
 }
 
 func newRelay(db *store.DB, pub *Publisher, cfg OutboxConfig, stats *Stats, log *slog.Logger, holder string) *relay {
@@ -312,6 +314,15 @@ func (r *relay) round(ctx context.Context) (int, error) {
 		items[i] = outgoing{ctx: pctx, route: o.rt, msg: m, via: otelamqp.ViaOutbox}
 	}
 	errs := r.pub.publish(ctx, items)
+	if r.afterPublish != nil {
+		for i, err := range errs {
+			if err == nil {
+				if herr := r.afterPublish(items[i].ctx, items[i].msg); herr != nil {
+					errs[i] = fmt.Errorf("after publish: %w", herr)
+				}
+			}
+		}
+	}
 	var sent []any
 	var failed []error
 	for i, err := range errs {

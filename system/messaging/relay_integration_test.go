@@ -140,3 +140,49 @@ func TestTwoBusesOnOneDatabasePublishEachRowOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestAfterRelayPublishErrorRepublishes: a row whose AfterRelayPublish hook
+// fails stays unsent and is published again at the next round — three
+// failures, four copies on the queue — and a hook that succeeds marks it
+// sent once.
+func TestAfterRelayPublishErrorRepublishes(t *testing.T) {
+	q := labtest.UniqueName(t, "relay-hook")
+	ch := rawChannel(t)
+	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	calls := 0
+	hook := func(_ context.Context, m Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if m.Type == "Failing" && calls <= 3 {
+			return fmt.Errorf("anomaly on %s", m.Type)
+		}
+		return nil
+	}
+	db := openStore(t)
+	cfg := testConfig(t, labtest.AMQPURL(t), AllProtections()).withTopology(queueTopology(q))
+	b, err := New(cfg, db, WithLogger(labtest.Logger(t)), WithHooks(Hooks{AfterRelayPublish: hook}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runBus(t, b)
+	m := MustMessage("Failing", map[string]any{"n": 1})
+	if err := b.InTx(t.Context(), func(ctx context.Context, tx *Tx) error { return tx.Publish(ctx, ToQueue(q), m) }); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the row marked sent", func() bool {
+		return count(t, db, `SELECT COUNT(*) FROM outbox WHERE message_id = ? AND sent_at IS NOT NULL`, m.ID) == 1
+	})
+	got := drain(t, ch, q)
+	if len(got) != 4 {
+		t.Fatalf("%d copies on the queue, want 4 (3 failed hooks + 1)", len(got))
+	}
+	for _, d := range got {
+		if d.MessageId != m.ID {
+			t.Fatalf("copy with id %s, want %s", d.MessageId, m.ID)
+		}
+	}
+}

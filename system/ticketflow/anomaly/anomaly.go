@@ -49,7 +49,8 @@ func Types() []Type {
 //	  │ WithinTransaction executor step after handler and dedup insert
 //	  └─ commit ────────────────────────────────────────────────────┘
 //	AfterTransaction   executor step after commit, before the ack
-//	Publish            after any publish call returned (direct, outbox writer or relay)
+//	Publish            after any publish call returned (direct, outbox writer, and the
+//	                   relay before it marks the row sent: a failure there re-sends it)
 type Point string
 
 // Injection points.

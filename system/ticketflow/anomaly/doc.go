@@ -14,14 +14,17 @@
 // transaction of a handling (message or HTTP command):
 //
 //	BeforeTransaction ─ ProducerErrorBeforeTransaction   (CheckAny with the execution's outputs)
+//	BeforeHandler delay ─ ConsumerDelayBeforeHandler     (before the tx, see below)
 //	┌ tx ───────────────────────────────────────────────────────────────────┐
-//	│ BeforeHandler  ─ ConsumerErrorBeforeHandler, ConsumerDelayBeforeHandler │
+//	│ BeforeHandler  ─ ConsumerErrorBeforeHandler                            │
 //	│   handler; after each outbox insert: OutboxSave ─ OutboxErrorOnSave     │
 //	│   after each publish call: Publish ─ OutboxErrorOnPublish               │
 //	│ AfterHandler   ─ ConsumerErrorAfterHandler, ConsumerDelayAfterHandler   │
 //	│ WithinTransaction ─ ProducerErrorWithinTransaction                      │
 //	└ commit ────────────────────────────────────────────────────────────────┘
 //	AfterTransaction ─ ProducerErrorAfterTransaction  (before the ack)
+//	outbox relay: after publishing a row, before marking it sent: Publish ─ OutboxErrorOnPublish
+//	              (the row stays unsent and is re-sent at the next round)
 //
 // Consumer types match the consumed message type; producer and outbox types
 // match a published type. Several anomalies may fire at one point: delays
@@ -64,6 +67,18 @@
 //   - GET adds "fired" (how often each anomaly fired here), DELETE answers
 //     {"removed": bool}; a failed broadcast answers 503 after the local change.
 //   - Every service may mount the API (the original had none on Translations).
+//   - OutboxErrorOnPublish fires in the relay as in the original. A
+//     background execution (app.ExecBackground: SLA's reminder and breach
+//     loop, which the original ran outside any execution) skips it at the
+//     outbox write, so its SLABreached row commits and the relay re-sends
+//     it every round: the repeated-SLA-alert demo.
+//   - ConsumerDelayBeforeHandler sleeps before the handling's transaction
+//     begins (the original slept inside it): a service's SQLite store has one
+//     writer, so a sleep inside a transaction would stall every other
+//     handling of the service, and the race experiments of spec §8.6 (a
+//     TranslationCompleted overtaking a delayed InquirySubmitted) could not
+//     happen. ConsumerDelayAfterHandler does sleep inside the transaction
+//     (app.Runtime.Handle).
 //
 // # Best practices
 //

@@ -147,7 +147,7 @@ func New(ctx context.Context, cfg service.Config, log *slog.Logger, spec Spec) (
 	}
 	rt.tp, rt.stopTP, rt.tracer = tp, stop, tp.Tracer(ScopeName)
 
-	rt.topo, err = contracts.ForService(spec.Service, cfg.ID())
+	rt.topo, err = contracts.ForServiceWith(spec.Service, cfg.ID(), set.variant)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +159,9 @@ func New(ctx context.Context, cfg service.Config, log *slog.Logger, spec Spec) (
 	busRand := rand.New(rand.NewPCG(uint64(cfg.Seed), mix(cfg.Name, cfg.ID(), rt.starts, "bus")))
 	rt.bus, err = messaging.New(mc, rt.db, messaging.WithTracerProvider(tp), messaging.WithLogger(rt.log),
 		messaging.WithRand(busRand), messaging.WithHooks(messaging.Hooks{
-			BeforeAck: func(_ context.Context, d *messaging.Delivery) { rt.inflight.Delete(d) },
+			BeforeAck:         func(_ context.Context, d *messaging.Delivery) { rt.inflight.Delete(d) },
+			AfterRelayPublish: func(ctx context.Context, m messaging.Message) error { return rt.afterRelayPublish(ctx, m) },
+			DeadLettered:      rt.deadLettered,
 		}))
 	if err != nil {
 		return nil, err
@@ -229,6 +231,10 @@ func (rt *Runtime) TracerProvider() trace.TracerProvider { return rt.tp }
 
 // Topology is what this instance declares and consumes.
 func (rt *Runtime) Topology() contracts.Topology { return rt.topo }
+
+// Variant is the lesson variant of the topology the lab runs (settings
+// translation-v1, sla-queues, ...; the same on every service).
+func (rt *Runtime) Variant() contracts.Variant { return rt.set.variant }
 
 // Idempotency reports whether the service-level "idempotency" protection
 // (idempotent side effects) is on; --unprotect idempotency turns it off.
@@ -436,16 +442,35 @@ func (rt *Runtime) applySync(_ context.Context, _ *messaging.Tx, d *messaging.De
 }
 
 // reportMetrics publishes a MetricTick every interval to metrics-exchange
-// (key metric.<AppName>), directly: a lost tick is harmless.
+// (key metric.<AppName>), directly: a lost tick is harmless. A tick carries
+// the ready-message depth of every queue the instance consumes (its
+// anomaly-sync queue excepted); a depth the broker did not answer within a
+// second is left out.
 func (rt *Runtime) reportMetrics(ctx context.Context) error {
+	var queues []string
+	for _, c := range rt.topo.Consumers {
+		if c.Queue != rt.syncQ {
+			queues = append(queues, c.Queue)
+		}
+	}
 	build := func(now time.Time) contracts.MetricTick {
 		s, err := rt.sampler.Sample()
 		if err != nil {
 			rt.log.Debug("Process sample failed", "err", err)
 		}
 		st := rt.bus.Stats()
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		depths, err := rt.bus.QueueDepths(dctx, queues)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			rt.log.Debug("Queue depths incomplete", "err", err)
+		}
+		qs := make([]contracts.QueueDepth, len(depths))
+		for i, d := range depths {
+			qs[i] = contracts.QueueDepth{Name: d.Name, Depth: d.Ready}
+		}
 		return metrics.Tick(rt.svc.AppName, rt.cfg.ID(), now, s,
-			contracts.MessageStats{Handled: st.Handled, Failed: st.HandlerErrors}, nil)
+			contracts.MessageStats{Handled: st.Handled, Failed: st.HandlerErrors}, qs)
 	}
 	sink := func(ctx context.Context, t contracts.MetricTick) error {
 		msg, route, err := rt.envelope(t)

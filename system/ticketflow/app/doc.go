@@ -14,8 +14,9 @@
 // New opens, in order: the store at cfg.DBPath (messaging.Migrations, this
 // package's Migrations, then the service's), tracing.Setup (span file
 // cfg.SpanFile, OTLP from the otlp-endpoint setting), the messaging.Bus (the
-// topology of contracts.ForService converted by Topology, protections from
-// cfg.Unprotect, settings, seeded jitter), the anomaly registry with its sync
+// topology of contracts.ForServiceWith with the lesson variant of the
+// settings, converted by Topology; protections from cfg.Unprotect, settings,
+// seeded jitter), the anomaly registry with its sync
 // consumer, and the HTTP listener. Run starts the bus, the HTTP server, the
 // metric ticks and the loops in one errgroup; when ctx ends it drains HTTP,
 // lets in-flight handlings settle, then closes the store and flushes spans.
@@ -36,6 +37,14 @@
 //	└ commit ─────────────────────────────────────────────────────────┘
 //	AfterTransaction   messaging.TxHooks.AfterCommit  after bus.InTx
 //	                   (error → retry path; the redelivery meets the inbox)
+//	outbox relay       Publish after each row's publish (messaging.Hooks.AfterRelayPublish;
+//	                   error → the row stays unsent and is sent again)
+//
+// An Exec with ExecBackground (SLA's reminder and breach loop) skips the
+// Publish point at the outbox write, so an OutboxErrorOnPublish fires only in
+// the relay, as for the original's background workers. With the setting
+// publish-fault-on-failure on, a dead-lettered message is also published as
+// Fault.<T> (messaging.Hooks.DeadLettered).
 //
 // The one deliberate shift: ConsumerDelayBeforeHandler sleeps just before
 // the transaction instead of inside it. A service's SQLite store has a single

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
 	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 
 // Setting keys the runtime reads from service.Config.Settings (cmd passes
@@ -29,6 +30,17 @@ const (
 	// rollback leaves a ghost event) or "after-commit" (never a ghost, lost
 	// on a failure after the commit); see messaging.Config.DirectPublish.
 	SettingDirectPublish = "direct-publish"
+
+	// Lesson variants (contracts.Variant; every service of a lab must get
+	// the same values, as a profile's toggles give them):
+	SettingTranslationV1        = "translation-v1"             // "on": Inquiries also sends RequestTranslationV1 to its unconsumed queue
+	SettingSLAQueues            = "sla-queues"                 // changes (default), topic-per-type or partitioned
+	SettingSLAPartitions        = "sla-partitions"             // N of the partitioned layout (default 3)
+	SettingSingleActiveConsumer = "sla-single-active-consumer" // "on" (default) or "off"
+	SettingListenToYourself     = "listen-to-yourself"         // "on": Tickets consumes its own TicketCreated
+	// SettingPublishFault "on": a dead-lettered message also goes out as
+	// Fault.<T> to the faults exchange (the original's PublishFaultOnFailure).
+	SettingPublishFault = "publish-fault-on-failure"
 )
 
 // ProtIdempotency is the service-level protection (idempotent side effects,
@@ -42,6 +54,7 @@ type settings struct {
 	metricsInterval, shutdownTimeout, clockOffset                     time.Duration
 	maxAttempts                                                       int
 	otlp, directPublish                                               string
+	variant                                                           contracts.Variant
 }
 
 func parseSettings(cfg service.Config) (settings, error) {
@@ -79,6 +92,34 @@ func parseSettings(cfg service.Config) (settings, error) {
 		s.directPublish = v
 	default:
 		errs = append(errs, fmt.Errorf("setting %s=%q: want %s or %s", SettingDirectPublish, v, messaging.DirectInTx, messaging.DirectAfterCommit))
+	}
+	onOff := func(key string, def bool) bool {
+		switch v := cfg.Settings[key]; v {
+		case "":
+			return def
+		case "on", "true":
+			return true
+		case "off", "false":
+			return false
+		default:
+			errs = append(errs, fmt.Errorf("setting %s=%q: want on or off", key, v))
+			return def
+		}
+	}
+	s.variant.TranslationV1 = onOff(SettingTranslationV1, false)
+	s.variant.SLAQueues = cfg.Settings[SettingSLAQueues]
+	if v, ok := cfg.Settings[SettingSLAPartitions]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("setting %s=%q: want a whole number >= 1", SettingSLAPartitions, v))
+		}
+		s.variant.SLAPartitions = n
+	}
+	s.variant.NoSingleActiveConsumer = !onOff(SettingSingleActiveConsumer, true)
+	s.variant.ListenToYourself = onOff(SettingListenToYourself, false)
+	s.variant.Faults = onOff(SettingPublishFault, false)
+	if err := s.variant.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("settings: %w", err))
 	}
 	return s, errors.Join(errs...)
 }
@@ -127,4 +168,15 @@ func messagingConfig(cfg service.Config, s settings, topo messaging.Topology) (m
 	mc.Retry.MaxAttempts = s.maxAttempts
 	mc.Outbox.PollInterval = s.outboxPoll
 	return mc, idempotency, nil
+}
+
+// CheckSettings reports what New would refuse in cfg's settings and
+// protections, without opening anything.
+func CheckSettings(cfg service.Config) error {
+	s, err := parseSettings(cfg)
+	if err != nil {
+		return err
+	}
+	_, _, err = messagingConfig(cfg, s, messaging.Topology{})
+	return err
 }

@@ -10,15 +10,21 @@ import (
 // Topology converts Ticketflow's declarative topology (plain data in
 // contracts) into the messaging layer's declaration spec. Exchanges and
 // queues stay durable and classic; a queue's Expires becomes x-expires in
-// milliseconds, SingleActiveConsumer x-single-active-consumer = true. The contracts' DeadLetter flag is not turned into
-// arguments: the messaging layer declares its own retry and dead-letter
-// companions (messaging.RetryTopology) for every consumed queue when the
+// milliseconds, SingleActiveConsumer x-single-active-consumer = true, an
+// exchange's HashHeader the hash-header argument.
+// Dead-lettering is not part of this conversion: the messaging layer declares
+// its own companions <queue>-retry and <queue>-dlq (messaging.RetryTopology,
+// reached through the default exchange) for every consumed queue when the
 // retries protection is on. Consumers are not part of a declaration; see
 // Runtime, which configures them from the same topology.
 func Topology(t contracts.Topology) messaging.Topology {
 	var out messaging.Topology
 	for _, e := range t.Exchanges {
-		out.Exchanges = append(out.Exchanges, messaging.Exchange{Name: e.Name, Kind: string(e.Kind)})
+		me := messaging.Exchange{Name: e.Name, Kind: string(e.Kind)}
+		if e.HashHeader != "" {
+			me.Args = amqp.Table{"hash-header": e.HashHeader}
+		}
+		out.Exchanges = append(out.Exchanges, me)
 	}
 	for _, q := range t.Queues {
 		mq := messaging.Queue{Name: q.Name}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -18,7 +19,8 @@ import (
 
 // Handler handles one decoded message inside its transaction. msg is the
 // value contracts.Decode returned for the delivery's type (e.g.
-// contracts.TicketCreated). Returning an error rolls the transaction back
+// contracts.TicketCreated); for a handler registered for messaging.AnyType
+// it is nil when contracts does not know the type (read Tx.Delivery.Body). Returning an error rolls the transaction back
 // and sends the delivery down the retry path.
 type Handler func(ctx context.Context, tx *Tx, msg contracts.Message) error
 
@@ -36,6 +38,8 @@ type Tx struct {
 	Delivery *messaging.Delivery
 	// prepared is what the handler's Prepare step returned (nil without one).
 	prepared any
+	// background: the execution is a background worker's (ExecBackground).
+	background bool
 
 	mu        sync.Mutex
 	published []published
@@ -47,7 +51,8 @@ type published struct{ msgType, status string }
 // AppName) as part of the transaction. Versioned messages carry their
 // aggregate id and version. After the outbox insert (outbox on) the
 // OutboxSave point runs, then the Publish point: an anomaly there fails the
-// execution and rolls everything back.
+// execution and rolls everything back. In a background execution with the
+// outbox on, the Publish point runs only in the relay (ExecBackground).
 func (t *Tx) Publish(ctx context.Context, m contracts.Message) error {
 	msg, route, err := t.rt.envelope(m)
 	if err != nil {
@@ -66,7 +71,54 @@ func (t *Tx) Publish(ctx context.Context, m contracts.Message) error {
 			return err
 		}
 	}
+	if t.background && t.rt.bus.Protections().Outbox {
+		return nil
+	}
 	return reg.Check(anomaly.Publish, m.MessageType(), status).Apply(ctx, t.rt.clk)
+}
+
+// ExecOption tunes one Exec.
+type ExecOption func(*Tx)
+
+// ExecBackground marks the execution as a background worker's (SLA's
+// reminder and breach loop): the original ran those outside any execution,
+// so with the outbox on OutboxErrorOnPublish did not fail their write; it
+// fired in the relay, after the row had committed, and the relay sent the
+// row again at every poll (repeated SLA alerts, spec §8.6). With the outbox
+// off the Publish point still runs after the direct publish.
+func ExecBackground() ExecOption { return func(t *Tx) { t.background = true } }
+
+// deadLettered is the bus's DeadLettered hook: with publish-fault-on-failure
+// on, the given-up message goes out as Fault.<T> (key fault.<kebab-T>) to
+// the faults exchange, directly; a fault that cannot be published is logged.
+func (rt *Runtime) deadLettered(ctx context.Context, queue string, d *messaging.Delivery, cause error) {
+	if !rt.set.variant.Faults {
+		return
+	}
+	f := contracts.Fault{Inner: d.Type, FaultedMessage: d.Body, ExceptionType: fmt.Sprintf("%T", cause),
+		ExceptionMessage: cause.Error(), FailedOnQueue: queue}
+	if !json.Valid(d.Body) {
+		f.FaultedMessage = nil
+	}
+	msg, err := messaging.NewMessage(f.MessageType(), f)
+	if err == nil {
+		msg.ID, msg.Timestamp, msg.CausationID, msg.CorrelationID = rt.NewID(), rt.clk.Now(), d.ID, d.CorrelationID
+		r := contracts.FaultRoute(contracts.ExchangeFaults, d.Type)
+		err = rt.bus.Publisher().Publish(ctx, messaging.To(r.Exchange, r.RoutingKey), msg)
+	}
+	if err != nil {
+		rt.log.Warn("Fault not published", "queue", queue, "msg_id", d.ID, "err", err)
+	}
+}
+
+// afterRelayPublish is the bus's AfterRelayPublish hook: the Publish point
+// for a row the relay published. An error leaves the row unsent.
+func (rt *Runtime) afterRelayPublish(ctx context.Context, m messaging.Message) error {
+	status := ""
+	if msg, err := contracts.Decode(m.Type, m.Body); err == nil {
+		status = contracts.TicketStatusOf(msg)
+	}
+	return rt.reg.Check(anomaly.Publish, m.Type, status).Apply(ctx, rt.clk)
 }
 
 // Prepared returns what the handler's Prepare step computed before the
@@ -108,6 +160,10 @@ func (rt *Runtime) envelope(m contracts.Message) (messaging.Message, messaging.R
 	msg.Timestamp = rt.clk.Now()
 	if v, ok := m.(contracts.Versioned); ok && v.AggregateID() != "" && v.AggregateVersion() > 0 {
 		msg = msg.WithAggregate(v.AggregateID(), int64(v.AggregateVersion()))
+		if rt.set.variant.SLAQueues == contracts.SLAQueuesPartitioned {
+			// Every event of one aggregate hashes to the same partition.
+			msg = msg.WithPartitionKey(v.AggregateID())
+		}
 	}
 	return msg, messaging.To(r.Exchange, r.RoutingKey), nil
 }
@@ -224,8 +280,15 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 		name = hc.as
 	}
 	outputs := contracts.Publishes(rt.svc.Name, name)
-	wrapped := func(ctx context.Context, mtx *messaging.Tx, d *messaging.Delivery) error {
+	decode := func(d *messaging.Delivery) (contracts.Message, error) {
 		msg, err := contracts.Decode(d.Type, d.Body)
+		if err != nil && msgType == messaging.AnyType && errors.Is(err, contracts.ErrUnknownType) {
+			return nil, nil // a catch-all handler reads the body itself
+		}
+		return msg, err
+	}
+	wrapped := func(ctx context.Context, mtx *messaging.Tx, d *messaging.Delivery) error {
+		msg, err := decode(d)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", d.Type, d.ID, err)
 		}
@@ -249,7 +312,7 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 	hooks := messaging.TxHooks{
 		Before: func(ctx context.Context, d *messaging.Delivery) error {
 			status := ""
-			msg, decodeErr := contracts.Decode(d.Type, d.Body)
+			msg, decodeErr := decode(d)
 			if decodeErr == nil {
 				status = contracts.TicketStatusOf(msg)
 			}
@@ -305,12 +368,12 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 // lab.tx.outcome; messages it publishes continue its trace. An error
 // wrapping messaging.ErrLostAfterCommit means the writes committed but a
 // direct publish (outbox off, direct-publish after-commit) failed.
-func (rt *Runtime) Exec(ctx context.Context, command, status string, fn func(ctx context.Context, tx *Tx) error) error {
+func (rt *Runtime) Exec(ctx context.Context, command, status string, fn func(ctx context.Context, tx *Tx) error, opts ...ExecOption) error {
 	ctx, span := rt.tracer.Start(ctx, "command "+command, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(otelamqp.LabService.String(rt.cfg.Name), otelamqp.LabInstance.String(rt.cfg.ID()),
 			otelamqp.LabCommand.String(command)))
 	defer span.End()
-	err := rt.exec(ctx, span, command, status, fn)
+	err := rt.exec(ctx, span, command, status, fn, opts)
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, err.Error())
@@ -318,7 +381,7 @@ func (rt *Runtime) Exec(ctx context.Context, command, status string, fn func(ctx
 	return err
 }
 
-func (rt *Runtime) exec(ctx context.Context, span trace.Span, command, status string, fn func(ctx context.Context, tx *Tx) error) error {
+func (rt *Runtime) exec(ctx context.Context, span trace.Span, command, status string, fn func(ctx context.Context, tx *Tx) error, opts []ExecOption) error {
 	outputs := contracts.Publishes(rt.svc.Name, command)
 	if err := rt.reg.CheckAny(anomaly.BeforeTransaction, outputs, status).Apply(ctx, rt.clk); err != nil {
 		return err
@@ -326,6 +389,9 @@ func (rt *Runtime) exec(ctx context.Context, span trace.Span, command, status st
 	var tx *Tx
 	err := rt.bus.InTx(ctx, func(ctx context.Context, mtx *messaging.Tx) error {
 		tx = &Tx{Tx: mtx, rt: rt}
+		for _, o := range opts {
+			o(tx)
+		}
 		if err := fn(ctx, tx); err != nil {
 			return err
 		}

@@ -240,7 +240,8 @@ func TestClosureMessageExactlyOnce(t *testing.T) {
 }
 
 // TestAlertsFromEveryProducer stores the incident alert from Tickets, an SLA
-// breach and a keyless alert, each once however often it is delivered.
+// breach, a keyless alert and an alert of a type contracts does not know
+// (AnyAlert), each once however often it is delivered.
 func TestAlertsFromEveryProducer(t *testing.T) {
 	base := startCommunication(t)
 	ch := channel(t)
@@ -250,7 +251,12 @@ func TestAlertsFromEveryProducer(t *testing.T) {
 	publish(t, ch, contracts.SLABreached{ServiceType: contracts.ServiceIncidentTicket, ServiceSourceID: ticket,
 		AlertMessageContent: "SLA niespełnione " + ticket, AlertType: contracts.AlertSLA, AlertKey: "breach:" + ticket + ":1"}, 1)
 	keyless := publish(t, ch, contracts.ProducerAgnosticAlertMessage{AlertMessageContent: "manual " + ticket, AlertType: "Lab"}, 2)
-	want := []string{"alert:" + keyless.ID, "breach:" + ticket + ":1", "incident:" + ticket}
+	foreign := messaging.Message{ID: labtest.UniqueName(t, "msg"), Type: "ThirdPartyBillingAlert",
+		Body: []byte(`{"alertMessageContent":"billing ` + ticket + `","alertType":"Billing","alertKey":"billing:` + ticket + `"}`)}
+	if err := ch.PublishWithContext(t.Context(), contracts.ExchangeAlerting, "billing.alert", true, false, foreign.Publishing(nil)); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"alert:" + keyless.ID, "billing:" + ticket, "breach:" + ticket + ":1", "incident:" + ticket}
 	labtest.Eventually(t, 15*time.Second, func() error {
 		var as []Alert
 		if err := apptest.GetJSON(base+"/alerts", &as); err != nil {
@@ -264,13 +270,13 @@ func TestAlertsFromEveryProducer(t *testing.T) {
 		if !reflect.DeepEqual(keys, want) {
 			return fmt.Errorf("alerts %v, want %v", keys, want)
 		}
-		if h := health(t, base); h.Messages["handled"]+h.Messages["duplicates"] < 5 {
+		if h := health(t, base); h.Messages["handled"]+h.Messages["duplicates"] < 6 {
 			return fmt.Errorf("deliveries seen: %v", h.Messages)
 		}
 		return nil
 	})
 	var as []Alert
-	if err := apptest.GetJSON(base+"/alerts", &as); err != nil || len(as) != 3 {
+	if err := apptest.GetJSON(base+"/alerts", &as); err != nil || len(as) != 4 {
 		t.Fatalf("alerts after every delivery: %v %v", as, err)
 	}
 }

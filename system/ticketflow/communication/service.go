@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ticketflow-lab/tflab/system/messaging"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
@@ -38,19 +39,8 @@ func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
 func Wire(rt *app.Runtime) {
 	s := &server{rt: rt, clk: rt.Clock(), idempotent: rt.Idempotency()}
 	rt.Handle(contracts.QueueCommunicationTicketResolved, contracts.TypeTicketResolved, s.ticketResolved)
-	for _, typ := range AlertQueueTypes() {
-		rt.Handle(contracts.QueueCommunicationAlerts, typ, s.alert, app.MatchAs(contracts.TypeProducerAgnosticAlert))
-	}
+	rt.Handle(contracts.QueueCommunicationAlerts, messaging.AnyType, s.alert, app.MatchAs(contracts.TypeProducerAgnosticAlert))
 	Register(rt.Mux(), NewSQLStore(rt.DB(), s.idempotent), s, rt.Log())
-}
-
-// AlertQueueTypes are the message types the alert consumer handles: every
-// business type plus ProducerAgnosticAlertMessage, since the queue reads any
-// message as an alert (the messaging layer dispatches on the type, so "any"
-// is the list of every known one). A body that is no alert fails and is
-// dead-lettered after the retries.
-func AlertQueueTypes() []string {
-	return append(contracts.MessageTypes(), contracts.TypeProducerAgnosticAlert)
 }
 
 type server struct {

@@ -11,6 +11,7 @@
 //	          ──▶ enums.go      string enums, case-insensitive input, names or numbers
 //	          ──▶ decode.go     Decode(type, body) for consumers that dispatch on `type`
 //	          ──▶ topology.go   Ticketflow(), ForService(svc, instance), Validate
+//	          ──▶ variant.go    the lesson variants: TicketflowWith(Variant), ForServiceWith
 //	          ──▶ routing.go    TopicMatch, QueuesFor: a broker simulation for tests
 //	          ──▶ executions.go what each handler or HTTP command may publish
 //
@@ -46,8 +47,9 @@
 //   - Unblock publishes the new TicketUnblocked (key ticket-unblocked) instead
 //     of re-emitting TicketQualified (§12.6 #7); it reaches SLA through
 //     sla-ticket-changes (#), which accepts it.
-//   - RequestTranslationV1 is kept as a type but not routed in the topology:
-//     nothing consumed it and its queue grew forever (§12.6 #14). The unused
+//   - RequestTranslationV1 is kept as a type; its queue is declared only in
+//     the translation-v1 variant (Variant.TranslationV1): nothing consumed
+//     it and it grew forever (§12.6 #14). The unused
 //     convention exchanges and queues (deadlines-calculated-exchange,
 //     request-translation-v1/v2-exchange and their queues) are not declared.
 //   - Every service declares the whole static topology (idempotent), so
@@ -64,12 +66,15 @@
 //     destination=tickets-sla-changes properties_key=%23).
 //   - Translations and Metrics get an anomaly-sync queue too (the original had
 //     one only on the four services with an admin tile).
-//   - Fault messages route with key "fault.<kebab-inner>" on the failing
-//     service's exchange instead of "fault`1" (§12.6 #17).
+//   - Faults route with key "fault.<kebab-inner>" instead of "fault`1"
+//     (§12.6 #17), to the lab's own faults exchange and queue, declared and
+//     published only in the Variant.Faults variant (the original's
+//     PublishFaultOnFailure, off on master; it targeted missing exchanges).
 //   - The metrics queue is consumed by push, not basic.get polling.
-//   - sla-ticket-changes always has x-single-active-consumer (the original's
-//     optional M14L7 variant, spec §6.3), so `--instances sla=2` keeps every
-//     ticket's events in one instance. A broker that still holds the queue
+//   - sla-ticket-changes has x-single-active-consumer by default (the
+//     original's optional M14L7 variant, spec §6.3; Variant.NoSingleActiveConsumer
+//     turns it off), so `--instances sla=2` keeps every ticket's events in
+//     one instance. A broker that still holds the queue
 //     declared without it refuses the declaration (PRECONDITION_FAILED);
 //     delete the queue there once (a lab's private node or vhost is always
 //     fresh).

@@ -387,9 +387,10 @@ type Fault struct {
 // MessageType implements Message: "Fault.<Inner>".
 func (f Fault) MessageType() string { return FaultType(f.Inner) }
 
-// FaultRoute is where a service publishes faults: its own exchange with key
-// "fault.<kebab-inner>". The original's key was the CLR name "fault`1"
-// (§12.6 #17) and default-convention services targeted a missing exchange.
+// FaultRoute is the route of a fault about a message of type inner: the
+// given exchange with key "fault.<kebab-inner>". The original's key was the
+// CLR name "fault`1" (§12.6 #17) and default-convention services targeted a
+// missing exchange.
 func FaultRoute(exchange, inner string) Route {
 	return Route{Exchange: exchange, RoutingKey: "fault." + Kebab(inner)}
 }

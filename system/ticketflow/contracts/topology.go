@@ -14,12 +14,17 @@ type ExchangeKind string
 const (
 	KindDirect ExchangeKind = "direct"
 	KindTopic  ExchangeKind = "topic"
+	// KindConsistentHash needs the rabbitmq_consistent_hash_exchange plugin.
+	KindConsistentHash ExchangeKind = "x-consistent-hash"
 )
 
 // Exchange is a durable exchange declaration.
 type Exchange struct {
 	Name string
 	Kind ExchangeKind
+	// HashHeader is the consistent-hash exchange's hash-header argument
+	// (the header whose value is hashed); "" for other kinds.
+	HashHeader string
 }
 
 // Queue is a durable, classic queue declaration.
@@ -28,10 +33,6 @@ type Queue struct {
 	// Expires is x-expires (the broker deletes the queue this long after its
 	// last consumer left); 0 means no expiry.
 	Expires time.Duration
-	// DeadLetter says the queue gets "<name>-dlq-exchange"/"<name>-dlq" when
-	// a service turns dead-lettering on. The sync and live-metrics queues are
-	// exempt, as in the original (spec §3.5, §6.3).
-	DeadLetter bool
 	// SingleActiveConsumer is x-single-active-consumer: of several consumers
 	// the broker delivers to one only and moves to the next when it leaves,
 	// so a queue whose order matters keeps it with several instances
@@ -54,8 +55,9 @@ type Consumer struct {
 	Service string // short service name
 	Queue   string
 	Accepts []string
-	// AnyAlert accepts every message type and reads it as an alert
-	// (Communication's ProducerAgnosticAlertMessage).
+	// AnyAlert accepts every message type, known to contracts or not, and
+	// reads it as an alert (Communication's ProducerAgnosticAlertMessage);
+	// the service registers one handler for messaging.AnyType.
 	AnyAlert bool
 	// Prefetch is the basic.qos count (original: 10, SLA 1).
 	Prefetch int
@@ -73,12 +75,6 @@ type Topology struct {
 	Bindings  []Binding
 	Consumers []Consumer
 }
-
-// DeadLetterExchange and DeadLetterQueue name a queue's dead-letter pair.
-func DeadLetterExchange(queue string) string { return queue + "-dlq-exchange" }
-
-// DeadLetterQueue names the dead-letter queue of queue.
-func DeadLetterQueue(queue string) string { return queue + "-dlq" }
 
 // TicketEventTypes lists the versioned events of the ticket aggregate, all
 // published to tickets-exchange.
@@ -101,27 +97,27 @@ func Ticketflow() Topology {
 	expiry := time.Duration(AnomaliesSyncQueueExpiry) * time.Millisecond
 	return Topology{
 		Exchanges: []Exchange{
-			{ExchangeInquirySubmitted, KindDirect},
-			{ExchangeTranslationCompleted, KindDirect},
-			{ExchangeTickets, KindTopic},
-			{ExchangeSLA, KindTopic},
-			{ExchangeAlerting, KindTopic},
-			{ExchangeAnomaliesSync, KindTopic},
-			{ExchangeMetrics, KindTopic},
+			{Name: ExchangeInquirySubmitted, Kind: KindDirect},
+			{Name: ExchangeTranslationCompleted, Kind: KindDirect},
+			{Name: ExchangeTickets, Kind: KindTopic},
+			{Name: ExchangeSLA, Kind: KindTopic},
+			{Name: ExchangeAlerting, Kind: KindTopic},
+			{Name: ExchangeAnomaliesSync, Kind: KindTopic},
+			{Name: ExchangeMetrics, Kind: KindTopic},
 		},
 		Queues: []Queue{
-			{Name: QueueInquirySubmittedTickets, DeadLetter: true},
-			{Name: QueueTranslationCompletedTickets, DeadLetter: true},
-			{Name: QueueRequestTranslationV2, DeadLetter: true},
-			{Name: QueueInquiriesTicketCreated, DeadLetter: true},
-			{Name: QueueTicketsSLAChanges, DeadLetter: true},
+			{Name: QueueInquirySubmittedTickets},
+			{Name: QueueTranslationCompletedTickets},
+			{Name: QueueRequestTranslationV2},
+			{Name: QueueInquiriesTicketCreated},
+			{Name: QueueTicketsSLAChanges},
 			// One SLA instance consumes, the others are hot standbys (see
 			// the sla package doc): with competing consumers each instance
 			// would get part of every ticket's stream and its ordering guard
 			// would hold the rest back.
-			{Name: QueueSLATicketChanges, DeadLetter: true, SingleActiveConsumer: true},
-			{Name: QueueCommunicationTicketResolved, DeadLetter: true},
-			{Name: QueueCommunicationAlerts, DeadLetter: true},
+			{Name: QueueSLATicketChanges, SingleActiveConsumer: true},
+			{Name: QueueCommunicationTicketResolved},
+			{Name: QueueCommunicationAlerts},
 			{Name: QueueLiveMetrics, Expires: expiry},
 		},
 		Bindings: []Binding{
@@ -161,13 +157,21 @@ func Ticketflow() Topology {
 // so no start-up order matters — the original's §12.6 #13), plus the
 // instance's own anomaly-sync queue, with only that service's consumers.
 func ForService(svc Service, instanceID string) (Topology, error) {
+	return ForServiceWith(svc, instanceID, Variant{})
+}
+
+// ForServiceWith is ForService on the topology with the variant applied.
+func ForServiceWith(svc Service, instanceID string, v Variant) (Topology, error) {
+	if err := v.Validate(); err != nil {
+		return Topology{}, err
+	}
 	if _, ok := ServiceByName(svc.Name); !ok {
 		return Topology{}, fmt.Errorf("unknown service %q", svc.Name)
 	}
 	if instanceID == "" {
 		return Topology{}, errors.New("instance id is required")
 	}
-	t := Ticketflow()
+	t := TicketflowWith(v)
 	var own []Consumer
 	for _, c := range t.Consumers {
 		if c.Service == svc.Name {
@@ -201,7 +205,7 @@ func (t Topology) Validate() error {
 		if exchanges[e.Name] {
 			errs = append(errs, fmt.Errorf("exchange %q declared twice", e.Name))
 		}
-		if e.Kind != KindDirect && e.Kind != KindTopic {
+		if e.Kind != KindDirect && e.Kind != KindTopic && e.Kind != KindConsistentHash {
 			errs = append(errs, fmt.Errorf("exchange %q: unknown kind %q", e.Name, e.Kind))
 		}
 		exchanges[e.Name] = true

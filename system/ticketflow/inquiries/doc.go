@@ -35,7 +35,9 @@
 //     non-English inquiries request a translation; the original's default
 //     detector always answered "en".
 //   - Only RequestTranslationV2 is sent; V1 had no consumer and its queue
-//     grew forever (§12.6 #14). Intake.PublishV1 restores it.
+//     grew forever (§12.6 #14). Intake.PublishV1 restores it; the setting
+//     translation-v1=on (toggle translation-v1) turns it on and declares
+//     the queue.
 //   - The inquiry status follows the ticket: InProgress once linked,
 //     Resolved when the ticket is resolved (the original stayed New forever,
 //     §12.6 #5). Status only moves forward, so reordered or redelivered

@@ -52,6 +52,7 @@ func Wire(rt *app.Runtime) error {
 		return err
 	}
 	intake.NewID = rt.NewID
+	intake.PublishV1 = rt.Variant().TranslationV1
 	timeout, err := rt.Duration(SettingSyncTimeout, 10*time.Second)
 	if err != nil {
 		return err

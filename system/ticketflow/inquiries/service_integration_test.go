@@ -13,6 +13,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/system/store"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app/apptest"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
@@ -163,5 +164,44 @@ func TestSubmitFailsBeforeItsTransactionUnderProducerAnomaly(t *testing.T) {
 	var n int
 	if err := in.RT.DB().QueryRow(t.Context(), `SELECT COUNT(*) FROM inquiries`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d inquiries saved (%v), want none", n, err)
+	}
+}
+
+// TestTranslationV1Variant: with translation-v1 on, a Polish inquiry also
+// leaves a RequestTranslationV1 in request-translation-v1-queue, which
+// nothing consumes; off, that queue is not even declared.
+func TestTranslationV1Variant(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(fmt.Sprintf("on=%v", on), func(t *testing.T) {
+			vh := apptest.NewVHost(t)
+			set := map[string]string{}
+			if on {
+				set[app.SettingTranslationV1] = "on"
+			}
+			in := start(t, vh, apptest.Options{Settings: set})
+			submit(t, in, polish)
+			labtest.Eventually(t, 10*time.Second, func() error {
+				if n := vh.Depth(t, contracts.QueueRequestTranslationV2); n != 1 {
+					return fmt.Errorf("%d V2 requests queued", n)
+				}
+				return nil
+			})
+			_, err := vh.Channel(t).QueueDeclarePassive(contracts.QueueRequestTranslationV1, true, false, false, false, nil)
+			if !on {
+				if err == nil {
+					t.Fatal("request-translation-v1-queue declared with the variant off")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			labtest.Eventually(t, 10*time.Second, func() error {
+				if n := vh.Depth(t, contracts.QueueRequestTranslationV1); n != 1 {
+					return fmt.Errorf("%d V1 requests queued", n)
+				}
+				return nil
+			})
+		})
 	}
 }

@@ -6,14 +6,16 @@
 //
 //	every service:  Report(ctx, clk, interval, build, sink)
 //	                  build = Tick(AppName, instance, now, ProcSampler.Sample(), Counters.Stats(), queue depths)
-//	                  sink  = publish to metrics-exchange, key metric.<AppName> (wiring; transient, no outbox)
+//	                  sink  = publish to metrics-exchange, key metric.<AppName> (wiring; direct, no outbox)
 //	metrics service: live-metrics queue ──▶ Aggregator.Add ──▶ subscribers
 //	                 GET /live-metrics (SSE): latest tick per instance, then every new one,
 //	                 "event: MetricTick" + the tick's JSON
 //
 // A tick keeps the original shape {name, status, lastChecked, metrics:{cpu:
 // {usage}, memory:{used,total}}} and adds instance, messages {handled,
-// failed} and queues [{name, depth}]. Status follows the original rule:
+// failed} and queues [{name, depth}] (the ready messages of every queue the
+// instance consumes, asked of the broker at each tick:
+// messaging.Bus.QueueDepths). Status follows the original rule:
 // Healthy when CPU < 90 % and memory < 90 % of the total, else Error; the
 // aggregator reports Unknown for an instance whose last tick is stale.
 //
@@ -33,8 +35,9 @@
 //
 // # Best practices
 //
-//   - Publish ticks as transient messages outside the outbox; a lost tick
-//     is harmless and the next one replaces it.
+//   - Publish ticks directly, outside the outbox (they are persistent like
+//     every message of the lab, but nothing retries them); a lost tick is
+//     harmless and the next one replaces it.
 //   - Count handled/failed in the consumer wrapper, once per delivery.
 //   - Give Report the service's clock so a skewed instance reports skewed
 //     lastChecked values, as a real skewed host would.

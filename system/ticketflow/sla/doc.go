@@ -134,7 +134,13 @@
 //     to Communication delivers once.
 //   - Several SLA instances are an active one and hot standbys on one
 //     database (see above); the original's single-active-consumer variant
-//     (lesson M14L7) is always on.
+//     (lesson M14L7) is on by default (setting sla-single-active-consumer).
+//   - The course's quirks are settings, off by default: sla-reminders=at-once,
+//     sla-blocking=ignored, sla-deadline-met=original (Config).
+//   - The queue layout is a lesson variant (setting sla-queues): one
+//     sla-ticket-changes (default), topic-per-type queues consumed without
+//     the ordering guard, or consistent-hash partitions, each behind the
+//     guard, every ticket's events in one partition (hash-on = ticket id).
 //
 // # Best practices
 //

@@ -67,15 +67,26 @@ func Wire(rt *app.Runtime, clk clock.Clock) error {
 		InTx: func(ctx context.Context, fn func(ctx context.Context, tx ActionTx) error) error {
 			return rt.Exec(ctx, contracts.CommandDeadlineWatch, "", func(ctx context.Context, tx *app.Tx) error {
 				return fn(ctx, tx)
-			})
+			}, app.ExecBackground())
 		},
 	})
 	if err != nil {
 		return err
 	}
 	h := &ticketEvents{tracker: tr, clk: clk, wake: sched.Wake}
-	for _, typ := range contracts.TicketEventTypes() {
-		rt.Handle(contracts.QueueSLATicketChanges, typ, h.handle, app.Ordered(OrderScope))
+	// The queue layout is a lesson variant (contracts.Variant.SLAQueues).
+	// Topic-per-type queues each see one type: a contiguous ordering guard
+	// would hold every later version back, so they run without it and the
+	// tracker's stale check is all the ordering they get — the lesson.
+	v := rt.Variant()
+	for queue, types := range v.SLAQueueTypes() {
+		for _, typ := range types {
+			if v.SLAQueues == contracts.SLAQueuesTopicPerType {
+				rt.Handle(queue, typ, h.handle)
+			} else {
+				rt.Handle(queue, typ, h.handle, app.Ordered(OrderScope))
+			}
+		}
 	}
 	Register(rt.Mux(), set.Timing, NewSQLStore(rt.DB(), set.Timing, clk), rt.Log())
 	rt.Go("sla-scheduler", sched.Run)

@@ -25,6 +25,18 @@ type Config struct {
 	// (default 2 min); then one every BreachInterval (default 2 min).
 	BreachDelay    time.Duration
 	BreachInterval time.Duration
+
+	// The course's quirks (spec §12.6), each off by default:
+	//
+	// RemindersAtOnce makes all three reminders due at the assignment
+	// (Record.RemindersAt), as the original sent them within seconds (#1).
+	RemindersAtOnce bool
+	// IgnoreBlocking makes TicketBlocked and TicketUnblocked only advance
+	// the version: the SLA clock keeps running while a ticket is blocked (#6).
+	IgnoreBlocking bool
+	// DeadlineMetInverted stores the original's DeadlineMet on resolution:
+	// true when the deadline was missed (#3).
+	DeadlineMetInverted bool
 }
 
 // DefaultConfig returns the defaults described on Config.
@@ -91,8 +103,11 @@ type Record struct {
 	Completed        bool
 	CompletedAt      time.Time
 	// DeadlineMet is set on resolution: true when resolved in time (the
-	// original stored the opposite, §12.6 #3).
+	// original stored the opposite, §12.6 #3; Config.DeadlineMetInverted).
 	DeadlineMet *bool
+	// RemindersAt, when set, is the active time every reminder is due (the
+	// assignment, Config.RemindersAtOnce); zero = the 25 %/50 %/final schedule.
+	RemindersAt time.Time
 }
 
 // Deadline is the effective deadline (shifted by the time blocked so far).
@@ -106,6 +121,9 @@ func (r *Record) Blocked() bool { return !r.BlockedAt.IsZero() }
 
 // reminderActive is the active time of reminder n (0-based).
 func (r *Record) reminderActive(cfg Config, n int) time.Time {
+	if !r.RemindersAt.IsZero() {
+		return r.RemindersAt
+	}
 	switch n {
 	case 0:
 		return r.Anchor.Add(scale(r.Window, cfg.FirstAt))

@@ -51,6 +51,8 @@ func BreachMessageKey(ticketID string, n int) string {
 //   - the latest reminder whose time has come, if an agent is assigned and
 //     the deadline has not passed (earlier unsent ones are skipped when it
 //     is marked done, so an agent assigned late gets one reminder, not three);
+//     with Record.RemindersAt set (the course quirk) every unsent reminder,
+//     first to final;
 //   - the next breach alert, once the deadline plus BreachDelay has passed,
 //     then every BreachInterval.
 //
@@ -62,7 +64,14 @@ func Due(cfg Config, r *Record, now time.Time) []Action {
 	act := r.active(now)
 	deadline := r.Anchor.Add(r.Window)
 	var out []Action
-	if r.AgentUserID != "" && act.Before(deadline) {
+	if r.AgentUserID != "" && act.Before(deadline) && !r.RemindersAt.IsZero() {
+		for n := range Reminders {
+			if !act.Before(r.RemindersAt) && r.ReminderSent[n].IsZero() && !r.ReminderSkipped[n] {
+				out = append(out, Action{Kind: SendReminder, TicketID: r.TicketID, N: n + 1, Key: ReminderKey(r.TicketID, n+1),
+					Due: r.RemindersAt.Add(r.Paused), AgentUserID: r.AgentUserID, ServiceType: r.ServiceType})
+			}
+		}
+	} else if r.AgentUserID != "" && act.Before(deadline) {
 		for n := Reminders - 1; n >= 0; n-- {
 			at := r.reminderActive(cfg, n)
 			if act.Before(at) {

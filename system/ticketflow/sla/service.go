@@ -89,11 +89,14 @@ func (tr *Tracker) Handle(ctx context.Context, st Store, ev contracts.Versioned,
 			return "", nil, fmt.Errorf("AgentAssignedToTicket %s v%d: %w", m.TicketID, m.Version, ErrEarly)
 		}
 		rec.AgentUserID = m.AssignedAgentUserID
+		if tr.Config.RemindersAtOnce && rec.RemindersAt.IsZero() && rec.HasDeadline {
+			rec.RemindersAt = rec.active(now).UTC()
+		}
 	case contracts.TicketBlocked:
 		if rec == nil {
 			return "", nil, fmt.Errorf("TicketBlocked %s v%d: %w", m.TicketID, m.Version, ErrEarly)
 		}
-		if !rec.Blocked() && !rec.Completed {
+		if !rec.Blocked() && !rec.Completed && !tr.Config.IgnoreBlocking {
 			rec.BlockedAt = now.UTC()
 		}
 	case contracts.TicketUnblocked:
@@ -160,6 +163,9 @@ func (tr *Tracker) complete(rec *Record, now time.Time) {
 	rec.Completed, rec.CompletedAt = true, now.UTC()
 	if rec.HasDeadline {
 		met := !now.After(rec.Deadline())
+		if tr.Config.DeadlineMetInverted {
+			met = !met
+		}
 		rec.DeadlineMet = &met
 	}
 }

@@ -40,7 +40,26 @@ const (
 	// delay before a standby repeats an action whose instance died while
 	// performing it.
 	SettingClaimTTL = "sla-claim-ttl"
+	// SettingReminders is "scheduled" (default: 25 %, 50 %, final) or
+	// "at-once" (the course: all three at the assignment; Config.RemindersAtOnce).
+	SettingReminders = "sla-reminders"
+	// SettingBlocking is "pauses" (default: a block pauses the SLA clock) or
+	// "ignored" (the course; Config.IgnoreBlocking).
+	SettingBlocking = "sla-blocking"
+	// SettingDeadlineMet is "fixed" (default: true when resolved in time) or
+	// "original" (the course: true when missed; Config.DeadlineMetInverted).
+	SettingDeadlineMet = "sla-deadline-met"
 )
+
+// quirkSettings maps each quirk setting to its fixed and course values.
+var quirkSettings = []struct {
+	key, fixed, course string
+	set                func(*Config)
+}{
+	{SettingReminders, "scheduled", "at-once", func(c *Config) { c.RemindersAtOnce = true }},
+	{SettingBlocking, "pauses", "ignored", func(c *Config) { c.IgnoreBlocking = true }},
+	{SettingDeadlineMet, "fixed", "original", func(c *Config) { c.DeadlineMetInverted = true }},
+}
 
 // Settings are the parsed SLA knobs.
 type Settings struct {
@@ -79,6 +98,15 @@ func ParseSettings(m map[string]string, runDir string) (Settings, error) {
 	dur(SettingBreachInterval, &s.Timing.BreachInterval, true)
 	dur(SettingMaxWait, &s.MaxWait, true)
 	dur(SettingClaimTTL, &s.ClaimTTL, true)
+	for _, q := range quirkSettings {
+		switch v := m[q.key]; v {
+		case "", q.fixed:
+		case q.course:
+			q.set(&s.Timing)
+		default:
+			errs = append(errs, fmt.Errorf("setting %s=%q: want %s or %s", q.key, v, q.fixed, q.course))
+		}
+	}
 	s.CommunicationURL = strings.TrimRight(m[SettingCommunicationURL], "/")
 	if s.CommunicationURL == "" {
 		s.CommunicationURL = peerURL(runDir, contracts.Communication)

@@ -67,7 +67,7 @@ func NewSQLStore(q Querier, cfg Config, clk clock.Clock) *SQLStore {
 const recordColumns = `ticket_id, service_type, severity, tier, last_known_version, agent_user_id, has_deadline,
 	anchor, window_ns, paused_ns, blocked_at, revision, reminder1_sent, reminder2_sent, reminder3_sent,
 	reminder1_skipped, reminder2_skipped, reminder3_skipped, breaches, last_breach_active, completed,
-	completed_at, deadline_met`
+	completed_at, deadline_met, reminders_at`
 
 // Record loads the record of a ticket; a missing one wraps ErrNotFound.
 func (s *SQLStore) Record(ctx context.Context, ticketID string) (*Record, error) {
@@ -88,6 +88,7 @@ func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
 		st, sev, tier                              string
 		hasDeadline, completed                     bool
 		anchor, blockedAt, lastBreach, completedAt string
+		remindersAt                                string
 		sent                                       [Reminders]string
 		windowNS, pausedNS                         int64
 		met                                        sql.NullBool
@@ -95,7 +96,7 @@ func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
 	if err := row.Scan(&r.TicketID, &st, &sev, &tier, &r.LastKnownVersion, &r.AgentUserID, &hasDeadline,
 		&anchor, &windowNS, &pausedNS, &blockedAt, &r.Revision, &sent[0], &sent[1], &sent[2],
 		&r.ReminderSkipped[0], &r.ReminderSkipped[1], &r.ReminderSkipped[2], &r.Breaches, &lastBreach, &completed,
-		&completedAt, &met); err != nil {
+		&completedAt, &met, &remindersAt); err != nil {
 		return nil, err
 	}
 	r.ServiceType, r.Severity, r.Tier = contracts.ServiceType(st), contracts.Severity(sev), Tier(tier)
@@ -111,6 +112,7 @@ func scanRecord(row interface{ Scan(...any) error }) (*Record, error) {
 	parse(&r.BlockedAt, blockedAt)
 	parse(&r.LastBreachActive, lastBreach)
 	parse(&r.CompletedAt, completedAt)
+	parse(&r.RemindersAt, remindersAt)
 	for i := range Reminders {
 		parse(&r.ReminderSent[i], sent[i])
 	}
@@ -137,7 +139,7 @@ func (s *SQLStore) SaveRecord(ctx context.Context, r *Record) error {
 		deadline = fmtTime(r.Deadline())
 	}
 	_, err := s.Q.Exec(ctx, `INSERT INTO sla_records (`+recordColumns+`, deadline, next_due_ms, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (ticket_id) DO UPDATE SET service_type=excluded.service_type, severity=excluded.severity,
 		tier=excluded.tier, last_known_version=excluded.last_known_version, agent_user_id=excluded.agent_user_id,
 		has_deadline=excluded.has_deadline, anchor=excluded.anchor, window_ns=excluded.window_ns,
@@ -146,13 +148,14 @@ func (s *SQLStore) SaveRecord(ctx context.Context, r *Record) error {
 		reminder3_sent=excluded.reminder3_sent, reminder1_skipped=excluded.reminder1_skipped,
 		reminder2_skipped=excluded.reminder2_skipped, reminder3_skipped=excluded.reminder3_skipped,
 		breaches=excluded.breaches, last_breach_active=excluded.last_breach_active, completed=excluded.completed,
-		completed_at=excluded.completed_at, deadline_met=excluded.deadline_met, deadline=excluded.deadline,
+		completed_at=excluded.completed_at, deadline_met=excluded.deadline_met, reminders_at=excluded.reminders_at,
+		deadline=excluded.deadline,
 		next_due_ms=excluded.next_due_ms, updated_at=excluded.updated_at`,
 		r.TicketID, string(r.ServiceType), string(r.Severity), string(r.Tier), r.LastKnownVersion, r.AgentUserID, r.HasDeadline,
 		fmtTime(r.Anchor), int64(r.Window), int64(r.Paused), fmtTime(r.BlockedAt), r.Revision,
 		fmtTime(r.ReminderSent[0]), fmtTime(r.ReminderSent[1]), fmtTime(r.ReminderSent[2]),
 		r.ReminderSkipped[0], r.ReminderSkipped[1], r.ReminderSkipped[2], r.Breaches, fmtTime(r.LastBreachActive), r.Completed,
-		fmtTime(r.CompletedAt), met, deadline, next, fmtTime(now))
+		fmtTime(r.CompletedAt), met, fmtTime(r.RemindersAt), deadline, next, fmtTime(now))
 	if err != nil {
 		return fmt.Errorf("save sla record %s: %w", r.TicketID, err)
 	}

@@ -37,6 +37,14 @@ func Wire(rt *app.Runtime) error {
 	rt.Handle(contracts.QueueTranslationCompletedTickets, contracts.TypeTranslationSkipped, w.translation)
 	// tickets-sla-changes sees every revision of a ticket's deadline.
 	rt.Handle(contracts.QueueTicketsSLAChanges, contracts.TypeDeadlinesCalculated, w.deadlines, app.Ordered("deadlines"))
+	if rt.Variant().ListenToYourself {
+		// Listen to yourself (spec §6.3): Tickets hears its own TicketCreated
+		// through the broker; the handling (its span) is the whole lesson.
+		rt.Handle(contracts.QueueTicketsTicketCreated, contracts.TypeTicketCreated, func(ctx context.Context, _ *app.Tx, msg contracts.Message) error {
+			rt.Log().Debug("Own TicketCreated heard", "ticket", msg.(contracts.Versioned).AggregateID())
+			return nil
+		})
+	}
 	h, err := NewHandler(HandlerConfig{Commands: w, Queries: w.queries, Agents: w.desk.Agents, Log: rt.Log()})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,6 +142,15 @@ func TestLiveMetricsStreamsTicksOfEveryService(t *testing.T) {
 		if tick.Instance == "" || tick.Metrics.Memory.Total <= 0 || tick.Messages == nil || tick.LastChecked.IsZero() {
 			t.Fatalf("tick of %s: %+v", app, tick)
 		}
+	}
+	// Each tick carries the depth of every queue its instance consumes.
+	var queues []string
+	for _, q := range seen[contracts.Communication.AppName].Queues {
+		queues = append(queues, q.Name)
+	}
+	slices.Sort(queues)
+	if want := []string{contracts.QueueCommunicationAlerts, contracts.QueueCommunicationTicketResolved}; !slices.Equal(queues, want) {
+		t.Fatalf("Communication's tick has queues %v, want %v", queues, want)
 	}
 
 	var latest []contracts.MetricTick
