@@ -233,6 +233,7 @@ type stepCommon struct {
 	At       Duration `yaml:"at"`
 	Jitter   Duration `yaml:"jitter"`
 	Duration Duration `yaml:"duration"`
+	When     *When    `yaml:"when"`
 }
 
 type (
@@ -319,7 +320,7 @@ func (s *Step) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	c, action := v.parts()
-	*s = Step{Name: c.Name, At: c.At, Jitter: c.Jitter, Duration: c.Duration, Action: action, line: n.Line}
+	*s = Step{Name: c.Name, At: c.At, Jitter: c.Jitter, Duration: c.Duration, When: c.When, Action: action, line: n.Line}
 	return nil
 }
 

@@ -53,6 +53,9 @@ type Scheduled struct {
 	Name   string
 	At     time.Duration // start offset (jitter applied)
 	HealAt time.Duration // heal offset; 0 for an instant action
+	// When, when set, fires the step on an event at or after At; it then
+	// heals HealAt-At after it fired.
+	When   *When
 	Action Action
 }
 
@@ -100,7 +103,7 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		if st.Jitter > 0 {
 			at += time.Duration(rng.Int64N(int64(st.Jitter) + 1))
 		}
-		sc := Scheduled{Name: st.Name, At: at, Action: st.Action}
+		sc := Scheduled{Name: st.Name, At: at, When: st.When, Action: st.Action}
 		if !st.Action.Instant() && st.Duration > 0 {
 			sc.HealAt = at + st.Duration.D()
 		}
