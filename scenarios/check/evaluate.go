@@ -114,6 +114,9 @@ func Evaluate(h *history.History) Verdict {
 			Observed: obs, Present: present, Met: met})
 	}
 	v.Outcome, v.Reason = decide(v.Results, v.Evidence, evidenceOK, len(h.Meta.Evidence) > 0)
+	if reason, ok := neverFired(h.Faults, v.Results); ok {
+		v.Outcome, v.Reason = OutcomeInconclusive, reason
+	}
 	if failed := failedProbes(h.Probes, history.ProbeAfter); v.Outcome == OutcomePass && !h.Meta.Control && len(failed) > 0 {
 		// The invariants held on a system that never settled: the snapshot
 		// may be mid-flight, so the run proves nothing.
@@ -129,6 +132,25 @@ func Evaluate(h *history.History) Verdict {
 		v.ExitCode = ExitInconclusive
 	}
 	return v
+}
+
+// neverFired reports the steps whose `when` never came: the run did not do
+// what the scenario says, so it proves nothing either way, unless an
+// invariant the run did not expect broke anyway (a control expects "at least
+// these", so it has no unexpected violation).
+func neverFired(faults []history.Fault, results []Result) (string, bool) {
+	var steps []string
+	for _, f := range faults {
+		if f.NeverFired {
+			steps = append(steps, fmt.Sprintf("%s (when %s)", f.Name, f.When))
+		}
+	}
+	control := slices.ContainsFunc(results, func(r Result) bool { return r.Expected })
+	unexpected := slices.ContainsFunc(results, func(r Result) bool { return r.Status == Violated && !r.Expected })
+	if len(steps) == 0 || (unexpected && !control) {
+		return "", false
+	}
+	return "step never fired, so it was not applied: " + strings.Join(steps, "; "), true
 }
 
 // failedProbes describes the failed probes of one phase.
