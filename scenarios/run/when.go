@@ -115,8 +115,8 @@ func (t *timeline) holds(i int) bool {
 	return false
 }
 
-// await waits until step i's when holds, ctx ends (its error) or the base
-// time plus giveUp passes (errNeverFired).
+// await waits until step i's when holds (then its delay), ctx ends (its
+// error) or the base time plus giveUp passes before it held (errNeverFired).
 func (t *timeline) await(ctx context.Context, base time.Time, i int) error {
 	t.setWaiting(i, true)
 	defer t.setWaiting(i, false)
@@ -127,6 +127,11 @@ func (t *timeline) await(ctx context.Context, base time.Time, i int) error {
 		ok, changed := t.holds(i), t.live.changed
 		t.mu.Unlock()
 		if ok {
+			if d := t.steps[i].sched.When.Delay.D(); d > 0 {
+				if err := sleepUntil(ctx, time.Now().Add(d)); err != nil {
+					return fmt.Errorf("not started: %w", err)
+				}
+			}
 			return nil
 		}
 		select {

@@ -81,7 +81,7 @@ func TestTimeline_WhenStepsFireOnTheirEvents(t *testing.T) {
 		base := time.Now()
 		src := newFakeEvents()
 		an := map[string]*fakeAnomaly{}
-		for _, n := range []string{"kill", "after-kill", "late", "pending", "published"} {
+		for _, n := range []string{"kill", "after-kill", "late", "pending", "published", "delayed"} {
 			an[n] = &fakeAnomaly{name: n, base: base}
 		}
 		qualified := spec.When{Service: "sla", MessageType: "TicketQualified", Event: spec.EventHandled, Count: 3}
@@ -90,6 +90,7 @@ func TestTimeline_WhenStepsFireOnTheirEvents(t *testing.T) {
 			{keyed("after-kill", 0, time.Second, spec.When{Step: "kill", Phase: spec.PhaseHealed}), an["after-kill"]},
 			{keyed("late", 5*time.Second, time.Second, spec.When{MessageType: "TicketQualified", Event: spec.EventHandled, Count: 1}), an["late"]},
 			{keyed("pending", 0, time.Second, spec.When{Counter: "outbox.pending", Op: ">", Value: 3}), an["pending"]},
+			{keyed("delayed", 0, time.Second, spec.When{Step: "kill", Phase: spec.PhaseStarted, Delay: spec.Duration(1500 * time.Millisecond)}), an["delayed"]},
 			{keyed("published", 0, time.Second, spec.When{Service: "sla", MessageType: "TicketQualified", Event: spec.EventPublished, Count: 1}), an["published"]},
 		}, time.Second, slog.New(slog.DiscardHandler))
 		tl.keyTo(src, 20*time.Second, 500*time.Millisecond)
@@ -120,6 +121,7 @@ func TestTimeline_WhenStepsFireOnTheirEvents(t *testing.T) {
 			"after-kill": {6 * time.Second, 7 * time.Second}, // when kill healed
 			"late":       {5 * time.Second, 6 * time.Second}, // the event came at 1s: at its at
 			"pending":    {3 * time.Second, 4 * time.Second}, // the first poll after the counter moved
+			"delayed":    {5500 * time.Millisecond, 6500 * time.Millisecond},
 		}
 		for name, w := range want {
 			if a := an[name]; a.injectedAt != w[0] || a.healAt != w[1] {

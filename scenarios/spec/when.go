@@ -20,8 +20,8 @@ import (
 //   - counter: {counter, op, value}: a live counter compares true.
 //
 // With `at` the step fires at the first moment at or after `at` when the
-// condition holds; without, as soon as it holds. A step's duration counts
-// from the moment it fired.
+// condition holds; without, as soon as it holds; `delay` later still. A
+// step's duration counts from the moment it fired.
 type When struct {
 	Service     string `yaml:"service"`
 	MessageType string `yaml:"messageType"`
@@ -34,6 +34,9 @@ type When struct {
 	Counter string  `yaml:"counter"`
 	Op      string  `yaml:"op"`
 	Value   float64 `yaml:"value"`
+
+	// Delay waits this long after the condition held before firing.
+	Delay Duration `yaml:"delay"`
 }
 
 // Span events, step phases and comparison operators of a When.
@@ -143,8 +146,16 @@ func (w *When) Holds(v float64) bool {
 }
 
 // String is the condition as a line of the plan, e.g. "sla handled
-// TicketQualified ≥5", "broker-down healed", "outbox.pending > 3".
+// TicketQualified ≥5", "broker-down healed", "outbox.pending > 3",
+// "memory-alarm started, +3s".
 func (w *When) String() string {
+	if w.Delay > 0 {
+		return w.condition() + ", +" + w.Delay.String()
+	}
+	return w.condition()
+}
+
+func (w *When) condition() string {
 	switch w.Form() {
 	case WhenSpan:
 		svc := w.Service
@@ -172,6 +183,9 @@ func validateWhen(v *validator, path string, st Step, steps []Step) {
 	case len(forms) > 1:
 		v.errorf(p, "when mixes the %s forms: use one", strings.Join(forms, " and "))
 		return
+	}
+	if w.Delay < 0 {
+		v.errorf(p+".delay", "must not be negative")
 	}
 	if !st.Action.Instant() && st.Duration == 0 {
 		v.errorf(path+".duration", "a step keyed to when fires at a time the plan cannot know: give it a duration")

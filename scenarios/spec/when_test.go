@@ -39,7 +39,7 @@ func TestWhenParsesDefaultsAndPlans(t *testing.T) {
     type: outage
     link: metrics
   - name: started
-    when: {step: slow}
+    when: {step: slow, delay: 2s}
     type: broker
     op: close-connections
 `))
@@ -50,7 +50,7 @@ func TestWhenParsesDefaultsAndPlans(t *testing.T) {
 	if w == nil || w.Form() != WhenSpan || w.Event != EventHandled || w.Count != 5 || w.String() != "sla handled TicketQualified ≥5" {
 		t.Errorf("span when decoded as %+v (%q)", w, w.String())
 	}
-	if w := s.Method[4].When; w.Phase != PhaseStarted || w.String() != "slow started" {
+	if w := s.Method[4].When; w.Phase != PhaseStarted || w.String() != "slow started, +2s" {
 		t.Errorf("step when defaults: %+v", w)
 	}
 	if w := s.Method[3].When; w.Form() != WhenCounter || !w.Holds(4) || w.Holds(3) {
@@ -96,6 +96,8 @@ func TestWhenRejectsBadConditionsWithLines(t *testing.T) {
 `, `unknown op "!="`},
 		"mixed forms": {`  - {duration: 1s, when: {messageType: TicketQualified, counter: outbox.pending, op: ">"}, type: outage, link: sla}
 `, `when mixes the span and counter forms`},
+		"negative delay": {`  - {duration: 1s, when: {messageType: TicketQualified, delay: -1s}, type: outage, link: sla}
+`, `method[0].when.delay: must not be negative`},
 		"empty": {`  - {duration: 1s, when: {}, type: outage, link: sla}
 `, `when needs one of`},
 		"unknown field": {`  - {duration: 1s, when: {messageType: TicketQualified, nth: 3}, type: outage, link: sla}
