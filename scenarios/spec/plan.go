@@ -41,7 +41,9 @@ type Plan struct {
 	// Rollbacks run once, at the end, always — also on error and Ctrl-C.
 	Rollbacks []Step
 	// End is when the method ends: the latest heal or start, and never before
-	// the workload's last submission. Faults without a duration heal then.
+	// the workload's last submission. Faults without a duration heal then. A
+	// step keyed to an event counts at its earliest (at, at+duration); it may
+	// fire and heal later.
 	End        time.Duration
 	Invariants []string
 	Expect     history.Expectation
