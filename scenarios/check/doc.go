@@ -23,6 +23,10 @@
 // Verdict order (Evaluate): unexpected violation → FAIL (4); missing fault
 // evidence → INCONCLUSIVE (5, never PASS); expected violation absent → FAIL
 // (4); an undecided checked invariant → INCONCLUSIVE (5); else PASS (0).
+// Then a fault step whose `when` never fired (history.Fault.NeverFired)
+// turns anything but an unexpected violation into INCONCLUSIVE naming the
+// step, and a failed steady-state probe after the run turns a PASS into
+// INCONCLUSIVE.
 //
 // TF5's oracle (Oracle) is written from the SLA rules in the spec, not from
 // the SLA service's code: an oracle must not reuse the code it checks.
