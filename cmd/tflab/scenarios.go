@@ -136,10 +136,20 @@ func printPlan(st *state, p *spec.Plan) {
 	fmt.Fprintln(st.stdout)
 	for _, s := range p.Timeline {
 		heal := "instant"
-		if s.HealAt > 0 {
+		switch {
+		case s.When != nil && s.HealAt > 0:
+			heal = "for " + (s.HealAt - s.At).String() + " after it fired"
+		case s.HealAt > 0:
 			heal = "until " + s.HealAt.String()
 		}
-		fmt.Fprintf(st.stdout, "#   %-8s %-28s %s (%s)\n", s.At, s.Name, s.Action.Describe(), heal)
+		at := s.At.String()
+		if s.When != nil {
+			at = "≥" + at
+		}
+		fmt.Fprintf(st.stdout, "#   %-8s %-28s %s (%s)\n", at, s.Name, s.Action.Describe(), heal)
+		if s.When != nil {
+			fmt.Fprintf(st.stdout, "#   %-8s %-28s when %s\n", "", "", s.When)
+		}
 	}
 }
 

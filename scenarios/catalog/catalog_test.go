@@ -164,6 +164,8 @@ func TestSchemaRejectsBadFiles(t *testing.T) {
 		"unknown invariant":       {"violated: [TF2]", "violated: [TF12]"},
 		"unknown protection":      {"unprotect: [dedup, idempotency]", "unprotect: [dedupe, idempotency]"},
 		"missing evidence":        {"evidence:\n  - queue.depth.max > 3\n  - deliveries.redelivered > 0\n", ""},
+		"when of two forms":       {"    op: close-connections\n", "    op: close-connections\n    when: {messageType: TicketResolved, counter: outbox.pending, op: \">\"}\n"},
+		"when on a bad counter":   {"    op: close-connections\n", "    op: close-connections\n    when: {counter: order.stale, op: \">\"}\n"},
 	} {
 		src := strings.Replace(string(good), edit[0], edit[1], 1)
 		if src == string(good) {
@@ -208,10 +210,33 @@ func TestSchemaKeysMatchTypes(t *testing.T) {
 		"workload": reflect.TypeFor[spec.Workload](), "probe": reflect.TypeFor[spec.Probe](),
 		"steadyState": reflect.TypeFor[spec.SteadyState](), "control": reflect.TypeFor[spec.Control](),
 		"match": reflect.TypeFor[spec.Match](), "inappParams": reflect.TypeFor[spec.InAppParams](),
+		"when": reflect.TypeFor[spec.When](),
 	} {
 		check(def, keys(doc.Defs[def].Properties), spec.YAMLKeys(ty))
 	}
 	for _, typ := range spec.ActionTypes {
 		check(typ+"Step", keys(doc.Defs[typ+"Step"].Properties), spec.StepKeys(typ))
+	}
+}
+
+// TestSchemaWhenCountersMatchSpec keeps the schema's live counters equal to
+// the ones the spec accepts.
+func TestSchemaWhenCountersMatchSpec(t *testing.T) {
+	var doc struct {
+		Defs struct {
+			When struct {
+				Properties struct {
+					Counter struct {
+						Enum []string `json:"enum"`
+					} `json:"counter"`
+				} `json:"properties"`
+			} `json:"when"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(scenarios.Schema, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := doc.Defs.When.Properties.Counter.Enum, spec.LiveCounters(); !slices.Equal(got, want) {
+		t.Errorf("schema's when counters %v, spec's %v", got, want)
 	}
 }

@@ -50,6 +50,9 @@
 // INCONCLUSIVE (5, never PASS); expected violation absent → FAIL (4); an
 // undecided checked invariant → INCONCLUSIVE (5); else PASS (0). Every probe
 // is a row of the verdict (Verdict.Probes) beside the invariants.
+// A fault step whose `when` never fired (history.Fault.NeverFired) turns a
+// PASS, an undecided run or a control's missing violation into
+// INCONCLUSIVE naming the step: the run did not do what the scenario says.
 //
 // TF5's oracle (Oracle) is written from the SLA rules in the spec, not from
 // the SLA service's code: an oracle must not reuse the code it checks.

@@ -137,6 +137,9 @@ func Evaluate(h *history.History) Verdict {
 			Observed: obs, Present: present, Met: met})
 	}
 	v.Outcome, v.Reason = decide(v.Results, v.Evidence, v.Probes, len(h.Meta.Evidence) > 0)
+	if reason, ok := neverFired(h.Faults, v.Outcome, v.Reason); ok {
+		v.Outcome, v.Reason = OutcomeInconclusive, reason
+	}
 	switch v.Outcome {
 	case OutcomePass:
 		v.ExitCode = ExitPass
@@ -152,7 +155,26 @@ func Evaluate(h *history.History) Verdict {
 const (
 	reasonNotStarted = "not started: steady state not met before the method: "
 	reasonDeviated   = "steady state not restored after the run: "
+	reasonMissing    = "expected violation did not happen: "
 )
+
+// neverFired reports the steps whose `when` never came: the run did not do
+// what the scenario says, so it proves nothing either way. It leaves a FAIL
+// that the run's own findings decided (a violation nobody expected, a
+// deviated steady state) and overrides the rest: a PASS, an undecided run,
+// and a control whose expected violation did not happen.
+func neverFired(faults []history.Fault, outcome Outcome, reason string) (string, bool) {
+	var steps []string
+	for _, f := range faults {
+		if f.NeverFired {
+			steps = append(steps, fmt.Sprintf("%s (when %s)", f.Name, f.When))
+		}
+	}
+	if len(steps) == 0 || (outcome == OutcomeFail && !strings.HasPrefix(reason, reasonMissing)) {
+		return "", false
+	}
+	return "step never fired, so it was not applied: " + strings.Join(steps, "; "), true
+}
 
 // decide applies Evaluate's rules to the judged rows.
 func decide(results []Result, evidence []EvidenceResult, probes []ProbeResult, hasEvidence bool) (Outcome, string) {
@@ -202,7 +224,7 @@ func decide(results []Result, evidence []EvidenceResult, probes []ProbeResult, h
 	case !hasEvidence:
 		return also(OutcomeInconclusive, "the scenario declares no evidence, so nothing shows its fault took effect")
 	case len(missing) > 0:
-		return also(OutcomeFail, "expected violation did not happen: "+strings.Join(missing, ", "))
+		return also(OutcomeFail, reasonMissing+strings.Join(missing, ", "))
 	case len(undecided) > 0:
 		return also(OutcomeInconclusive, "could not decide: "+strings.Join(undecided, ", "))
 	}

@@ -12,7 +12,8 @@
 //	Events      every span: publish / create (outbox write) / process / command,
 //	            flattened; each field maps 1:1 to a span attribute of
 //	            tracing/otelamqp (EventAttributes)
-//	Faults      the fault timeline as executed (planned offset, start, heal, errors)
+//	Faults      the fault timeline as executed (planned offset, the event a
+//	            keyed step waited for and whether it never came, start, heal, errors)
 //	Snapshot    the databases at quiescence: inquiries, tickets, SLA records,
 //	            inbox messages, alerts, dead letters, and the broker's
 //	            holdings: what each queue still held (ready, unacked, dead-

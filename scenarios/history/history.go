@@ -269,11 +269,16 @@ type Fault struct {
 	Target string            `json:"target,omitempty"` // link, service, node…
 	Params map[string]string `json:"params,omitempty"`
 	// PlannedAt is the step's offset from Meta.Start as scheduled (after jitter).
-	PlannedAt Duration  `json:"plannedAt"`
-	Started   time.Time `json:"started,omitzero"`
-	Healed    time.Time `json:"healed,omitzero"` // zero when it never needed or got a heal
-	Error     string    `json:"error,omitempty"`
-	HealError string    `json:"healError,omitempty"`
+	PlannedAt Duration `json:"plannedAt"`
+	// When is the event the step waited for ("" for a step on the clock
+	// alone); NeverFired records that it never came, so the step was not
+	// applied.
+	When       string    `json:"when,omitempty"`
+	NeverFired bool      `json:"neverFired,omitempty"`
+	Started    time.Time `json:"started,omitzero"`
+	Healed     time.Time `json:"healed,omitzero"` // zero when it never needed or got a heal
+	Error      string    `json:"error,omitempty"`
+	HealError  string    `json:"healError,omitempty"`
 }
 
 // Applied reports whether the fault was injected without error.

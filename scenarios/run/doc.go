@@ -19,9 +19,10 @@
 //	        written, and Run returns that Result with ErrSteadyState
 //	base := now                                          (history Meta.Start)
 //	errgroup ┬ workload.Run (seeded from the plan's seed)
-//	         └ timeline: step i sleeps to base+At, Inject, sleeps to
-//	                     base+HealAt, Heal  ◄── deferred, on a context that
-//	                     survives Ctrl-C (anomalies.HealContext)
+//	         └ timeline: step i sleeps to base+At, [waits for its when],
+//	                     Inject, sleeps to base+HealAt (a when step: its
+//	                     duration after it fired), Heal  ◄── deferred, on a
+//	                     context that survives Ctrl-C (anomalies.HealContext)
 //	rollbacks (always, also after Ctrl-C)
 //	settle: until every service queue is empty (passive declares, plus the
 //	        management API's unacked counts) and every outbox relayed, three
@@ -47,6 +48,18 @@
 // again after the first fault began) and queue.depth.max, and tracks since
 // when each queue has had unacked deliveries (for the holdings). Counters the
 // checkers derive from the history are never recorded here.
+//
+// A step with a `when` waits on the live event stream (the events
+// interface): liveSource tails the span files as the services append to them
+// (spans are written when they end, so a handled-count fires after the Nth
+// handling ended; an unfinished last line waits for the rest, a torn one is
+// skipped) and reads the live counters — the executors' evidence, the
+// watcher's, outbox.pending from the databases — every PollEvery while a
+// counter step waits; the span counters of spec.LiveSpanCounters are
+// tallied from the stream. Spans that ended before the method are not
+// counted. A step whose event has not come WhenGrace after the plan's end is
+// abandoned and recorded as never fired (history.Fault.NeverFired), which
+// check.Evaluate turns into INCONCLUSIVE naming the step.
 //
 // The span adapter (ReadSpans, EventOf) streams the span files and maps each
 // attribute named in history.EventAttributes to its event field; every span

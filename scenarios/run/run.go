@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,8 +70,12 @@ type Config struct {
 	HealthTimeout time.Duration
 	// HealTimeout bounds one heal (default anomalies.DefaultHealTimeout).
 	HealTimeout time.Duration
-	// PollEvery paces the broker watcher and the quiescence check (default 500 ms).
+	// PollEvery paces the broker watcher, the quiescence check and the
+	// live counters of when steps (default 500 ms).
 	PollEvery time.Duration
+	// WhenGrace is how long after the plan's end a step keyed to an event
+	// may still fire; then it is abandoned as never fired (default 30 s).
+	WhenGrace time.Duration
 	// Progress receives one live line per ProgressEvery (default 1 s) and per
 	// phase change; nil prints nothing.
 	Progress      io.Writer
@@ -87,6 +92,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.PollEvery <= 0 {
 		c.PollEvery = 500 * time.Millisecond
+	}
+	if c.WhenGrace <= 0 {
+		c.WhenGrace = 30 * time.Second
 	}
 	if c.ProgressEvery <= 0 {
 		c.ProgressEvery = time.Second
@@ -242,6 +250,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	tl := newTimeline(steps, cfg.HealTimeout, r.log)
+	tl.keyTo(&liveSource{dir: lab.Layout{Dir: l.RunDir()}.Traces(), every: spanTailEvery, counters: r.liveCounters(w),
+		log: r.log}, r.plan.End+cfg.WhenGrace, cfg.PollEvery)
 	r.mu.Lock()
 	r.tl = tl
 	r.mu.Unlock()
@@ -668,6 +678,9 @@ func (r *runner) printProgress() {
 			faults = fmt.Sprint(active)
 		}
 		line += "  faults: " + faults
+		if waiting := tl.Waiting(); len(waiting) > 0 {
+			line += "  waiting: " + strings.Join(waiting, ", ")
+		}
 	}
 	if p.Planned > 0 {
 		line += fmt.Sprintf("  inquiries %d/%d submitted, %d accepted, %d ticketed, %d resolved", p.Submitted, p.Planned, p.Accepted, p.Ticketed, p.Resolved)

@@ -20,21 +20,28 @@ type step struct {
 }
 
 // timeline runs the faults of a plan against one base time: each step waits
-// for its offset, injects, holds until its heal offset and heals. A heal runs
-// in a deferred call on a context that survives the run's cancellation, so
+// for its offset (and, with a when, for its event), injects, holds until its
+// heal offset (or its duration after it fired) and heals. A heal runs in a
+// deferred call on a context that survives the run's cancellation, so
 // neither Ctrl-C nor an error elsewhere leaves a fault installed.
 type timeline struct {
 	steps       []step
 	healTimeout time.Duration
 	log         *slog.Logger
+	// src, giveUp and poll serve the when steps (see keyTo).
+	src    events
+	giveUp time.Duration
+	poll   time.Duration
 
-	mu     sync.Mutex
-	faults []history.Fault // one per step, in step order
-	active map[string]bool // step names injected and not yet healed
+	mu      sync.Mutex
+	faults  []history.Fault // one per step, in step order
+	active  map[string]bool // step names injected and not yet healed
+	waiting map[int]bool    // steps waiting for their when
+	live    liveState
 }
 
 func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *timeline {
-	t := &timeline{steps: steps, healTimeout: healTimeout, log: log, active: map[string]bool{},
+	t := &timeline{steps: steps, healTimeout: healTimeout, log: log, active: map[string]bool{}, waiting: map[int]bool{},
 		faults: make([]history.Fault, len(steps))}
 	for i, s := range steps {
 		op := ""
@@ -56,19 +63,35 @@ func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *tim
 		}
 		t.faults[i] = history.Fault{Name: s.sched.Name, Type: s.sched.Action.Type(), Op: op,
 			Target: s.sched.Action.Target(), Params: s.sched.Action.Params(), PlannedAt: history.Duration(s.sched.At)}
+		if s.sched.When != nil {
+			t.faults[i].When = s.sched.When.String()
+		}
 	}
+	t.live = newLiveState()
 	return t
+}
+
+// keyTo gives the when steps their event source: spans and counters come
+// from src (counters polled every poll while a counter step waits), and a
+// step whose event has not come giveUp after the base time is abandoned.
+func (t *timeline) keyTo(src events, giveUp, poll time.Duration) {
+	t.src, t.giveUp, t.poll = src, giveUp, poll
 }
 
 // run executes every step concurrently and returns when all are healed (or
 // never started because ctx ended). It never returns early on a failed step:
 // a fault that failed to inject is recorded and the others go on.
 func (t *timeline) run(ctx context.Context, base time.Time) {
+	lctx, stopListening := context.WithCancel(ctx)
+	var listeners sync.WaitGroup
+	t.listen(lctx, base, &listeners)
 	var wg sync.WaitGroup
 	for i := range t.steps {
 		wg.Go(func() { t.runStep(ctx, base, i) })
 	}
 	wg.Wait()
+	stopListening()
+	listeners.Wait()
 }
 
 func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
@@ -76,6 +99,20 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 	if err := sleepUntil(ctx, base.Add(s.sched.At)); err != nil {
 		t.record(i, func(f *history.Fault) { f.Error = "not started: " + err.Error() })
 		return
+	}
+	healAt := base.Add(s.sched.HealAt)
+	if s.sched.When != nil {
+		if err := t.await(ctx, base, i); err != nil {
+			t.record(i, func(f *history.Fault) {
+				f.Error = err.Error()
+				f.NeverFired = errors.Is(err, errNeverFired)
+			})
+			if errors.Is(err, errNeverFired) {
+				t.log.Warn("Step never fired", "anomaly", s.sched.Name, "when", s.sched.When.String())
+			}
+			return
+		}
+		healAt = time.Now().Add(s.sched.HealAt - s.sched.At)
 	}
 	started := time.Now()
 	healer, err := s.anomaly.Inject(ctx)
@@ -95,7 +132,7 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 	}
 	t.setActive(s.sched.Name, true)
 	defer t.heal(ctx, i, healer)
-	_ = sleepUntil(ctx, base.Add(s.sched.HealAt))
+	_ = sleepUntil(ctx, healAt)
 }
 
 // heal undoes step i on a context that outlives ctx's cancellation.
@@ -116,10 +153,12 @@ func (t *timeline) heal(ctx context.Context, i int, h anomalies.Healer) {
 	}
 }
 
+// record edits step i's fault and wakes the steps waiting for a phase.
 func (t *timeline) record(i int, fn func(*history.Fault)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fn(&t.faults[i])
+	t.live.notify()
 }
 
 func (t *timeline) setActive(name string, on bool) {

@@ -262,6 +262,7 @@ type stepCommon struct {
 	At       Duration `yaml:"at"`
 	Jitter   Duration `yaml:"jitter"`
 	Duration Duration `yaml:"duration"`
+	When     *When    `yaml:"when"`
 }
 
 type (
@@ -357,7 +358,7 @@ func (s *Step) decode(n *yaml.Node) error {
 	v := reflect.New(class).Interface().(classStep)
 	err := n.Decode(v)
 	c, action := v.parts()
-	*s = Step{Name: c.Name, At: c.At, Jitter: c.Jitter, Duration: c.Duration, Action: action, line: n.Line}
+	*s = Step{Name: c.Name, At: c.At, Jitter: c.Jitter, Duration: c.Duration, When: c.When, Action: action, line: n.Line}
 	return err
 }
 

@@ -13,8 +13,8 @@
 //	protections: {dedup: off, ordering: {sla: off}}
 //	workload:    {inquiries, rate, languages, …Share, think, settle}
 //	steadyState: {before: [probe…], after: [probe…]}
-//	method:      [{name, at, jitter, duration, type: network|outage|partition|
-//	              process|broker|inapp|message, …class fields}]
+//	method:      [{name, at, jitter, duration, when?, type: network|outage|
+//	              partition|process|broker|inapp|message, …class fields}]
 //	rollbacks:   [{type, …}]         run once at the end, always
 //	invariants:  [TF1…]              default all
 //	evidence:    ["dedup.skips > 0"] required: no evidence → INCONCLUSIVE
@@ -32,6 +32,17 @@
 // other mistakes, and a validation error on a line that already has a
 // decoding error is left out as a restatement of it. A step that fails to
 // decode keeps its place in its list, so later steps keep their lines.
+//
+// A step's `when` (When) keys it to an event of the run instead of the wall
+// clock: the count-th distinct message of a type a service handled or
+// published, another step started or healed, or a live counter compared
+// with a value, optionally followed by a delay. With `at` it fires at the
+// first moment at or after `at` when the condition holds; its duration
+// counts from the moment it fired, so a keyed step that heals needs one.
+// Names are checked against the vocabularies and the method's steps; a step
+// that waits for itself, directly or through a cycle, is an error. The
+// plan keeps the condition beside the step (Scheduled.When); its End
+// counts a keyed step at its earliest, `at` and `at`+duration.
 //
 // A step without a duration is healed when the method ends (Plan.End); an
 // instant action (restart, resume, start, close-connections) takes no
@@ -51,4 +62,7 @@
 //     protection off and names the invariant that must break.
 //   - Randomness in a plan comes only from the seed (jitter today); the same
 //     scenario and seed give the same plan.
+//   - Key a fault that must meet the workload in a given state to the
+//     workload's events (`when`), not to an offset: on a loaded machine an
+//     offset lands elsewhere in the workload.
 package spec

@@ -41,7 +41,9 @@ type Plan struct {
 	// Rollbacks run once, at the end, always — also on error and Ctrl-C.
 	Rollbacks []Step
 	// End is when the method ends: the latest heal or start, and never before
-	// the workload's last submission. Faults without a duration heal then.
+	// the workload's last submission. Faults without a duration heal then. A
+	// step keyed to an event counts at its earliest (at, at+duration); it may
+	// fire and heal later.
 	End        time.Duration
 	Invariants []string
 	Expect     history.Expectation
@@ -55,6 +57,9 @@ type Scheduled struct {
 	Name   string
 	At     time.Duration // start offset (jitter applied)
 	HealAt time.Duration // heal offset; 0 for an instant action
+	// When, when set, fires the step on an event at or after At; it then
+	// heals HealAt-At after it fired.
+	When   *When
 	Action Action
 }
 
@@ -103,7 +108,7 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		if st.Jitter > 0 {
 			at += time.Duration(rng.Int64N(int64(st.Jitter) + 1))
 		}
-		sc := Scheduled{Name: st.Name, At: at, Action: st.Action}
+		sc := Scheduled{Name: st.Name, At: at, When: st.When, Action: st.Action}
 		if !st.Action.Instant() && st.Duration > 0 {
 			sc.HealAt = at + st.Duration.D()
 		}

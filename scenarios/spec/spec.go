@@ -105,7 +105,9 @@ type Step struct {
 	// Duration heals the fault at At+Duration; zero heals it when the method
 	// ends. Instant actions (restart, close-connections…) take none.
 	Duration Duration
-	Action   Action
+	// When, when set, fires the step on an event of the run (at or after At).
+	When   *When
+	Action Action
 
 	line int
 	// decodeErr is what did not decode in this step (see UnmarshalYAML).

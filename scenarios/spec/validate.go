@@ -44,8 +44,10 @@ func (s *Scenario) setDefaults() {
 	}
 	nameSteps(s.Method, "")
 	nameSteps(s.Rollbacks, "rollback-")
+	whenDefaults(s.Method)
 	if s.Control != nil {
 		nameSteps(s.Control.Method, "")
+		whenDefaults(s.Control.Method)
 	}
 }
 
@@ -135,8 +137,8 @@ func (s *Scenario) Validate() error {
 	}
 	for i, st := range s.Rollbacks {
 		path := fmt.Sprintf("rollbacks[%d]", i)
-		if st.At != 0 || st.Duration != 0 || st.Jitter != 0 {
-			v.errorf(path, "a rollback runs once at the end: it takes no at, jitter or duration")
+		if st.At != 0 || st.Duration != 0 || st.Jitter != 0 || st.When != nil {
+			v.errorf(path, "a rollback runs once at the end: it takes no at, jitter, duration or when")
 		}
 		if st.Action != nil {
 			st.Action.validate(v, path)
@@ -229,7 +231,11 @@ func validateSteps(v *validator, path string, steps []Step) {
 			v.errorf(p+".duration", "%s is instant: it takes no duration", st.Action.Describe())
 		}
 		st.Action.validate(v, p)
+		if st.When != nil {
+			validateWhen(v, p, st, steps)
+		}
 	}
+	validateWhenCycles(v, path, steps)
 }
 
 func (c *Control) validate(v *validator) {

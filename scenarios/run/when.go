@@ -1,0 +1,237 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+// events is the live stream a timeline keys its when steps to.
+type events interface {
+	// Spans delivers the spans the services end, as they are written, until
+	// ctx ends; the channel is closed then.
+	Spans(ctx context.Context) <-chan history.Event
+	// Counters reads the named live counters now. A counter it cannot read
+	// (yet) is absent.
+	Counters(ctx context.Context, names []string) map[string]float64
+}
+
+// errNeverFired marks a when step abandoned because its event never came.
+var errNeverFired = errors.New("never fired")
+
+// spanKey counts one service's handlings or publishes of one message type.
+type spanKey struct{ service, messageType, event string }
+
+// liveState is what the when steps wait on: per-key distinct message ids,
+// the span counters, the last polled counters. Guarded by timeline.mu.
+type liveState struct {
+	changed  chan struct{} // closed and replaced on every change
+	messages map[spanKey]map[string]bool
+	any      map[spanKey]map[string]bool // the same with service ""
+	counters map[string]float64
+}
+
+func newLiveState() liveState {
+	return liveState{changed: make(chan struct{}), messages: map[spanKey]map[string]bool{},
+		any: map[spanKey]map[string]bool{}, counters: map[string]float64{}}
+}
+
+// notify wakes every waiter.
+func (l *liveState) notify() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// add tallies one span; it reports whether anything changed.
+func (l *liveState) add(e history.Event) bool {
+	var event string
+	switch e.Kind {
+	case history.KindProcess:
+		event = spec.EventHandled
+		l.counters["deliveries"]++
+		if e.Redelivered {
+			l.counters["deliveries.redelivered"]++
+		}
+		if e.Dedup == history.DedupDuplicate {
+			l.counters["dedup.skips"]++
+		}
+	case history.KindPublish:
+		if !e.BusinessPublish() {
+			return false
+		}
+		event = spec.EventPublished
+		l.counters["publishes"]++
+		if e.Republish > 0 {
+			l.counters["publishes.republished"]++
+		}
+	default:
+		return false
+	}
+	for _, k := range []struct {
+		m   map[spanKey]map[string]bool
+		key spanKey
+	}{{l.messages, spanKey{e.Service, e.MessageType, event}}, {l.any, spanKey{"", e.MessageType, event}}} {
+		ids := k.m[k.key]
+		if ids == nil {
+			ids = map[string]bool{}
+			k.m[k.key] = ids
+		}
+		ids[e.MessageID] = true
+	}
+	return true
+}
+
+// holds reports whether step i's when holds now (t.mu held).
+func (t *timeline) holds(i int) bool {
+	w := t.steps[i].sched.When
+	switch w.Form() {
+	case spec.WhenSpan:
+		m := t.live.messages
+		if w.Service == "" {
+			m = t.live.any
+		}
+		return len(m[spanKey{w.Service, w.MessageType, w.Event}]) >= w.Count
+	case spec.WhenStep:
+		j := slices.IndexFunc(t.steps, func(s step) bool { return s.sched.Name == w.Step })
+		if j < 0 {
+			return false
+		}
+		f := t.faults[j]
+		if w.Phase == spec.PhaseHealed {
+			return !f.Healed.IsZero()
+		}
+		return f.Applied()
+	case spec.WhenCounter:
+		v, ok := t.live.counters[w.Counter]
+		return ok && w.Holds(v)
+	}
+	return false
+}
+
+// await waits until step i's when holds (then its delay), ctx ends (its
+// error) or the base time plus giveUp passes before it held (errNeverFired).
+func (t *timeline) await(ctx context.Context, base time.Time, i int) error {
+	t.setWaiting(i, true)
+	defer t.setWaiting(i, false)
+	giveUp := time.NewTimer(time.Until(base.Add(t.giveUp)))
+	defer giveUp.Stop()
+	for {
+		t.mu.Lock()
+		ok, changed := t.holds(i), t.live.changed
+		t.mu.Unlock()
+		if ok {
+			if d := t.steps[i].sched.When.Delay.D(); d > 0 {
+				if err := sleepUntil(ctx, time.Now().Add(d)); err != nil {
+					return fmt.Errorf("not started: %w", err)
+				}
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("not started: %w", ctx.Err())
+		case <-giveUp.C:
+			return fmt.Errorf("%w: when %s (gave up %s after the method began)", errNeverFired,
+				t.steps[i].sched.When, t.giveUp)
+		case <-changed:
+		}
+	}
+}
+
+// listen feeds the live state from the event source until ctx ends: every
+// span that ended at or after base, and, while a counter step waits, the
+// counters every poll.
+func (t *timeline) listen(ctx context.Context, base time.Time, wg *sync.WaitGroup) {
+	var names []string
+	keyed := false
+	for _, s := range t.steps {
+		w := s.sched.When
+		if w == nil {
+			continue
+		}
+		keyed = true
+		if w.Form() == spec.WhenCounter && !slices.Contains(spec.LiveSpanCounters, w.Counter) && !slices.Contains(names, w.Counter) {
+			names = append(names, w.Counter)
+		}
+	}
+	if !keyed || t.src == nil {
+		return
+	}
+	spans := t.src.Spans(ctx)
+	wg.Go(func() {
+		for e := range spans {
+			if e.End.Before(base) {
+				continue // before the method: probes, warm-up
+			}
+			t.mu.Lock()
+			if t.live.add(e) {
+				t.live.notify()
+			}
+			t.mu.Unlock()
+		}
+	})
+	if len(names) == 0 {
+		return
+	}
+	wg.Go(func() {
+		tick := time.NewTicker(t.poll)
+		defer tick.Stop()
+		for {
+			if t.counterStepsWaiting() {
+				got := t.src.Counters(ctx, names)
+				t.mu.Lock()
+				maps.Copy(t.live.counters, got)
+				t.live.notify()
+				t.mu.Unlock()
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	})
+}
+
+// counterStepsWaiting reports whether a counter step has yet to fire.
+func (t *timeline) counterStepsWaiting() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, s := range t.steps {
+		if w := s.sched.When; w != nil && w.Form() == spec.WhenCounter && t.faults[i].Started.IsZero() && t.faults[i].Error == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (t *timeline) setWaiting(i int, on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if on {
+		t.waiting[i] = true
+	} else {
+		delete(t.waiting, i)
+	}
+}
+
+// Waiting lists the steps waiting for their event, as "name (when …)", in
+// step order.
+func (t *timeline) Waiting() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for i, s := range t.steps {
+		if t.waiting[i] {
+			out = append(out, fmt.Sprintf("%s (when %s)", s.sched.Name, s.sched.When))
+		}
+	}
+	return out
+}
