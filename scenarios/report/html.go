@@ -141,6 +141,9 @@ func newView(run Run) view {
 	}
 	for _, t := range j.Timeline {
 		fr := faultRow{Name: t.Name, Type: t.Type, Target: t.Target, Planned: t.PlannedAt.String(), Error: strings.TrimSpace(t.Error + " " + t.HealError)}
+		if t.When != "" {
+			fr.Planned = "≥" + fr.Planned + " when " + t.When
+		}
 		var ps []string
 		for _, k := range slices.Sorted(mapsKeys(t.Params)) {
 			ps = append(ps, k+"="+t.Params[k])

@@ -53,10 +53,14 @@ type TimelineEntry struct {
 	Target    string            `json:"target,omitempty"`
 	Params    map[string]string `json:"params,omitempty"`
 	PlannedAt history.Duration  `json:"plannedAt"`
-	StartedAt *history.Duration `json:"startedAt,omitempty"`
-	HealedAt  *history.Duration `json:"healedAt,omitempty"`
-	Error     string            `json:"error,omitempty"`
-	HealError string            `json:"healError,omitempty"`
+	// When is the event the step waited for; NeverFired: it never came, so
+	// the step was not applied.
+	When       string            `json:"when,omitempty"`
+	NeverFired bool              `json:"neverFired,omitempty"`
+	StartedAt  *history.Duration `json:"startedAt,omitempty"`
+	HealedAt   *history.Duration `json:"healedAt,omitempty"`
+	Error      string            `json:"error,omitempty"`
+	HealError  string            `json:"healError,omitempty"`
 }
 
 // Counts sizes the run.
@@ -128,7 +132,7 @@ func NewJournal(h *history.History, v check.Verdict) *Journal {
 	}
 	for _, f := range h.Faults {
 		e := TimelineEntry{Name: f.Name, Type: f.Type, Op: f.Op, Target: f.Target, Params: f.Params,
-			PlannedAt: f.PlannedAt, Error: f.Error, HealError: f.HealError}
+			PlannedAt: f.PlannedAt, When: f.When, NeverFired: f.NeverFired, Error: f.Error, HealError: f.HealError}
 		if !f.Started.IsZero() {
 			d := history.Duration(f.Started.Sub(h.Meta.Start))
 			e.StartedAt = &d

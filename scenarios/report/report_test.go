@@ -358,3 +358,26 @@ func TestUnprotected(t *testing.T) {
 		t.Errorf("Unprotected = %s", got)
 	}
 }
+
+// A step keyed to an event that never came is named as such in the journal
+// and the HTML timeline, not only through its error text.
+func TestNeverFiredStepInJournalAndHTML(t *testing.T) {
+	run := loadRun(t)
+	h := run.History
+	h.Faults = append(h.Faults, history.Fault{Name: "broker-down", Type: "broker", Op: "stop",
+		PlannedAt: history.Duration(time.Second), When: "tickets published TicketResolved ≥2", NeverFired: true,
+		Error: "never fired: when tickets published TicketResolved ≥2"})
+	run.Verdict = check.Evaluate(h)
+	j := NewJournal(h, run.Verdict)
+	last := j.Timeline[len(j.Timeline)-1]
+	if !last.NeverFired || last.When != "tickets published TicketResolved ≥2" || last.StartedAt != nil {
+		t.Errorf("journal timeline entry %+v", last)
+	}
+	var b strings.Builder
+	if err := WriteHTML(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "≥1s when tickets published TicketResolved ≥2") {
+		t.Error("report.html does not show the step's when condition")
+	}
+}
