@@ -24,12 +24,13 @@ type index struct {
 }
 
 func newIndex(h *history.History) *index {
+	n := h.NumEvents()
 	x := &index{
 		h:          h,
 		tol:        h.Meta.Limits.ClockToleranceOrDefault(),
-		span:       make(map[history.SpanID]int32, len(h.Events)),
-		publishes:  make(map[string][]int32, len(h.Events)/4),
-		handlings:  make(map[string][]int32, len(h.Events)/4),
+		span:       make(map[history.SpanID]int32, n),
+		publishes:  make(map[string][]int32, n/4),
+		handlings:  make(map[string][]int32, n/4),
 		byAggr:     make(map[string][]int32, len(h.Workload)),
 		submission: make(map[string]*history.Submission, len(h.Workload)),
 		inquiry:    make(map[string]*history.Inquiry, len(h.Snapshot.Inquiries)),
@@ -37,12 +38,14 @@ func newIndex(h *history.History) *index {
 		reminders:  make(map[string][]*history.Reminder, len(h.Snapshot.Reminders)),
 		deadLetter: make(map[string][]*history.DeadLetter),
 	}
-	ev := h.Events
-	if !sort.SliceIsSorted(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) }) {
-		sort.SliceStable(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) })
+	if ev := h.Events; len(ev) > 0 {
+		if !sort.SliceIsSorted(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) }) {
+			sort.SliceStable(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) })
+		}
+	} else if h.Table != nil {
+		h.Table.SortByStart()
 	}
-	for i := range ev {
-		e := &ev[i]
+	for i, e := range h.AllEvents() {
 		n := int32(i)
 		if !e.SpanID.IsZero() {
 			x.span[e.SpanID] = n
@@ -83,7 +86,9 @@ func newIndex(h *history.History) *index {
 	return x
 }
 
-func (x *index) ev(n int32) *history.Event { return &x.h.Events[n] }
+// ev returns event n: a pointer into History.Events, or a fresh copy when
+// the events are in History.Table (so callers may keep it).
+func (x *index) ev(n int32) *history.Event { return x.h.EventAt(int(n)) }
 
 // hasSnapshot reports whether the services' databases were captured.
 func (x *index) hasSnapshot() bool { return !x.h.Snapshot.At.IsZero() }

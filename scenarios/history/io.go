@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +55,44 @@ func WriteEvents(w io.Writer, events []Event) error {
 
 // Load reads a history directory written by Save.
 func Load(dir string) (*History, error) {
+	h, err := LoadHeader(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(filepath.Join(dir, EventsFile))
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	defer f.Close()
+	h.Events, err = ReadEvents(f)
+	if err != nil {
+		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
+	}
+	return h, nil
+}
+
+// LoadTable is Load with the events in History.Table instead of
+// History.Events: the form for judging a large history.
+func LoadTable(dir string) (*History, error) {
+	h, err := LoadHeader(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(filepath.Join(dir, EventsFile))
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	defer f.Close()
+	h.Table, err = ReadEventTable(f)
+	if err != nil {
+		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
+	}
+	return h, nil
+}
+
+// LoadHeader reads the run file of a history directory (everything but the
+// events).
+func LoadHeader(dir string) (*History, error) {
 	b, err := os.ReadFile(filepath.Join(dir, RunFile))
 	if err != nil {
 		return nil, fmt.Errorf("load history: %w", err)
@@ -66,22 +105,61 @@ func Load(dir string) (*History, error) {
 		return nil, fmt.Errorf("load history %s: schema version %d, this tflab reads %d",
 			dir, h.Meta.SchemaVersion, SchemaVersion)
 	}
-	f, err := os.Open(filepath.Join(dir, EventsFile))
-	if err != nil {
-		return nil, fmt.Errorf("load history: %w", err)
-	}
-	defer f.Close()
-	h.Events, err = ReadEvents(f)
-	if err != nil {
-		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
-	}
 	return &h, nil
 }
 
+// ReadEventTable reads JSON-lines events into a table, streaming: it keeps
+// one line at a time besides the table. When r is a file, the table is
+// sized from the file's size and the length of its first lines.
+func ReadEventTable(r io.Reader) (*EventTable, error) {
+	t := &EventTable{}
+	defer t.Seal()
+	var size int64
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	var (
+		e    Event
+		long []byte
+		n    int
+		read int64 // bytes of the lines so far
+	)
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		if n == 1000 && size > 0 {
+			t.Reserve(int(float64(size)/float64(read)*1.02*float64(n)) - n)
+		}
+		read += int64(len(line))
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			n++
+			if derr := decodeEvent(line, &e, t.internBytes); derr != nil {
+				return nil, fmt.Errorf("event %d: %w", n, derr)
+			}
+			t.Append(&e)
+		}
+		if err != nil {
+			return t, nil
+		}
+	}
+}
+
 // ReadEvents reads JSON-lines events. Lines are decoded in parallel batches
-// (one worker per CPU) straight into their place, and repeated strings
-// (service names, message types, outcomes, correlation ids) are interned so
-// that a large history keeps one copy of each per worker.
+// (one worker per CPU) straight into their place, and every string is
+// interned so that a large history keeps one copy of each per worker.
 func ReadEvents(r io.Reader) ([]Event, error) {
 	type batch struct {
 		first int      // index of the first event
@@ -119,7 +197,7 @@ func ReadEvents(r io.Reader) ([]Event, error) {
 				decoded = decoded[:0]
 				for i, line := range b.lines {
 					var e Event
-					if err := json.Unmarshal(line, &e); err != nil {
+					if err := decodeEvent(line, &e, in.bytes); err != nil {
 						mu.Lock()
 						if errAt < 0 || b.first+i < errAt {
 							errAt, errMsg = b.first+i, err
@@ -127,7 +205,6 @@ func ReadEvents(r io.Reader) ([]Event, error) {
 						mu.Unlock()
 						break
 					}
-					in.event(&e)
 					decoded = append(decoded, e)
 				}
 				mu.Lock()
@@ -174,33 +251,13 @@ type interner map[string]string
 
 func newInterner() interner { return make(interner, 1024) }
 
-func (in interner) s(p *string) {
-	if *p == "" {
-		return
+func (in interner) bytes(b []byte) string {
+	if v, ok := in[string(b)]; ok {
+		return v
 	}
-	if v, ok := in[*p]; ok {
-		*p = v
-		return
-	}
-	in[*p] = *p
-}
-
-func (in interner) event(e *Event) {
-	in.s(&e.Kind)
-	in.s(&e.Name)
-	in.s(&e.Service)
-	in.s(&e.Instance)
-	in.s(&e.MessageType)
-	in.s(&e.CorrelationID)
-	in.s(&e.Destination)
-	in.s(&e.RoutingKey)
-	in.s(&e.AggregateID)
-	in.s(&e.Dedup)
-	in.s(&e.Order)
-	in.s(&e.Outcome)
-	in.s(&e.PublishVia)
-	in.s(&e.Confirm)
-	in.s(&e.Tx)
+	s := string(b)
+	in[s] = s
+	return s
 }
 
 func writeAtomic(path string, write func(io.Writer) error) error {
