@@ -21,6 +21,15 @@ type index struct {
 	ticket     map[string]*history.Ticket
 	reminders  map[string][]*history.Reminder // ticket id → SLA records
 	deadLetter map[string][]*history.DeadLetter
+	// copies are the last events ev copied out of History.Table, by event
+	// number modulo their count: a checker that comes back to an event
+	// gets the same copy instead of a new one.
+	copies []evCopy
+}
+
+type evCopy struct {
+	n int32
+	e *history.Event
 }
 
 func newIndex(h *history.History) *index {
@@ -86,9 +95,21 @@ func newIndex(h *history.History) *index {
 	return x
 }
 
-// ev returns event n: a pointer into History.Events, or a fresh copy when
-// the events are in History.Table (so callers may keep it).
-func (x *index) ev(n int32) *history.Event { return x.h.EventAt(int(n)) }
+// ev returns event n: a pointer into History.Events or, when the events are
+// in History.Table, a copy that nothing else writes to (callers may keep it).
+func (x *index) ev(n int32) *history.Event {
+	if len(x.h.Events) > 0 || x.h.Table == nil {
+		return &x.h.Events[n]
+	}
+	if x.copies == nil {
+		x.copies = make([]evCopy, 1<<12)
+	}
+	c := &x.copies[n&(1<<12-1)]
+	if c.e == nil || c.n != n {
+		c.n, c.e = n, x.h.EventAt(int(n))
+	}
+	return c.e
+}
 
 // hasSnapshot reports whether the services' databases were captured.
 func (x *index) hasSnapshot() bool { return !x.h.Snapshot.At.IsZero() }

@@ -3,13 +3,16 @@ package history
 import (
 	"bufio"
 	"bytes"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -91,15 +94,21 @@ func LoadTable(dir string) (*History, error) {
 }
 
 // LoadHeader reads the run file of a history directory (everything but the
-// events).
+// events), streaming it.
 func LoadHeader(dir string) (*History, error) {
-	b, err := os.ReadFile(filepath.Join(dir, RunFile))
+	name := filepath.Join(dir, RunFile)
+	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("load history: %w", err)
 	}
+	defer f.Close()
 	var h History
-	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, RunFile), err)
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	if err := decodeStreaming(dec, reflect.ValueOf(&h).Elem()); err != nil {
+		return nil, fmt.Errorf("load history %s: %w", name, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("load history %s: data after the history", name)
 	}
 	if h.Meta.SchemaVersion != SchemaVersion {
 		return nil, fmt.Errorf("load history %s: schema version %d, this tflab reads %d",
@@ -122,10 +131,11 @@ func ReadEventTable(r io.Reader) (*EventTable, error) {
 	}
 	br := bufio.NewReaderSize(r, 1<<20)
 	var (
-		e    Event
-		long []byte
-		n    int
-		read int64 // bytes of the lines so far
+		e      Event
+		keyBuf []string // reused for every line's effect keys
+		long   []byte
+		n      int
+		read   int64 // bytes of the lines so far
 	)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -146,8 +156,12 @@ func ReadEventTable(r io.Reader) (*EventTable, error) {
 		read += int64(len(line))
 		if line = bytes.TrimSpace(line); len(line) > 0 {
 			n++
+			e.EffectKeys = keyBuf[:0]
 			if derr := decodeEvent(line, &e, t.internBytes); derr != nil {
 				return nil, fmt.Errorf("event %d: %w", n, derr)
+			}
+			if cap(e.EffectKeys) > cap(keyBuf) {
+				keyBuf = e.EffectKeys
 			}
 			t.Append(&e)
 		}
@@ -279,4 +293,116 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// decodeStreaming decodes the next JSON value of dec into v as
+// json.Unmarshal would, but walks objects into structs member by member and
+// arrays of structs element by element, so that only one element is
+// buffered at a time: a run file of 100+ MiB is never held whole. Other
+// values, elements and types with their own UnmarshalJSON go to dec.Decode.
+func decodeStreaming(dec *json.Decoder, v reflect.Value) error {
+	t := v.Type()
+	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return dec.Decode(v.Addr().Interface())
+	}
+	switch {
+	case t.Kind() == reflect.Struct:
+		return decodeStreamingObject(dec, v)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return decodeStreamingArray(dec, v)
+	}
+	return dec.Decode(v.Addr().Interface())
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+func decodeStreamingObject(dec *json.Decoder, v reflect.Value) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return nil // null leaves a struct as it is
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("expected an object for %s, found %v", v.Type(), tok)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		if f, ok := jsonField(v.Type(), key); ok {
+			if err := decodeStreaming(dec, v.Field(f)); err != nil {
+				return err
+			}
+			continue
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // '}'
+	return err
+}
+
+func decodeStreamingArray(dec *json.Decoder, v reflect.Value) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		v.SetZero()
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("expected an array for %s, found %v", v.Type(), tok)
+	}
+	v.SetLen(0)
+	if v.IsNil() {
+		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+	}
+	for dec.More() {
+		v.Grow(1)
+		v.SetLen(v.Len() + 1)
+		elem := v.Index(v.Len() - 1)
+		elem.SetZero()
+		if err := dec.Decode(elem.Addr().Interface()); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // ']'
+	return err
+}
+
+// jsonField finds the exported field of struct type t that encoding/json
+// decodes key into: the exact name first, then a case-insensitive match.
+// Embedded structs are not walked (the history types have none).
+func jsonField(t reflect.Type, key string) (int, bool) {
+	fold := -1
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" && f.Tag.Get("json") == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return i, true
+		}
+		if fold < 0 && strings.EqualFold(name, key) {
+			fold = i
+		}
+	}
+	return fold, fold >= 0
 }

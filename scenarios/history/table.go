@@ -183,8 +183,8 @@ func (t *EventTable) putTime(tm time.Time) (sec int64, ns uint32, loc uint8) {
 }
 
 // location returns the index of tm's location in t.locs: 0 for UTC, else
-// the first location with the same name and offset at tm (JSON decoding
-// makes a new fixed zone per time).
+// the same location, or for a zone other than Local the first one with the
+// same name and offset at tm (JSON decoding makes a new fixed zone per time).
 func (t *EventTable) location(tm time.Time) uint8 {
 	l := tm.Location()
 	if l == time.UTC {
@@ -198,14 +198,16 @@ func (t *EventTable) location(tm time.Time) uint8 {
 			return uint8(i)
 		}
 	}
-	name, off := tm.Zone()
-	for i, have := range t.locs {
-		if n, o := tm.In(have).Zone(); n == name && o == off {
-			return uint8(i)
+	if l != time.Local {
+		name, off := tm.Zone()
+		for i, have := range t.locs[1:] {
+			if n, o := tm.In(have).Zone(); have != time.Local && n == name && o == off {
+				return uint8(i + 1)
+			}
 		}
 	}
 	if len(t.locs) == 256 {
-		return uint8(len(t.locs) - 1) // never met: a run has one or two zones
+		return uint8(len(t.locs) - 1) // past 255 zones, later ones share the last
 	}
 	t.locs = append(t.locs, l)
 	return uint8(len(t.locs) - 1)
