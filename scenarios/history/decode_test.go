@@ -124,7 +124,7 @@ func TestTableRoundTrip(t *testing.T) {
 		{Kind: KindPublish, Start: time.Unix(100, 1).UTC(), End: time.Unix(101, 2).In(zone), MessageID: "m",
 			EffectKeys: []string{"k1", "k2"}, Attempt: 3, Republish: 1, Redelivered: true, AggregateVersion: -4},
 		{Kind: KindProcess, Start: time.Unix(50, 0).In(time.Local), Error: strings.Repeat("long ", 5000), MessageID: "m"},
-		{Kind: KindOther},
+		{Kind: KindOther, EffectKeys: []string{}},
 	}
 	events[0].TraceID[3], events[1].SpanID[1], events[1].ParentID[2] = 7, 8, 9
 	var tb EventTable

@@ -63,7 +63,11 @@ type eventRow struct {
 	keyN               uint16
 	startLoc, endLoc   uint8
 	redelivered        bool
+	emptyKeys          bool // EffectKeys is empty but not nil
 }
+
+// noKeys is the EffectKeys of a row with emptyKeys.
+var noKeys = []string{}
 
 // Len is the number of events in the table.
 func (t *EventTable) Len() int { return len(t.rows) }
@@ -73,8 +77,8 @@ func (t *EventTable) Append(e *Event) {
 	r := eventRow{
 		trace: t.traceHandle(e.TraceID), span: e.SpanID, parent: e.ParentID,
 		aggVer: e.AggregateVersion, attempt: clamp32(e.Attempt), republish: clamp32(e.Republish),
-		redelivered: e.Redelivered,
-		keyOff:      uint32(len(t.keys)), keyN: uint16(min(len(e.EffectKeys), math.MaxUint16)),
+		redelivered: e.Redelivered, emptyKeys: e.EffectKeys != nil && len(e.EffectKeys) == 0,
+		keyOff: uint32(len(t.keys)), keyN: uint16(min(len(e.EffectKeys), math.MaxUint16)),
 	}
 	r.startSec, r.startNs, r.startLoc = t.putTime(e.Start)
 	r.endSec, r.endNs, r.endLoc = t.putTime(e.End)
@@ -165,6 +169,10 @@ func (t *EventTable) copyString(s string) string {
 	t.chunk = append(t.chunk, s...)
 	return unsafe.String(&t.chunk[off], len(s))
 }
+
+// Intern returns the table's copy of b, adding it when new: a
+// spanfile.Decoder's Intern, so that a loader allocates a string only once.
+func (t *EventTable) Intern(b []byte) string { return t.internBytes(b) }
 
 // internBytes is intern for a byte slice, allocating only for a new string.
 func (t *EventTable) internBytes(b []byte) string {
@@ -260,6 +268,8 @@ func (t *EventTable) Get(i int, e *Event) {
 	if r.keyN > 0 {
 		end := r.keyOff + uint32(r.keyN)
 		e.EffectKeys = t.keys[r.keyOff:end:end]
+	} else if r.emptyKeys {
+		e.EffectKeys = noKeys[:0:0]
 	}
 }
 
