@@ -75,22 +75,39 @@ func Load(dir string) (*History, error) {
 }
 
 // LoadTable is Load with the events in History.Table instead of
-// History.Events: the form for judging a large history.
+// History.Events: the form for judging a large history. The run file and
+// the events are read concurrently.
 func LoadTable(dir string) (*History, error) {
-	h, err := LoadHeader(dir)
+	type header struct {
+		h   *History
+		err error
+	}
+	hc := make(chan header, 1)
+	go func() {
+		h, err := LoadHeader(dir)
+		hc <- header{h, err}
+	}()
+	table, err := func() (*EventTable, error) {
+		f, err := os.Open(filepath.Join(dir, EventsFile))
+		if err != nil {
+			return nil, fmt.Errorf("load history: %w", err)
+		}
+		defer f.Close()
+		t, err := ReadEventTable(f)
+		if err != nil {
+			return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
+		}
+		return t, nil
+	}()
+	hd := <-hc
+	if hd.err != nil {
+		return nil, hd.err
+	}
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(filepath.Join(dir, EventsFile))
-	if err != nil {
-		return nil, fmt.Errorf("load history: %w", err)
-	}
-	defer f.Close()
-	h.Table, err = ReadEventTable(f)
-	if err != nil {
-		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
-	}
-	return h, nil
+	hd.h.Table = table
+	return hd.h, nil
 }
 
 // LoadHeader reads the run file of a history directory (everything but the
