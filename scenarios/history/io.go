@@ -315,7 +315,8 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 // decodeStreaming decodes the next JSON value of dec into v as
 // json.Unmarshal would, but walks objects into structs member by member and
 // arrays of structs element by element, so that only one element is
-// buffered at a time: a run file of 100+ MiB is never held whole. Other
+// buffered at a time: a run file of 100+ MiB is never held whole, and the
+// arrays are trimmed to their length. Other
 // values, elements and types with their own UnmarshalJSON go to dec.Decode.
 func decodeStreaming(dec *json.Decoder, v reflect.Value) error {
 	t := v.Type()
@@ -393,8 +394,17 @@ func decodeStreamingArray(dec *json.Decoder, v reflect.Value) error {
 			return err
 		}
 	}
-	_, err = dec.Token() // ']'
-	return err
+	if _, err := dec.Token(); err != nil { // ']'
+		return err
+	}
+	if n := v.Len(); v.Cap() > n+n/8 {
+		// Drop the slack of the doublings: a snapshot's arrays are kept
+		// for the whole judgement.
+		exact := reflect.MakeSlice(v.Type(), n, n)
+		reflect.Copy(exact, v)
+		v.Set(exact)
+	}
+	return nil
 }
 
 // jsonField finds the exported field of struct type t that encoding/json
