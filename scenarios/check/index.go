@@ -33,20 +33,6 @@ type evCopy struct {
 }
 
 func newIndex(h *history.History) *index {
-	n := h.NumEvents()
-	x := &index{
-		h:          h,
-		tol:        h.Meta.Limits.ClockToleranceOrDefault(),
-		span:       make(map[history.SpanID]int32, n),
-		publishes:  make(map[string][]int32, n/4),
-		handlings:  make(map[string][]int32, n/4),
-		byAggr:     make(map[string][]int32, len(h.Workload)),
-		submission: make(map[string]*history.Submission, len(h.Workload)),
-		inquiry:    make(map[string]*history.Inquiry, len(h.Snapshot.Inquiries)),
-		ticket:     make(map[string]*history.Ticket, len(h.Snapshot.Tickets)),
-		reminders:  make(map[string][]*history.Reminder, len(h.Snapshot.Reminders)),
-		deadLetter: make(map[string][]*history.DeadLetter),
-	}
 	if ev := h.Events; len(ev) > 0 {
 		if !sort.SliceIsSorted(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) }) {
 			sort.SliceStable(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) })
@@ -54,25 +40,58 @@ func newIndex(h *history.History) *index {
 	} else if h.Table != nil {
 		h.Table.SortByStart()
 	}
-	for i, e := range h.AllEvents() {
-		n := int32(i)
-		if !e.SpanID.IsZero() {
-			x.span[e.SpanID] = n
+	// keys reads the indexed fields of an event of either form; a table's
+	// rows are not copied out whole.
+	keys := func(i int) (history.SpanID, string, string, string) {
+		if len(h.Events) == 0 && h.Table != nil {
+			return h.Table.Keys(i)
 		}
-		switch e.Kind {
+		e := &h.Events[i]
+		return e.SpanID, e.Kind, e.MessageID, e.AggregateID
+	}
+	n := h.NumEvents()
+	var pubs, procs int
+	for i := range n {
+		switch _, kind, _, _ := keys(i); kind {
 		case history.KindPublish:
-			if e.MessageID != "" {
-				x.publishes[e.MessageID] = append(x.publishes[e.MessageID], n)
+			pubs++
+		case history.KindProcess:
+			procs++
+		}
+	}
+	x := &index{
+		h:          h,
+		tol:        h.Meta.Limits.ClockToleranceOrDefault(),
+		span:       make(map[history.SpanID]int32, n),
+		publishes:  make(map[string][]int32, pubs),
+		handlings:  make(map[string][]int32, procs),
+		byAggr:     make(map[string][]int32, len(h.Workload)),
+		submission: make(map[string]*history.Submission, len(h.Workload)),
+		inquiry:    make(map[string]*history.Inquiry, len(h.Snapshot.Inquiries)),
+		ticket:     make(map[string]*history.Ticket, len(h.Snapshot.Tickets)),
+		reminders:  make(map[string][]*history.Reminder, len(h.Snapshot.Reminders)),
+		deadLetter: make(map[string][]*history.DeadLetter),
+	}
+	for i := range n {
+		span, kind, msg, aggr := keys(i)
+		n := int32(i)
+		if !span.IsZero() {
+			x.span[span] = n
+		}
+		switch kind {
+		case history.KindPublish:
+			if msg != "" {
+				x.publishes[msg] = append(x.publishes[msg], n)
 			}
 		case history.KindProcess:
-			if e.MessageID != "" {
-				x.handlings[e.MessageID] = append(x.handlings[e.MessageID], n)
+			if msg != "" {
+				x.handlings[msg] = append(x.handlings[msg], n)
 			}
 		default:
 			continue
 		}
-		if e.AggregateID != "" {
-			x.byAggr[e.AggregateID] = append(x.byAggr[e.AggregateID], n)
+		if aggr != "" {
+			x.byAggr[aggr] = append(x.byAggr[aggr], n)
 		}
 	}
 	for i := range h.Workload {

@@ -273,6 +273,13 @@ func (t *EventTable) Get(i int, e *Event) {
 	}
 }
 
+// Keys returns the fields of event i the checkers index by, without
+// copying the rest of the row out.
+func (t *EventTable) Keys(i int) (span SpanID, kind, messageID, aggregateID string) {
+	r := &t.rows[i]
+	return r.span, t.strs[r.str[sKind]], t.strs[r.str[sMessageID]], t.strs[r.str[sAggregateID]]
+}
+
 // Events returns the events as a slice (for code that needs History.Events,
 // such as the reports).
 func (t *EventTable) Events() []Event {
