@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func internCopy(b []byte) string { return string(b) }
@@ -119,6 +120,9 @@ func TestDecodeEventTakesTheFastPathForSavedLines(t *testing.T) {
 }
 
 func TestTableRoundTrip(t *testing.T) {
+	if n := unsafe.Sizeof(eventRow{}); n != 144 {
+		t.Errorf("a row takes %d bytes; EventTable's documentation says 144", n)
+	}
 	zone := time.FixedZone("X", -7200)
 	events := []Event{
 		{Kind: KindPublish, Start: time.Unix(100, 1).UTC(), End: time.Unix(101, 2).In(zone), MessageID: "m",

@@ -13,10 +13,10 @@ import (
 // EventTable holds events in a compact form: one fixed-size row per event
 // (144 bytes, where an Event takes 424), its strings as handles into one
 // table of distinct strings whose bytes sit in shared chunks, its trace id
-// as a handle and its effect keys in one shared pool. A history of a
-// million spans is judged in a few hundred MiB. Attempt and Republish are
-// kept as 32-bit numbers (larger values are clamped). The zero value is an
-// empty table ready for Append; a table is not safe for concurrent use.
+// as a handle and its effect keys in one shared pool. Attempt and
+// Republish are kept as 32-bit numbers (larger values are clamped) and at
+// most 65,535 effect keys per event. The zero value is an empty table
+// ready for Append; a table is not safe for concurrent use.
 type EventTable struct {
 	rows   []eventRow
 	strs   []string          // handle → string; handle 0 is ""
