@@ -63,7 +63,7 @@ Exit codes as for 'tflab run'.`,
 			if err := report.WriteTable(st.stdout, rr); err != nil {
 				return err
 			}
-			n := len(v.History.Events)
+			n := v.History.NumEvents()
 			fmt.Fprintf(st.stdout, "verified %d spans from %s in %s: %.0f spans/s, peak heap %.0f MiB, peak RSS %.0f MiB\n",
 				n, v.Source, took.Round(time.Millisecond), float64(n)/took.Seconds(), float64(peak)/(1<<20), maxRSSMiB())
 			if v.Spans.Torn > 0 || v.Spans.Bad > 0 {

@@ -92,6 +92,7 @@ func runCases(t *testing.T, cases []invariantCase) {
 				tc.mutate(t, res)
 			}
 			v := Evaluate(res.History)
+			sameVerdictFromDisk(t, res.History, v)
 			r, ok := v.Result(tc.inv)
 			if !ok {
 				t.Fatalf("no result for %s", tc.inv)

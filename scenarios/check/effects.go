@@ -23,7 +23,7 @@ import (
 // accounted for (TF8 holds it to that), not lost.
 func checkExactlyOnceEffects(inv Invariant, x *index) Result {
 	r := newResult(inv, "effects")
-	if len(x.h.Events) == 0 && !x.hasSnapshot() {
+	if x.h.NumEvents() == 0 && !x.hasSnapshot() {
 		r.Status, r.Reason = Inconclusive, "no spans and no database snapshot were recorded"
 		return r
 	}
@@ -46,8 +46,7 @@ func (x *index) effectKeys(r *Result) {
 	type commit struct{ events []int32 }
 	keys := map[string]*commit{}
 	var order []string
-	for i := range x.h.Events {
-		e := &x.h.Events[i]
+	for i, e := range x.h.AllEvents() {
 		if len(e.EffectKeys) == 0 || !e.Committed() {
 			continue
 		}

@@ -59,7 +59,8 @@ func (v Verdict) Result(id string) (Result, bool) {
 	return Result{}, false
 }
 
-// Evaluate judges a history. It sorts h.Events by start time in place.
+// Evaluate judges a history. It sorts its events (h.Events, or h.Table when
+// Events is empty) by start time in place.
 //
 // The verdict, in order:
 //  1. a steady-state probe before the method failed → INCONCLUSIVE (exit 5),
@@ -265,8 +266,7 @@ func DeriveCounters(h *history.History) map[string]float64 {
 	type svcMsg struct{ svc, id string }
 	seen := map[svcMsg]bool{}
 	firstPublish := map[string]time.Time{}
-	for i := range h.Events {
-		e := &h.Events[i]
+	for _, e := range h.AllEvents() {
 		switch e.Kind {
 		case history.KindPublish:
 			if !e.BusinessPublish() {
@@ -325,8 +325,7 @@ func DeriveCounters(h *history.History) map[string]float64 {
 			c["faults.applied"]++
 		}
 	}
-	for i := range h.Events {
-		e := &h.Events[i]
+	for _, e := range h.AllEvents() {
 		if e.Kind != history.KindProcess {
 			continue
 		}

@@ -26,12 +26,11 @@ var (
 // the point of the pattern.
 func checkNoGhostEvents(inv Invariant, x *index) Result {
 	r := newResult(inv, "publishes")
-	if len(x.h.Events) == 0 {
+	if x.h.NumEvents() == 0 {
 		r.Status, r.Reason = Inconclusive, "no spans were recorded"
 		return r
 	}
-	for i := range x.h.Events {
-		e := &x.h.Events[i]
+	for _, e := range x.h.AllEvents() {
 		if !e.BusinessPublish() || e.Confirm == history.ConfirmNack || neverSent(e) {
 			continue
 		}

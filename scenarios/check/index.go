@@ -21,15 +21,50 @@ type index struct {
 	ticket     map[string]*history.Ticket
 	reminders  map[string][]*history.Reminder // ticket id → SLA records
 	deadLetter map[string][]*history.DeadLetter
+	// copies are the last events ev copied out of History.Table, by event
+	// number modulo their count: a checker that comes back to an event
+	// gets the same copy instead of a new one.
+	copies []evCopy
+}
+
+type evCopy struct {
+	n int32
+	e *history.Event
 }
 
 func newIndex(h *history.History) *index {
+	if ev := h.Events; len(ev) > 0 {
+		if !sort.SliceIsSorted(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) }) {
+			sort.SliceStable(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) })
+		}
+	} else if h.Table != nil {
+		h.Table.SortByStart()
+	}
+	// keys reads the indexed fields of an event of either form; a table's
+	// rows are not copied out whole.
+	keys := func(i int) (history.SpanID, string, string, string) {
+		if len(h.Events) == 0 && h.Table != nil {
+			return h.Table.Keys(i)
+		}
+		e := &h.Events[i]
+		return e.SpanID, e.Kind, e.MessageID, e.AggregateID
+	}
+	n := h.NumEvents()
+	var pubs, procs int
+	for i := range n {
+		switch _, kind, _, _ := keys(i); kind {
+		case history.KindPublish:
+			pubs++
+		case history.KindProcess:
+			procs++
+		}
+	}
 	x := &index{
 		h:          h,
 		tol:        h.Meta.Limits.ClockToleranceOrDefault(),
-		span:       make(map[history.SpanID]int32, len(h.Events)),
-		publishes:  make(map[string][]int32, len(h.Events)/4),
-		handlings:  make(map[string][]int32, len(h.Events)/4),
+		span:       make(map[history.SpanID]int32, n),
+		publishes:  make(map[string][]int32, pubs),
+		handlings:  make(map[string][]int32, procs),
 		byAggr:     make(map[string][]int32, len(h.Workload)),
 		submission: make(map[string]*history.Submission, len(h.Workload)),
 		inquiry:    make(map[string]*history.Inquiry, len(h.Snapshot.Inquiries)),
@@ -37,30 +72,26 @@ func newIndex(h *history.History) *index {
 		reminders:  make(map[string][]*history.Reminder, len(h.Snapshot.Reminders)),
 		deadLetter: make(map[string][]*history.DeadLetter),
 	}
-	ev := h.Events
-	if !sort.SliceIsSorted(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) }) {
-		sort.SliceStable(ev, func(i, j int) bool { return ev[i].Start.Before(ev[j].Start) })
-	}
-	for i := range ev {
-		e := &ev[i]
+	for i := range n {
+		span, kind, msg, aggr := keys(i)
 		n := int32(i)
-		if !e.SpanID.IsZero() {
-			x.span[e.SpanID] = n
+		if !span.IsZero() {
+			x.span[span] = n
 		}
-		switch e.Kind {
+		switch kind {
 		case history.KindPublish:
-			if e.MessageID != "" {
-				x.publishes[e.MessageID] = append(x.publishes[e.MessageID], n)
+			if msg != "" {
+				x.publishes[msg] = append(x.publishes[msg], n)
 			}
 		case history.KindProcess:
-			if e.MessageID != "" {
-				x.handlings[e.MessageID] = append(x.handlings[e.MessageID], n)
+			if msg != "" {
+				x.handlings[msg] = append(x.handlings[msg], n)
 			}
 		default:
 			continue
 		}
-		if e.AggregateID != "" {
-			x.byAggr[e.AggregateID] = append(x.byAggr[e.AggregateID], n)
+		if aggr != "" {
+			x.byAggr[aggr] = append(x.byAggr[aggr], n)
 		}
 	}
 	for i := range h.Workload {
@@ -83,7 +114,21 @@ func newIndex(h *history.History) *index {
 	return x
 }
 
-func (x *index) ev(n int32) *history.Event { return &x.h.Events[n] }
+// ev returns event n: a pointer into History.Events or, when the events are
+// in History.Table, a copy that nothing else writes to (callers may keep it).
+func (x *index) ev(n int32) *history.Event {
+	if len(x.h.Events) > 0 || x.h.Table == nil {
+		return &x.h.Events[n]
+	}
+	if x.copies == nil {
+		x.copies = make([]evCopy, 1<<12)
+	}
+	c := &x.copies[n&(1<<12-1)]
+	if c.e == nil || c.n != n {
+		c.n, c.e = n, x.h.EventAt(int(n))
+	}
+	return c.e
+}
 
 // hasSnapshot reports whether the services' databases were captured.
 func (x *index) hasSnapshot() bool { return !x.h.Snapshot.At.IsZero() }

@@ -14,7 +14,7 @@ import (
 // dead-letter queue was put there by a handling (accounted for).
 func checkBoundedRedelivery(inv Invariant, x *index) Result {
 	r := newResult(inv, "handled messages and dead letters")
-	if len(x.h.Events) == 0 {
+	if x.h.NumEvents() == 0 {
 		r.Status, r.Reason = Inconclusive, "no spans were recorded"
 		return r
 	}

@@ -28,8 +28,7 @@ func checkSLAVersionOrder(inv Invariant, x *index) Result {
 	}
 	per := map[string][]applied{}
 	published := 0
-	for i := range x.h.Events {
-		e := &x.h.Events[i]
+	for i, e := range x.h.AllEvents() {
 		if e.AggregateVersion <= 0 || !contains(slaTicketEvents, e.MessageType) {
 			continue
 		}

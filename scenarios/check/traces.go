@@ -18,7 +18,7 @@ import (
 //     propagation).
 func checkConnectedTraces(inv Invariant, x *index) Result {
 	r := newResult(inv, "flows and messages")
-	if len(x.h.Events) == 0 {
+	if x.h.NumEvents() == 0 {
 		r.Status, r.Reason = Inconclusive, "no spans were recorded"
 		return r
 	}

@@ -26,6 +26,15 @@
 // Trace and span ids are fixed-size arrays and repeated strings are interned
 // on read, to keep large histories small in memory.
 //
+// Load fills History.Events. LoadTable, the form `tflab verify` judges,
+// fills History.Table instead: an EventTable of fixed-size rows (144 bytes
+// per event, against 424 for an Event) whose strings are handles into one
+// table of distinct strings. Both loaders stream: history.json member by
+// member and array element by element, events.jsonl line by line through a
+// hand-written decoder (encoding/json takes the lines it does not handle:
+// escapes, nulls, unknown keys). Code that reads events of either form uses
+// NumEvents, EventAt and AllEvents; EventAt copies a row out of the table.
+//
 // This package imports nothing of the live system: an adapter (built with the
 // tracing reader and the services' stores) fills it, and the checkers need
 // nothing else.
@@ -39,4 +48,7 @@
 //   - Never record a counter whose catalog Source is FromHistory: the
 //     checkers recompute those and ignore the runner's.
 //   - Bump SchemaVersion on any incompatible change; Load refuses others.
+//   - Read events through NumEvents/EventAt/AllEvents, not h.Events, in
+//     code that judges a loaded run: a table leaves Events empty. The
+//     pointer AllEvents yields from a table is reused at the next step.
 package history

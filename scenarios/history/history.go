@@ -18,7 +18,11 @@ type History struct {
 	Commands []Command    `json:"commands,omitempty"`
 	// Events are the spans of the run, ordered by Start. They are stored in a
 	// separate JSON-lines file (events.jsonl) so that a million spans stream.
-	Events   []Event            `json:"-"`
+	Events []Event `json:"-"`
+	// Table holds the events instead of Events, in a compact form, when a
+	// large history is loaded for judging (LoadTable); Events is then empty.
+	// NumEvents, EventAt and AllEvents read either.
+	Table    *EventTable        `json:"-"`
 	Faults   []Fault            `json:"faults"`
 	Snapshot Snapshot           `json:"snapshot"`
 	Counters map[string]float64 `json:"counters,omitempty"` // runner-observed counters (see Counters)

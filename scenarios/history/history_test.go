@@ -3,6 +3,8 @@ package history_test
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -185,5 +187,49 @@ func TestCounterCatalogNamesAreUnique(t *testing.T) {
 	}
 	if _, ok := history.LookupCounter("dedup.skips"); !ok {
 		t.Error("dedup.skips missing")
+	}
+}
+
+// LoadHeader streams the run file into what encoding/json makes of it, and
+// LoadTable's events are Load's.
+func TestStreamingLoadsMatchEncodingJSON(t *testing.T) {
+	res := synth.New(synth.Config{Seed: 9, Inquiries: 40})
+	h := res.History
+	h.Faults = []history.Fault{{Name: "cut", Type: "outage", Params: map[string]string{"a": "b"}, Started: h.Meta.Start}}
+	h.Counters["network.bytes-cut"] = 512
+	dir := t.TempDir()
+	if err := history.Save(dir, h); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, history.RunFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want history.History
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := history.LoadHeader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, want) {
+		t.Fatalf("LoadHeader:\n%+v\nencoding/json:\n%+v", *got, want)
+	}
+	loaded, err := history.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := history.LoadTable(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.NumEvents() != len(loaded.Events) || len(loaded.Events) == 0 || !reflect.DeepEqual(table.Table.Events(), loaded.Events) {
+		t.Fatalf("LoadTable holds %d events unlike Load's %d", table.NumEvents(), len(loaded.Events))
+	}
+	for i, e := range table.AllEvents() {
+		if !reflect.DeepEqual(*e, loaded.Events[i]) || !reflect.DeepEqual(*table.EventAt(i), loaded.Events[i]) {
+			t.Fatalf("event %d differs between AllEvents, EventAt and Load", i)
+		}
 	}
 }

@@ -3,12 +3,16 @@ package history
 import (
 	"bufio"
 	"bytes"
+	"encoding"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 )
 
@@ -54,17 +58,9 @@ func WriteEvents(w io.Writer, events []Event) error {
 
 // Load reads a history directory written by Save.
 func Load(dir string) (*History, error) {
-	b, err := os.ReadFile(filepath.Join(dir, RunFile))
+	h, err := LoadHeader(dir)
 	if err != nil {
-		return nil, fmt.Errorf("load history: %w", err)
-	}
-	var h History
-	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, RunFile), err)
-	}
-	if h.Meta.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("load history %s: schema version %d, this tflab reads %d",
-			dir, h.Meta.SchemaVersion, SchemaVersion)
+		return nil, err
 	}
 	f, err := os.Open(filepath.Join(dir, EventsFile))
 	if err != nil {
@@ -75,13 +71,126 @@ func Load(dir string) (*History, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
 	}
+	return h, nil
+}
+
+// LoadTable is Load with the events in History.Table instead of
+// History.Events: the form for judging a large history. The run file and
+// the events are read concurrently.
+func LoadTable(dir string) (*History, error) {
+	type header struct {
+		h   *History
+		err error
+	}
+	hc := make(chan header, 1)
+	go func() {
+		h, err := LoadHeader(dir)
+		hc <- header{h, err}
+	}()
+	table, err := func() (*EventTable, error) {
+		f, err := os.Open(filepath.Join(dir, EventsFile))
+		if err != nil {
+			return nil, fmt.Errorf("load history: %w", err)
+		}
+		defer f.Close()
+		t, err := ReadEventTable(f)
+		if err != nil {
+			return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
+		}
+		return t, nil
+	}()
+	hd := <-hc
+	if hd.err != nil {
+		return nil, hd.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	hd.h.Table = table
+	return hd.h, nil
+}
+
+// LoadHeader reads the run file of a history directory (everything but the
+// events), streaming it.
+func LoadHeader(dir string) (*History, error) {
+	name := filepath.Join(dir, RunFile)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("load history: %w", err)
+	}
+	defer f.Close()
+	var h History
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	if err := decodeStreaming(dec, reflect.ValueOf(&h).Elem()); err != nil {
+		return nil, fmt.Errorf("load history %s: %w", name, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("load history %s: data after the history", name)
+	}
+	if h.Meta.SchemaVersion != SchemaVersion {
+		return nil, fmt.Errorf("load history %s: schema version %d, this tflab reads %d",
+			dir, h.Meta.SchemaVersion, SchemaVersion)
+	}
 	return &h, nil
 }
 
+// ReadEventTable reads JSON-lines events into a table, streaming: it keeps
+// one line at a time besides the table. When r is a file, the table is
+// sized from the file's size and the length of its first lines.
+func ReadEventTable(r io.Reader) (*EventTable, error) {
+	t := &EventTable{}
+	defer t.Seal()
+	var size int64
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil {
+			size = fi.Size()
+		}
+	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	var (
+		e      Event
+		keyBuf []string // reused for every line's effect keys
+		long   []byte
+		n      int
+		read   int64 // bytes of the lines so far
+	)
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long[:0], line...)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				line, err = br.ReadSlice('\n')
+				long = append(long, line...)
+			}
+			line = long
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		if n == 1000 && size > 0 {
+			t.Reserve(int(float64(size)/float64(read)*1.02*float64(n)) - n)
+		}
+		read += int64(len(line))
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			n++
+			e.EffectKeys = keyBuf[:0]
+			if derr := decodeEvent(line, &e, t.internBytes); derr != nil {
+				return nil, fmt.Errorf("event %d: %w", n, derr)
+			}
+			if cap(e.EffectKeys) > cap(keyBuf) {
+				keyBuf = e.EffectKeys
+			}
+			t.Append(&e)
+		}
+		if err != nil {
+			return t, nil
+		}
+	}
+}
+
 // ReadEvents reads JSON-lines events. Lines are decoded in parallel batches
-// (one worker per CPU) straight into their place, and repeated strings
-// (service names, message types, outcomes, correlation ids) are interned so
-// that a large history keeps one copy of each per worker.
+// (one worker per CPU) straight into their place, and every string is
+// interned so that a large history keeps one copy of each per worker.
 func ReadEvents(r io.Reader) ([]Event, error) {
 	type batch struct {
 		first int      // index of the first event
@@ -119,7 +228,7 @@ func ReadEvents(r io.Reader) ([]Event, error) {
 				decoded = decoded[:0]
 				for i, line := range b.lines {
 					var e Event
-					if err := json.Unmarshal(line, &e); err != nil {
+					if err := decodeEvent(line, &e, in.bytes); err != nil {
 						mu.Lock()
 						if errAt < 0 || b.first+i < errAt {
 							errAt, errMsg = b.first+i, err
@@ -127,7 +236,6 @@ func ReadEvents(r io.Reader) ([]Event, error) {
 						mu.Unlock()
 						break
 					}
-					in.event(&e)
 					decoded = append(decoded, e)
 				}
 				mu.Lock()
@@ -174,33 +282,13 @@ type interner map[string]string
 
 func newInterner() interner { return make(interner, 1024) }
 
-func (in interner) s(p *string) {
-	if *p == "" {
-		return
+func (in interner) bytes(b []byte) string {
+	if v, ok := in[string(b)]; ok {
+		return v
 	}
-	if v, ok := in[*p]; ok {
-		*p = v
-		return
-	}
-	in[*p] = *p
-}
-
-func (in interner) event(e *Event) {
-	in.s(&e.Kind)
-	in.s(&e.Name)
-	in.s(&e.Service)
-	in.s(&e.Instance)
-	in.s(&e.MessageType)
-	in.s(&e.CorrelationID)
-	in.s(&e.Destination)
-	in.s(&e.RoutingKey)
-	in.s(&e.AggregateID)
-	in.s(&e.Dedup)
-	in.s(&e.Order)
-	in.s(&e.Outcome)
-	in.s(&e.PublishVia)
-	in.s(&e.Confirm)
-	in.s(&e.Tx)
+	s := string(b)
+	in[s] = s
+	return s
 }
 
 func writeAtomic(path string, write func(io.Writer) error) error {
@@ -222,4 +310,126 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// decodeStreaming decodes the next JSON value of dec into v as
+// json.Unmarshal would, but walks objects into structs member by member and
+// arrays of structs element by element, so that only one element is
+// buffered at a time: a run file of 100+ MiB is never held whole, and the
+// arrays are trimmed to their length. Other
+// values, elements and types with their own UnmarshalJSON go to dec.Decode.
+func decodeStreaming(dec *json.Decoder, v reflect.Value) error {
+	t := v.Type()
+	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return dec.Decode(v.Addr().Interface())
+	}
+	switch {
+	case t.Kind() == reflect.Struct:
+		return decodeStreamingObject(dec, v)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return decodeStreamingArray(dec, v)
+	}
+	return dec.Decode(v.Addr().Interface())
+}
+
+var (
+	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+func decodeStreamingObject(dec *json.Decoder, v reflect.Value) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		return nil // null leaves a struct as it is
+	}
+	if tok != json.Delim('{') {
+		return fmt.Errorf("expected an object for %s, found %v", v.Type(), tok)
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, _ := tok.(string)
+		if f, ok := jsonField(v.Type(), key); ok {
+			if err := decodeStreaming(dec, v.Field(f)); err != nil {
+				return err
+			}
+			continue
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token() // '}'
+	return err
+}
+
+func decodeStreamingArray(dec *json.Decoder, v reflect.Value) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok == nil {
+		v.SetZero()
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("expected an array for %s, found %v", v.Type(), tok)
+	}
+	v.SetLen(0)
+	if v.IsNil() {
+		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+	}
+	for dec.More() {
+		v.Grow(1)
+		v.SetLen(v.Len() + 1)
+		elem := v.Index(v.Len() - 1)
+		elem.SetZero()
+		if err := dec.Decode(elem.Addr().Interface()); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil { // ']'
+		return err
+	}
+	if n := v.Len(); v.Cap() > n+n/8 {
+		// Drop the slack of the doublings: a snapshot's arrays are kept
+		// for the whole judgement.
+		exact := reflect.MakeSlice(v.Type(), n, n)
+		reflect.Copy(exact, v)
+		v.Set(exact)
+	}
+	return nil
+}
+
+// jsonField finds the exported field of struct type t that encoding/json
+// decodes key into: the exact name first, then a case-insensitive match.
+// Embedded structs are not walked (the history types have none).
+func jsonField(t reflect.Type, key string) (int, bool) {
+	fold := -1
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" && f.Tag.Get("json") == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return i, true
+		}
+		if fold < 0 && strings.EqualFold(name, key) {
+			fold = i
+		}
+	}
+	return fold, fold >= 0
 }

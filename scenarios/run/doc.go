@@ -64,7 +64,8 @@
 // The span adapter (ReadSpans, EventOf) streams the span files and maps each
 // attribute named in history.EventAttributes to its event field; every span
 // becomes an event (kind publish, create, process, command or other), so
-// the trace checker sees whole flows. The snapshot readers (ReadSnapshot)
+// the trace checker sees whole flows. ReadSpanTable does the same into a
+// history.EventTable, which Verify judges. The snapshot readers (ReadSnapshot)
 // open each service database read-only; SLA records are decoded by the SLA
 // service's own store and asked for their effective (block-shifted)
 // deadline and reminder times; Communication's message kinds and tickets

@@ -1,7 +1,6 @@
 package run
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,8 +43,9 @@ type Verified struct {
 
 // Verify re-judges a saved run offline, without a broker: it loads the
 // history of dir (history.json and events.jsonl, or the span files under
-// dir/traces when FromSpans is set or events.jsonl is missing) and runs
-// check.Evaluate. A directory that holds span files but no history.json (a
+// dir/traces when FromSpans is set or events.jsonl is missing) with its
+// events in a history.EventTable and runs check.Evaluate. With Write the
+// events are then copied out into History.Events for the reports. A directory that holds span files but no history.json (a
 // synthetic run from spanfile.Synthesize) is judged from its spans alone,
 // with an empty scenario header: its verdict is inconclusive, but the load
 // and the checkers run in full.
@@ -57,13 +57,13 @@ func Verify(dir string, opts VerifyOptions) (*Verified, error) {
 	fromSpans := opts.FromSpans || eventsErr != nil
 	switch {
 	case statErr == nil && !fromSpans:
-		loaded, err := history.Load(dir)
+		loaded, err := history.LoadTable(dir)
 		if err != nil {
 			return nil, err
 		}
 		h = loaded
 	case statErr == nil:
-		loaded, err := loadHeader(dir)
+		loaded, err := history.LoadHeader(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -76,33 +76,20 @@ func Verify(dir string, opts VerifyOptions) (*Verified, error) {
 	}
 	out := &Verified{History: h, Source: history.EventsFile}
 	if fromSpans {
-		events, st, err := ReadSpans(traces)
+		table, st, err := ReadSpanTable(traces)
 		if err != nil {
 			return nil, err
 		}
-		h.Events, out.Spans, out.Source = events, st, "span files"
+		h.Events, h.Table, out.Spans, out.Source = nil, table, st, "span files"
 	}
 	out.Verdict = check.Evaluate(h)
 	if opts.Write {
+		if h.Table != nil {
+			h.Events, h.Table = h.Table.Events(), nil
+		}
 		if err := writeReports(dir, h, out.Verdict); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
-}
-
-// loadHeader reads history.json without its events.
-func loadHeader(dir string) (*history.History, error) {
-	b, err := os.ReadFile(filepath.Join(dir, history.RunFile))
-	if err != nil {
-		return nil, fmt.Errorf("load history: %w", err)
-	}
-	var h history.History
-	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, history.RunFile), err)
-	}
-	if h.Meta.SchemaVersion != history.SchemaVersion {
-		return nil, fmt.Errorf("load history %s: schema version %d, this tflab reads %d", dir, h.Meta.SchemaVersion, history.SchemaVersion)
-	}
-	return &h, nil
 }

@@ -397,8 +397,8 @@ func TestVerifyReproducesTheVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Source != "span files" || int(v.Spans.Spans) != st.Spans || len(v.History.Events) != st.Spans {
-		t.Fatalf("spans-only verify read %d of %d spans from %s", len(v.History.Events), st.Spans, v.Source)
+	if v.Source != "span files" || int(v.Spans.Spans) != st.Spans || v.History.NumEvents() != st.Spans {
+		t.Fatalf("spans-only verify read %d of %d spans from %s", v.History.NumEvents(), st.Spans, v.Source)
 	}
 	// Synthesized spans are not a clean Ticketflow run (about 1 % of the
 	// handlings fail without a retry): the checkers must all have run on them.

@@ -73,6 +73,40 @@ func ReadSpanFiles(files []string) ([]history.Event, SpanStats, error) {
 	return events, st, nil
 }
 
+// ReadSpanTable is ReadSpans into an event table, the compact form for
+// judging a large run: each span is flattened by EventOf and appended, its
+// strings shared with the table, so no slice of Events is ever built.
+func ReadSpanTable(dir string) (*history.EventTable, SpanStats, error) {
+	files, err := spanfile.Files(dir)
+	if err != nil {
+		return nil, SpanStats{}, fmt.Errorf("list span files: %w", err)
+	}
+	t := &history.EventTable{}
+	defer t.Seal()
+	var size int64
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			size += fi.Size()
+		}
+	}
+	t.Reserve(int(min(size/800, 50_000_000))) // a span line is about 900 bytes
+	rd := spanfile.Reader{Intern: t.Intern}
+	ws, err := rd.Walk(files, func(r *spanfile.Record, _ spanfile.Position) error {
+		e := EventOf(r)
+		t.Append(&e)
+		return nil
+	})
+	st := SpanStats{Files: ws.Files, Spans: ws.Spans, Torn: ws.Torn, Bad: ws.Bad}
+	for _, p := range ws.Problems {
+		st.Problems = append(st.Problems, p.String())
+	}
+	if err != nil {
+		return nil, st, fmt.Errorf("read spans: %w", err)
+	}
+	t.SortByStart()
+	return t, st, nil
+}
+
 // EventOf flattens one span into a history event. Each field comes from the
 // span attribute history.EventAttributes names (a test keeps the two in
 // step); the kind from messaging.operation.type ("publish", "create",

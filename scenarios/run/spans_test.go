@@ -2,6 +2,7 @@ package run
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/tracing/otelamqp"
 	"github.com/ticketflow-lab/tflab/tracing/spanfile"
@@ -139,5 +141,37 @@ func TestReadSpansOrdersByStartAndSkipsTornLines(t *testing.T) {
 	}
 	if events[1].Service != "tickets" || events[1].MessageID != "m" || !events[1].Start.Equal(t0.Add(2*time.Second)) {
 		t.Errorf("event %+v", events[1])
+	}
+}
+
+// ReadSpanTable holds what ReadSpans returns, in the same order, and the
+// checkers reach the same verdict on either.
+func TestReadSpanTableMatchesReadSpans(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := spanfile.Synthesize(dir, 3000, 4); err != nil {
+		t.Fatal(err)
+	}
+	events, st, err := ReadSpans(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, tst, err := ReadSpanTable(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(st, tst) || table.Len() != len(events) || len(events) < 3000 {
+		t.Fatalf("ReadSpans: %d events, %+v; ReadSpanTable: %d, %+v", len(events), st, table.Len(), tst)
+	}
+	if got := table.Events(); !reflect.DeepEqual(got, events) {
+		for i := range got {
+			if !reflect.DeepEqual(got[i], events[i]) {
+				t.Fatalf("event %d from the table:\n%#v\nfrom ReadSpans:\n%#v", i, got[i], events[i])
+			}
+		}
+	}
+	want := check.Evaluate(&history.History{Events: events})
+	got := check.Evaluate(&history.History{Table: table})
+	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+		t.Fatalf("verdict from the table:\n%+v\nfrom the events:\n%+v", got, want)
 	}
 }

@@ -1,0 +1,158 @@
+package history
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+func internCopy(b []byte) string { return string(b) }
+
+// decodeLikeJSON checks that decodeEvent gives what json.Unmarshal gives:
+// the same event, or an error for the same lines.
+func decodeLikeJSON(t *testing.T, line string) {
+	t.Helper()
+	var want Event
+	wantErr := json.Unmarshal([]byte(line), &want)
+	got := Event{EffectKeys: []string{"stale", "keys"}}
+	gotErr := decodeEvent([]byte(line), &got, internCopy)
+	if (gotErr != nil) != (wantErr != nil) {
+		t.Fatalf("%s\ndecodeEvent error %v, json.Unmarshal error %v", line, gotErr, wantErr)
+	}
+	if wantErr == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s\ndecodeEvent  %+v\njson.Unmarshal %+v", line, got, want)
+	}
+}
+
+func TestDecodeEventMatchesEncodingJSON(t *testing.T) {
+	lines := []string{
+		`{}`,
+		` {"kind":"publish"} `,
+		`{"kind":"publish","effectKeys":[]}`,
+		`{"kind":"publish","effectKeys":null}`,
+		`{"kind":null,"name":"x"}`,
+		`{"Kind":"publish","MESSAGEID":"m"}`,
+		`{"kind":"a\"b","name":"\u003ctag\u003e","service":"caf\u00e9"}`,
+		`{"name":"caf` + "\xff" + `"}`,
+		`{"name":"zażółć"}`,
+		`{"attempt":1.0}`,
+		`{"attempt":1e2}`,
+		`{"attempt":-3,"republish":0,"aggregateVersion":9223372036854775807}`,
+		`{"aggregateVersion":9223372036854775808}`,
+		`{"attempt":01}`,
+		`{"redelivered":true,"redelivered":false}`,
+		`{"redelivered":"yes"}`,
+		`{"start":"2026-01-05T10:00:00.123456789Z","end":"2026-01-05T11:00:00+02:00"}`,
+		`{"start":"2026-01-05 10:00:00"}`,
+		`{"start":null}`,
+		`{"traceId":"","spanId":"","parentId":""}`,
+		`{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"0102030405060708"}`,
+		`{"traceId":"zz"}`,
+		`{"spanId":"0102"}`,
+		`{"unknown":{"a":[1,2]},"kind":"process"}`,
+		`{"kind":"process",}`,
+		`{"kind":"process"} trailing`,
+		`{"kind":"process"`,
+		`{"effectKeys":["a","b"],"effectKeys":["c"]}`,
+		`{"effectKeys":["a",1]}`,
+		`[]`,
+		``,
+	}
+	for _, l := range lines {
+		decodeLikeJSON(t, l)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	words := []string{"", "publish", "tickets", "m-1", "a\"b", "<&>", "tab\there", "é", "\u2028", "x\x00y", "bad\xffutf8"}
+	pick := func() string { return words[rng.IntN(len(words))] }
+	zone := time.FixedZone("X", 3600)
+	for range 2000 {
+		e := Event{
+			Kind: pick(), Name: pick(), Service: pick(), Instance: pick(), MessageID: pick(),
+			MessageType: pick(), CorrelationID: pick(), CausationID: pick(), Destination: pick(),
+			RoutingKey: pick(), AggregateID: pick(), Dedup: pick(), Order: pick(), Outcome: pick(),
+			Tx: pick(), PublishVia: pick(), Confirm: pick(), Error: pick(),
+			AggregateVersion: rng.Int64() - rng.Int64(), Attempt: rng.IntN(5) - 1, Republish: rng.IntN(3),
+			Redelivered: rng.IntN(2) == 0,
+			Start:       time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).UTC(),
+			End:         time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)).In(zone),
+		}
+		fill := func(b []byte) {
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+		}
+		fill(e.TraceID[:])
+		fill(e.SpanID[:])
+		if rng.IntN(2) == 0 {
+			fill(e.ParentID[:])
+		}
+		if rng.IntN(4) == 0 {
+			e.Start = time.Time{}
+		}
+		for range rng.IntN(3) {
+			e.EffectKeys = append(e.EffectKeys, pick())
+		}
+		b, err := json.Marshal(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decodeLikeJSON(t, string(b))
+	}
+}
+
+func TestDecodeEventTakesTheFastPathForSavedLines(t *testing.T) {
+	e := Event{Kind: KindProcess, Name: "process TicketCreated", Start: time.Unix(1767607200, 5).UTC(),
+		End: time.Unix(1767607201, 0).UTC(), Service: "sla", MessageID: "m-1", Attempt: 2, Redelivered: true,
+		EffectKeys: []string{"ticket:t-1:create"}}
+	e.TraceID[0], e.SpanID[0] = 1, 2
+	b, _ := json.Marshal(&e)
+	var got Event
+	if err := decodeEventFast(b, &got, nil, internCopy); err != nil {
+		t.Fatalf("a line as Save writes it left the fast path: %v\n%s", err, b)
+	}
+	if !reflect.DeepEqual(got, e) {
+		t.Fatalf("got %+v, want %+v", got, e)
+	}
+}
+
+func TestTableRoundTrip(t *testing.T) {
+	if n := unsafe.Sizeof(eventRow{}); n != 144 {
+		t.Errorf("a row takes %d bytes; EventTable's documentation says 144", n)
+	}
+	zone := time.FixedZone("X", -7200)
+	events := []Event{
+		{Kind: KindPublish, Start: time.Unix(100, 1).UTC(), End: time.Unix(101, 2).In(zone), MessageID: "m",
+			EffectKeys: []string{"k1", "k2"}, Attempt: 3, Republish: 1, Redelivered: true, AggregateVersion: -4},
+		{Kind: KindProcess, Start: time.Unix(50, 0).In(time.Local), Error: strings.Repeat("long ", 5000), MessageID: "m"},
+		{Kind: KindOther, EffectKeys: []string{}},
+	}
+	events[0].TraceID[3], events[1].SpanID[1], events[1].ParentID[2] = 7, 8, 9
+	var tb EventTable
+	for i := range events {
+		tb.Append(&events[i])
+	}
+	tb.Seal()
+	tb.Append(&Event{Kind: KindProcess, MessageID: "m"}) // after Seal: the lookup is rebuilt
+	if n := strings.Count(strings.Join(tb.strs, "|")+"|", "|m|"); n != 1 {
+		t.Errorf("the table keeps %d copies of a repeated string, want 1: %q", n, tb.strs)
+	}
+	got := tb.Events()
+	for i := range events {
+		if !reflect.DeepEqual(got[i], events[i]) {
+			t.Errorf("event %d: got %+v, want %+v", i, got[i], events[i])
+		}
+	}
+	if got[3].MessageID != "m" || got[3].Kind != KindProcess {
+		t.Errorf("event appended after Seal: %+v", got[3])
+	}
+	tb.SortByStart()
+	var first Event
+	tb.Get(0, &first)
+	if !first.Start.IsZero() || first.Kind != KindOther {
+		t.Errorf("after SortByStart the first event is %+v, want the one without a start", first)
+	}
+}

@@ -1,0 +1,348 @@
+package history
+
+import (
+	"cmp"
+	"iter"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+)
+
+// EventTable holds events in a compact form: one fixed-size row per event
+// (144 bytes, where an Event takes 424), its strings as handles into one
+// table of distinct strings whose bytes sit in shared chunks, its trace id
+// as a handle and its effect keys in one shared pool. Attempt and
+// Republish are kept as 32-bit numbers (larger values are clamped) and at
+// most 65,535 effect keys per event. The zero value is an empty table
+// ready for Append; a table is not safe for concurrent use.
+type EventTable struct {
+	rows   []eventRow
+	strs   []string          // handle → string; handle 0 is ""
+	handle map[string]uint32 // string → handle; nil after Seal
+	chunk  []byte            // where new strings are copied
+	traces []TraceID         // trace handle → id
+	traceH map[TraceID]uint32
+	keys   []string         // effect keys of all rows, in row order
+	locs   []*time.Location // row loc → location; 0 is UTC
+}
+
+// The string fields of an Event, in the order of eventRow.str.
+const (
+	sKind = iota
+	sName
+	sService
+	sInstance
+	sMessageID
+	sMessageType
+	sCorrelationID
+	sCausationID
+	sDestination
+	sRoutingKey
+	sAggregateID
+	sDedup
+	sOrder
+	sOutcome
+	sTx
+	sPublishVia
+	sConfirm
+	sError
+	numStrings
+)
+
+type eventRow struct {
+	startSec, endSec   int64 // unix seconds (the zero time is -62135596800)
+	span, parent       SpanID
+	aggVer             int64
+	str                [numStrings]uint32
+	trace              uint32
+	keyOff             uint32
+	attempt, republish int32
+	startNs, endNs     uint32
+	keyN               uint16
+	startLoc, endLoc   uint8
+	redelivered        bool
+	emptyKeys          bool // EffectKeys is empty but not nil
+}
+
+// noKeys is the EffectKeys of a row with emptyKeys.
+var noKeys = []string{}
+
+// Len is the number of events in the table.
+func (t *EventTable) Len() int { return len(t.rows) }
+
+// Append adds a copy of e.
+func (t *EventTable) Append(e *Event) {
+	r := eventRow{
+		trace: t.traceHandle(e.TraceID), span: e.SpanID, parent: e.ParentID,
+		aggVer: e.AggregateVersion, attempt: clamp32(e.Attempt), republish: clamp32(e.Republish),
+		redelivered: e.Redelivered, emptyKeys: e.EffectKeys != nil && len(e.EffectKeys) == 0,
+		keyOff: uint32(len(t.keys)), keyN: uint16(min(len(e.EffectKeys), math.MaxUint16)),
+	}
+	r.startSec, r.startNs, r.startLoc = t.putTime(e.Start)
+	r.endSec, r.endNs, r.endLoc = t.putTime(e.End)
+	r.str = [numStrings]uint32{
+		sKind: t.intern(e.Kind), sName: t.intern(e.Name), sService: t.intern(e.Service),
+		sInstance: t.intern(e.Instance), sMessageID: t.intern(e.MessageID),
+		sMessageType: t.intern(e.MessageType), sCorrelationID: t.intern(e.CorrelationID),
+		sCausationID: t.intern(e.CausationID), sDestination: t.intern(e.Destination),
+		sRoutingKey: t.intern(e.RoutingKey), sAggregateID: t.intern(e.AggregateID),
+		sDedup: t.intern(e.Dedup), sOrder: t.intern(e.Order), sOutcome: t.intern(e.Outcome),
+		sTx: t.intern(e.Tx), sPublishVia: t.intern(e.PublishVia), sConfirm: t.intern(e.Confirm),
+		sError: t.intern(e.Error),
+	}
+	for _, k := range e.EffectKeys[:r.keyN] {
+		t.keys = append(t.keys, t.strs[t.intern(k)])
+	}
+	t.rows = append(t.rows, r)
+}
+
+func clamp32(n int) int32 { return int32(max(math.MinInt32, min(n, math.MaxInt32))) }
+
+func (t *EventTable) traceHandle(id TraceID) uint32 {
+	if h, ok := t.traceH[id]; ok {
+		return h
+	}
+	if t.traceH == nil {
+		t.traceH = make(map[TraceID]uint32, max(1024, len(t.traces)))
+		for h, id := range t.traces {
+			t.traceH[id] = uint32(h)
+		}
+		if h, ok := t.traceH[id]; ok {
+			return h
+		}
+	}
+	h := uint32(len(t.traces))
+	t.traces = append(t.traces, id)
+	t.traceH[id] = h
+	return h
+}
+
+// Seal drops the lookups Append uses to share strings and trace ids (tens
+// of MiB for a million spans); a later Append rebuilds them.
+func (t *EventTable) Seal() { t.handle, t.traceH = nil, nil }
+
+// Reserve makes room for n more events.
+func (t *EventTable) Reserve(n int) {
+	t.rows = slices.Grow(t.rows, n)
+}
+
+// intern returns the handle of s, adding a copy of s to the table when new.
+func (t *EventTable) intern(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if h, ok := t.handle[s]; ok {
+		return h
+	}
+	if t.handle == nil {
+		if len(t.strs) == 0 {
+			t.strs = append(t.strs, "")
+		}
+		t.handle = make(map[string]uint32, max(1024, len(t.strs)))
+		for h, s := range t.strs[1:] {
+			t.handle[s] = uint32(h + 1)
+		}
+		if h, ok := t.handle[s]; ok {
+			return h
+		}
+	}
+	h := uint32(len(t.strs))
+	c := t.copyString(s)
+	t.strs = append(t.strs, c)
+	t.handle[c] = h
+	return h
+}
+
+// copyString copies s into the current chunk (a new one when it is full),
+// so that distinct strings cost their bytes and not an allocation each.
+func (t *EventTable) copyString(s string) string {
+	const chunkSize = 64 << 10
+	if len(s) > chunkSize/8 {
+		return strings.Clone(s)
+	}
+	if len(t.chunk)+len(s) > cap(t.chunk) {
+		t.chunk = make([]byte, 0, chunkSize)
+	}
+	off := len(t.chunk)
+	t.chunk = append(t.chunk, s...)
+	return unsafe.String(&t.chunk[off], len(s))
+}
+
+// Intern returns the table's copy of b, adding it when new: a
+// spanfile.Decoder's Intern, so that a loader allocates a string only once.
+func (t *EventTable) Intern(b []byte) string { return t.internBytes(b) }
+
+// internBytes is intern for a byte slice, allocating only for a new string.
+func (t *EventTable) internBytes(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if h, ok := t.handle[string(b)]; ok {
+		return t.strs[h]
+	}
+	// intern keeps a copy, never b itself.
+	return t.strs[t.intern(unsafe.String(unsafe.SliceData(b), len(b)))]
+}
+
+func (t *EventTable) putTime(tm time.Time) (sec int64, ns uint32, loc uint8) {
+	return tm.Unix(), uint32(tm.Nanosecond()), t.location(tm)
+}
+
+// location returns the index of tm's location in t.locs: 0 for UTC, else
+// the same location, or for a zone other than Local the first one with the
+// same name and offset at tm (JSON decoding makes a new fixed zone per time).
+func (t *EventTable) location(tm time.Time) uint8 {
+	l := tm.Location()
+	if l == time.UTC {
+		return 0
+	}
+	if len(t.locs) == 0 {
+		t.locs = append(t.locs, time.UTC)
+	}
+	for i, have := range t.locs {
+		if have == l {
+			return uint8(i)
+		}
+	}
+	if l != time.Local {
+		name, off := tm.Zone()
+		for i, have := range t.locs[1:] {
+			if n, o := tm.In(have).Zone(); have != time.Local && n == name && o == off {
+				return uint8(i + 1)
+			}
+		}
+	}
+	if len(t.locs) == 256 {
+		return uint8(len(t.locs) - 1) // past 255 zones, later ones share the last
+	}
+	t.locs = append(t.locs, l)
+	return uint8(len(t.locs) - 1)
+}
+
+// getTime rebuilds a time as JSON decoding or time.Unix made it: UTC times
+// (the zero time too) have no location pointer, like time.Time{}.
+func (t *EventTable) getTime(sec int64, ns uint32, loc uint8) time.Time {
+	l := time.UTC
+	if loc != 0 {
+		l = t.locs[loc]
+	}
+	return time.Unix(sec, int64(ns)).In(l)
+}
+
+// Get fills e with event i. Its EffectKeys share the table's pool (capped,
+// so appending to them copies).
+func (t *EventTable) Get(i int, e *Event) {
+	r := &t.rows[i]
+	str := func(k int) string { return t.strs[r.str[k]] }
+	*e = Event{
+		Kind:             str(sKind),
+		Name:             str(sName),
+		Start:            t.getTime(r.startSec, r.startNs, r.startLoc),
+		End:              t.getTime(r.endSec, r.endNs, r.endLoc),
+		TraceID:          t.traces[r.trace],
+		SpanID:           r.span,
+		ParentID:         r.parent,
+		Service:          str(sService),
+		Instance:         str(sInstance),
+		MessageID:        str(sMessageID),
+		MessageType:      str(sMessageType),
+		CorrelationID:    str(sCorrelationID),
+		CausationID:      str(sCausationID),
+		Destination:      str(sDestination),
+		RoutingKey:       str(sRoutingKey),
+		AggregateID:      str(sAggregateID),
+		AggregateVersion: r.aggVer,
+		Redelivered:      r.redelivered,
+		Attempt:          int(r.attempt),
+		Dedup:            str(sDedup),
+		Order:            str(sOrder),
+		Outcome:          str(sOutcome),
+		Tx:               str(sTx),
+		PublishVia:       str(sPublishVia),
+		Confirm:          str(sConfirm),
+		Republish:        int(r.republish),
+		Error:            str(sError),
+	}
+	if r.keyN > 0 {
+		end := r.keyOff + uint32(r.keyN)
+		e.EffectKeys = t.keys[r.keyOff:end:end]
+	} else if r.emptyKeys {
+		e.EffectKeys = noKeys[:0:0]
+	}
+}
+
+// Keys returns the fields of event i the checkers index by, without
+// copying the rest of the row out.
+func (t *EventTable) Keys(i int) (span SpanID, kind, messageID, aggregateID string) {
+	r := &t.rows[i]
+	return r.span, t.strs[r.str[sKind]], t.strs[r.str[sMessageID]], t.strs[r.str[sAggregateID]]
+}
+
+// Events returns the events as a slice (for code that needs History.Events,
+// such as the reports).
+func (t *EventTable) Events() []Event {
+	out := make([]Event, len(t.rows))
+	for i := range out {
+		t.Get(i, &out[i])
+	}
+	return out
+}
+
+// SortByStart orders the events by start time, keeping the order of events
+// that start at the same instant (as sort.SliceStable on Events does).
+func (t *EventTable) SortByStart() {
+	byStart := func(a, b eventRow) int {
+		if a.startSec != b.startSec {
+			return cmp.Compare(a.startSec, b.startSec)
+		}
+		return cmp.Compare(a.startNs, b.startNs)
+	}
+	if !slices.IsSortedFunc(t.rows, byStart) {
+		slices.SortStableFunc(t.rows, byStart)
+	}
+}
+
+// NumEvents is the number of events of h: len(Events), or Table's length
+// when Events is empty.
+func (h *History) NumEvents() int {
+	if len(h.Events) == 0 && h.Table != nil {
+		return h.Table.Len()
+	}
+	return len(h.Events)
+}
+
+// EventAt returns event i: a pointer into Events, or a new copy of the
+// table's row when the events are in Table.
+func (h *History) EventAt(i int) *Event {
+	if len(h.Events) == 0 && h.Table != nil {
+		e := new(Event)
+		h.Table.Get(i, e)
+		return e
+	}
+	return &h.Events[i]
+}
+
+// AllEvents yields every event with its index, in order. When the events
+// are in Table, the *Event is one buffer refilled at every step: copy what
+// outlives the step.
+func (h *History) AllEvents() iter.Seq2[int, *Event] {
+	return func(yield func(int, *Event) bool) {
+		if len(h.Events) == 0 && h.Table != nil {
+			var e Event
+			for i := range h.Table.rows {
+				h.Table.Get(i, &e)
+				if !yield(i, &e) {
+					return
+				}
+			}
+			return
+		}
+		for i := range h.Events {
+			if !yield(i, &h.Events[i]) {
+				return
+			}
+		}
+	}
+}
