@@ -260,6 +260,25 @@ func (f Form) Decode(values url.Values) (spec.Action, error) {
 			errs[field] = msg
 		}
 	}
+	// A reason about a group of fields ("attributes", "match") goes next to
+	// the group's first field; one about no field of the form, to the top.
+	for k, msg := range errs {
+		if k == "" || known[k] {
+			continue
+		}
+		delete(errs, k)
+		to, text := "", k+": "+msg
+		for _, fd := range f.Fields {
+			if strings.HasPrefix(fd.Name, k+".") {
+				to, text = fd.Name, msg
+				break
+			}
+		}
+		if old, ok := errs[to]; ok {
+			text = old + "; " + text
+		}
+		errs[to] = text
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}

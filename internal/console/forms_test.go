@@ -91,7 +91,7 @@ func TestDecodeRefusesWithTheField(t *testing.T) {
 		{"not a number", "message", url.Values{"service": {"tickets"}, "fault": {"reorder"}, "window": {"lots"}}, "window", "lots"},
 		{"out of range", "message", url.Values{"service": {"tickets"}, "fault": {"reorder"}, "window": {"4"}, "match.probability": {"3"}}, "match.probability", "probability"},
 		{"yaml in a value", "message", url.Values{"service": {"tickets\nfault: drop-ack"}, "fault": {"reorder"}, "window": {"2"}}, "service", "service"},
-		{"unknown field", "message", url.Values{"service": {"tickets"}, "fault": {"drop-ack"}, "toxic": {"latency"}}, "toxic", "not a field"},
+		{"unknown field", "message", url.Values{"service": {"tickets"}, "fault": {"drop-ack"}, "toxic": {"latency"}}, "", "toxic: not a field"},
 		{"bad duration", "message", url.Values{"service": {"tickets"}, "fault": {"delay-confirm"}, "delay": {"soon"}}, "delay", "duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,5 +104,22 @@ func TestDecodeRefusesWithTheField(t *testing.T) {
 				t.Fatalf("errors %v: want %q under %q", fe, tc.reason, tc.field)
 			}
 		})
+	}
+}
+
+func TestDecodeGroupReasonLandsOnAField(t *testing.T) {
+	f := formOf(t, "network")
+	_, err := f.Decode(url.Values{"link": {"tickets"}, "toxic": {"latency"}})
+	fe, ok := err.(FieldErrors)
+	if !ok {
+		t.Fatalf("err = %v", err)
+	}
+	for k := range fe {
+		if k != "" && !hasField(f, k) {
+			t.Fatalf("reason under %q, which the form does not show: %v", k, fe)
+		}
+	}
+	if !strings.Contains(fe.Error(), "latency") {
+		t.Fatalf("errors %v do not name the missing latency", fe)
 	}
 }
