@@ -30,7 +30,7 @@ func startConsole(l *lab.Lab, addr, ports string, log *slog.Logger) (*console.Co
 			addr = "127.0.0.1:" + strconv.Itoa(consoleFixedPort)
 		}
 	}
-	env := run.EnvOf(l, log.With("component", "anomalies"))
+	env := run.EnvOf(l, log) // EnvOf names the component
 	c, err := console.New(console.Config{
 		Info:       l.Info,
 		Anomaly:    func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) },
