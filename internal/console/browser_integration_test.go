@@ -87,12 +87,12 @@ func browser(t *testing.T, path string) context.Context {
 }
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100) // 100: PNG)
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return
 	}
-	p := filepath.Join(t.ArtifactDir(), name+".jpg")
+	p := filepath.Join(t.ArtifactDir(), name+".png")
 	if err := os.WriteFile(p, png, 0o644); err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 	}
@@ -202,6 +202,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		if n := count(t, `#hop-sla .mark`); n != 0 {
 			t.Fatalf("the sla hop carries %d marks", n)
+		}
+		// The Cytoscape graph marks the same hop, and only it.
+		faulted, err := chromedp.Run(ctx, chromedp.Poll[bool](`window.topologyGraph && window.topologyGraph.$id("mp-tickets").hasClass("faulted")`))
+		if err != nil || !faulted {
+			t.Fatalf("the graph's tickets message-proxy node is not marked faulted (%v)", err)
+		}
+		if n := count(t, `#graph canvas`); n == 0 {
+			t.Fatal("the topology graph drew no canvas")
+		}
+		other, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.topologyGraph.$id("mp-sla").hasClass("faulted") || window.topologyGraph.$id("tp-tickets").hasClass("faulted")`))
+		if err != nil || other {
+			t.Fatalf("the graph marks a hop the fault does not act on (%v)", err)
 		}
 		screenshot(t, ctx, "topology")
 		do(t,

@@ -128,6 +128,7 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("POST /heal-all", c.healAll)
 	mux.HandleFunc("GET /topology", c.topologyPage)
 	mux.HandleFunc("GET /topology/view", c.topologyView)
+	mux.HandleFunc("GET /topology/graph.json", c.topologyGraph)
 	mux.HandleFunc("GET /runs", c.runsPage)
 	mux.HandleFunc("GET /runs/{name}/report.html", c.report)
 	mux.HandleFunc("GET /trace", c.tracePage)
