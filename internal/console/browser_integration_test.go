@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -87,7 +89,7 @@ func browser(t *testing.T, path string) context.Context {
 }
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100) // 100: PNG)
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return
@@ -249,6 +251,62 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		if rules := messageRules(t, labAPI, "tickets"); len(rules) != 0 {
 			t.Fatalf("a refused form installed %s", rules)
+		}
+	})
+
+	t.Run("two concurrent injections are both applied; a down service gets none", func(t *testing.T) {
+		postForm := func(path string, form url.Values) (int, string) {
+			req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(form.Encode()))
+			if err != nil {
+				t.Error(err)
+				return 0, ""
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", base)
+			req.Header.Set("HX-Request", "true")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return 0, ""
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		var wg sync.WaitGroup
+		for _, fault := range []string{"duplicate-delivery", "drop-ack"} {
+			wg.Go(func() {
+				if code, body := postForm("/inject/message", url.Values{"service": {"tickets"}, "fault": {fault}}); code != http.StatusOK {
+					t.Errorf("inject %s: %d %s", fault, code, body)
+				}
+			})
+		}
+		wg.Wait()
+		if rules := messageRules(t, labAPI, "tickets"); len(rules) != 2 {
+			t.Fatalf("after two concurrent injections the proxy holds %s", rules)
+		}
+		if code, body := postForm("/heal-all", nil); code != http.StatusOK || !strings.Contains(body, "no-faults") {
+			t.Fatalf("heal all: %d %s", code, body)
+		}
+		if rules := messageRules(t, labAPI, "tickets"); len(rules) != 0 {
+			t.Fatalf("rules left after Heal all: %s", rules)
+		}
+
+		if err := l.Supervisor().Kill(t.Context(), "sla"); err != nil {
+			t.Fatal(err)
+		}
+		labtest.Eventually(t, 10*time.Second, func() error {
+			if st := lab.ProcessState(l.Info().Services["sla"].PID); st != "exited" {
+				return fmt.Errorf("sla is %s", st)
+			}
+			return nil
+		})
+		code, body := postForm("/inject/message", url.Values{"service": {"sla"}, "fault": {"drop-ack"}})
+		if code != http.StatusConflict || !strings.Contains(body, "service sla is down") {
+			t.Fatalf("inject into a killed service: %d %s", code, body)
+		}
+		if rules := messageRules(t, labAPI, "sla"); len(rules) != 0 {
+			t.Fatalf("a fault on a down service was installed: %s", rules)
 		}
 	})
 
