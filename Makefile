@@ -12,14 +12,18 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: deps
-deps: ## Install what is missing (rabbitmq-server from Debian packages, as root or through sudo)
-	@if [ -x "$(RABBIT_BIN)" ] || [ -n "$$LAB_AMQP_URL" ]; then exit 0; fi; \
-	echo "rabbitmq-server is not installed; installing it from the distribution's packages"; \
+deps: ## Install what is missing (rabbitmq-server; chromium for the console's browser tests) from Debian packages, as root or through sudo
+	@PKGS=; \
+	if [ ! -x "$(RABBIT_BIN)" ] && [ -z "$$LAB_AMQP_URL" ]; then PKGS=rabbitmq-server; fi; \
+	if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then PKGS="$$PKGS chromium"; fi; \
+	if [ -z "$$PKGS" ]; then exit 0; fi; \
+	echo "missing: $$PKGS; installing from the distribution's packages"; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; else \
-	  echo "cannot install rabbitmq-server: not root and no sudo. Install it with: apt-get install -y rabbitmq-server" >&2; exit 3; fi; \
+	  echo "cannot install $$PKGS: not root and no sudo. Install with: apt-get install -y $$PKGS" >&2; \
+	  case "$$PKGS" in *rabbitmq-server*) exit 3;; *) echo "(the console's browser tests skip without chromium)"; exit 0;; esac; fi; \
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null && \
-	echo "rabbitmq-server installed"
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$PKGS >/dev/null && \
+	echo "installed: $$PKGS"
 
 .PHONY: build
 build: ## Build bin/tflab

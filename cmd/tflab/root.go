@@ -105,6 +105,7 @@ var commands = []func(*state) *cobra.Command{
 	newUpCmd, newDownCmd, newStatusCmd, newServeCmd, newBenchCmd,
 	newLoadCmd,
 	newScenariosCmd, newRunCmd, newSuiteCmd, newVerifyCmd,
+	newConsoleCmd,
 }
 
 // isCobraUsageError recognises cobra's own argument errors, which it returns

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
+	"github.com/ticketflow-lab/tflab/internal/console"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 )
@@ -94,6 +95,7 @@ func newUpCmd(st *state) *cobra.Command {
 	var (
 		sysName, ports, runDir, toxiAddr string
 		profile                          string
+		consoleAddr                      string
 		bf                               brokerFlags
 		seed                             int64
 		healthTimeout                    time.Duration
@@ -185,6 +187,18 @@ lab.json, logs/, traces/, db/.`,
 				}
 				return errors.Join(fmt.Errorf("lab up: %w", err), stop())
 			}
+			var cons *console.Console
+			if consoleAddr != "off" {
+				if cons, err = startConsole(l, consoleAddr, ports, log); err != nil {
+					return errors.Join(fmt.Errorf("lab console: %w", err), stop())
+				}
+				stopLab := stop
+				stop = func() error {
+					ctx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), time.Minute)
+					defer cancel()
+					return errors.Join(cons.Close(ctx), stopLab()) // heal the console's faults first
+				}
+			}
 			fmt.Fprintf(st.stdout, "Ticketflow Lab is up: every component healthy %.1fs after start.\n", time.Since(begin).Seconds())
 			printLab(st.stdout, l.Status(cmd.Context()))
 			if sysName == "ticketflow" {
@@ -206,6 +220,7 @@ lab.json, logs/, traces/, db/.`,
 	f.StringVar(&ports, "ports", string(lab.PortsFixed), "fixed (well-known ports) or random (free ports; several labs at once)")
 	f.StringVar(&runDir, "run-dir", "", "run directory (default: runs/<time>-<system>)")
 	f.StringVar(&toxiAddr, "toxiproxy-addr", "", "Toxiproxy API address (default 127.0.0.1:8474, or a free port with --ports random)")
+	f.StringVar(&consoleAddr, "console", "", "web console address on loopback (default 127.0.0.1:21080, or a free port with --ports random; off: none)")
 	f.Int64Var(&seed, "seed", 0, "seed for every random choice (default: from the clock; recorded in lab.json)")
 	f.DurationVar(&healthTimeout, "health-timeout", 60*time.Second, "how long to wait for every service to report healthy")
 	f.StringVar(&profile, "profile", "", "system variant: a profile (fixed = default, course = the course's starting point: every protection off) or toggles, comma-separated, e.g. fixed,reminders-at-once")

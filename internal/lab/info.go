@@ -41,6 +41,8 @@ type Info struct {
 	// LabAPI is the lab control API's base URL (message faults per service
 	// instance under /services/<id>/faults and /services/<id>/evidence).
 	LabAPI string `json:"lab_api,omitempty"`
+	// Console is the web console's base URL (`tflab console` opens it).
+	Console string `json:"console,omitempty"`
 	// Toxiproxy is the Toxiproxy API base URL.
 	Toxiproxy        string                 `json:"toxiproxy"`
 	ToxiproxyHealthy bool                   `json:"toxiproxy_healthy"`
@@ -102,6 +104,14 @@ func (in Info) IDs() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// SetConsole records the web console's base URL in lab.json.
+func (l *Lab) SetConsole(url string) error {
+	l.mu.Lock()
+	l.info.Console = url
+	l.mu.Unlock()
+	return l.writeInfo()
 }
 
 // Layout names the paths inside a run directory.

@@ -44,25 +44,7 @@ func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *tim
 	t := &timeline{steps: steps, healTimeout: healTimeout, log: log, active: map[string]bool{}, waiting: map[int]bool{},
 		faults: make([]history.Fault, len(steps))}
 	for i, s := range steps {
-		op := ""
-		switch a := s.sched.Action.(type) {
-		case *spec.NetworkAction:
-			op = a.Toxic
-		case *spec.ProcessAction:
-			op = a.Op
-		case *spec.BrokerAction:
-			op = a.Op
-		case *spec.InAppAction:
-			op = a.Anomaly
-		case *spec.MessageAction:
-			op = a.Fault
-		case *spec.OutageAction:
-			op = "link-down"
-		case *spec.PartitionAction:
-			op = "links-down"
-		}
-		t.faults[i] = history.Fault{Name: s.sched.Name, Type: s.sched.Action.Type(), Op: op,
-			Target: s.sched.Action.Target(), Params: s.sched.Action.Params(), PlannedAt: history.Duration(s.sched.At)}
+		t.faults[i] = FaultOf(s.sched.Name, s.sched.Action, s.sched.At)
 		if s.sched.When != nil {
 			t.faults[i].When = s.sched.When.String()
 		}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os/exec"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/internal/console"
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/run"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+// consoleFixedPort is the console's port under --ports fixed (beside the lab
+// API's 21000).
+const consoleFixedPort = 21080
+
+// startConsole serves the web console of l on addr ("" picks 127.0.0.1 with
+// the fixed port or a free one, after ports) and records its URL in lab.json.
+func startConsole(l *lab.Lab, addr, ports string, log *slog.Logger) (*console.Console, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+		if ports == string(lab.PortsFixed) {
+			addr = "127.0.0.1:" + strconv.Itoa(consoleFixedPort)
+		}
+	}
+	env := run.EnvOf(l, log) // EnvOf names the component
+	c, err := console.New(console.Config{
+		Info:       l.Info,
+		Anomaly:    func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) },
+		Management: env.Management,
+		RunsRoot:   runsRoot,
+		Log:        log.With("component", "console"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	url, err := c.Start(addr)
+	if err != nil {
+		var opErr *net.OpError
+		if errors.As(err, &opErr) {
+			err = withCode(ExitEnvironment, fmt.Errorf("%w (choose another with --console 127.0.0.1:PORT, or --console off)", err))
+		}
+		return nil, err
+	}
+	return c, l.SetConsole(url)
+}
+
+func newConsoleCmd(st *state) *cobra.Command {
+	var (
+		runDir string
+		open   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "console",
+		Short: "Print (or open) the web console's URL of the running lab",
+		Long: `Print the URL of the web console that 'tflab up' serves on 127.0.0.1 for
+the newest running lab under runs/ (or the one in --run-dir). --open also
+opens it in the desktop's browser (xdg-open).
+
+The console: inject a fault by click (the same fault classes and executors
+as scenario files), heal it; the topology with queue depths and active
+faults; the run directories with verdicts and reports; follow a message
+through every service's spans.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, in, err := findLab(runDir)
+			if err != nil {
+				return err
+			}
+			if in.Console == "" {
+				return fmt.Errorf("the lab in %s serves no console (started with --console off, or by an older tflab)", shortPath(in.RunDir))
+			}
+			fmt.Fprintln(st.stdout, in.Console)
+			if open {
+				if err := exec.CommandContext(cmd.Context(), "xdg-open", in.Console).Start(); err != nil {
+					return fmt.Errorf("open a browser: %w (open %s by hand)", err, in.Console)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&runDir, "run-dir", "", "the lab's run directory (default: the newest running lab under runs/)")
+	cmd.Flags().BoolVar(&open, "open", false, "open the console in the desktop's browser (xdg-open)")
+	return cmd
+}

@@ -1,0 +1,191 @@
+// Package console is the lab's web console: inject a fault by click (forms
+// generated from the scenario schema, applied by the runner's executors),
+// the lab's topology with queue depths and active faults, the run
+// directories with their verdicts and reports, and a follow-a-message
+// waterfall from the span files.
+//
+// It serves on loopback only, answers only requests addressed to a loopback
+// host name (no DNS rebinding), and takes every state-changing request as a
+// POST whose Origin (or Sec-Fetch-Site) says it came from the console's own
+// pages. It never shows the broker's credentials. Pages use htmx, vendored
+// under static/vendor, so the console works offline.
+package console
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Config is what the console needs of a running lab.
+type Config struct {
+	// Info returns the lab as it is now (lab.Lab.Info).
+	Info func() lab.Info
+	// Anomaly returns the executor of an action, as a scenario run builds
+	// it (run.AnomalyOf over run.EnvOf).
+	Anomaly func(spec.Action) (anomalies.Anomaly, error)
+	// Management reads queue depths (nil: the topology shows no queues).
+	Management *anomalies.Management
+	// RunsRoot is the folder of run directories the runs page lists.
+	RunsRoot string
+	// Log receives the console's fault log lines (nil discards).
+	Log *slog.Logger
+}
+
+// Console is the web console's handler and the faults it injected.
+type Console struct {
+	cfg   Config
+	forms []Form
+	tmpl  *template.Template
+	reg   *registry
+	log   *slog.Logger
+	srv   *http.Server
+}
+
+// New builds a console. Faults it injects are recorded in the lab's run
+// directory (FaultsFile under logs/).
+func New(cfg Config) (*Console, error) {
+	forms, err := Forms()
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("console: templates: %w", err)
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	file := ""
+	if dir := cfg.Info().RunDir; dir != "" {
+		file = filepath.Join(lab.Layout{Dir: dir}.Logs(), FaultsFile)
+	}
+	return &Console{cfg: cfg, forms: forms, tmpl: tmpl, log: log,
+		reg: &registry{anomaly: cfg.Anomaly, log: log, file: file, seq: map[string]int{}}}, nil
+}
+
+// Start serves the console on addr (host:port, port 0 for a free one); the
+// host must be a loopback address. It returns the console's base URL.
+func (c *Console) Start(addr string) (string, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("console address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return "", fmt.Errorf("console address %q: the console serves on a loopback address only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("console: %w", err)
+	}
+	c.srv = &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = c.srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close heals every fault the console injected, then stops serving.
+func (c *Console) Close(ctx context.Context) error {
+	err := c.reg.healAll(ctx)
+	if c.srv != nil {
+		err = errors.Join(err, c.srv.Shutdown(ctx))
+	}
+	return err
+}
+
+// Handler is the console's HTTP handler.
+func (c *Console) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/inject", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /inject", c.injectPage)
+	mux.HandleFunc("POST /inject/{type}", c.inject)
+	mux.HandleFunc("GET /faults", c.faultList)
+	mux.HandleFunc("POST /faults/{id}/heal", c.heal)
+	mux.HandleFunc("POST /heal-all", c.healAll)
+	mux.HandleFunc("GET /topology", c.topologyPage)
+	mux.HandleFunc("GET /topology/view", c.topologyView)
+	mux.HandleFunc("GET /topology/graph.json", c.topologyGraph)
+	mux.HandleFunc("GET /runs", c.runsPage)
+	mux.HandleFunc("GET /runs/{name}/report.html", c.report)
+	mux.HandleFunc("GET /trace", c.tracePage)
+	return guard(mux)
+}
+
+// guard refuses requests addressed to a non-loopback host name (DNS
+// rebinding) and state-changing requests that are not a same-origin POST.
+func guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			http.Error(w, "the console answers on loopback host names only", http.StatusForbidden)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		case http.MethodPost:
+			if err := sameOrigin(r); err != nil {
+				http.Error(w, err.Error(), http.StatusForbidden)
+				return
+			}
+		default:
+			w.Header().Set("Allow", "GET, HEAD, POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// sameOrigin accepts a POST whose Origin is the console itself; without an
+// Origin header, a browser's Sec-Fetch-Site: same-origin. A request with
+// neither is refused: a script outside a browser sets Origin.
+func sameOrigin(r *http.Request) error {
+	if o := r.Header.Get("Origin"); o != "" {
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host || (u.Scheme != "http" && u.Scheme != "https") {
+			return fmt.Errorf("cross-origin request refused (Origin %s is not %s)", o, r.Host)
+		}
+		return nil
+	}
+	if r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		return nil
+	}
+	return errors.New("cross-origin request refused: a POST to the console needs an Origin header naming the console")
+}

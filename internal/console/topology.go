@@ -1,0 +1,185 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+// hop is one service instance's path to the broker, with the active faults
+// marked on the hop they act on.
+type hop struct {
+	ID, Service, State string
+	Healthy            bool
+	HTTP               string
+	Proxy, ProxyAddr   string
+	MessageProxy       string
+	Upstream           string
+	ServiceFaults      []string // process and in-app
+	NetworkFaults      []string // Toxiproxy hop
+	MessageFaults      []string // message-proxy hop
+}
+
+type topologyView struct {
+	Hops        []hop
+	Broker      string // host:port, never the URL with its credentials
+	Management  string
+	BrokerFault []string
+	Queues      []anomalies.Queue
+	QueueError  string
+	At          time.Time
+}
+
+func (c *Console) topologyPage(w http.ResponseWriter, r *http.Request) {
+	c.full(w, http.StatusOK, "topology", "Topology", c.topology(r.Context()))
+}
+
+func (c *Console) topologyView(w http.ResponseWriter, r *http.Request) {
+	c.render(w, http.StatusOK, "topology", c.topology(r.Context()))
+}
+
+func (c *Console) topology(ctx context.Context) topologyView {
+	info := c.cfg.Info()
+	v := topologyView{Broker: hostOf(info.Broker.AMQP), Management: hostOf(info.Broker.Management), At: time.Now()}
+	active := c.reg.list()
+	for _, id := range info.IDs() {
+		s := info.Services[id]
+		h := hop{ID: id, Service: s.Service, State: lab.ProcessState(s.PID), HTTP: s.HTTP, Proxy: s.Proxy,
+			ProxyAddr: s.AMQPProxy, MessageProxy: s.MessageProxy, Upstream: s.Upstream}
+		for _, a := range active {
+			label := a.ID + " " + a.Fault.Op
+			switch a.Fault.Type {
+			case spec.TypeNetwork, spec.TypeOutage:
+				if a.Fault.Target == s.Service {
+					h.NetworkFaults = append(h.NetworkFaults, label)
+				}
+			case spec.TypePartition:
+				if strings.Contains("+"+a.Fault.Target+"+", "+"+s.Service+"+") {
+					h.NetworkFaults = append(h.NetworkFaults, label)
+				}
+			case spec.TypeMessage:
+				if a.Fault.Target == s.Service {
+					h.MessageFaults = append(h.MessageFaults, label)
+				}
+			case spec.TypeProcess, spec.TypeInApp:
+				if a.Fault.Target == s.Service {
+					h.ServiceFaults = append(h.ServiceFaults, label)
+				}
+			}
+		}
+		v.Hops = append(v.Hops, h)
+	}
+	for _, a := range active {
+		if a.Fault.Type == spec.TypeBroker {
+			v.BrokerFault = append(v.BrokerFault, a.ID+" "+a.Fault.Op)
+		}
+	}
+	if m := c.cfg.Management; m != nil {
+		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		qs, err := m.Queues(qctx)
+		if err != nil {
+			v.QueueError = redact(err.Error(), m.Password)
+		}
+		v.Queues = qs
+	} else {
+		v.QueueError = "no management API: queue depths unknown"
+	}
+	return v
+}
+
+// hostOf is host:port of a URL, dropping credentials and path.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Host
+}
+
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "***")
+}
+
+// graphElement is one Cytoscape.js element (node or edge).
+type graphElement struct {
+	Group    string            `json:"group"`
+	Data     map[string]string `json:"data"`
+	Position *graphPos         `json:"position,omitempty"`
+	Classes  string            `json:"classes,omitempty"`
+}
+
+type graphPos struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+}
+
+// graph lays the topology out in columns (services, Toxiproxy hops,
+// message-proxy hops, broker, queues) at fixed positions, so that a refresh
+// moves nothing.
+func graph(v topologyView) []graphElement {
+	var els []graphElement
+	node := func(id, label, kind string, x, y float64, classes ...string) {
+		els = append(els, graphElement{Group: "nodes", Data: map[string]string{"id": id, "label": label, "kind": kind},
+			Position: &graphPos{x, y}, Classes: strings.Join(append([]string{kind}, classes...), " ")})
+	}
+	edge := func(from, to string) {
+		els = append(els, graphElement{Group: "edges", Data: map[string]string{"id": from + ">" + to, "source": from, "target": to}})
+	}
+	faulted := func(marks []string) []string {
+		if len(marks) > 0 {
+			return []string{"faulted"}
+		}
+		return nil
+	}
+	for i, h := range v.Hops {
+		y := float64(i) * 80
+		var cls []string
+		if h.State != "running" {
+			cls = append(cls, "down")
+		}
+		node("svc-"+h.ID, strings.Join(append([]string{h.ID}, h.ServiceFaults...), "\n"), "service", 0, y, append(cls, faulted(h.ServiceFaults)...)...)
+		node("tp-"+h.ID, strings.Join(append([]string{h.Proxy}, h.NetworkFaults...), "\n"), "toxiproxy", 240, y, faulted(h.NetworkFaults)...)
+		edge("svc-"+h.ID, "tp-"+h.ID)
+		next := "tp-" + h.ID
+		if h.MessageProxy != "" {
+			node("mp-"+h.ID, strings.Join(append([]string{"message proxy"}, h.MessageFaults...), "\n"), "msgproxy", 480, y, faulted(h.MessageFaults)...)
+			edge(next, "mp-"+h.ID)
+			next = "mp-" + h.ID
+		}
+		edge(next, "broker")
+	}
+	mid := float64(max(len(v.Hops)-1, 0)) * 40
+	node("broker", strings.Join(append([]string{"broker " + v.Broker}, v.BrokerFault...), "\n"), "broker", 720, mid, faulted(v.BrokerFault)...)
+	i := 0
+	for _, q := range v.Queues {
+		if q.Consumers == 0 && q.Messages == 0 && q.Ready == 0 && q.Unacked == 0 {
+			continue // idle retry and dead-letter queues
+		}
+		var cls []string
+		if q.Unacked > 0 || q.Ready > 0 {
+			cls = append(cls, "busy")
+		}
+		node("q-"+q.Name, q.Name+"\nready "+strconv.Itoa(q.Ready)+" · unacked "+strconv.Itoa(q.Unacked), "queue", 1000, float64(i)*50, cls...)
+		edge("broker", "q-"+q.Name)
+		i++
+	}
+	return els
+}
+
+func (c *Console) topologyGraph(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(graph(c.topology(r.Context())))
+}
