@@ -54,8 +54,9 @@ test-integration: deps ## Unit + integration tests (the integration ones start t
 	$(GO) test -race -count=1 -tags integration -timeout 8m $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: deps build ## Benchmarks that print ratios measured in the same run
+bench: deps build ## Benchmarks that print ratios measured in the same run (Toxiproxy, one protected messaging hop)
 	./$(BIN) bench proxy
+	./$(BIN) bench hop
 
 .PHONY: lint
 lint: ## go vet (with integration files) and a gofmt check
