@@ -38,12 +38,16 @@ suite: deps build ## Every catalog scenario and its negative control, 3 at a tim
 	./$(BIN) suite --with-controls --parallel 3 --junit runs/suite.xml
 
 .PHONY: test
-test: deps ## Every test once (unit, integration, every catalog scenario + control live), race detector on
-	$(GO) test -race -count=1 -tags integration,scenario -timeout 9m $(GO_TEST_FLAGS) ./...
+test: deps ## Every test once (unit, integration, the README's tour with every catalog scenario + control live), race detector on
+	$(GO) test -race -count=1 -tags integration,scenario -timeout 18m $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-tour
+test-tour: deps ## Only the README's tour, typed in a fresh copy (TFLAB_TOUR=word,word picks lines; TFLAB_SCENARIOS=a,b narrows its suite)
+	$(GO) test -count=1 -tags integration,scenario -timeout 18m -run ReadmeTour -v ./cmd/tflab
 
 .PHONY: test-scenarios
-test-scenarios: deps ## Only the live catalog (every scenario + control, about 4 minutes on 2 cores; TFLAB_SCENARIOS=a,b picks)
-	$(GO) test -count=1 -tags integration,scenario -timeout 20m -run Scenario -v ./cmd/tflab
+test-scenarios: deps ## Only the live catalog: the tour's suite line (every scenario + control, about 4 minutes on 2 cores; TFLAB_SCENARIOS=a,b picks)
+	TFLAB_TOUR=suite $(GO) test -count=1 -tags integration,scenario -timeout 18m -run ReadmeTour -v ./cmd/tflab
 
 .PHONY: test-unit
 test-unit: ## Only the unit tests (no broker, no Docker), race detector on
