@@ -402,7 +402,9 @@ func (tr *tour) needLab(l readmeLine) *bgProc {
 func waitUp(t *testing.T, p *bgProc) {
 	t.Helper()
 	start := time.Now()
-	defer func() { t.Logf("$ %s  → ready in %s", strings.Join(p.cmd.Args, " "), time.Since(start).Round(100*time.Millisecond)) }()
+	defer func() {
+		t.Logf("$ %s  → ready in %s", strings.Join(p.cmd.Args, " "), time.Since(start).Round(100*time.Millisecond))
+	}()
 	labtest.Eventually(t, 3*time.Minute, func() error {
 		select {
 		case <-p.done:
