@@ -189,7 +189,9 @@ A private RabbitMQ node is started for the run unless --amqp-url is given.`,
 					fmt.Fprintln(st.stderr)
 				}
 			}
-			cfg := benchhop.Config{AMQPURL: url, Messages: messages, Dir: dir, Log: st.logger()}
+			// Warnings only unless --log-level was given: the progress lines
+			// and the figures are what the user reads.
+			cfg := benchhop.Config{AMQPURL: url, Messages: messages, Dir: dir, Log: runLogger(cmd, st)}
 			c, err := benchhop.Compare(ctx, cfg, rounds, progress)
 			if err != nil {
 				fmt.Fprintln(st.stderr)

@@ -280,7 +280,8 @@ func preload(ctx context.Context, ch *amqp.Channel, queue string, n int) error {
 	return flush()
 }
 
-// busConfig is the bus of the hop: every protection on, the two queues.
+// busConfig is the bus of the hop: every protection on, the two queues,
+// the timings the benchmark has always measured with.
 func busConfig(amqpURL, in, out string) messaging.Config {
 	var topo messaging.Topology
 	for _, q := range []string{in, out} {
@@ -288,8 +289,14 @@ func busConfig(amqpURL, in, out string) messaging.Config {
 	}
 	return messaging.Config{
 		Service: "benchhop", Instance: "1", URL: amqpURL, Topology: topo,
-		Protections: messaging.AllProtections(),
-		Publisher:   messaging.PublisherConfig{ConfirmTimeout: 10 * time.Second},
+		Protections:          messaging.AllProtections(),
+		Publisher:            messaging.PublisherConfig{ConfirmTimeout: 10 * time.Second, Backoff: messaging.Backoff{Initial: 20 * time.Millisecond, Max: 200 * time.Millisecond}},
+		Outbox:               messaging.OutboxConfig{PollInterval: 100 * time.Millisecond},
+		Retry:                messaging.RetryConfig{MaxAttempts: 3, Delay: 100 * time.Millisecond},
+		Reconnect:            messaging.Backoff{Initial: 20 * time.Millisecond, Max: 300 * time.Millisecond},
+		DialTimeout:          2 * time.Second,
+		HandlerTimeout:       10 * time.Second,
+		DirectPublishTimeout: 2 * time.Second,
 	}
 }
 
