@@ -108,7 +108,7 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
-// env is the newcomer's environment: the test's, without the make
+// newcomerEnv is the newcomer's environment: the test's, without the make
 // variables of the `make test` this runs under.
 func newcomerEnv() []string {
 	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
