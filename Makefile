@@ -42,19 +42,23 @@ suite: deps build ## Every catalog scenario and its negative control, 3 at a tim
 	./$(BIN) suite --with-controls --parallel 3 --junit runs/suite.xml
 
 .PHONY: test
-test: deps ## Every test once (unit, integration, every catalog scenario + control live), race detector on
-	$(GO) test -race -count=1 -tags integration,scenario -timeout 9m $(GO_TEST_FLAGS) ./...
+test: deps ## Every test once (unit, integration, the README's tour with every catalog scenario + control live), race detector on
+	$(GO) test -race -count=1 -tags integration,scenario -timeout 18m $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-tour
+test-tour: deps ## Only the README's tour, typed in a fresh copy (TFLAB_TOUR=word,word picks lines; TFLAB_SCENARIOS=a,b narrows its suite)
+	$(GO) test -count=1 -tags integration,scenario -timeout 18m -run ReadmeTour -v ./cmd/tflab
 
 .PHONY: test-scenarios
-test-scenarios: deps ## Only the live catalog (every scenario + control, about 4 minutes on 2 cores; TFLAB_SCENARIOS=a,b picks)
-	$(GO) test -count=1 -tags integration,scenario -timeout 20m -run Scenario -v ./cmd/tflab
+test-scenarios: deps ## Only the live catalog: the tour's suite line (every scenario + control, about 4 minutes on 2 cores; TFLAB_SCENARIOS=a,b picks)
+	TFLAB_TOUR=suite $(GO) test -count=1 -tags integration,scenario -timeout 18m -run ReadmeTour -v ./cmd/tflab
 
 # test-stress: how long the busy loops may live at most (they end by
 # themselves even if make is killed; the recipe kills them as soon as the
 # test ends), how many there are, and the test they compete with.
 STRESS_SECONDS ?= 2100
 STRESS_HOGS    ?= 2
-STRESS_TEST    ?= $(GO) test -count=1 -tags integration,scenario -timeout 30m -run Scenario -v ./cmd/tflab
+STRESS_TEST    ?= TFLAB_TOUR=suite $(GO) test -count=1 -tags integration,scenario -timeout 30m -run ReadmeTour -v ./cmd/tflab
 
 .PHONY: test-stress
 test-stress: deps ## The live catalog (every scenario + control) while two busy loops hog both cores: the proof of robustness
@@ -74,8 +78,9 @@ test-integration: deps ## Unit + integration tests (the integration ones start t
 	$(GO) test -race -count=1 -tags integration -timeout 8m $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: deps build ## Benchmarks that print ratios measured in the same run
+bench: deps build ## Benchmarks that print ratios measured in the same run (Toxiproxy, one protected messaging hop)
 	./$(BIN) bench proxy
+	./$(BIN) bench hop
 
 .PHONY: lint
 lint: ## go vet (with integration files) and a gofmt check

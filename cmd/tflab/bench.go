@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ticketflow-lab/tflab/internal/benchhop"
 	"github.com/ticketflow-lab/tflab/internal/benchproxy"
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/toxihost"
@@ -23,8 +25,41 @@ func newBenchCmd(st *state) *cobra.Command {
 			return usageErrorf("bench needs a benchmark name (see 'tflab bench --help')")
 		},
 	}
-	bench.AddCommand(newBenchProxyCmd(st))
+	bench.AddCommand(newBenchProxyCmd(st), newBenchHopCmd(st))
 	return bench
+}
+
+// benchBroker starts the broker the flags name in a fresh temporary
+// directory; stop stops it and removes the directory.
+func benchBroker(ctx context.Context, st *state, bf *brokerFlags) (url, dir string, stop func(), err error) {
+	prov, err := bf.provider(st, fmt.Sprintf("tflabbench%d", os.Getpid()), false)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if p, ok := prov.(broker.Private); ok {
+		p.Disposable = true // nobody reuses a bench node's data: kill it, no graceful stop
+		prov = p
+	}
+	if dir, err = os.MkdirTemp("", "tflab-bench-"); err != nil {
+		return "", "", nil, err
+	}
+	// TMPDIR may be relative; the node needs an absolute directory.
+	if dir, err = filepath.Abs(dir); err != nil {
+		return "", "", nil, err
+	}
+	fmt.Fprintf(st.stderr, "Starting the %s broker…\n", prov.Name())
+	br, err := prov.Start(ctx, dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", "", nil, envError(fmt.Errorf("bench broker: %w", err))
+	}
+	stop = func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_ = br.Stop(sctx)
+		_ = os.RemoveAll(dir)
+	}
+	return br.Nodes()[0].AMQPURL, dir, stop, nil
 }
 
 func newBenchProxyCmd(st *state) *cobra.Command {
@@ -49,26 +84,11 @@ A private RabbitMQ node is started for the run unless --amqp-url is given.`,
 				return usageErrorf("--messages, --size, --window, --prefetch and --rounds must be positive")
 			}
 			ctx := cmd.Context()
-			prov, err := bf.provider(st, fmt.Sprintf("tflabbench%d", os.Getpid()), false)
+			direct, _, stop, err := benchBroker(ctx, st, &bf)
 			if err != nil {
 				return err
 			}
-			dir, err := os.MkdirTemp("", "tflab-bench-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			fmt.Fprintf(st.stderr, "Starting the %s broker…\n", prov.Name())
-			br, err := prov.Start(ctx, dir)
-			if err != nil {
-				return envError(fmt.Errorf("bench broker: %w", err))
-			}
-			defer func() {
-				sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-				defer cancel()
-				_ = br.Stop(sctx)
-			}()
-			direct := br.Nodes()[0].AMQPURL
+			defer stop()
 			th, err := toxihost.Start("127.0.0.1:0", nil)
 			if err != nil {
 				return err
@@ -116,10 +136,78 @@ A private RabbitMQ node is started for the run unless --amqp-url is given.`,
 	return cmd
 }
 
-func rates(rs []benchproxy.Result) string {
+// rates lists each measurement's msg/s.
+func rates[R interface{ Rate() float64 }](rs []R) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
 		parts[i] = fmt.Sprintf("%.0f", r.Rate())
 	}
 	return strings.Join(parts, " ")
+}
+
+func newBenchHopCmd(st *state) *cobra.Command {
+	var (
+		messages, rounds int
+		bf               brokerFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "hop",
+		Short: "Raw publish→consume msg/s against one protected messaging hop, and their ratio",
+		Long: `Measure what one protected messaging hop costs, raw and hop in the same run
+on the same broker.
+
+A hop is what every Ticketflow service does with each message it handles:
+consume it from a queue, check the inbox (deduplication), run the handler in
+one database transaction that writes its effect and an outbox row, relay
+the outbox row with publisher confirms to the next queue, then ack, with
+tracing on. The bench preloads --messages messages into a queue (not timed)
+and times a system/messaging bus with every protection on until all of them
+arrived in the next queue.
+
+Raw is plain amqp091 on one connection: persistent confirmed publishes
+(window 256) consumed with prefetch 200 and manual acks, the same
+512-byte bodies.
+
+Rounds run raw then hop; the medians and their ratio (hop / raw) are
+printed. Measured on 2 cores: a ratio of about 0.33 (target: at least 0.3).
+
+A private RabbitMQ node is started for the run unless --amqp-url is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if messages < 1 || rounds < 1 {
+				return usageErrorf("--messages and --rounds must be positive")
+			}
+			ctx := cmd.Context()
+			url, dir, stop, err := benchBroker(ctx, st, &bf)
+			if err != nil {
+				return err
+			}
+			defer stop()
+			progress := func(side benchhop.Side, round, n int) {
+				fmt.Fprintf(st.stderr, "\r%-3s round %d/%d: %6d/%d messages", side, round, rounds, n, messages)
+				if n == messages {
+					fmt.Fprintln(st.stderr)
+				}
+			}
+			// Warnings only unless --log-level was given: the progress lines
+			// and the figures are what the user reads.
+			cfg := benchhop.Config{AMQPURL: url, Messages: messages, Dir: dir, Log: runLogger(cmd, st)}
+			c, err := benchhop.Compare(ctx, cfg, rounds, progress)
+			if err != nil {
+				fmt.Fprintln(st.stderr)
+				return err
+			}
+			fmt.Fprintf(st.stdout, "bench hop: %d persistent %d-byte messages per round; median of %d rounds\n", messages, len(benchhop.Body), rounds)
+			fmt.Fprintf(st.stdout, "raw        %8.0f msg/s   (rounds: %s)\n", c.RawRate, rates(c.Raw))
+			fmt.Fprintf(st.stdout, "hop        %8.0f msg/s   (rounds: %s; inbox, outbox, confirms, tracing)\n", c.HopRate, rates(c.Hop))
+			fmt.Fprintf(st.stdout, "ratio      %8.2f         (hop / raw; about 0.33 measured on 2 cores, target at least 0.3)\n", c.Ratio)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&messages, "messages", 20000, "messages per round and side")
+	f.IntVar(&rounds, "rounds", 3, "rounds (raw then hop); the median of each side is reported")
+	bf.bind(cmd, false)
+	bf.nodes = 1
+	return cmd
 }

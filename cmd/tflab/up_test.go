@@ -37,6 +37,7 @@ func TestMissingRabbitMQSaysWhatToInstallWithExit3(t *testing.T) {
 	for _, args := range [][]string{
 		{"up", "--ports", "random", "--run-dir", t.TempDir()},
 		{"bench", "proxy"},
+		{"bench", "hop"},
 	} {
 		_, stderr, code := runInProcess(t, env, args...)
 		if code != ExitEnvironment {
@@ -76,6 +77,7 @@ func TestUpUsageErrors(t *testing.T) {
 		"serve invalid config":   {"serve", "placeholder/placeholder", "--http-addr=127.0.0.1:1"},
 		"bench without name":     {"bench"},
 		"bench zero messages":    {"bench", "proxy", "--messages", "0"},
+		"bench hop zero rounds":  {"bench", "hop", "--rounds", "0"},
 	} {
 		_, stderr, code := runInProcess(t, nil, args...)
 		if code != ExitUsage {

@@ -82,3 +82,10 @@ func TestContainerWithoutDockerSaysSo(t *testing.T) {
 		t.Fatalf("the no-Docker answer took %s", d)
 	}
 }
+
+func TestPrivateRefusesARelativeDir(t *testing.T) {
+	_, err := broker.Private{NodeName: "x"}.Start(t.Context(), "runs/20261204-120000-suite-broker")
+	if err == nil || !strings.Contains(err.Error(), "relative") {
+		t.Fatalf("relative node dir: want an error saying so, got %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -56,6 +57,11 @@ func (p Private) Validate() error {
 func (p Private) Start(ctx context.Context, dir string) (Broker, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
+	}
+	// The node runs in dir with HOME, data, log and config paths under it:
+	// a relative dir would resolve twice (once from here, once from dir).
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("private broker: dir %q is relative: the node needs an absolute path", dir)
 	}
 	if p.Install.BinDir == "" {
 		in, err := rabbitnode.Locate("")

@@ -135,9 +135,15 @@ func (l Layout) create() error {
 	return nil
 }
 
-// NewRunDir creates and returns root/<time>-<name>, adding -2, -3, … when
-// another lab took the same second.
+// NewRunDir creates root/<time>-<name>, adding -2, -3, … when another lab
+// took the same second, and returns its absolute path: every path the lab
+// derives from it is handed to child processes (broker node, services) that
+// run in other working directories.
 func NewRunDir(root, name string, now time.Time) (string, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("runs dir: %w", err)
+	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", fmt.Errorf("create runs dir: %w", err)
 	}

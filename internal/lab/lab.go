@@ -161,11 +161,11 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	runDir, err := filepath.Abs(cfg.RunDir)
+	layout, err := newLayout(cfg.RunDir)
 	if err != nil {
-		return nil, fmt.Errorf("run dir: %w", err)
+		return nil, err
 	}
-	layout := Layout{runDir}
+	runDir := layout.Dir
 	if err := layout.create(); err != nil {
 		return nil, err
 	}
@@ -225,6 +225,17 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 	return l, nil
 }
 
+// newLayout is the layout of runDir made absolute, so that every path
+// handed to the broker and the services holds from their working
+// directories too.
+func newLayout(runDir string) (Layout, error) {
+	abs, err := filepath.Abs(runDir)
+	if err != nil {
+		return Layout{}, fmt.Errorf("run dir: %w", err)
+	}
+	return Layout{abs}, nil
+}
+
 // planInstances names every instance and gives it ports and file paths.
 func planInstances(cfg Config, layout Layout) ([]*instance, error) {
 	var plan []*instance
@@ -271,6 +282,21 @@ func planInstances(cfg Config, layout Layout) ([]*instance, error) {
 		setPeers(plan)
 	}
 	return plan, nil
+}
+
+// absolutePaths returns an error naming every file path of a service's
+// command line that is relative: the service would resolve it against its
+// own working directory, not the lab's.
+func absolutePaths(c service.Config) error {
+	var errs []error
+	for _, p := range []struct{ what, path string }{
+		{"db path", c.DBPath}, {"span file", c.SpanFile}, {"log file", c.LogFile}, {"run dir", c.RunDir},
+	} {
+		if p.path != "" && !filepath.IsAbs(p.path) {
+			errs = append(errs, fmt.Errorf("%s %q is relative: child processes need absolute paths", p.what, p.path))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // reserveHTTPPorts gives every instance a free HTTP port and holds each one
@@ -402,7 +428,7 @@ func (l *Lab) wire(ctx context.Context, plan []*instance) error {
 			return err
 		}
 		in.cfg.HTTPAddr = "127.0.0.1:" + strconv.Itoa(in.httpPort)
-		if err := in.cfg.Validate(); err != nil {
+		if err := errors.Join(in.cfg.Validate(), absolutePaths(in.cfg)); err != nil {
 			return fmt.Errorf("service %s: %w", in.cfg.ID(), err)
 		}
 		l.mu.Lock()

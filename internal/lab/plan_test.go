@@ -1,8 +1,13 @@
 package lab
 
 import (
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/system/service"
 )
 
 func TestPlanGivesServicesTheirFixedPortsAndPeers(t *testing.T) {
@@ -90,5 +95,58 @@ func TestInstancesOfAServiceShareItsDatabase(t *testing.T) {
 	}
 	if len(spans) != 3 || len(logs) != 3 {
 		t.Fatalf("span files %v, logs %v: want one each per instance", spans, logs)
+	}
+}
+
+func TestRelativeRunRootGivesAbsoluteChildPaths(t *testing.T) {
+	wd := t.TempDir()
+	t.Chdir(wd)
+	dir, err := NewRunDir("runs", "suite-broker", time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(wd, "runs", "20261204-120000-suite-broker"); dir != want {
+		t.Fatalf("NewRunDir(runs) = %q, want %q", dir, want)
+	}
+	layout, err := newLayout(filepath.Join("runs", "lab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(wd, "runs", "lab"); layout.Dir != want {
+		t.Fatalf("layout dir %q, want %q", layout.Dir, want)
+	}
+	cfg := Config{System: "ticketflow", Ports: PortsRandom, Services: []ServiceSpec{{Name: "inquiries"}, {Name: "tickets", Instances: 2}}}
+	plan, err := planInstances(cfg, layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range plan {
+		for what, p := range map[string]string{"db": in.cfg.DBPath, "spans": in.cfg.SpanFile, "log": in.cfg.LogFile, "run dir": in.cfg.RunDir} {
+			if !filepath.IsAbs(p) || !strings.HasPrefix(p, wd) {
+				t.Errorf("%s: %s path %q: want absolute under %s", in.cfg.ID(), what, p, wd)
+			}
+		}
+		if err := absolutePaths(in.cfg); err != nil {
+			t.Errorf("%s: %v", in.cfg.ID(), err)
+		}
+	}
+	if b := layout.Broker(); !filepath.IsAbs(b) {
+		t.Errorf("broker dir %q is relative", b)
+	}
+}
+
+func TestAbsolutePathsNamesEveryRelativeChildPath(t *testing.T) {
+	c := service.Config{DBPath: "runs/x/db/a.sqlite", SpanFile: "/abs/traces/a.jsonl", LogFile: "runs/x/logs/a.log", RunDir: "runs/x"}
+	err := absolutePaths(c)
+	if err == nil {
+		t.Fatal("relative paths accepted")
+	}
+	for _, want := range []string{"db path", "log file", "run dir"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name the %s", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "span file") {
+		t.Errorf("error %q names the absolute span file", err)
 	}
 }

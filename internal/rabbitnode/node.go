@@ -88,8 +88,10 @@ func (c Config) Validate() error {
 	if c.Name == "" || strings.ContainsAny(c.Name, "@ /") {
 		errs = append(errs, fmt.Errorf("node name %q: must be non-empty without '@', '/' or spaces", c.Name))
 	}
-	if c.Dir == "" {
-		errs = append(errs, errors.New("node dir must be set"))
+	if !filepath.IsAbs(c.Dir) {
+		// HOME, data, log and config paths are derived from Dir and the node
+		// runs in Dir: a relative one would not resolve to the same place.
+		errs = append(errs, fmt.Errorf("node dir %q: must be set and absolute", c.Dir))
 	}
 	for _, p := range []int{c.AMQPPort, c.DistPort, c.ManagementPort} {
 		if p < 0 || p > 65535 {

@@ -1,0 +1,40 @@
+//go:build integration
+
+package main
+
+import (
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// `tflab bench hop` starts its own private node, measures both sides and
+// prints raw msg/s, hop msg/s and their ratio, with progress on stderr.
+func TestBenchHopPrintsRawHopAndRatio(t *testing.T) {
+	out, stderr, code := runTflab(t, t.TempDir(), nil, "bench", "hop", "--messages", "500", "--rounds", "1")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	figures := map[string]float64{}
+	for _, name := range []string{"raw", "hop", "ratio"} {
+		m := regexp.MustCompile(`(?m)^` + name + `\s+([0-9.]+)\s`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no %q figure in:\n%s", name, out)
+		}
+		v, err := strconv.ParseFloat(m[1], 64)
+		if err != nil || v <= 0 {
+			t.Fatalf("%s figure %q: want a positive number", name, m[1])
+		}
+		figures[name] = v
+	}
+	// The ratio is the two printed rates' quotient (rounded as printed).
+	if want := figures["hop"] / figures["raw"]; figures["ratio"] < want-0.01 || figures["ratio"] > want+0.01 {
+		t.Errorf("ratio %.2f, but hop/raw is %.3f:\n%s", figures["ratio"], want, out)
+	}
+	for _, side := range []string{"raw round 1/1:    500/500", "hop round 1/1:    500/500"} {
+		if !regexp.MustCompile(regexp.QuoteMeta(side)).MatchString(stderr) {
+			t.Errorf("stderr lacks progress %q:\n%s", side, stderr)
+		}
+	}
+	t.Logf("bench hop (500 messages, 1 round):\n%s", out)
+}
