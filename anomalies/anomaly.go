@@ -81,6 +81,11 @@ const (
 	CounterInAppFired         = "inapp.fired"
 	CounterProcessesKilled    = "processes.killed"
 	CounterProcessesPaused    = "processes.paused"
+
+	CounterClusterPartitions     = "cluster.partitions"
+	CounterClusterPacketsDropped = "cluster.packets-dropped"
+	CounterClusterNodesKilled    = "cluster.nodes-killed"
+	CounterClusterNodesPaused    = "cluster.nodes-paused"
 )
 
 // Evidence collects the counters that prove faults took effect. The zero
@@ -169,6 +174,12 @@ type Env struct {
 	// Nodes are the broker's nodes, the first the primary (empty for an
 	// external broker: node faults are then unavailable).
 	Nodes []Node
+	// ClusterNodes are the nodes of a private cluster in order (node 1
+	// first), for the cluster faults; empty otherwise.
+	ClusterNodes []ClusterNode
+	// Cuts is the lab's nftables table the cluster faults cut nodes apart
+	// in (nil: cuts unavailable).
+	Cuts Cuts
 	// Management is the broker's management API (nil when unknown).
 	Management *Management
 	// HTTP is the client for Toxiproxy and the services (nil: a client with
