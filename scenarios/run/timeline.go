@@ -45,6 +45,8 @@ func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *tim
 			op = a.Op
 		case *spec.BrokerAction:
 			op = a.Op
+		case *spec.ClusterAction:
+			op = a.Op
 		case *spec.InAppAction:
 			op = a.Anomaly
 		case *spec.MessageAction:
