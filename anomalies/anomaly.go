@@ -52,6 +52,21 @@ func (nothing) Heal(context.Context) error { return nil }
 // error rather than waited for.
 const DefaultHealTimeout = 30 * time.Second
 
+// SlowHealer is an Anomaly whose heal needs longer than DefaultHealTimeout
+// (a cluster that must become whole again).
+type SlowHealer interface {
+	HealTimeout() time.Duration
+}
+
+// HealTimeoutOf is timeout, raised to a's own HealTimeout when a is a
+// SlowHealer that needs longer.
+func HealTimeoutOf(a Anomaly, timeout time.Duration) time.Duration {
+	if s, ok := a.(SlowHealer); ok && s.HealTimeout() > timeout {
+		return s.HealTimeout()
+	}
+	return timeout
+}
+
 // HealContext returns the context a heal runs on: it keeps parent's values
 // but not its cancellation (so Ctrl-C never leaves a fault installed) and
 // ends after timeout (DefaultHealTimeout when 0).

@@ -85,6 +85,16 @@ type Cluster struct {
 
 var _ Anomaly = (*Cluster)(nil)
 
+// ClusterHealTimeout bounds a cluster fault's heal: the nodes reconnect
+// within a tick time, a losing side's application restarts in 10 to 20 s
+// on a loaded machine, and a partial partition may need a second round.
+const ClusterHealTimeout = 2 * time.Minute
+
+// HealTimeout implements SlowHealer.
+func (c *Cluster) HealTimeout() time.Duration { return ClusterHealTimeout }
+
+var _ SlowHealer = (*Cluster)(nil)
+
 // Name is "<op>[-<node>[-<to>]]" ("split-3", "one-way-1-2").
 func (c *Cluster) Name() string {
 	parts := []string{c.Op}

@@ -47,7 +47,9 @@
 // applied fault is healed before Inject returns its error). The caller heals
 // with HealContext, which keeps the values of its parent context but not its
 // cancellation, under its own timeout — so Ctrl-C or a failed run never
-// leaves a toxic installed, a process stopped or an alarm raised. Instant
+// leaves a toxic installed, a process stopped or an alarm raised. An
+// anomaly whose heal takes longer (Cluster) says so as a SlowHealer, and
+// HealTimeoutOf raises the caller's bound to it. Instant
 // anomalies (restart, resume, start, close-connections) return Nothing.
 //
 // Evidence (Env.Evidence, names from the history's counter catalog):
