@@ -1,6 +1,6 @@
 //go:build integration
 
-package anomalies
+package clustertest
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/internal/netfilter"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
@@ -42,7 +43,7 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 			t.Errorf("table %s left behind", table.Name())
 		}
 	}()
-	env := &Env{Cuts: table, Evidence: NewEvidence(), Log: labtest.Logger(t)}
+	env := &anomalies.Env{Cuts: table, Evidence: anomalies.NewEvidence(), Log: labtest.Logger(t)}
 	names := make([]string, len(c.Nodes))
 	for i, n := range c.Nodes {
 		env.ClusterNodes = append(env.ClusterNodes, n)
@@ -51,17 +52,17 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 	awaitWhole(ctx, t, env, names)
 
 	for _, tc := range []struct {
-		fault *Cluster
+		fault *anomalies.Cluster
 		// cut is a node pair (1-based) of which one must see the other down.
 		cut     [2]int
 		counter string
 	}{
-		{&Cluster{Op: OpIsolate, Node: 3}, [2]int{1, 3}, CounterClusterPartitions},
-		{&Cluster{Op: OpSplit}, [2]int{2, 3}, CounterClusterPartitions},
-		{&Cluster{Op: OpOneWay, Node: 1, To: 2}, [2]int{1, 2}, CounterClusterPartitions},
-		{&Cluster{Op: OpBridge}, [2]int{1, 3}, CounterClusterPartitions},
-		{&Cluster{Op: OpNodeKill, Node: 2}, [2]int{1, 2}, CounterClusterNodesKilled},
-		{&Cluster{Op: OpNodePause, Node: 3}, [2]int{1, 3}, CounterClusterNodesPaused},
+		{&anomalies.Cluster{Op: anomalies.OpIsolate, Node: 3}, [2]int{1, 3}, anomalies.CounterClusterPartitions},
+		{&anomalies.Cluster{Op: anomalies.OpSplit}, [2]int{2, 3}, anomalies.CounterClusterPartitions},
+		{&anomalies.Cluster{Op: anomalies.OpOneWay, Node: 1, To: 2}, [2]int{1, 2}, anomalies.CounterClusterPartitions},
+		{&anomalies.Cluster{Op: anomalies.OpBridge}, [2]int{1, 3}, anomalies.CounterClusterPartitions},
+		{&anomalies.Cluster{Op: anomalies.OpNodeKill, Node: 2}, [2]int{1, 2}, anomalies.CounterClusterNodesKilled},
+		{&anomalies.Cluster{Op: anomalies.OpNodePause, Node: 3}, [2]int{1, 3}, anomalies.CounterClusterNodesPaused},
 	} {
 		f := tc.fault
 		f.Env = env
@@ -74,7 +75,7 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 			healed := false
 			defer func() {
 				if !healed {
-					hctx, cancel := HealContext(ctx, 2*time.Minute)
+					hctx, cancel := anomalies.HealContext(ctx, 2*time.Minute)
 					defer cancel()
 					_ = h.Heal(hctx)
 				}
@@ -83,7 +84,7 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.Op != OpNodeKill && f.Op != OpNodePause {
+			if f.Op != anomalies.OpNodeKill && f.Op != anomalies.OpNodePause {
 				shape, _ := f.Shape(3)
 				if len(rules) != len(shape.Pairs) {
 					t.Fatalf("%d rules in place, want %d: %+v", len(rules), len(shape.Pairs), rules)
@@ -91,10 +92,10 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 			}
 			// The cut shows in a node's view of the cluster.
 			a, b := tc.cut[0], tc.cut[1]
-			awaitView(ctx, t, env.ClusterNodes[a-1], func(v NodeView) bool { return !v.Running[names[b-1]] || len(v.Partitions[names[a-1]]) > 0 },
+			awaitView(ctx, t, env.ClusterNodes[a-1], func(v anomalies.NodeView) bool { return !v.Running[names[b-1]] || len(v.Partitions[names[a-1]]) > 0 },
 				fmt.Sprintf("%s sees %s down", names[a-1], names[b-1]))
 
-			hctx, cancel := HealContext(ctx, 3*time.Minute)
+			hctx, cancel := anomalies.HealContext(ctx, 3*time.Minute)
 			defer cancel()
 			healed = true
 			if err := h.Heal(hctx); err != nil {
@@ -112,8 +113,8 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 
 	t.Run("restart-node", func(t *testing.T) {
 		pid := c.Nodes[1].PID()
-		h, err := (&Cluster{Env: env, Op: OpNodeRestart, Node: 2}).Inject(ctx)
-		if err != nil || h != Nothing {
+		h, err := (&anomalies.Cluster{Env: env, Op: anomalies.OpNodeRestart, Node: 2}).Inject(ctx)
+		if err != nil || h != anomalies.Nothing {
 			t.Fatalf("restart: %v, %v", h, err)
 		}
 		if c.Nodes[1].PID() == pid {
@@ -124,20 +125,20 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 }
 
 // awaitWhole waits until every node sees the whole cluster.
-func awaitWhole(ctx context.Context, t *testing.T, env *Env, names []string) {
+func awaitWhole(ctx context.Context, t *testing.T, env *anomalies.Env, names []string) {
 	t.Helper()
 	for _, n := range env.ClusterNodes {
-		awaitView(ctx, t, n, func(v NodeView) bool { return v.Whole(names) }, n.Name()+" sees the whole cluster")
+		awaitView(ctx, t, n, func(v anomalies.NodeView) bool { return v.Whole(names) }, n.Name()+" sees the whole cluster")
 	}
 }
 
-func awaitView(ctx context.Context, t *testing.T, n ClusterNode, ok func(NodeView) bool, what string) {
+func awaitView(ctx context.Context, t *testing.T, n anomalies.ClusterNode, ok func(anomalies.NodeView) bool, what string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	var last any
 	for {
-		v, err := ClusterView(ctx, n)
+		v, err := anomalies.ClusterView(ctx, n)
 		if err == nil && ok(v) {
 			return
 		}
