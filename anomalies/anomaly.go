@@ -52,6 +52,21 @@ func (nothing) Heal(context.Context) error { return nil }
 // error rather than waited for.
 const DefaultHealTimeout = 30 * time.Second
 
+// SlowHealer is an Anomaly whose heal needs longer than DefaultHealTimeout
+// (a cluster that must become whole again).
+type SlowHealer interface {
+	HealTimeout() time.Duration
+}
+
+// HealTimeoutOf is timeout, raised to a's own HealTimeout when a is a
+// SlowHealer that needs longer.
+func HealTimeoutOf(a Anomaly, timeout time.Duration) time.Duration {
+	if s, ok := a.(SlowHealer); ok && s.HealTimeout() > timeout {
+		return s.HealTimeout()
+	}
+	return timeout
+}
+
 // HealContext returns the context a heal runs on: it keeps parent's values
 // but not its cancellation (so Ctrl-C never leaves a fault installed) and
 // ends after timeout (DefaultHealTimeout when 0).
@@ -81,6 +96,11 @@ const (
 	CounterInAppFired         = "inapp.fired"
 	CounterProcessesKilled    = "processes.killed"
 	CounterProcessesPaused    = "processes.paused"
+
+	CounterClusterPartitions     = "cluster.partitions"
+	CounterClusterPacketsDropped = "cluster.packets-dropped"
+	CounterClusterNodesKilled    = "cluster.nodes-killed"
+	CounterClusterNodesPaused    = "cluster.nodes-paused"
 )
 
 // Evidence collects the counters that prove faults took effect. The zero
@@ -169,6 +189,12 @@ type Env struct {
 	// Nodes are the broker's nodes, the first the primary (empty for an
 	// external broker: node faults are then unavailable).
 	Nodes []Node
+	// ClusterNodes are the nodes of a private cluster in order (node 1
+	// first), for the cluster faults; empty otherwise.
+	ClusterNodes []ClusterNode
+	// Cuts is the lab's nftables table the cluster faults cut nodes apart
+	// in (nil: cuts unavailable).
+	Cuts Cuts
 	// Management is the broker's management API (nil when unknown).
 	Management *Management
 	// HTTP is the client for Toxiproxy and the services (nil: a client with

@@ -26,21 +26,30 @@
 //	broker.go   Broker      stop_app (heal: start_app), start_app, memory alarm
 //	                        (watermark 0.0000001; heal 0.4), disk alarm (limit
 //	                        1000GB; heal 50MB), close-connections (management API)
+//	cluster.go  Cluster     between the nodes of a private cluster: isolate,
+//	                        split (majority/minority), one-way, bridge as
+//	                        drop rules in the lab's nftables table (Env.Cuts;
+//	                        heal: rules removed, then the cluster awaited
+//	                        whole); kill-node (heal: start), pause-node
+//	                        (heal: continue), restart-node
 //	inapp.go    InApp       POST /anomalies on every instance (heal: DELETE)
 //	management.go           the management API client the broker faults and
 //	                        the scenario runner share
 //
 // Executors reach the lab only from outside, as DESIGN §2 requires:
 // Toxiproxy's HTTP API, the services' HTTP APIs, process signals through the
-// supervisor (Processes), rabbitmqctl on the node (Node) and the broker's
-// management API. The lab is described by Env, a plain struct the runner
+// supervisor (Processes), rabbitmqctl on the node (Node), signals to the
+// cluster's nodes (ClusterNode), the lab's nftables table (Cuts) and the
+// broker's management API. The lab is described by Env, a plain struct the runner
 // fills from lab.json's data; nothing here imports system/ or scenarios/.
 //
 // Healing: Inject either installs the whole fault or nothing (a partly
 // applied fault is healed before Inject returns its error). The caller heals
 // with HealContext, which keeps the values of its parent context but not its
 // cancellation, under its own timeout — so Ctrl-C or a failed run never
-// leaves a toxic installed, a process stopped or an alarm raised. Instant
+// leaves a toxic installed, a process stopped or an alarm raised. An
+// anomaly whose heal takes longer (Cluster) says so as a SlowHealer, and
+// HealTimeoutOf raises the caller's bound to it. Instant
 // anomalies (restart, resume, start, close-connections) return Nothing.
 //
 // Evidence (Env.Evidence, names from the history's counter catalog):
@@ -54,6 +63,10 @@
 //	clock.offset.max-ms        the offset the service reports back
 //	inapp.fired                how often the in-app anomaly fired (GET /anomalies)
 //	processes.killed, processes.paused
+//	cluster.partitions         node pairs of a cut seen down or partitioned
+//	                           in the nodes' management APIs, before the heal
+//	cluster.packets-dropped    packets the cut's nftables rules dropped
+//	cluster.nodes-killed, cluster.nodes-paused
 //
 // Sources were chosen for being immediate: the management API's lists and
 // per-node flags follow its statistics emission (5 s by default), so alarms

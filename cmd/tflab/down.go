@@ -30,6 +30,8 @@ in that order, and wait until it has exited.`,
 				return err
 			}
 			fmt.Fprintf(st.stdout, "Stopped the lab in %s (control pid %d)\n", shortPath(dir), in.ControlPID)
+			// Its nftables table, if its deferred removal did not run.
+			removeStaleTables(st.logger())
 			return nil
 		},
 	}

@@ -100,6 +100,10 @@ type planOptions struct {
 
 // runPlan runs one plan into a fresh run directory under f.out.
 func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system string, log *slog.Logger, opts planOptions) (*run.Result, error) {
+	if err := checkClusterSteps(p, f.bf.nodes); err != nil {
+		return nil, err
+	}
+	removeStaleTables(log)
 	tmpl, err := labTemplate(st, system, f, log)
 	if err != nil {
 		return nil, err

@@ -154,6 +154,7 @@ lab.json, logs/, traces/, db/.`,
 				return fmt.Errorf("find the tflab binary: %w", err)
 			}
 			log := st.logger()
+			removeStaleTables(log)
 			log.Info("Starting lab", "system", sysName, "profile", cmp.Or(profile, "default"), "broker", prov.Name(), "run_dir", runDir, "seed", seed)
 			l, err := lab.Start(cmd.Context(), lab.Config{
 				System:        sysName,

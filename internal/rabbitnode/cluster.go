@@ -6,34 +6,73 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
+	"time"
 )
 
 // Cluster is a set of private nodes joined into one RabbitMQ cluster.
 type Cluster struct {
 	Nodes []*Node
+	epmd  *exec.Cmd
+	done  chan struct{} // closed when epmd has exited
 }
 
-// StartCluster boots size nodes named <base.Name>-1 … -size under
-// base.Dir/<name>, sharing one Erlang cookie, and joins nodes 2..size to node 1.
-// Ports in base are ignored (each node gets free ones). On error every node
-// already started is killed.
+// StartCluster boots size nodes named <base.Name>-i@<base.Name>-ni (i = 1 …
+// size) under base.Dir/<base.Name>-i, sharing one Erlang cookie, and joins
+// nodes 2..size to node 1. Node i has the address Subnet(base.Name)+i, on
+// which its Erlang distribution listens and from which it connects; the
+// host names resolve through base.Dir/inetrc, and the nodes register with
+// an epmd of the cluster's own that listens on 127.0.0.1 and the nodes'
+// addresses. Ports, Addr, Host, InetRC and EpmdPort in base are ignored.
+// On error every process already started is killed.
 func StartCluster(ctx context.Context, base Config, size int) (*Cluster, error) {
-	if size < 1 {
-		return nil, fmt.Errorf("cluster size %d: must be at least 1", size)
+	if size < 1 || size > 250 {
+		return nil, fmt.Errorf("cluster size %d: must be 1 to 250", size)
+	}
+	if err := os.MkdirAll(base.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cluster dir: %w", err)
 	}
 	if base.Cookie == "" {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		base.Cookie = "TFLAB" + hex.EncodeToString(b)
 	}
+	subnet := Subnet(base.Name)
+	addrs := make([]net.IP, size)
+	hosts := make([]string, size)
+	var rc strings.Builder
+	for i := range size {
+		addrs[i] = NodeAddr(subnet, i+1)
+		hosts[i] = fmt.Sprintf("%s-n%d", base.Name, i+1)
+		fmt.Fprintf(&rc, "{host, %s, [%q]}.\n", erlIP(addrs[i]), hosts[i])
+	}
+	rc.WriteString("{lookup, [file, native]}.\n")
+	inetrc := filepath.Join(base.Dir, "inetrc")
+	if err := os.WriteFile(inetrc, []byte(rc.String()), 0o644); err != nil {
+		return nil, fmt.Errorf("write inetrc: %w", err)
+	}
 	c := &Cluster{}
 	fail := func(err error) (*Cluster, error) {
 		for _, n := range c.Nodes {
 			_ = n.Kill()
 		}
+		c.stopEpmd()
 		return nil, err
+	}
+	epmdPort, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.startEpmd(ctx, epmdPort, addrs, filepath.Join(base.Dir, "epmd.log")); err != nil {
+		return fail(err)
 	}
 	// Boot every node at once (a boot is ~4.5 s, mostly waiting), then join.
 	nodes := make([]*Node, size)
@@ -44,6 +83,7 @@ func StartCluster(ctx context.Context, base Config, size int) (*Cluster, error) 
 		cfg.Name = fmt.Sprintf("%s-%d", base.Name, i+1)
 		cfg.Dir = filepath.Join(base.Dir, cfg.Name)
 		cfg.AMQPPort, cfg.DistPort, cfg.ManagementPort = 0, 0, 0
+		cfg.Addr, cfg.Host, cfg.InetRC, cfg.EpmdPort = addrs[i], hosts[i], inetrc, epmdPort
 		wg.Go(func() {
 			nodes[i], errs[i] = Start(ctx, cfg)
 		})
@@ -68,7 +108,8 @@ func StartCluster(ctx context.Context, base Config, size int) (*Cluster, error) 
 	return c, nil
 }
 
-// Stop stops every node, last first, and returns the joined errors.
+// Stop stops every node, last first, then the cluster's epmd, and returns
+// the joined errors.
 func (c *Cluster) Stop(ctx context.Context) error {
 	var errs []error
 	for i := len(c.Nodes) - 1; i >= 0; i-- {
@@ -76,5 +117,98 @@ func (c *Cluster) Stop(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	c.stopEpmd()
 	return errors.Join(errs...)
+}
+
+// Subnet is the /24 inside 127/8 whose addresses a cluster of this name
+// gives its nodes: 127.a.b.0 with a (1 … 254) and b taken from a hash of the
+// name, so that two labs on one machine almost never share addresses (and
+// cuts keyed on addresses stay with their own lab). 127.0.x.x is never used.
+func Subnet(name string) net.IP {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(name))
+	v := h.Sum32()
+	return net.IPv4(127, byte(1+v%254), byte(v>>8), 0)
+}
+
+// NodeAddr is the address of node i (1-based) in subnet.
+func NodeAddr(subnet net.IP, i int) net.IP {
+	s := subnet.To4()
+	return net.IPv4(s[0], s[1], s[2], byte(i))
+}
+
+// startEpmd runs an epmd of the cluster's own in the foreground (a child
+// that dies with this process: Pdeathsig) on port, listening on 127.0.0.1
+// and every node address, and waits until it accepts connections. The
+// machine's shared epmd listens on 127.0.0.1 only, where a node looking up
+// a peer at the peer's own address would not find it.
+func (c *Cluster) startEpmd(ctx context.Context, port int, addrs []net.IP, logPath string) error {
+	bin, err := exec.LookPath("epmd")
+	if err != nil {
+		matches, _ := filepath.Glob("/usr/lib/erlang/erts-*/bin/epmd")
+		if len(matches) == 0 {
+			return fmt.Errorf("find epmd: %w", ErrNotInstalled)
+		}
+		bin = matches[len(matches)-1]
+	}
+	list := []string{"127.0.0.1"}
+	for _, a := range addrs {
+		list = append(list, a.String())
+	}
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open epmd log: %w", err)
+	}
+	cmd := exec.Command(bin, "-port", strconv.Itoa(port), "-address", strings.Join(list, ","))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return fmt.Errorf("start epmd: %w", err)
+	}
+	c.epmd, c.done = cmd, make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		_ = logFile.Close()
+		close(c.done)
+	}()
+	deadline, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		d := net.Dialer{Timeout: time.Second}
+		conn, err := d.DialContext(deadline, "tcp", net.JoinHostPort(addrs[len(addrs)-1].String(), strconv.Itoa(port)))
+		if err == nil {
+			_ = conn.Close()
+			return nil
+		}
+		select {
+		case <-c.done:
+			return fmt.Errorf("epmd exited at start (see %s)", logPath)
+		case <-deadline.Done():
+			return fmt.Errorf("epmd on port %d not ready: %w (last: %v)", port, deadline.Err(), err)
+		case <-tick.C:
+		}
+	}
+}
+
+// EpmdPID is the process id of the cluster's own epmd (0 if none runs).
+func (c *Cluster) EpmdPID() int {
+	if c.epmd == nil || c.epmd.Process == nil {
+		return 0
+	}
+	return c.epmd.Process.Pid
+}
+
+func (c *Cluster) stopEpmd() {
+	if c.epmd == nil || c.epmd.Process == nil {
+		return
+	}
+	_ = c.epmd.Process.Kill()
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+	}
 }

@@ -21,10 +21,37 @@
 // 127.0.0.1 in rabbitmq.conf; the Erlang distribution listener of the node
 // and of every rabbitmqctl call gets "-kernel inet_dist_use_interface
 // {127,0,0,1}" (RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS, RABBITMQ_CTL_ERL_ARGS),
-// without which it listens on 0.0.0.0. Nodes register with the machine's one
-// epmd (port 4369, shared by all nodes); when none runs yet the VM starts it
-// as a daemon, and ERL_EPMD_ADDRESS=127.0.0.1 makes that one bind loopback
-// too. Node names are name@localhost, so cluster members meet over loopback.
+// without which it listens on 0.0.0.0. A single node is name@localhost and
+// registers with the machine's one epmd (port 4369, shared by all nodes);
+// when none runs yet the VM starts it as a daemon, and
+// ERL_EPMD_ADDRESS=127.0.0.1 makes that one bind loopback too.
+//
+// # Clusters: nodes that can be cut apart
+//
+// StartCluster gives node i an address of its own, 127.a.b.i, with a.b
+// from a hash of the cluster's name (Subnet), so that traffic between two
+// nodes can be told apart by address (internal/netfilter cuts it). All of
+// 127/8 is local on Linux: nothing is configured on the machine. Per node:
+//
+//	name            <name>-i@<name>-ni, resolved through the cluster's own
+//	                Erlang inetrc (<dir>/inetrc, ERL_INETRC; /etc/hosts is
+//	                never touched)
+//	distribution    listens on 127.a.b.i and connects from it
+//	                (inet_dist_connect_options): an outgoing socket would
+//	                otherwise take 127.0.0.1 as its source
+//	net_ticktime    ClusterTickTime (10 s): a cut shows within 10-15 s
+//	AMQP, mgmt      127.0.0.1, as for a single node
+//	rabbitmqctl     listens and connects on 127.0.0.1, which no cut between
+//	                node addresses matches, so it reaches every node
+//
+// The nodes register with an epmd of the cluster's own, run in the
+// foreground as a child (Pdeathsig) on a free port (ERL_EPMD_PORT) and
+// listening on 127.0.0.1 and every node address: a node looks a peer up in
+// the epmd at the peer's address, and the machine's epmd listens on
+// 127.0.0.1 only.
+//
+// Node.Pause and Resume send SIGSTOP and SIGCONT to the VM's process group;
+// Node.Restart starts the VM again on its data (a cluster member rejoins).
 //
 // consumer_timeout, RabbitMQ's delivery acknowledgement timeout, is set to
 // ConsumerTimeout (5 minutes; the package default is 30): above anything a

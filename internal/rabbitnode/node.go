@@ -80,6 +80,19 @@ type Config struct {
 	Disposable bool
 	// Log receives lifecycle events; nil discards.
 	Log *slog.Logger
+	// Addr is the node's own loopback address (e.g. 127.42.17.1), which its
+	// Erlang distribution listens on and connects from, so that traffic
+	// between two nodes can be told apart by address. Nil: 127.0.0.1.
+	Addr net.IP
+	// Host is the host part of the node name ("" = localhost). A host other
+	// than localhost must resolve through InetRC.
+	Host string
+	// InetRC is an Erlang inetrc file (ERL_INETRC) the node and every
+	// rabbitmqctl call resolve host names with ("" = none).
+	InetRC string
+	// EpmdPort is the port of the epmd the node registers with and looks
+	// other nodes up in (ERL_EPMD_PORT); 0 = the machine's epmd on 4369.
+	EpmdPort int
 }
 
 // Validate reports what is wrong with the config.
@@ -93,7 +106,13 @@ func (c Config) Validate() error {
 		// runs in Dir: a relative one would not resolve to the same place.
 		errs = append(errs, fmt.Errorf("node dir %q: must be set and absolute", c.Dir))
 	}
-	for _, p := range []int{c.AMQPPort, c.DistPort, c.ManagementPort} {
+	if c.Addr != nil && (c.Addr.To4() == nil || !c.Addr.IsLoopback()) {
+		errs = append(errs, fmt.Errorf("node address %s: must be an IPv4 loopback address (127/8)", c.Addr))
+	}
+	if c.Host != "" && (strings.ContainsAny(c.Host, "@ /.")) {
+		errs = append(errs, fmt.Errorf("node host %q: must be a short name without '@', '/', '.' or spaces", c.Host))
+	}
+	for _, p := range []int{c.AMQPPort, c.DistPort, c.ManagementPort, c.EpmdPort} {
 		if p < 0 || p > 65535 {
 			errs = append(errs, fmt.Errorf("port %d out of range", p))
 		}
@@ -145,7 +164,15 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 			}
 		}
 	}
-	n := &Node{cfg: cfg, nodeName: cfg.Name + "@localhost", log: log.With("component", "rabbitnode", "node", cfg.Name+"@localhost"), exited: make(chan struct{})}
+	host := cfg.Host
+	if host == "" {
+		host = "localhost"
+	}
+	if cfg.Addr == nil {
+		cfg.Addr = net.IPv4(127, 0, 0, 1)
+	}
+	name := cfg.Name + "@" + host
+	n := &Node{cfg: cfg, nodeName: name, log: log.With("component", "rabbitnode", "node", name), exited: make(chan struct{})}
 	if err := n.prepare(); err != nil {
 		return nil, err
 	}
@@ -213,17 +240,56 @@ func (n *Node) prepare() error {
 		// Loopback only: the node's Erlang distribution listener and that of
 		// every rabbitmqctl call (inet_dist_use_interface), and an epmd that
 		// the VM starts when none runs yet (ERL_EPMD_ADDRESS).
-		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+loopbackDist,
-		"RABBITMQ_CTL_ERL_ARGS="+loopbackDist,
+		"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+nodeDistArgs(c.Addr),
+		"RABBITMQ_CTL_ERL_ARGS="+ctlDistArgs(c.Addr),
 		"ERL_EPMD_ADDRESS=127.0.0.1",
 	)
+	if c.InetRC != "" {
+		n.env = append(n.env, "ERL_INETRC="+c.InetRC)
+	}
+	if c.EpmdPort != 0 {
+		n.env = append(n.env, "ERL_EPMD_PORT="+strconv.Itoa(c.EpmdPort))
+	}
 	return nil
 }
 
 // loopbackDist makes an Erlang VM's distribution listener bind 127.0.0.1
-// instead of every address. Node names are name@localhost, so cluster
-// members reach each other over loopback anyway.
+// instead of every address.
 const loopbackDist = "-kernel inet_dist_use_interface {127,0,0,1}"
+
+// ClusterTickTime is the Erlang net_ticktime (seconds) of nodes with an
+// address of their own: a peer cut off is seen down after 10 to 15 s
+// instead of the default 60 to 75 s.
+const ClusterTickTime = 10
+
+// nodeDistArgs are the node's distribution arguments. A node on 127.0.0.1
+// only binds its listener there. A node on an address of its own listens
+// on it and also connects from it (inet_dist_connect_options): a socket
+// connecting to 127.x.y.z otherwise takes 127.0.0.1 as its source, and
+// rules keyed on addresses could not tell the nodes apart.
+func nodeDistArgs(addr net.IP) string {
+	if addr.Equal(net.IPv4(127, 0, 0, 1)) {
+		return loopbackDist
+	}
+	t := erlIP(addr)
+	return fmt.Sprintf("-kernel inet_dist_use_interface %s -kernel inet_dist_connect_options [{ip,%s}] -kernel net_ticktime %d", t, t, ClusterTickTime)
+}
+
+// ctlDistArgs are rabbitmqctl's: it listens and connects from 127.0.0.1,
+// which no cut between node addresses matches, so the CLI reaches every
+// node also while they are cut apart.
+func ctlDistArgs(addr net.IP) string {
+	if addr.Equal(net.IPv4(127, 0, 0, 1)) {
+		return loopbackDist
+	}
+	return fmt.Sprintf("%s -kernel net_ticktime %d", loopbackDist, ClusterTickTime)
+}
+
+// erlIP renders an IPv4 address as an Erlang tuple ({127,0,0,1}).
+func erlIP(ip net.IP) string {
+	v := ip.To4()
+	return fmt.Sprintf("{%d,%d,%d,%d}", v[0], v[1], v[2], v[3])
+}
 
 // ConsumerTimeout is the delivery acknowledgement timeout (consumer_timeout)
 // of every private node: a channel that holds a delivery unacknowledged for
@@ -269,14 +335,17 @@ func (n *Node) launch() error {
 		_ = logFile.Close()
 		return fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
-	n.cmd = cmd
+	exited := make(chan struct{})
+	n.mu.Lock()
+	n.cmd, n.exited, n.waitEr = cmd, exited, nil
+	n.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
 		_ = logFile.Close()
 		n.mu.Lock()
 		n.waitEr = err
 		n.mu.Unlock()
-		close(n.exited)
+		close(exited)
 	}()
 	return nil
 }
@@ -289,7 +358,7 @@ func (n *Node) awaitReady(ctx context.Context) error {
 	var last error
 	for {
 		select {
-		case <-n.exited:
+		case <-n.Exited():
 			return fmt.Errorf("node process exited during boot: %v (see %s)", n.exitErr(), filepath.Join(n.LogDir(), "console.log"))
 		default:
 		}
@@ -308,7 +377,7 @@ func (n *Node) awaitReady(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w (last error: %v)", ctx.Err(), last)
-		case <-n.exited:
+		case <-n.Exited():
 		case <-tick.C:
 		}
 	}
@@ -329,7 +398,7 @@ func (n *Node) exitErr() error {
 	return n.waitEr
 }
 
-// Name is the full Erlang node name (name@localhost).
+// Name is the full Erlang node name (name@host).
 func (n *Node) Name() string { return n.nodeName }
 
 // AMQPPort is the node's AMQP listener port on 127.0.0.1.
@@ -342,6 +411,10 @@ func (n *Node) ManagementPort() int {
 	}
 	return n.cfg.ManagementPort
 }
+
+// Addr is the address the node's Erlang distribution listens on and
+// connects from (127.0.0.1 unless Config.Addr set one).
+func (n *Node) Addr() net.IP { return n.cfg.Addr }
 
 // DistPort is the Erlang distribution port.
 func (n *Node) DistPort() int { return n.cfg.DistPort }
@@ -365,16 +438,70 @@ func (n *Node) LogDir() string { return filepath.Join(n.cfg.Dir, "log") }
 // Dir is the node's directory.
 func (n *Node) Dir() string { return n.cfg.Dir }
 
-// PID is the Erlang VM's process id.
+// PID is the Erlang VM's process id (of its latest start).
 func (n *Node) PID() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if n.cmd == nil || n.cmd.Process == nil {
 		return 0
 	}
 	return n.cmd.Process.Pid
 }
 
-// Exited is closed when the VM process has exited.
-func (n *Node) Exited() <-chan struct{} { return n.exited }
+// Exited is closed when the VM process (of its latest start) has exited.
+func (n *Node) Exited() <-chan struct{} {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.exited
+}
+
+// Pause stops the VM's process group with SIGSTOP: the node neither runs
+// nor answers, but keeps its sockets open.
+func (n *Node) Pause() error { return n.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused VM (SIGCONT).
+func (n *Node) Resume() error { return n.signal(syscall.SIGCONT) }
+
+func (n *Node) signal(sig syscall.Signal) error {
+	pid := n.PID()
+	if pid == 0 {
+		return fmt.Errorf("node %s: not started", n.nodeName)
+	}
+	select {
+	case <-n.Exited():
+		return fmt.Errorf("node %s: signal %v: the VM has exited", n.nodeName, sig)
+	default:
+	}
+	if err := syscall.Kill(-pid, sig); err != nil {
+		return fmt.Errorf("node %s: signal %v: %w", n.nodeName, sig, err)
+	}
+	return nil
+}
+
+// Restart starts the VM again with the same configuration and data and
+// returns once it accepts AMQP connections; a VM still running is killed
+// first (SIGCONT too, in case it was paused). A cluster member rejoins its
+// cluster from its own data.
+func (n *Node) Restart(ctx context.Context) error {
+	select {
+	case <-n.Exited():
+	default:
+		_ = n.signal(syscall.SIGCONT)
+		if err := n.Kill(); err != nil {
+			return fmt.Errorf("restart %s: %w", n.nodeName, err)
+		}
+	}
+	if err := n.launch(); err != nil {
+		return fmt.Errorf("restart %s: %w", n.nodeName, err)
+	}
+	bootCtx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
+	defer cancel()
+	if err := n.awaitReady(bootCtx); err != nil {
+		return fmt.Errorf("restart %s: not ready (log: %s): %w", n.nodeName, n.LogDir(), err)
+	}
+	n.log.Info("RabbitMQ node restarted", "pid", n.PID())
+	return nil
+}
 
 // Ctl runs rabbitmqctl against this node with the node's HOME (for the
 // cookie) and returns its combined output.
@@ -397,7 +524,7 @@ func (n *Node) Ctl(ctx context.Context, args ...string) (string, error) {
 // more than once.
 func (n *Node) Stop(ctx context.Context) error {
 	select {
-	case <-n.exited:
+	case <-n.Exited():
 		return nil
 	default:
 	}
@@ -412,7 +539,7 @@ func (n *Node) Stop(ctx context.Context) error {
 		return n.Kill()
 	}
 	select {
-	case <-n.exited:
+	case <-n.Exited():
 		n.log.Info("RabbitMQ node stopped")
 		return nil
 	case <-stopCtx.Done():
@@ -422,15 +549,16 @@ func (n *Node) Stop(ctx context.Context) error {
 
 // Kill sends SIGKILL to the VM's process group and waits for it to exit.
 func (n *Node) Kill() error {
-	if n.cmd == nil || n.cmd.Process == nil {
+	pid := n.PID()
+	if pid == 0 {
 		return nil
 	}
-	_ = syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	select {
-	case <-n.exited:
+	case <-n.Exited():
 		return nil
 	case <-time.After(10 * time.Second):
-		return fmt.Errorf("node %s (pid %d) did not exit after SIGKILL", n.nodeName, n.cmd.Process.Pid)
+		return fmt.Errorf("node %s (pid %d) did not exit after SIGKILL", n.nodeName, pid)
 	}
 }
 

@@ -44,6 +44,29 @@ func TestClusterOfTwoPublishesAndConsumesOnBothNodes(t *testing.T) {
 			t.Fatalf("cluster_status does not list %s:\n%s", n.Name(), out)
 		}
 	}
+	// Each node's distribution listens on the node's own address, and no
+	// listener of the cluster (nodes, their epmd) binds every address.
+	ls, err := labtest.Listeners(c.Nodes[0].PID(), c.Nodes[1].PID(), c.EpmdPID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range c.Nodes {
+		if n.Addr().Equal(c.Nodes[0].Addr()) && n != c.Nodes[0] {
+			t.Errorf("nodes share address %s", n.Addr())
+		}
+		found := false
+		for _, l := range ls {
+			found = found || (l.PID == n.PID() && l.Port == n.DistPort() && l.Addr.Equal(n.Addr()))
+		}
+		if !found {
+			t.Errorf("%s: no distribution listener on %s:%d among %v", n.Name(), n.Addr(), n.DistPort(), ls)
+		}
+	}
+	for _, l := range ls {
+		if !l.Addr.IsLoopback() {
+			t.Errorf("listener off loopback: %s", l)
+		}
+	}
 	// A queue declared on node 1 is reachable through node 2.
 	q := "cluster-check"
 	publish(t, c.Nodes[0].AMQPURL(), q, "hello")

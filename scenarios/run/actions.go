@@ -25,6 +25,8 @@ func anomalyOf(a spec.Action, env *anomalies.Env) (anomalies.Anomaly, error) {
 		return &anomalies.Process{Env: env, Op: a.Op, Service: a.Service, Instance: a.Instance, Offset: a.Offset.D()}, nil
 	case *spec.BrokerAction:
 		return &anomalies.Broker{Env: env, Op: a.Op, Node: a.Node, Service: a.Service}, nil
+	case *spec.ClusterAction:
+		return &anomalies.Cluster{Env: env, Op: a.Op, Node: a.Node, To: a.To, Minority: a.Minority}, nil
 	case *spec.InAppAction:
 		return &anomalies.InApp{Env: env, Anomaly: a.Anomaly, Service: a.Service, MessageType: a.MessageType,
 			DelayInMs: a.Parameters.DelayInMs, StatusFilter: a.Parameters.StatusFilter}, nil
@@ -65,9 +67,9 @@ func CheckSupported(p *spec.Plan) error {
 var ErrNeedsOwnBroker = errors.New("acts on the whole broker node, so it needs a broker of its own")
 
 // NeedsOwnBroker reports whether the plan acts on a broker node as a whole
-// (stop, start, memory or disk alarm): such faults hit every vhost, so the
-// run cannot share a node with other runs. Closing connections is scoped to
-// the lab's vhost and can share.
+// (stop, start, memory or disk alarm) or on its cluster: such faults hit
+// every vhost, so the run cannot share a node with other runs. Closing
+// connections is scoped to the lab's vhost and can share.
 func NeedsOwnBroker(p *spec.Plan) bool {
 	actions := make([]spec.Action, 0, len(p.Timeline)+len(p.Rollbacks))
 	for _, s := range p.Timeline {
@@ -78,6 +80,9 @@ func NeedsOwnBroker(p *spec.Plan) bool {
 	}
 	for _, a := range actions {
 		if b, ok := a.(*spec.BrokerAction); ok && b.Op != anomalies.OpCloseConnections {
+			return true
+		}
+		if _, ok := a.(*spec.ClusterAction); ok {
 			return true
 		}
 	}

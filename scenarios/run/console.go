@@ -34,6 +34,8 @@ func FaultOf(name string, a spec.Action, at time.Duration) history.Fault {
 		op = a.Op
 	case *spec.BrokerAction:
 		op = a.Op
+	case *spec.ClusterAction:
+		op = a.Op
 	case *spec.InAppAction:
 		op = a.Anomaly
 	case *spec.MessageAction:

@@ -43,7 +43,7 @@
 // Faults are executed by package anomalies; anomalyOf maps each spec action
 // to its executor. The executors record their evidence (network.bytes-cut,
 // broker.alarms, connections.blocked, broker.connections-closed,
-// clock.offset.max-ms, inapp.fired, processes.*); a watcher polls the
+// clock.offset.max-ms, inapp.fired, processes.*, cluster.*); a watcher polls the
 // management API for connections.reopened (a client name that connects
 // again after the first fault began) and queue.depth.max, and tracks since
 // when each queue has had unacked deliveries (for the holdings). Counters the
@@ -60,6 +60,11 @@
 // counted. A step whose event has not come WhenGrace after the plan's end is
 // abandoned and recorded as never fired (history.Fault.NeverFired), which
 // check.Evaluate turns into INCONCLUSIVE naming the step.
+//
+// On a private cluster (--nodes N) the cluster steps cut nodes apart in the
+// run's own nftables table (internal/netfilter), named after this process
+// and the run directory, created at the first cut and deleted when Run
+// returns, after every heal, also on error and Ctrl-C.
 //
 // The span adapter (ReadSpans, EventOf) streams the span files and maps each
 // attribute named in history.EventAttributes to its event field; every span

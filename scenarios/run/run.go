@@ -22,6 +22,7 @@ import (
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/internal/netfilter"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -221,6 +222,14 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, fmt.Errorf("lab not healthy: %w", err)
 	}
 	r.env = r.buildEnv(l)
+	if cuts, ok := r.env.Cuts.(*netfilter.Lazy); ok {
+		// Deferred after the lab's stop was: runs first, after every heal.
+		defer func() {
+			if cerr := cuts.Close(); cerr != nil && err == nil {
+				err = fmt.Errorf("remove nftables table %s: %w", cuts.Name(), cerr)
+			}
+		}()
+	}
 	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management}
 
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -472,6 +481,12 @@ func (r *runner) buildEnv(l *lab.Lab) *anomalies.Env {
 	if pb, ok := l.Broker().(*broker.PrivateBroker); ok {
 		for _, n := range pb.RabbitNodes() {
 			env.Nodes = append(env.Nodes, n)
+		}
+		if nodes := pb.RabbitNodes(); len(nodes) > 1 {
+			for _, n := range nodes {
+				env.ClusterNodes = append(env.ClusterNodes, n)
+			}
+			env.Cuts = netfilter.NewLazy(netfilter.TableName(os.Getpid(), filepath.Base(info.RunDir)))
 		}
 	}
 	if info.Broker.Management != "" {

@@ -35,7 +35,8 @@ import (
 func TestRunnerCountersAreInTheCatalog(t *testing.T) {
 	names := []string{anomalies.CounterBytesCut, anomalies.CounterBrokerAlarms, anomalies.CounterConnectionsClosed,
 		anomalies.CounterConnectionsBlocked, anomalies.CounterClockOffsetMaxMs, anomalies.CounterInAppFired,
-		anomalies.CounterProcessesKilled, anomalies.CounterProcessesPaused, "connections.reopened", "queue.depth.max"}
+		anomalies.CounterProcessesKilled, anomalies.CounterProcessesPaused, "connections.reopened", "queue.depth.max",
+		anomalies.CounterClusterPartitions, anomalies.CounterClusterPacketsDropped, anomalies.CounterClusterNodesKilled, anomalies.CounterClusterNodesPaused}
 	names = append(names, anomalies.MessageCounters()...)
 	for _, n := range names {
 		c, ok := history.LookupCounter(n)

@@ -119,7 +119,7 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 
 // heal undoes step i on a context that outlives ctx's cancellation.
 func (t *timeline) heal(ctx context.Context, i int, h anomalies.Healer) {
-	hctx, cancel := anomalies.HealContext(ctx, t.healTimeout)
+	hctx, cancel := anomalies.HealContext(ctx, anomalies.HealTimeoutOf(t.steps[i].anomaly, t.healTimeout))
 	defer cancel()
 	err := h.Heal(hctx)
 	healed := time.Now()

@@ -14,7 +14,7 @@
 //	workload:    {inquiries, rate, languages, …Share, think, settle}
 //	steadyState: {before: [probe…], after: [probe…]}
 //	method:      [{name, at, jitter, duration, when?, type: network|outage|
-//	              partition|process|broker|inapp|message, …class fields}]
+//	              partition|process|broker|inapp|message|cluster, …class fields}]
 //	rollbacks:   [{type, …}]         run once at the end, always
 //	invariants:  [TF1…]              default all
 //	evidence:    ["dedup.skips > 0"] required: no evidence → INCONCLUSIVE

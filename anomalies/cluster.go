@@ -1,0 +1,429 @@
+package anomalies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Cluster operations (Jepsen's nemesis shapes plus node process faults).
+const (
+	OpIsolate     = "isolate"      // one node cut from every other, both ways
+	OpSplit       = "split"        // minority cut from majority, both ways
+	OpOneWay      = "one-way"      // packets from one node to another dropped
+	OpBridge      = "bridge"       // two halves cut apart; one node sees both
+	OpNodeKill    = "kill-node"    // SIGKILL the node's VM; Heal starts it again
+	OpNodePause   = "pause-node"   // SIGSTOP the node's VM; Heal continues it
+	OpNodeRestart = "restart-node" // kill and start again (instant)
+)
+
+// ClusterOps lists the cluster operations.
+var ClusterOps = []string{OpIsolate, OpSplit, OpOneWay, OpBridge, OpNodeKill, OpNodePause, OpNodeRestart}
+
+// ClusterNode is a node of a private cluster that the cluster faults can
+// cut apart, kill, pause and restart. *rabbitnode.Node implements it.
+type ClusterNode interface {
+	Node
+	// Addr is the address its Erlang distribution listens on and connects from.
+	Addr() net.IP
+	// ManagementURL is its management API base URL.
+	ManagementURL() string
+	Kill() error
+	Pause() error
+	Resume() error
+	Restart(ctx context.Context) error
+}
+
+// Cuts installs and removes drop rules between addresses in the lab's own
+// nftables table. *netfilter.Table implements it.
+type Cuts interface {
+	// Cut drops packets from p[0] to p[1] for every pair, under key.
+	Cut(key string, pairs ...[2]net.IP) error
+	// Heal removes the rules under key and returns the packets they dropped.
+	Heal(key string) (uint64, error)
+}
+
+// Cluster faults a private RabbitMQ cluster between its nodes:
+//
+//	isolate       node Node cut from every other node, both ways
+//	split         the Minority nodes (default: the last ⌊N/2⌋) cut from the rest
+//	one-way       packets from node Node to node To dropped (To's answers pass)
+//	bridge        the nodes before Node cut from the nodes after it; Node
+//	              (default: the middle one) talks to both halves
+//	kill-node     SIGKILL node Node; Heal starts it again
+//	pause-node    SIGSTOP node Node; Heal continues it
+//	restart-node  kill node Node and start it again (instant)
+//
+// Nodes are numbered from 1 in the order of Env.ClusterNodes. A cut is
+// one drop rule per (from, to) address pair in Env.Cuts under the fault's
+// name. Heal first records whether the cut showed (cluster.partitions:
+// node pairs of the cut that saw each other down in the management API,
+// asked of every node), removes the rules (cluster.packets-dropped: what
+// they dropped), then waits until every node sees every other running and
+// no partition. With cluster_partition_handling = ignore RabbitMQ keeps a
+// healed partition on record until the losing side restarts, so when a node
+// reports one, Heal restarts the RabbitMQ application (stop_app, start_app)
+// on the losing side: the isolated node, the minority, the one-way target,
+// the first half of a bridge. Every wait is bounded by ctx.
+type Cluster struct {
+	Env *Env
+	Op  string
+	// Node is the target (1-based): isolated, killed, paused, restarted;
+	// the sender of a one-way cut; the bridge node.
+	Node int
+	// To is the receiver of a one-way cut.
+	To int
+	// Minority are the nodes split off (split only).
+	Minority []int
+}
+
+var _ Anomaly = (*Cluster)(nil)
+
+// ClusterHealTimeout bounds a cluster fault's heal: the nodes reconnect
+// within a tick time, a losing side's application restarts in 10 to 20 s
+// on a loaded machine, and a partial partition may need a second round.
+const ClusterHealTimeout = 2 * time.Minute
+
+// HealTimeout implements SlowHealer.
+func (c *Cluster) HealTimeout() time.Duration { return ClusterHealTimeout }
+
+var _ SlowHealer = (*Cluster)(nil)
+
+// Name is "<op>[-<node>[-<to>]]" ("split-3", "one-way-1-2").
+func (c *Cluster) Name() string {
+	parts := []string{c.Op}
+	if c.Op == OpSplit {
+		for _, m := range c.Minority {
+			parts = append(parts, strconv.Itoa(m))
+		}
+	} else if c.Node > 0 {
+		parts = append(parts, strconv.Itoa(c.Node))
+	}
+	if c.Op == OpOneWay {
+		parts = append(parts, strconv.Itoa(c.To))
+	}
+	return strings.Join(parts, "-")
+}
+
+// Shape is a partition: the directed (from, to) node pairs whose packets
+// are dropped (1-based) and the losing side that restarts after a heal.
+type Shape struct {
+	Pairs  [][2]int
+	Losers []int
+}
+
+// Shape computes the partition of a cut op for a cluster of size nodes.
+func (c *Cluster) Shape(size int) (Shape, error) {
+	in := func(i int) bool { return i >= 1 && i <= size }
+	both := func(a, b []int) [][2]int {
+		var out [][2]int
+		for _, x := range a {
+			for _, y := range b {
+				out = append(out, [2]int{x, y}, [2]int{y, x})
+			}
+		}
+		return out
+	}
+	all := make([]int, size)
+	for i := range all {
+		all[i] = i + 1
+	}
+	without := func(drop []int) []int {
+		return slices.DeleteFunc(slices.Clone(all), func(i int) bool { return slices.Contains(drop, i) })
+	}
+	if size < 2 {
+		return Shape{}, fmt.Errorf("%s needs a cluster of at least 2 nodes, have %d", c.Op, size)
+	}
+	switch c.Op {
+	case OpIsolate:
+		if !in(c.Node) {
+			return Shape{}, fmt.Errorf("isolate: node %d not in 1..%d", c.Node, size)
+		}
+		return Shape{Pairs: both([]int{c.Node}, without([]int{c.Node})), Losers: []int{c.Node}}, nil
+	case OpSplit:
+		minority := c.Minority
+		if len(minority) == 0 {
+			minority = all[size-size/2:]
+		}
+		for _, m := range minority {
+			if !in(m) {
+				return Shape{}, fmt.Errorf("split: node %d not in 1..%d", m, size)
+			}
+		}
+		if 2*len(minority) > size {
+			return Shape{}, fmt.Errorf("split: minority %v is not a minority of %d nodes", minority, size)
+		}
+		return Shape{Pairs: both(minority, without(minority)), Losers: minority}, nil
+	case OpOneWay:
+		if !in(c.Node) || !in(c.To) || c.Node == c.To {
+			return Shape{}, fmt.Errorf("one-way: from %d to %d: want two different nodes in 1..%d", c.Node, c.To, size)
+		}
+		return Shape{Pairs: [][2]int{{c.Node, c.To}}, Losers: []int{c.To}}, nil
+	case OpBridge:
+		if size < 3 {
+			return Shape{}, fmt.Errorf("bridge needs at least 3 nodes, have %d", size)
+		}
+		b := c.Node
+		if b == 0 {
+			b = (size + 1) / 2
+		}
+		if b <= 1 || b >= size {
+			return Shape{}, fmt.Errorf("bridge: node %d must have nodes on both sides (2..%d)", b, size-1)
+		}
+		left, right := all[:b-1], all[b:]
+		return Shape{Pairs: both(left, right), Losers: left}, nil
+	}
+	return Shape{}, fmt.Errorf("%s is not a cut", c.Op)
+}
+
+// Inject performs the operation.
+func (c *Cluster) Inject(ctx context.Context) (Healer, error) {
+	env := c.Env
+	nodes := env.ClusterNodes
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("inject %s: the lab has no private cluster (start it with --nodes N)", c.Name())
+	}
+	switch c.Op {
+	case OpNodeKill, OpNodePause, OpNodeRestart:
+		return c.nodeFault(ctx, nodes)
+	}
+	if env.Cuts == nil {
+		return nil, fmt.Errorf("inject %s: the lab has no nftables table to cut nodes apart with", c.Name())
+	}
+	shape, err := c.Shape(len(nodes))
+	if err != nil {
+		return nil, fmt.Errorf("inject %s: %w", c.Name(), err)
+	}
+	pairs := make([][2]net.IP, len(shape.Pairs))
+	for i, p := range shape.Pairs {
+		pairs[i] = [2]net.IP{nodes[p[0]-1].Addr(), nodes[p[1]-1].Addr()}
+	}
+	env.log().Info("Injecting anomaly", "anomaly", c.Name(), "pairs", shape.Pairs)
+	key := c.Name()
+	if err := env.Cuts.Cut(key, pairs...); err != nil {
+		_, herr := env.Cuts.Heal(key)
+		return nil, errors.Join(fmt.Errorf("inject %s: %w", c.Name(), err), herr)
+	}
+	return HealFunc(func(ctx context.Context) error {
+		seen := c.partitionsSeen(ctx, nodes, shape)
+		env.Evidence.Add(CounterClusterPartitions, float64(seen))
+		dropped, err := env.Cuts.Heal(key)
+		if err != nil {
+			env.log().Info("Anomaly healed", "anomaly", c.Name(), "err", err)
+			return fmt.Errorf("heal %s: %w", c.Name(), err)
+		}
+		env.Evidence.Add(CounterClusterPacketsDropped, float64(dropped))
+		err = c.awaitWhole(ctx, nodes, shape.Losers)
+		env.log().Info("Anomaly healed", "anomaly", c.Name(), "partitionsSeen", seen, "packetsDropped", dropped, "err", err)
+		if err != nil {
+			return fmt.Errorf("heal %s: %w", c.Name(), err)
+		}
+		return nil
+	}), nil
+}
+
+// nodeFault kills, pauses or restarts one node.
+func (c *Cluster) nodeFault(ctx context.Context, nodes []ClusterNode) (Healer, error) {
+	env := c.Env
+	if c.Node < 1 || c.Node > len(nodes) {
+		return nil, fmt.Errorf("inject %s: node %d not in 1..%d", c.Name(), c.Node, len(nodes))
+	}
+	n := nodes[c.Node-1]
+	env.log().Info("Injecting anomaly", "anomaly", c.Name(), "node", n.Name())
+	healed := func(err error) error {
+		env.log().Info("Anomaly healed", "anomaly", c.Name(), "err", err)
+		if err != nil {
+			return fmt.Errorf("heal %s: %w", c.Name(), err)
+		}
+		return nil
+	}
+	switch c.Op {
+	case OpNodeKill:
+		if err := n.Kill(); err != nil {
+			return nil, errors.Join(fmt.Errorf("inject %s: %w", c.Name(), err), healNow(ctx, HealFunc(n.Restart)))
+		}
+		env.Evidence.Add(CounterClusterNodesKilled, 1)
+		return HealFunc(func(ctx context.Context) error {
+			if err := n.Restart(ctx); err != nil {
+				return healed(err)
+			}
+			return healed(c.awaitWhole(ctx, nodes, nil))
+		}), nil
+	case OpNodePause:
+		if err := n.Pause(); err != nil {
+			return nil, errors.Join(fmt.Errorf("inject %s: %w", c.Name(), err), n.Resume())
+		}
+		env.Evidence.Add(CounterClusterNodesPaused, 1)
+		return HealFunc(func(ctx context.Context) error {
+			if err := n.Resume(); err != nil {
+				return healed(err)
+			}
+			return healed(c.awaitWhole(ctx, nodes, []int{c.Node}))
+		}), nil
+	case OpNodeRestart:
+		if err := n.Restart(ctx); err != nil {
+			return nil, fmt.Errorf("inject %s: %w", c.Name(), err)
+		}
+		env.Evidence.Add(CounterClusterNodesKilled, 1)
+		return Nothing, nil
+	}
+	return nil, fmt.Errorf("inject %s: unknown cluster operation %q", c.Name(), c.Op)
+}
+
+// clusterPoll is how often the cluster's view is asked while waiting.
+const clusterPoll = 500 * time.Millisecond
+
+// NodeView is one node's view of the cluster (management API /api/nodes).
+type NodeView struct {
+	// Running says, per node name, whether the asked node sees it running.
+	Running map[string]bool
+	// Partitions lists, per node name, the nodes it reports partitioned from.
+	Partitions map[string][]string
+}
+
+// Whole reports whether the view shows all names running and no partition.
+func (v NodeView) Whole(names []string) bool {
+	for _, n := range names {
+		if !v.Running[n] || len(v.Partitions[n]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ClusterView asks node's management API how it sees the cluster.
+func ClusterView(ctx context.Context, node ClusterNode) (NodeView, error) {
+	var rows []struct {
+		Name       string   `json:"name"`
+		Running    bool     `json:"running"`
+		Partitions []string `json:"partitions"`
+	}
+	m := &Management{URL: node.ManagementURL(), HTTP: viewHTTP}
+	if err := m.call(ctx, "GET", "/api/nodes?columns=name,running,partitions", nil, &rows, nil); err != nil {
+		return NodeView{}, fmt.Errorf("cluster view of %s: %w", node.Name(), err)
+	}
+	v := NodeView{Running: map[string]bool{}, Partitions: map[string][]string{}}
+	for _, r := range rows {
+		v.Running[r.Name] = r.Running
+		v.Partitions[r.Name] = r.Partitions
+	}
+	return v, nil
+}
+
+// partitionsSeen counts the cut's node pairs (unordered) of which at least
+// one side saw the other down or reported it partitioned.
+func (c *Cluster) partitionsSeen(ctx context.Context, nodes []ClusterNode, shape Shape) int {
+	views := make([]*NodeView, len(nodes))
+	for i, n := range nodes {
+		vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		v, err := ClusterView(vctx, n)
+		cancel()
+		if err != nil {
+			c.Env.log().Warn("Cannot read a node's cluster view", "anomaly", c.Name(), "node", n.Name(), "err", err)
+			continue
+		}
+		views[i] = &v
+	}
+	sees := func(a, b int) bool { // a sees b cut off
+		v := views[a-1]
+		name := nodes[b-1].Name()
+		return v != nil && (!v.Running[name] || slices.Contains(v.Partitions[nodes[a-1].Name()], name))
+	}
+	counted := map[[2]int]bool{}
+	for _, p := range shape.Pairs {
+		k := [2]int{min(p[0], p[1]), max(p[0], p[1])}
+		if !counted[k] && (sees(p[0], p[1]) || sees(p[1], p[0])) {
+			counted[k] = true
+		}
+	}
+	return len(counted)
+}
+
+// awaitWhole waits until every node sees every node running and no
+// partition. A node reporting a partition makes the losers' RabbitMQ
+// application restart (with cluster_partition_handling = ignore nothing
+// else ends it). RabbitMQ turns a partial partition (one-way, bridge) into a
+// full one by disconnecting more nodes, so when partitions are still
+// reported restartAgain after a restart, every node but the first non-loser
+// restarts its application.
+func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode, losers []int) error {
+	names := make([]string, len(nodes))
+	for i, n := range nodes {
+		names[i] = n.Name()
+	}
+	var restartedAt time.Time
+	restarts := 0
+	tick := time.NewTicker(clusterPoll)
+	defer tick.Stop()
+	var last string
+	for {
+		whole, partitioned := true, false
+		for _, n := range nodes {
+			vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			v, err := ClusterView(vctx, n)
+			cancel()
+			if err != nil {
+				whole, last = false, err.Error()
+				continue
+			}
+			if !v.Whole(names) {
+				whole, last = false, fmt.Sprintf("%s sees running %v, partitions %v", n.Name(), v.Running, v.Partitions)
+			}
+			for _, p := range v.Partitions {
+				partitioned = partitioned || len(p) > 0
+			}
+		}
+		if whole {
+			return nil
+		}
+		if partitioned && len(losers) > 0 && restarts < 2 && (restarts == 0 || time.Since(restartedAt) > restartAgain) {
+			targets := losers
+			if restarts > 0 {
+				targets = everyButWinner(len(nodes), losers)
+			}
+			restarts++
+			for _, l := range targets {
+				n := nodes[l-1]
+				c.Env.log().Info("Restarting the losing side's RabbitMQ application", "anomaly", c.Name(), "node", n.Name())
+				for _, args := range [][]string{{"stop_app"}, {"start_app"}} {
+					if _, err := n.Ctl(ctx, args...); err != nil {
+						return fmt.Errorf("restart the application of %s: %w", n.Name(), err)
+					}
+				}
+			}
+			restartedAt = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster not whole again: %w (last: %s)", ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
+
+// viewHTTP gives up on a node quickly: a paused node never answers.
+var viewHTTP = &http.Client{Timeout: 4 * time.Second}
+
+// restartAgain is how long partitions may persist after the losers'
+// restart before the other nodes restart too.
+const restartAgain = 10 * time.Second
+
+// everyButWinner lists nodes 1..size except the first one not among losers.
+func everyButWinner(size int, losers []int) []int {
+	winner := 0
+	var out []int
+	for i := 1; i <= size; i++ {
+		if winner == 0 && !slices.Contains(losers, i) {
+			winner = i
+			continue
+		}
+		out = append(out, i)
+	}
+	return out
+}

@@ -1,0 +1,73 @@
+package anomalies
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestClusterShapes(t *testing.T) {
+	for _, tc := range []struct {
+		c      Cluster
+		size   int
+		pairs  [][2]int
+		losers []int
+	}{
+		{Cluster{Op: OpIsolate, Node: 2}, 3, [][2]int{{2, 1}, {1, 2}, {2, 3}, {3, 2}}, []int{2}},
+		{Cluster{Op: OpSplit}, 5, [][2]int{{4, 1}, {1, 4}, {4, 2}, {2, 4}, {4, 3}, {3, 4}, {5, 1}, {1, 5}, {5, 2}, {2, 5}, {5, 3}, {3, 5}}, []int{4, 5}},
+		{Cluster{Op: OpSplit, Minority: []int{1}}, 3, [][2]int{{1, 2}, {2, 1}, {1, 3}, {3, 1}}, []int{1}},
+		{Cluster{Op: OpOneWay, Node: 3, To: 1}, 3, [][2]int{{3, 1}}, []int{1}},
+		{Cluster{Op: OpBridge}, 3, [][2]int{{1, 3}, {3, 1}}, []int{1}},
+		{Cluster{Op: OpBridge}, 5, [][2]int{{1, 4}, {4, 1}, {1, 5}, {5, 1}, {2, 4}, {4, 2}, {2, 5}, {5, 2}}, []int{1, 2}},
+	} {
+		s, err := tc.c.Shape(tc.size)
+		if err != nil {
+			t.Errorf("%s of %d: %v", tc.c.Name(), tc.size, err)
+			continue
+		}
+		if !slices.Equal(s.Pairs, tc.pairs) || !slices.Equal(s.Losers, tc.losers) {
+			t.Errorf("%s of %d: pairs %v losers %v, want %v %v", tc.c.Name(), tc.size, s.Pairs, s.Losers, tc.pairs, tc.losers)
+		}
+	}
+	for _, bad := range []struct {
+		c    Cluster
+		size int
+	}{
+		{Cluster{Op: OpIsolate, Node: 4}, 3},
+		{Cluster{Op: OpIsolate, Node: 1}, 1},
+		{Cluster{Op: OpSplit, Minority: []int{1, 2}}, 3},
+		{Cluster{Op: OpOneWay, Node: 1, To: 1}, 3},
+		{Cluster{Op: OpBridge}, 2},
+		{Cluster{Op: OpBridge, Node: 3}, 3},
+		{Cluster{Op: OpNodeKill, Node: 1}, 3},
+	} {
+		if s, err := bad.c.Shape(bad.size); err == nil {
+			t.Errorf("%s of %d: shape %+v, want an error", bad.c.Name(), bad.size, s)
+		}
+	}
+}
+
+func TestClusterNames(t *testing.T) {
+	for c, want := range map[*Cluster]string{
+		{Op: OpIsolate, Node: 3}:          "isolate-3",
+		{Op: OpSplit}:                     "split",
+		{Op: OpSplit, Minority: []int{2}}: "split-2",
+		{Op: OpOneWay, Node: 1, To: 2}:    "one-way-1-2",
+		{Op: OpNodePause, Node: 2}:        "pause-node-2",
+	} {
+		if got := c.Name(); got != want {
+			t.Errorf("Name() = %q, want %q", got, want)
+		}
+	}
+}
+
+func TestClusterHealsGetLonger(t *testing.T) {
+	if got := HealTimeoutOf(&Cluster{Op: OpIsolate}, DefaultHealTimeout); got != ClusterHealTimeout {
+		t.Errorf("cluster heal timeout %v, want %v", got, ClusterHealTimeout)
+	}
+	if got := HealTimeoutOf(&Broker{Op: OpStop}, DefaultHealTimeout); got != DefaultHealTimeout {
+		t.Errorf("broker heal timeout %v, want the default", got)
+	}
+	if got := HealTimeoutOf(&Cluster{Op: OpIsolate}, 10*ClusterHealTimeout); got != 10*ClusterHealTimeout {
+		t.Errorf("a longer configured timeout was cut to %v", got)
+	}
+}

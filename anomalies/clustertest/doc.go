@@ -1,0 +1,6 @@
+// Package clustertest holds the live test of the cluster faults
+// (anomalies.Cluster) on a real three-node cluster. It is a package of its
+// own so that its test binary, which takes minutes (each cut waits for the
+// nodes to notice it and for the losing side to restart), has its own
+// timeout beside the anomalies package's other live tests.
+package clustertest
