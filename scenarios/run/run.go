@@ -351,6 +351,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		Counters: counters, Probes: probes}
 	h.Meta.Start, h.Meta.End = base, snapAt
 	h.Meta.Limits.MaxAttempts = r.maxAttempts()
+	if b := l.Info().Broker; len(b.Nodes) > 0 {
+		h.Meta.Broker = &history.BrokerMeta{Nodes: len(b.Nodes), QueueType: b.QueueType, PartitionHandling: b.PartitionHandling}
+	}
 	r.mu.Lock()
 	h.Workload, h.Commands = slices.Clone(r.subs), slices.Clone(r.cmds)
 	r.mu.Unlock()
