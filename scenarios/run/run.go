@@ -177,6 +177,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	labCfg := cfg.Lab
 	labCfg.RunDir, labCfg.Seed, labCfg.Ports = cfg.Dir, cfg.Plan.Seed, lab.PortsRandom
 	labCfg.Services = r.serviceSpecs(cfg.Lab.Services)
+	if r.plan.QueueType != "" {
+		labCfg.QueueType = r.plan.QueueType
+	}
 	if labCfg.Log == nil {
 		labCfg.Log = r.log
 	}

@@ -46,6 +46,8 @@ type Plan struct {
 	Invariants []string
 	Expect     history.Expectation
 	Evidence   []history.Requirement
+	// QueueType is the scenario's queueType ("" = the lab's own).
+	QueueType string
 }
 
 // Scheduled is one step with its times drawn.
@@ -71,7 +73,8 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		Scenario: s.Name, Description: s.Description, Tags: slices.Clone(s.Tags), Control: opts.Control,
 		Seed: s.Seed, Workload: s.Workload, SteadyState: s.SteadyState, Rollbacks: s.Rollbacks,
 		Invariants: canonicalInvariants(s.Invariants), Evidence: requirements(s.Evidence),
-		Expect: history.Expectation{Violated: canonicalInvariants(s.Expect.Violated)},
+		Expect:    history.Expectation{Violated: canonicalInvariants(s.Expect.Violated)},
+		QueueType: s.QueueType,
 	}
 	if opts.Seed != nil {
 		p.Seed = *opts.Seed
