@@ -32,6 +32,8 @@ type Plan struct {
 	Tags        []string
 	Control     bool
 	Seed        int64
+	// QueueType is the scenario's queueType ("" = the lab's own).
+	QueueType string
 	// Protections maps protection → service → on, for every protection and service.
 	Protections map[string]map[string]bool
 	Workload    Workload
@@ -46,8 +48,6 @@ type Plan struct {
 	Invariants []string
 	Expect     history.Expectation
 	Evidence   []history.Requirement
-	// QueueType is the scenario's queueType ("" = the lab's own).
-	QueueType string
 }
 
 // Scheduled is one step with its times drawn.
