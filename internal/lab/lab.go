@@ -205,8 +205,9 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 		System: cfg.System, Note: cfg.Note, RunDir: runDir, Running: true,
 		ControlPID: os.Getpid(), ControlStartTicks: ticks, Seed: cfg.Seed, Ports: string(cfg.Ports),
 		StartedAt: time.Now().UTC(), Services: map[string]ServiceInfo{},
-		Broker: BrokerInfo{Provider: cfg.Broker.Name(), QueueType: cmp.Or(cfg.QueueType, broker.QueueClassic), PartitionHandling: cfg.PartitionHandling},
+		Broker: BrokerInfo{Provider: cfg.Broker.Name()},
 	}
+	l.info.Broker.QueueType, l.info.Broker.PartitionHandling = cmp.Or(cfg.QueueType, broker.QueueClassic), cfg.PartitionHandling
 
 	type started struct {
 		b   broker.Broker
