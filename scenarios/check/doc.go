@@ -42,6 +42,8 @@
 // unexpected (violation); never confirmed (nack, timeout, confirms off) but
 // handled → recovered (note); handled more than once from one queue as a
 // first attempt without the redelivered flag → duplicated delivery (note).
+// Only types some queue consumed in the run can be lost: the broker confirms
+// unroutable messages too.
 //
 // One defect is one finding: findings with the same category, subject and
 // effect (e.g. a second closure message seen in the spans and in

@@ -64,6 +64,12 @@ func TestTotalQueue(t *testing.T) {
 			p := unhandle(res.History, find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
 			res.History.Snapshot.DeadLetters = append(res.History.Snapshot.DeadLetters, history.DeadLetter{MessageID: p.MessageID})
 		}},
+		{name: "a type nobody consumes is not judged", status: Pass, edit: func(t *testing.T, res synth.Result) {
+			p := find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
+			again(res.History, p, time.Millisecond, func(c *history.Event) {
+				c.MessageID, c.MessageType = "00000000-0000-0000-0000-00000000cafe", "MetricTick"
+			})
+		}},
 		{name: "unconfirmed and never handled is no finding", status: Pass, edit: func(t *testing.T, res synth.Result) {
 			p := find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
 			p.Confirm = history.ConfirmTimeout
