@@ -31,6 +31,7 @@ type runFlags struct {
 
 func (f *runFlags) bind(cmd *cobra.Command) {
 	f.bf.bind(cmd, false)
+	f.bf.bindLab(cmd)
 	f.bf.nodes = 1
 	cmd.Flags().StringVar(&f.out, "out", runsRoot, "folder that receives the run directory <time>-<scenario>/")
 	cmd.Flags().StringVar(&f.junit, "junit", "", "also write the JUnit XML to this file")
@@ -71,12 +72,17 @@ func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Conf
 		p.Disposable = true
 		prov = p
 	}
+	queueType, partitions, err := f.bf.labSettings()
+	if err != nil {
+		return lab.Config{}, err
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return lab.Config{}, fmt.Errorf("find the tflab binary: %w", err)
 	}
 	return lab.Config{
 		System: sys, Note: s.note, Services: specs, Broker: prov,
+		QueueType: queueType, PartitionHandling: partitions,
 		Command: []string{exe, "--log-level=" + serviceLevel(st), "serve"},
 		Log:     log,
 	}, nil

@@ -93,6 +93,12 @@ func printLab(w io.Writer, in lab.Info) {
 			brokerDetail += fmt.Sprintf(", pid %d", b.PID)
 		}
 	}
+	if b.QueueType != "" {
+		brokerDetail += ", " + b.QueueType + " queues"
+	}
+	if b.PartitionHandling != "" {
+		brokerDetail += ", partitions: " + b.PartitionHandling
+	}
 	fmt.Fprintf(tw, "broker AMQP\t%s\t%s\t%s\n", b.AMQP, healthWord(b.Healthy), brokerDetail)
 	for i, n := range b.Nodes[min(1, len(b.Nodes)):] {
 		fmt.Fprintf(tw, "broker node %d\t%s\t\t%s, pid %d\n", i+2, n.AMQP, n.Name, n.PID)
@@ -118,6 +124,16 @@ func printLab(w io.Writer, in lab.Info) {
 			fmt.Fprintf(tw, "%s proxy\t%s\t\t%s -> message proxy %s -> %s\n", id, s.AMQPProxy, s.Proxy, s.MessageProxy, s.Upstream)
 		} else {
 			fmt.Fprintf(tw, "%s proxy\t%s\t\t%s -> %s\n", id, s.AMQPProxy, s.Proxy, s.Upstream)
+		}
+		if len(b.Nodes) > 1 {
+			fmt.Fprintf(tw, "%s placement\t%s\t\t", id, s.Node)
+			for i, f := range s.Fallbacks {
+				if i > 0 {
+					fmt.Fprint(tw, ", ")
+				}
+				fmt.Fprintf(tw, "then %s via %s (%s)", f.Node, f.Proxy, f.AMQPProxy)
+			}
+			fmt.Fprintln(tw)
 		}
 	}
 	_ = tw.Flush()

@@ -38,6 +38,28 @@ type brokerFlags struct {
 	amqpURL, managementURL string
 	kind                   string
 	nodes                  int
+	// queueType and partitionHandling are lab settings (bindLab).
+	queueType, partitionHandling string
+}
+
+// bindLab registers the lab's queue type and partition handling flags (up,
+// run, suite).
+func (f *brokerFlags) bindLab(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.queueType, "queue-type", broker.QueueClassic,
+		"queue type: classic, mirrored (classic with an ha-mode all policy; private broker) or quorum")
+	cmd.Flags().StringVar(&f.partitionHandling, "partition-handling", "",
+		"private broker: cluster_partition_handling of every node, pause_minority, autoheal or ignore (default RabbitMQ's, ignore)")
+}
+
+// labSettings checks the lab flags and returns queue type and partition handling.
+func (f *brokerFlags) labSettings() (string, string, error) {
+	if err := broker.ValidQueueType(f.queueType); err != nil {
+		return "", "", usageErrorf("--queue-type: %v", err)
+	}
+	if err := rabbitnode.ValidPartitionHandling(f.partitionHandling); err != nil {
+		return "", "", usageErrorf("--partition-handling: %v", err)
+	}
+	return f.queueType, f.partitionHandling, nil
 }
 
 func (f *brokerFlags) bind(cmd *cobra.Command, withNodes bool) {
@@ -141,6 +163,10 @@ lab.json, logs/, traces/, db/.`,
 			if err != nil {
 				return err
 			}
+			queueType, partitions, err := bf.labSettings()
+			if err != nil {
+				return err
+			}
 			if !cmd.Flags().Changed("seed") {
 				seed = time.Now().UnixNano()
 			}
@@ -157,16 +183,18 @@ lab.json, logs/, traces/, db/.`,
 			removeStaleTables(log)
 			log.Info("Starting lab", "system", sysName, "profile", cmp.Or(profile, "default"), "broker", prov.Name(), "run_dir", runDir, "seed", seed)
 			l, err := lab.Start(cmd.Context(), lab.Config{
-				System:        sysName,
-				Note:          sys.note,
-				Services:      specs,
-				Broker:        prov,
-				Ports:         lab.PortMode(ports),
-				ToxiproxyAddr: toxiAddr,
-				RunDir:        runDir,
-				Command:       []string{exe, "--log-level=" + strings.ToLower(st.logLevel.String()), "serve"},
-				Seed:          seed,
-				Log:           log,
+				System:            sysName,
+				Note:              sys.note,
+				Services:          specs,
+				Broker:            prov,
+				QueueType:         queueType,
+				PartitionHandling: partitions,
+				Ports:             lab.PortMode(ports),
+				ToxiproxyAddr:     toxiAddr,
+				RunDir:            runDir,
+				Command:           []string{exe, "--log-level=" + strings.ToLower(st.logLevel.String()), "serve"},
+				Seed:              seed,
+				Log:               log,
 			})
 			if err != nil {
 				if cmd.Context().Err() != nil {
@@ -234,6 +262,7 @@ lab.json, logs/, traces/, db/.`,
 		return pflag.NormalizedName(name)
 	})
 	bf.bind(cmd, true)
+	bf.bindLab(cmd)
 	return cmd
 }
 

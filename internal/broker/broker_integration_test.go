@@ -19,13 +19,15 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(labtest.Main(m)) }
 
-// TestPrivateClusterOfTwo boots the package's only broker; the external
-// provider is tested against it too, to spend no second boot.
+// TestPrivateClusterOfTwo boots the package's only broker, mirrored queues
+// and pause_minority; the external provider is tested against it too, to
+// spend no second boot.
 func TestPrivateClusterOfTwo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	name := fmt.Sprintf("tflabbr%d", os.Getpid())
-	br, err := broker.Private{NodeName: name, Nodes: 2, Log: labtest.Logger(t)}.Start(ctx, t.TempDir())
+	br, err := broker.Private{NodeName: name, Nodes: 2, QueueType: broker.QueueMirrored,
+		PartitionHandling: "pause_minority", Log: labtest.Logger(t)}.Start(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +72,16 @@ func TestPrivateClusterOfTwo(t *testing.T) {
 	out, err := br.(*broker.PrivateBroker).RabbitNodes()[0].Ctl(ctx, "cluster_status")
 	if err != nil || !strings.Contains(out, nodes[1].Name) {
 		t.Fatalf("node 2 is not in node 1's cluster: %v\n%s", err, out)
+	}
+	for i, n := range br.(*broker.PrivateBroker).RabbitNodes() {
+		out, err := n.Ctl(ctx, "eval", "application:get_env(rabbit, cluster_partition_handling).")
+		if err != nil || !strings.Contains(out, "pause_minority") {
+			t.Errorf("node %d partition handling: %v %q; want pause_minority", i+1, err, out)
+		}
+	}
+	out, err = br.(*broker.PrivateBroker).RabbitNodes()[1].Ctl(ctx, "list_policies", "-p", "/")
+	if err != nil || !strings.Contains(out, broker.MirrorPolicyName) || !strings.Contains(out, `"ha-mode":"all"`) {
+		t.Errorf("mirroring policy: %v\n%s", err, out)
 	}
 	if err := br.Stop(ctx); err != nil {
 		t.Fatal(err)

@@ -34,12 +34,14 @@ func TestPrivateValidate(t *testing.T) {
 		"no name":            {},
 		"too many nodes":     {NodeName: "x", Nodes: 10},
 		"fixed port cluster": {NodeName: "x", Nodes: 2, AMQPPort: 5672},
+		"queue type":         {NodeName: "x", Nodes: 3, QueueType: "lazy"},
+		"partition handling": {NodeName: "x", Nodes: 3, PartitionHandling: "pause-minority"},
 	} {
 		if err := p.Validate(); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if err := (broker.Private{NodeName: "x", Nodes: 3}).Validate(); err != nil {
+	if err := (broker.Private{NodeName: "x", Nodes: 3, QueueType: broker.QueueQuorum, PartitionHandling: "autoheal"}).Validate(); err != nil {
 		t.Fatal(err)
 	}
 }

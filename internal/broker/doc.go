@@ -13,7 +13,14 @@
 //	             ("no Docker engine: …") when no engine answers
 //
 // Nodes lists every node's endpoints (the first is the primary); the lab puts
-// one Toxiproxy proxy per service instance in front of one of them.
+// each service instance's proxy chain in front of one of them and, on a
+// cluster, a proxy to every other node.
+//
+// Queue types (QueueTypes): classic, mirrored (classic queues plus an
+// ha-mode all, ha-sync-mode automatic policy that Private sets on the default
+// vhost with rabbitmqctl once its nodes run; 3.10 still supports it) and
+// quorum (declared by the services themselves: DeclaredType). Private's
+// PartitionHandling becomes every node's cluster_partition_handling.
 //
 // Errors a user can fix in the environment wrap rabbitnode.ErrNotInstalled,
 // ErrNoDocker or ErrUnreachable; cmd maps them to exit code 3.

@@ -29,6 +29,12 @@ type Private struct {
 	// Disposable nodes are killed on Stop instead of stopped gracefully:
 	// for scenario runs, whose broker data nobody reuses.
 	Disposable bool
+	// QueueType is the lab's queue type (QueueTypes; "" is classic). Start
+	// sets the mirroring policy on the default vhost for QueueMirrored.
+	QueueType string
+	// PartitionHandling is every node's cluster_partition_handling
+	// (rabbitnode.PartitionHandlings; "" keeps RabbitMQ's default, ignore).
+	PartitionHandling string
 	// Log receives lifecycle events; nil discards.
 	Log *slog.Logger
 }
@@ -49,6 +55,12 @@ func (p Private) Validate() error {
 	}
 	if p.Nodes > 1 && (p.AMQPPort != 0 || p.ManagementPort != 0) {
 		errs = append(errs, errors.New("private broker: fixed ports apply to a single node only"))
+	}
+	if err := ValidQueueType(p.QueueType); err != nil {
+		errs = append(errs, fmt.Errorf("private broker: %w", err))
+	}
+	if err := rabbitnode.ValidPartitionHandling(p.PartitionHandling); err != nil {
+		errs = append(errs, fmt.Errorf("private broker: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -80,19 +92,33 @@ func (p Private) Start(ctx context.Context, dir string) (Broker, error) {
 		ManagementPort: p.ManagementPort,
 		Disposable:     p.Disposable,
 		Log:            p.Log,
+
+		PartitionHandling: p.PartitionHandling,
 	}
 	if p.Nodes <= 1 {
 		n, err := rabbitnode.Start(ctx, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("start private RabbitMQ node: %w", err)
 		}
-		return &PrivateBroker{nodes: []*rabbitnode.Node{n}}, nil
+		return p.configure(ctx, &PrivateBroker{nodes: []*rabbitnode.Node{n}})
 	}
 	c, err := rabbitnode.StartCluster(ctx, cfg, p.Nodes)
 	if err != nil {
 		return nil, fmt.Errorf("start private RabbitMQ cluster of %d: %w", p.Nodes, err)
 	}
-	return &PrivateBroker{nodes: c.Nodes, cluster: c}, nil
+	return p.configure(ctx, &PrivateBroker{nodes: c.Nodes, cluster: c})
+}
+
+// configure applies the queue type's broker side (the mirroring policy) to
+// a started broker, stopping it on failure.
+func (p Private) configure(ctx context.Context, b *PrivateBroker) (Broker, error) {
+	if p.QueueType != QueueMirrored {
+		return b, nil
+	}
+	if err := MirrorPolicy(ctx, b.nodes[0], "/"); err != nil {
+		return nil, errors.Join(err, b.Stop(context.WithoutCancel(ctx)))
+	}
+	return b, nil
 }
 
 // PrivateBroker is a running private node or cluster.

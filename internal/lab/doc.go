@@ -48,9 +48,34 @@
 // Every applied message fault is logged ("Fault applied", with msg_id) and
 // appended to logs/message-faults.jsonl with its instance id.
 //
-// Instances are spread round-robin over the broker's nodes (all on the one
-// node of a single-node broker). Instance ids are "<service>" for the first
-// instance and "<service>-N" after it; the proxy of "sla-2" is "sla-2-amqp".
+// Instances are spread round-robin over the broker's nodes: instance i of
+// the plan (in the order of Config.Services) is placed on node i mod N (all
+// on the one node of a single-node broker); status shows the placement.
+// Instance ids are "<service>" for the first instance and "<service>-N"
+// after it; the proxy of "sla-2" is "sla-2-amqp".
+//
+// On a cluster every instance gets every node's address. Its placement node
+// is behind the chain above ("<id>-amqp" → message proxy → node), passed as
+// the service's --amqp-url; every other node k gets a Toxiproxy proxy of its
+// own, "<id>-amqp-<k>", straight to that node, passed as --amqp-fallback in
+// the order placement+1, placement+2, … (wrapping). The messaging layer
+// tries them in that order when its node fails. So a Toxiproxy fault on
+// "<id>-amqp" cuts the instance off its own node only and it moves to the
+// next one (a client-side view of a node loss); cutting it off the broker
+// means cutting every "<id>-amqp*" proxy. Message faults act on the
+// placement chain only: after a move the instance's frames pass no message
+// proxy. One chain per instance (and not per instance and node) keeps the
+// lab API's rules and evidence per instance as on one node.
+//
+// Queue type and partition handling are lab settings (Config.QueueType,
+// Config.PartitionHandling): services declare quorum queues for "quorum";
+// "mirrored" keeps classic queues and a private broker sets an ha-mode all
+// policy on its vhost; partition handling is written into every private
+// node's rabbitmq.conf. The default, classic queues and RabbitMQ's own
+// partition handling (ignore), changes nothing on one node. Classic queues
+// live on the node of their first declarer: when that node dies, they cannot
+// be declared again elsewhere, and services depending on them stop
+// consuming until it returns.
 //
 // Every instance of a service opens the same database, db/<service>.sqlite
 // (SQLite in WAL mode: several processes on one host may share the file;

@@ -57,6 +57,10 @@ type BrokerInfo struct {
 	PID        int        `json:"pid,omitempty"`
 	Healthy    bool       `json:"healthy"`
 	Nodes      []NodeInfo `json:"nodes"`
+	// QueueType is classic, mirrored or quorum; PartitionHandling the
+	// nodes' cluster_partition_handling ("" = RabbitMQ's default, ignore).
+	QueueType         string `json:"queue_type,omitempty"`
+	PartitionHandling string `json:"partition_handling,omitempty"`
 }
 
 // NodeInfo is one broker node.
@@ -83,6 +87,12 @@ type ServiceInfo struct {
 	MessageProxy string `json:"message_proxy,omitempty"`
 	// Upstream is the broker node address behind the proxies.
 	Upstream string `json:"upstream"`
+	// Node is the name of the node the instance is placed on (instance i of
+	// the plan on node i mod N), behind Proxy.
+	Node string `json:"node,omitempty"`
+	// Fallbacks are the instance's proxies to the other nodes, in the order
+	// the service tries them when its node fails (none on one node).
+	Fallbacks []FallbackInfo `json:"fallbacks,omitempty"`
 	// PID is the current (or last) process id.
 	PID int `json:"pid"`
 	// State is running, paused or exited.
@@ -94,6 +104,15 @@ type ServiceInfo struct {
 	// DB is the service's database, the same file for every instance of
 	// the service: read it once per service, not once per instance.
 	DB string `json:"db"`
+}
+
+// FallbackInfo is one of an instance's proxies to a node other than its own:
+// a Toxiproxy proxy straight to the node, without a message proxy.
+type FallbackInfo struct {
+	Node      string `json:"node"`
+	Proxy     string `json:"proxy"`
+	AMQPProxy string `json:"amqp_proxy"`
+	Upstream  string `json:"upstream"`
 }
 
 // IDs lists the service instance ids in order.

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"github.com/ticketflow-lab/tflab/anomalies/amqpproxy"
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/freeport"
+	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 	"github.com/ticketflow-lab/tflab/internal/supervisor"
 	"github.com/ticketflow-lab/tflab/internal/toxihost"
 	"github.com/ticketflow-lab/tflab/system/service"
@@ -63,7 +65,14 @@ type Config struct {
 	Note     string
 	Services []ServiceSpec
 	Broker   broker.Provider
-	Ports    PortMode
+	// QueueType is broker.QueueClassic (""), QueueMirrored or QueueQuorum.
+	// Services declare quorum queues for quorum; a private broker gets the
+	// mirroring policy for mirrored (other providers refuse mirrored).
+	QueueType string
+	// PartitionHandling is the cluster_partition_handling of a private
+	// broker's nodes (rabbitnode.PartitionHandlings; "" keeps ignore).
+	PartitionHandling string
+	Ports             PortMode
 	// ToxiproxyAddr overrides the API address (default 127.0.0.1:8474 for
 	// fixed ports, 127.0.0.1:0 for random).
 	ToxiproxyAddr string
@@ -104,6 +113,16 @@ func (c Config) Validate() error {
 	}
 	if c.Broker == nil {
 		errs = append(errs, errors.New("lab: broker provider must be set"))
+	}
+	if err := broker.ValidQueueType(c.QueueType); err != nil {
+		errs = append(errs, fmt.Errorf("lab: %w", err))
+	}
+	if err := rabbitnode.ValidPartitionHandling(c.PartitionHandling); err != nil {
+		errs = append(errs, fmt.Errorf("lab: %w", err))
+	}
+	if _, private := c.Broker.(broker.Private); c.Broker != nil && !private &&
+		(c.QueueType == broker.QueueMirrored || c.PartitionHandling != "") {
+		errs = append(errs, fmt.Errorf("lab: mirrored queues and partition handling need a private broker, not %s", c.Broker.Name()))
 	}
 	if c.Ports != PortsFixed && c.Ports != PortsRandom {
 		errs = append(errs, fmt.Errorf("lab: ports %q: want fixed or random", c.Ports))
@@ -157,6 +176,10 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if p, ok := cfg.Broker.(broker.Private); ok {
+		p.QueueType, p.PartitionHandling = cfg.QueueType, cfg.PartitionHandling
+		cfg.Broker = p
+	}
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -184,6 +207,7 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 		StartedAt: time.Now().UTC(), Services: map[string]ServiceInfo{},
 		Broker: BrokerInfo{Provider: cfg.Broker.Name()},
 	}
+	l.info.Broker.QueueType, l.info.Broker.PartitionHandling = cmp.Or(cfg.QueueType, broker.QueueClassic), cfg.PartitionHandling
 
 	type started struct {
 		b   broker.Broker
@@ -405,7 +429,8 @@ func (l *Lab) wire(ctx context.Context, plan []*instance) error {
 	}
 	defer release()
 	for i, in := range plan {
-		node := nodes[i%len(nodes)]
+		placed := i % len(nodes)
+		node := nodes[placed]
 		upstream, err := node.AMQPAddr()
 		if err != nil {
 			return err
@@ -427,6 +452,11 @@ func (l *Lab) wire(ctx context.Context, plan []*instance) error {
 		if in.cfg.AMQPURL, err = broker.WithHost(node.AMQPURL, listen); err != nil {
 			return err
 		}
+		fallbacks, err := l.addFallbacks(in, nodes, placed)
+		if err != nil {
+			return err
+		}
+		in.cfg.QueueType = broker.DeclaredType(l.cfg.QueueType)
 		in.cfg.HTTPAddr = "127.0.0.1:" + strconv.Itoa(in.httpPort)
 		if err := errors.Join(in.cfg.Validate(), absolutePaths(in.cfg)); err != nil {
 			return fmt.Errorf("service %s: %w", in.cfg.ID(), err)
@@ -436,6 +466,7 @@ func (l *Lab) wire(ctx context.Context, plan []*instance) error {
 			Service: in.cfg.Name, Instance: in.cfg.Instance, HTTP: "http://" + in.cfg.HTTPAddr,
 			AMQPProxy: listen, Proxy: in.proxy, MessageProxy: mp.Addr(), Upstream: upstream, State: string(supervisor.Exited),
 			Log: in.cfg.LogFile, Spans: in.cfg.SpanFile, DB: in.cfg.DBPath,
+			Node: node.Name, Fallbacks: fallbacks,
 		}
 		l.mu.Unlock()
 	}
@@ -452,6 +483,33 @@ func (l *Lab) wire(ctx context.Context, plan []*instance) error {
 		}
 	}
 	return l.writeInfo()
+}
+
+// addFallbacks gives the instance a Toxiproxy proxy "<id>-amqp-<k>" to
+// every node k other than its placement, in the order placed+1, placed+2, …
+// (wrapping), sets them as the service's fallback addresses and returns
+// them. On one node there are none.
+func (l *Lab) addFallbacks(in *instance, nodes []broker.Node, placed int) ([]FallbackInfo, error) {
+	var out []FallbackInfo
+	for k := 1; k < len(nodes); k++ {
+		n := (placed + k) % len(nodes)
+		upstream, err := nodes[n].AMQPAddr()
+		if err != nil {
+			return nil, err
+		}
+		name := fmt.Sprintf("%s-%d", in.proxy, n+1)
+		listen, err := l.toxi.AddProxy(name, "127.0.0.1:0", upstream)
+		if err != nil {
+			return nil, err
+		}
+		u, err := broker.WithHost(nodes[n].AMQPURL, listen)
+		if err != nil {
+			return nil, err
+		}
+		in.cfg.AMQPFallbacks = append(in.cfg.AMQPFallbacks, u)
+		out = append(out, FallbackInfo{Node: nodes[n].Name, Proxy: name, AMQPProxy: listen, Upstream: upstream})
+	}
+	return out, nil
 }
 
 // onProcessEvent keeps lab.json in step with the supervisor.

@@ -24,6 +24,16 @@ func TestConfigValidate(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	quorum := ok
+	quorum.QueueType = broker.QueueQuorum // declared by the services: any broker
+	if err := quorum.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	mirrored := ok
+	mirrored.Broker, mirrored.QueueType, mirrored.PartitionHandling = broker.Private{NodeName: "x", Nodes: 3}, broker.QueueMirrored, "pause_minority"
+	if err := mirrored.Validate(); err != nil {
+		t.Fatal(err)
+	}
 	for want, mutate := range map[string]func(*lab.Config){
 		"system":          func(c *lab.Config) { c.System = "" },
 		"no services":     func(c *lab.Config) { c.Services = nil },
@@ -33,6 +43,12 @@ func TestConfigValidate(t *testing.T) {
 		"ports":           func(c *lab.Config) { c.Ports = "some" },
 		"run dir":         func(c *lab.Config) { c.RunDir = "" },
 		"command":         func(c *lab.Config) { c.Command = nil },
+		"queue type":      func(c *lab.Config) { c.QueueType = "lazy" },
+		"partition": func(c *lab.Config) {
+			c.Broker = broker.Private{NodeName: "x", Nodes: 3}
+			c.PartitionHandling = "sometimes"
+		},
+		"mirrored queues and partition handling need a private broker": func(c *lab.Config) { c.QueueType = broker.QueueMirrored },
 	} {
 		c := ok
 		mutate(&c)

@@ -10,7 +10,8 @@
 //	  home/            HOME of the node and of every rabbitmqctl call (Erlang cookie)
 //	  mnesia/          RABBITMQ_MNESIA_BASE
 //	  log/             RABBITMQ_LOG_BASE
-//	  rabbitmq.conf    listeners, management port, loopback_users = none, consumer_timeout
+//	  rabbitmq.conf    listeners, management port, loopback_users = none, consumer_timeout,
+//	                   cluster_partition_handling (when Config.PartitionHandling is set)
 //	  enabled_plugins  [rabbitmq_management,rabbitmq_consistent_hash_exchange].
 //
 // Ports (AMQP, Erlang distribution, management) are chosen free on 127.0.0.1

@@ -78,6 +78,9 @@ type Config struct {
 	// stop runs rabbitmqctl, a second Erlang VM, and costs about 6 s on a
 	// loaded 2-core machine, which a suite of runs pays again and again.
 	Disposable bool
+	// PartitionHandling is cluster_partition_handling: "" (RabbitMQ's
+	// default, ignore), PartitionPauseMinority or PartitionAutoheal.
+	PartitionHandling string
 	// Log receives lifecycle events; nil discards.
 	Log *slog.Logger
 	// Addr is the node's own loopback address (e.g. 127.42.17.1), which its
@@ -117,6 +120,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("port %d out of range", p))
 		}
 	}
+	errs = append(errs, ValidPartitionHandling(c.PartitionHandling))
 	return errors.Join(errs...)
 }
 
@@ -202,6 +206,7 @@ func (n *Node) prepare() error {
 	// consumer_timeout: see ConsumerTimeout.
 	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\ncollect_statistics_interval = 1000\nconsumer_timeout = %d\n",
 		c.AMQPPort, ConsumerTimeout.Milliseconds())
+	conf += partitionHandlingConf(c.PartitionHandling)
 	// The consistent-hash exchange is part of the original Ticketflow broker
 	// (its partitioning lessons); it costs nothing at boot.
 	plugins := "[rabbitmq_consistent_hash_exchange]."

@@ -1,5 +1,5 @@
-// Package check judges a run: the Ticketflow invariants (TF1–TF10) over a
-// history, fault efficacy from evidence counters, and the overall verdict
+// Package check judges a run: the Ticketflow invariants (TF1–TF10) and the
+// queue oracle (Q1) over a history, fault efficacy from evidence counters, and the overall verdict
 // with its exit code. It imports only scenarios/history, so `tflab verify`
 // re-judges a saved run offline and reaches the same verdict.
 //
@@ -33,12 +33,24 @@
 // saved before they were recorded) TF10 is INCONCLUSIVE and nothing is
 // reclassified.
 //
+// Q1 TotalQueue is the broker-level oracle of Jepsen's total-queue
+// checker, judged beside TF1–TF10 in every run whose Meta.Broker says the
+// broker had more than one node (SKIPPED on one node), also when a scenario
+// selects its invariants. Per message id: confirmed (a business publish
+// span with confirm ack) but never handled, in no queue's held messages and
+// no dead-letter queue → lost (violation); handled but never published →
+// unexpected (violation); never confirmed (nack, timeout, confirms off) but
+// handled → recovered (note); handled more than once from one queue as a
+// first attempt without the redelivered flag → duplicated delivery (note).
+// Only types some queue consumed in the run can be lost: the broker confirms
+// unroutable messages too.
+//
 // One defect is one finding: findings with the same category, subject and
 // effect (e.g. a second closure message seen in the spans and in
 // Communication's rows) are merged, their details citing both sources, so
 // the evidence counts defects.
 //
-//	history ──newIndex──► index ──TF1…TF10──► account ─► []Result ─┐
+//	history ──newIndex──► index ──TF1…TF10, Q1──► account ─► []Result ─┐
 //	        └─DeriveCounters + runner counters ─► evidence ──────────├─► Verdict{Outcome, ExitCode}
 //	        └─Meta.Expect (negative control) ────────────────────────┤
 //	        └─Probes (steady state before / after) ──────────────────┘

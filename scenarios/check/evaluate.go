@@ -78,9 +78,9 @@ func (v Verdict) Result(id string) (Result, bool) {
 //  7. otherwise PASS (exit 0).
 //
 // TF10 (Quiescence) is judged in every run, also when the scenario selects
-// its invariants; every other result goes through account, which calls a
-// gap the broker still holds stuck rather than lost and merges findings
-// about one defect.
+// its invariants, and Q1 (TotalQueue) likewise in every run on a cluster;
+// every other result goes through account, which calls a gap the broker
+// still holds stuck rather than lost and merges findings about one defect.
 //
 // A run that expects violations (a negative control: "at least these")
 // ignores other violations and undecided invariants beyond listing them: with
@@ -120,7 +120,8 @@ func Evaluate(h *history.History) Verdict {
 			r.Status, r.Reason = Skipped, "not judged: the run did not start"
 			v.Results = append(v.Results, r)
 			continue
-		case len(h.Meta.Invariants) > 0 && !selected[inv.ID] && !expected[inv.ID] && inv.ID != quiescenceID:
+		case len(h.Meta.Invariants) > 0 && !selected[inv.ID] && !expected[inv.ID] && inv.ID != quiescenceID &&
+			(inv.ID != queueOracleID || !h.Meta.Cluster()):
 			r := newResult(inv, "")
 			r.Status, r.Reason = Skipped, "not selected by the scenario"
 			v.Results = append(v.Results, r)

@@ -7,7 +7,7 @@ import (
 
 // Invariant is a named guarantee of Ticketflow with its checker.
 type Invariant struct {
-	ID        string // TF1 … TF10
+	ID        string // TF1 … TF10, Q1
 	Name      string // NoLostInquiry …
 	Guarantee string // the promise, in one sentence
 	Err       error  // sentinel: "broke TFn Name – guarantee"
@@ -26,6 +26,7 @@ var (
 	ErrBoundedRedelivery       = errors.New("broke TF8 BoundedRedelivery – a failing message is retried a bounded number of times and every dead letter is accounted for")
 	ErrConnectedTraces         = errors.New("broke TF9 ConnectedTraces – each inquiry's flow is one connected trace")
 	ErrQuiescence              = errors.New("broke TF10 Quiescence – every queue is drained and no delivery is left unacked when the run ends")
+	ErrTotalQueue              = errors.New("broke Q1 TotalQueue – every message the broker confirmed is consumed or still in a queue, and nothing unpublished is consumed")
 )
 
 // Invariants lists every invariant in id order.
@@ -40,6 +41,7 @@ var Invariants = []Invariant{
 	{"TF8", "BoundedRedelivery", "a failing message is retried a bounded number of times and every dead letter is accounted for", ErrBoundedRedelivery, checkBoundedRedelivery},
 	{"TF9", "ConnectedTraces", "each inquiry's flow is one connected trace", ErrConnectedTraces, checkConnectedTraces},
 	{"TF10", "Quiescence", "every queue is drained and no delivery is left unacked when the run ends", ErrQuiescence, checkQuiescence},
+	{"Q1", "TotalQueue", "every message the broker confirmed is consumed or still in a queue, and nothing unpublished is consumed", ErrTotalQueue, checkTotalQueue},
 }
 
 // Lookup finds an invariant by id ("TF2") or name ("ExactlyOnceEffects").

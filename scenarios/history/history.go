@@ -64,9 +64,23 @@ type Meta struct {
 	Expect     Expectation   `json:"expect"`
 	Evidence   []Requirement `json:"evidence,omitempty"`
 	Limits     Limits        `json:"limits"`
-	Start      time.Time     `json:"start"` // base time: offsets in reports are relative to it
-	End        time.Time     `json:"end"`   // quiescence: when the snapshot was taken
+	// Broker describes the broker the run used; nil for a run saved before
+	// it was recorded (read as one node with classic queues).
+	Broker *BrokerMeta `json:"broker,omitempty"`
+	Start  time.Time   `json:"start"` // base time: offsets in reports are relative to it
+	End    time.Time   `json:"end"`   // quiescence: when the snapshot was taken
 }
+
+// BrokerMeta is the broker of a run: how many nodes, which queue type the
+// services declared and the cluster's partition handling.
+type BrokerMeta struct {
+	Nodes             int    `json:"nodes"`
+	QueueType         string `json:"queueType,omitempty"`         // classic (default), mirrored or quorum
+	PartitionHandling string `json:"partitionHandling,omitempty"` // ignore (default), pause_minority or autoheal
+}
+
+// Cluster reports whether the run's broker had more than one node.
+func (m Meta) Cluster() bool { return m.Broker != nil && m.Broker.Nodes > 1 }
 
 // Expectation is what the run must show: nothing violated (Violated empty), or
 // at least the named invariants violated (a negative control).

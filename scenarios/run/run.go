@@ -186,6 +186,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	labCfg := cfg.Lab
 	labCfg.RunDir, labCfg.Seed, labCfg.Ports = cfg.Dir, cfg.Plan.Seed, lab.PortsRandom
 	labCfg.Services = r.serviceSpecs(cfg.Lab.Services)
+	if r.plan.QueueType != "" {
+		labCfg.QueueType = r.plan.QueueType
+	}
 	if labCfg.Log == nil {
 		labCfg.Log = r.log
 	}
@@ -370,6 +373,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		Counters: counters, Probes: probes}
 	h.Meta.Start, h.Meta.End = base, snapAt
 	h.Meta.Limits.MaxAttempts = r.maxAttempts()
+	if b := l.Info().Broker; len(b.Nodes) > 0 {
+		h.Meta.Broker = &history.BrokerMeta{Nodes: len(b.Nodes), QueueType: b.QueueType, PartitionHandling: b.PartitionHandling}
+	}
 	r.mu.Lock()
 	h.Workload, h.Commands = slices.Clone(r.subs), slices.Clone(r.cmds)
 	r.mu.Unlock()

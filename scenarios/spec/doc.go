@@ -16,10 +16,11 @@
 //	method:      [{name, at, jitter, duration, when?, type: network|outage|
 //	              partition|process|broker|inapp|message|cluster, …class fields}]
 //	rollbacks:   [{type, …}]         run once at the end, always
-//	invariants:  [TF1…]              default all
+//	invariants:  [TF1…, Q1]          default all
 //	evidence:    ["dedup.skips > 0"] required: no evidence → INCONCLUSIVE
 //	expect:      pass | {violated: [TF2]}
 //	control:     {unprotect: [dedup], method?, expect: {violated: [TF2]}, evidence?}
+//	queueType:   classic|mirrored|quorum   the lab's queue type; default the lab's own
 //
 // A step is a union decoded in two steps on its `type` field (k6's
 // ScenarioConfigs pattern): the common fields plus the fields of one action

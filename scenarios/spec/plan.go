@@ -32,6 +32,8 @@ type Plan struct {
 	Tags        []string
 	Control     bool
 	Seed        int64
+	// QueueType is the scenario's queueType ("" = the lab's own).
+	QueueType string
 	// Protections maps protection → service → on, for every protection and service.
 	Protections map[string]map[string]bool
 	Workload    Workload
@@ -78,7 +80,8 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		Scenario: s.Name, Description: s.Description, Tags: slices.Clone(s.Tags), Control: opts.Control,
 		Seed: s.Seed, Workload: s.Workload, SteadyState: s.SteadyState, Rollbacks: s.Rollbacks,
 		Invariants: canonicalInvariants(s.Invariants), Evidence: requirements(s.Evidence),
-		Expect: history.Expectation{Violated: canonicalInvariants(s.Expect.Violated)},
+		Expect:    history.Expectation{Violated: canonicalInvariants(s.Expect.Violated)},
+		QueueType: s.QueueType,
 	}
 	if opts.Seed != nil {
 		p.Seed = *opts.Seed

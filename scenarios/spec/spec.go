@@ -24,6 +24,9 @@ type Scenario struct {
 	Evidence   []Requirement `yaml:"evidence"`
 	Expect     Expect        `yaml:"expect"`
 	Control    *Control      `yaml:"control"`
+	// QueueType, when set, is the lab's queue type for the scenario's runs
+	// (QueueTypes): e.g. quorum for a scenario about a lost node.
+	QueueType string `yaml:"queueType"`
 
 	file  string
 	lines map[string]int // dotted path → line, for validation messages

@@ -113,6 +113,7 @@ func (s *Scenario) Validate() error {
 		v.errorf("system", "unknown system %q (valid: %s)", s.System, strings.Join(Systems, ", "))
 	}
 	s.Workload.validate(v)
+	validateQueueType(v, s.QueueType)
 	for _, part := range []struct {
 		name   string
 		probes []Probe

@@ -55,6 +55,14 @@ type Config struct {
 	Instance string
 	// URL is the AMQP URL (in the lab: the service's Toxiproxy listener).
 	URL string
+	// Fallbacks are the AMQP URLs of the other broker nodes, tried in order
+	// after URL when it fails (ConnConfig.Fallbacks). Empty on one node.
+	Fallbacks []string
+	// QueueType, when set (Classic or Quorum), is the type of every durable,
+	// non-exclusive, non-auto-delete queue of the topology that names none,
+	// retry and dead-letter companions included. Empty keeps each queue's
+	// own type (classic unless it says otherwise).
+	QueueType string
 	// Topology is the service's declarative topology, declared on every
 	// (re)connect. Retry and dead-letter queues of consumed queues are added
 	// automatically when retries are on.
@@ -124,6 +132,9 @@ func (c Config) Validate() error {
 	}
 	if c.URL == "" {
 		errs = append(errs, errors.New("AMQP URL must be set"))
+	}
+	if c.QueueType != "" && c.QueueType != Classic && c.QueueType != Quorum {
+		errs = append(errs, fmt.Errorf("queue type %q: want %s or %s", c.QueueType, Classic, Quorum))
 	}
 	if c.Retry.MaxAttempts < 0 || c.Retry.Delay < 0 {
 		errs = append(errs, errors.New("retry attempts and delay must not be negative"))
@@ -285,7 +296,7 @@ func New(cfg Config, db *store.DB, opts ...Option) (*Bus, error) {
 
 func (b *Bus) connConfig(role string) ConnConfig {
 	return ConnConfig{
-		URL: b.cfg.URL, Name: b.cfg.Service + "-" + b.cfg.Instance + "-" + role,
+		URL: b.cfg.URL, Fallbacks: b.cfg.Fallbacks, Name: b.cfg.Service + "-" + b.cfg.Instance + "-" + role,
 		DialTimeout: b.cfg.DialTimeout, Heartbeat: b.cfg.Heartbeat, Backoff: b.cfg.Reconnect,
 		Topology: b.cfg.Topology,
 	}
@@ -369,10 +380,10 @@ func (b *Bus) fullTopology() Topology {
 	t := b.cfg.Topology
 	if b.prot.Retries {
 		for _, q := range b.order {
-			t = t.Merge(RetryTopology(q, b.cfg.Retry.Delay, b.cfg.Retry.Quorum))
+			t = t.Merge(RetryTopology(q, b.cfg.Retry.Delay, b.cfg.Retry.Quorum || b.cfg.QueueType == Quorum))
 		}
 	}
-	return t
+	return t.WithQueueType(b.cfg.QueueType)
 }
 
 // Run applies the messaging migrations, declares the topology, starts the

@@ -35,6 +35,12 @@ func permanent(err error) bool {
 type ConnConfig struct {
 	// URL is the AMQP URL (for a lab service: its Toxiproxy listener).
 	URL string
+	// Fallbacks are further AMQP URLs (other nodes of a cluster). A connect
+	// tries the address that worked last (URL at first) and, when the dial,
+	// handshake or topology declaration fails there, the next one in the
+	// order URL, Fallbacks…, wrapping around; the backoff starts only after
+	// every address failed once. Empty: URL alone, as before.
+	Fallbacks []string
 	// Name is the connection_name the broker shows (e.g. "tickets-consumer").
 	Name string
 	// DialTimeout bounds TCP connect plus the AMQP handshake. Default 5 s.
@@ -65,6 +71,11 @@ func (c ConnConfig) Validate() error {
 	} else if _, err := amqp.ParseURI(c.URL); err != nil {
 		errs = append(errs, fmt.Errorf("AMQP URL: %w", err))
 	}
+	for i, u := range c.Fallbacks {
+		if _, err := amqp.ParseURI(u); err != nil {
+			errs = append(errs, fmt.Errorf("fallback AMQP URL %d: %w", i+1, err))
+		}
+	}
 	if c.DialTimeout < 0 || c.Heartbeat < 0 {
 		errs = append(errs, errors.New("dial timeout and heartbeat must not be negative"))
 	}
@@ -89,7 +100,12 @@ type Conn struct {
 	raw    net.Conn
 	gen    uint64
 	closed bool
+	// addr indexes addrs(): the address of the current or last connection.
+	addr int
 }
+
+// addrs is URL followed by the fallbacks.
+func (c *Conn) addrs() []string { return append([]string{c.cfg.URL}, c.cfg.Fallbacks...) }
 
 // newConn returns a Conn that connects lazily, on the first Channel call.
 func newConn(cfg ConnConfig, log *slog.Logger, rnd *lockedRand, stats *Stats) (*Conn, error) {
@@ -134,7 +150,7 @@ func (c *Conn) Channel(ctx context.Context) (*amqp.Channel, error) {
 			c.log.Warn("Channel open failed, reconnecting", "err", err)
 			c.Reset()
 		}
-		err := c.connect(ctx)
+		err := c.connectAny(ctx)
 		if err == nil {
 			continue
 		}
@@ -153,7 +169,38 @@ func (c *Conn) Channel(ctx context.Context) (*amqp.Channel, error) {
 	}
 }
 
-func (c *Conn) connect(ctx context.Context) error {
+// connectAny connects to the first address that works, starting with the
+// one that worked last; it returns the last address's error when none did,
+// or at once on a permanent error.
+func (c *Conn) connectAny(ctx context.Context) error {
+	addrs := c.addrs()
+	c.mu.Lock()
+	start := c.addr
+	c.mu.Unlock()
+	var err error
+	for i := range addrs {
+		n := (start + i) % len(addrs)
+		if err = c.connect(ctx, addrs[n]); err == nil {
+			c.mu.Lock()
+			moved := c.addr != n
+			c.addr = n
+			c.mu.Unlock()
+			if moved {
+				c.log.Info("Connected to another broker address", "address", n+1, "of", len(addrs))
+			}
+			return nil
+		}
+		if ctx.Err() != nil || permanent(err) || errors.Is(err, ErrClosed) {
+			return err
+		}
+		if len(addrs) > 1 {
+			c.log.Warn("Broker address failed, trying the next", "address", n+1, "of", len(addrs), "err", err)
+		}
+	}
+	return err
+}
+
+func (c *Conn) connect(ctx context.Context, url string) error {
 	var raw net.Conn
 	var rawMu sync.Mutex
 	cfg := amqp.Config{
@@ -177,7 +224,7 @@ func (c *Conn) connect(ctx context.Context) error {
 			return nc, nil
 		},
 	}
-	conn, err := amqp.DialConfig(c.cfg.URL, cfg)
+	conn, err := amqp.DialConfig(url, cfg)
 	rawMu.Lock()
 	nc := raw
 	rawMu.Unlock()
@@ -283,6 +330,14 @@ func (c *Conn) keep(ctx context.Context, reconnect Backoff) {
 		_ = ch.Close()
 		c.waitLost(ctx)
 	}
+}
+
+// Address is the index of the current (or last) connection's address: 0
+// for URL, i for Fallbacks[i-1].
+func (c *Conn) Address() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addr
 }
 
 // Generation counts successful connects (1 after the first).

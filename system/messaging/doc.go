@@ -28,6 +28,15 @@
 // connections are held up (re-dialled as soon as one is lost, not at the
 // next publish), so Bus.Connected is a live answer for health checks.
 //
+// On a cluster, Config.Fallbacks lists the other nodes' addresses: a
+// (re)connect starts at the address that worked last (Config.URL at first)
+// and moves on to the next, wrapping around, when the dial, the handshake or
+// the topology declaration fails there; the backoff starts once every
+// address failed. Config.QueueType (classic or quorum) is the type of every
+// durable, shared queue of the topology that names none, retry and
+// dead-letter companions included; it is applied when the topology is
+// declared. Without fallbacks and queue type a bus behaves as on one node.
+//
 // Envelope (DESIGN §4): message_id (unique per logical message, kept across
 // republish, retry and redelivery; outgoing messages get fresh ids, never the
 // inbound one — the original's quirk 10 is not copied), type (consumers

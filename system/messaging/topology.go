@@ -94,6 +94,23 @@ func (t Topology) Merge(others ...Topology) Topology {
 	return out
 }
 
+// WithQueueType returns t with typ (Classic or Quorum) as the type of every
+// queue that names none and can have it: durable, not exclusive, not
+// auto-delete. An empty typ returns t unchanged.
+func (t Topology) WithQueueType(typ string) Topology {
+	if typ == "" {
+		return t
+	}
+	out := t
+	out.Queues = slices.Clone(t.Queues)
+	for i, q := range out.Queues {
+		if q.Type == "" && !q.Transient && !q.Exclusive && !q.AutoDelete {
+			out.Queues[i].Type = typ
+		}
+	}
+	return out
+}
+
 // Validate checks names, kinds and that every binding refers to a declared
 // exchange or queue (or to a well-known one: the default exchange and amq.*).
 func (t Topology) Validate() error {

@@ -315,3 +315,35 @@ func TestRunFailsOnARefusedTopology(t *testing.T) {
 		t.Fatal("Run waited for the deadline instead of failing at once")
 	}
 }
+
+// Every queue of a Ticketflow-like topology (dead-lettering, single active
+// consumer, x-expires) and its retry companions (message TTL dead-lettering
+// back) can be a quorum queue on the installed broker; redeclaring is a no-op.
+func TestTicketflowTopologyAsQuorumQueues(t *testing.T) {
+	p := labtest.UniqueName(t, "tfq") + "."
+	topo := ticketflowTopology(p, true, true)
+	topo = topo.Merge(RetryTopology(p+"sla-ticket-changes", 100*time.Millisecond, true)).WithQueueType(Quorum)
+	if err := topo.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ch := rawChannel(t)
+	for i := range 2 {
+		if err := topo.Declare(ch); err != nil {
+			t.Fatalf("declaration %d: %v", i+1, err)
+		}
+	}
+	// A classic redeclaration of a quorum queue is refused: the queues are quorum.
+	for _, q := range []string{p + "sla-ticket-changes", RetryQueueName(p + "sla-ticket-changes"), p + "live-metrics"} {
+		_, err := ch.QueueDeclare(q, true, false, false, false, amqp.Table{"x-queue-type": Classic})
+		var aerr *amqp.Error
+		if !errors.As(err, &aerr) || aerr.Code != amqp.PreconditionFailed {
+			t.Fatalf("queue %s redeclared as classic: err %v; want PRECONDITION_FAILED", q, err)
+		}
+		ch = rawChannel(t) // the refusal closed the channel
+	}
+	for _, q := range topo.Queues {
+		if _, err := ch.QueueDelete(q.Name, false, false, false); err != nil {
+			t.Fatalf("delete %s: %v", q.Name, err)
+		}
+	}
+}

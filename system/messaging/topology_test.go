@@ -18,3 +18,29 @@ func TestTopologyValidateCatchesMistakes(t *testing.T) {
 		}
 	}
 }
+
+func TestWithQueueTypeSetsOnlyQueuesThatCanHaveIt(t *testing.T) {
+	topo := Topology{Queues: []Queue{
+		{Name: "work"},
+		{Name: "own", Type: Classic},
+		{Name: "tmp", Transient: true},
+		{Name: "excl", Exclusive: true},
+		{Name: "auto", AutoDelete: true},
+	}}.Merge(RetryTopology("work", 0, false))
+	got := topo.WithQueueType(Quorum)
+	want := map[string]string{"work": Quorum, "own": Classic, "tmp": "", "excl": "", "auto": "", "work-retry": Classic, "work-dlq": Classic}
+	for _, q := range got.Queues {
+		if q.Type != want[q.Name] {
+			t.Errorf("queue %s: type %q, want %q", q.Name, q.Type, want[q.Name])
+		}
+	}
+	if topo.Queues[0].Type != "" {
+		t.Errorf("WithQueueType changed its receiver: %q", topo.Queues[0].Type)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	if u := topo.WithQueueType(""); u.Queues[0].Type != "" {
+		t.Errorf("empty type changed the topology: %q", u.Queues[0].Type)
+	}
+}

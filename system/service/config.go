@@ -32,6 +32,12 @@ type Config struct {
 	Instance int
 	// AMQPURL is the broker address the service must use: its own Toxiproxy proxy.
 	AMQPURL string
+	// AMQPFallbacks are the addresses of the broker's other nodes, in the
+	// order the service tries them when AMQPURL fails (empty on one node).
+	AMQPFallbacks []string
+	// QueueType is the type of the queues the service declares: "" (each
+	// queue's own, classic), "classic" or "quorum".
+	QueueType string
 	// HTTPAddr is host:port for the service's HTTP API (GET /health at least).
 	HTTPAddr string
 	// DBPath is the service's SQLite file ("" = the service keeps no database).
@@ -88,6 +94,14 @@ func (c Config) Validate() error {
 	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		errs = append(errs, fmt.Errorf("http addr %q: want host:port", c.HTTPAddr))
+	}
+	for _, f := range c.AMQPFallbacks {
+		if u, err := url.Parse(f); err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("amqp fallback %q: want amqp://user:pass@host:port/vhost", redact(f)))
+		}
+	}
+	if c.QueueType != "" && c.QueueType != "classic" && c.QueueType != "quorum" {
+		errs = append(errs, fmt.Errorf("queue type %q: want classic or quorum", c.QueueType))
 	}
 	for _, p := range c.Unprotect {
 		if !slices.Contains(Protections, p) {
@@ -153,6 +167,13 @@ var fields = []flagField{
 			return nil
 		}),
 	strField("amqp-url", "broker URL to use (the service's Toxiproxy proxy)", func(c *Config) *string { return &c.AMQPURL }),
+	field("amqp-fallback", "broker URL of another node, tried after --amqp-url (repeatable, in order)",
+		func(c *Config) []string { return slices.Clone(c.AMQPFallbacks) },
+		func(c *Config, v string) error {
+			c.AMQPFallbacks = append(c.AMQPFallbacks, v)
+			return nil
+		}),
+	strField("queue-type", "type of the queues the service declares: classic or quorum (default: each queue's own)", func(c *Config) *string { return &c.QueueType }),
 	strField("http-addr", "host:port of the service's HTTP API", func(c *Config) *string { return &c.HTTPAddr }),
 	strField("db", "SQLite database file", func(c *Config) *string { return &c.DBPath }),
 	strField("span-file", "span file (JSON lines)", func(c *Config) *string { return &c.SpanFile }),

@@ -12,18 +12,20 @@ import (
 
 func validConfig() service.Config {
 	return service.Config{
-		System:    "ticketflow",
-		Name:      "sla",
-		Instance:  2,
-		AMQPURL:   "amqp://guest:guest@127.0.0.1:21201/",
-		HTTPAddr:  "127.0.0.1:21102",
-		DBPath:    "runs/x/db/sla-2.sqlite",
-		SpanFile:  "runs/x/traces/sla-2.jsonl",
-		LogFile:   "runs/x/logs/sla-2.log",
-		RunDir:    "runs/x",
-		Seed:      -42,
-		Unprotect: []string{"dedup", "outbox"},
-		Settings:  map[string]string{"sla.warn": "30s", "empty": "", "with=equals": "a=b"},
+		System:        "ticketflow",
+		Name:          "sla",
+		Instance:      2,
+		AMQPURL:       "amqp://guest:guest@127.0.0.1:21201/",
+		HTTPAddr:      "127.0.0.1:21102",
+		DBPath:        "runs/x/db/sla-2.sqlite",
+		SpanFile:      "runs/x/traces/sla-2.jsonl",
+		LogFile:       "runs/x/logs/sla-2.log",
+		RunDir:        "runs/x",
+		Seed:          -42,
+		Unprotect:     []string{"dedup", "outbox"},
+		Settings:      map[string]string{"sla.warn": "30s", "empty": "", "with=equals": "a=b"},
+		AMQPFallbacks: []string{"amqp://guest:guest@127.0.0.1:21211/", "amqp://guest:guest@127.0.0.1:21221/"},
+		QueueType:     "quorum",
 	}
 }
 
@@ -98,12 +100,14 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("valid config rejected: %v", err)
 	}
 	bad := map[string]func(*service.Config){
-		"system":    func(c *service.Config) { c.System = "" },
-		"name":      func(c *service.Config) { c.Name = "Bad Name" },
-		"instance":  func(c *service.Config) { c.Instance = 0 },
-		"amqp url":  func(c *service.Config) { c.AMQPURL = "http://127.0.0.1:5672" },
-		"http addr": func(c *service.Config) { c.HTTPAddr = "nowhere" },
-		"unprotect": func(c *service.Config) { c.Unprotect = []string{"seatbelts"} },
+		"system":        func(c *service.Config) { c.System = "" },
+		"name":          func(c *service.Config) { c.Name = "Bad Name" },
+		"instance":      func(c *service.Config) { c.Instance = 0 },
+		"amqp url":      func(c *service.Config) { c.AMQPURL = "http://127.0.0.1:5672" },
+		"http addr":     func(c *service.Config) { c.HTTPAddr = "nowhere" },
+		"unprotect":     func(c *service.Config) { c.Unprotect = []string{"seatbelts"} },
+		"amqp fallback": func(c *service.Config) { c.AMQPFallbacks = []string{"127.0.0.1:5672"} },
+		"queue type":    func(c *service.Config) { c.QueueType = "mirrored" },
 	}
 	for want, mutate := range bad {
 		c := ok

@@ -15,7 +15,12 @@
 // One table of flags (fields in config.go) drives both directions: Args turns
 // a Config into argv and BindFlags/ParseArgs turn argv back into a Config, so
 // the supervisor and `tflab serve` cannot drift apart. Repeated values
-// (Unprotect, Settings) are one flag occurrence per value.
+// (AMQPFallbacks, Unprotect, Settings) are one flag occurrence per value.
+//
+// On a cluster, AMQPURL is the instance's own node and AMQPFallbacks the
+// other nodes in the order to try them (--amqp-fallback); QueueType
+// (--queue-type) is the type the service declares its queues with. A
+// service that uses system/messaging passes both to its bus.
 //
 // Main runs until ctx is cancelled (SIGTERM or Ctrl-C in the serve process)
 // and returns nil on a clean stop. The lab never restarts a service on its own;

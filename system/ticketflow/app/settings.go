@@ -157,6 +157,8 @@ func messagingConfig(cfg service.Config, s settings, topo messaging.Topology) (m
 		Service:        cfg.Name,
 		Instance:       cfg.ID(),
 		URL:            cfg.AMQPURL,
+		Fallbacks:      cfg.AMQPFallbacks,
+		QueueType:      cfg.QueueType,
 		Topology:       topo,
 		Protections:    prot,
 		Heartbeat:      s.heartbeat,

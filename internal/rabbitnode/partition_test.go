@@ -1,0 +1,28 @@
+package rabbitnode
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPartitionHandlingIsValidatedAndWrittenToTheConfig(t *testing.T) {
+	base := Config{Name: "n", Dir: "/tmp/n"}
+	for _, mode := range append([]string{""}, PartitionHandlings...) {
+		c := base
+		c.PartitionHandling = mode
+		if err := c.Validate(); err != nil {
+			t.Errorf("%q rejected: %v", mode, err)
+		}
+	}
+	c := base
+	c.PartitionHandling = "pause-minority"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "partition handling") {
+		t.Errorf("unknown mode: err = %v", err)
+	}
+	if got := partitionHandlingConf(PartitionAutoheal); got != "cluster_partition_handling = autoheal\n" {
+		t.Errorf("conf line %q", got)
+	}
+	if got := partitionHandlingConf(""); got != "" {
+		t.Errorf("default writes %q, want nothing", got)
+	}
+}

@@ -1,0 +1,111 @@
+//go:build integration
+
+package messaging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/ticketflow-lab/tflab/internal/labtest"
+	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
+)
+
+// A bus connected to node 1 of a two-node cluster, with node 2 as its
+// fallback, keeps working when node 1 is killed under load: both
+// connections move to node 2, declare the topology there again, and every
+// message the service wrote to its outbox is handled exactly once (the
+// outbox republishes what node 1 never confirmed, the inbox absorbs the
+// copies). The queues live on node 2 (declared there first), as a mirrored
+// or quorum queue would survive there; a classic queue whose node died
+// cannot be declared again anywhere.
+func TestReconnectsToAnotherNodeWhenItsNodeDies(t *testing.T) {
+	if os.Getenv("LAB_AMQP_URL") != "" {
+		t.Skip("LAB_AMQP_URL points at an external broker; this test starts its own two-node cluster")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cluster, err := rabbitnode.StartCluster(ctx, rabbitnode.Config{
+		Name: fmt.Sprintf("tflabfo%d", os.Getpid()), Dir: t.TempDir(), Disposable: true, Log: labtest.Logger(t),
+	}, 2)
+	if err != nil {
+		t.Fatalf("no RabbitMQ cluster for the failover test: %v\nfix: install rabbitmq-server (apt-get install -y rabbitmq-server)", err)
+	}
+	t.Cleanup(func() { _ = cluster.Stop(context.Background()) })
+	node1, node2 := cluster.Nodes[0], cluster.Nodes[1]
+
+	q := labtest.UniqueName(t, "failover")
+	db := openStore(t)
+	cfg := testConfig(t, node1.AMQPURL(), AllProtections()).withTopology(queueTopology(q))
+	cfg.Fallbacks = []string{node2.AMQPURL()}
+	declareOn(t, node2.AMQPURL(), cfg.Topology.Merge(RetryTopology(q, cfg.Retry.Delay, false)))
+	b, err := New(cfg, db, WithLogger(labtest.Logger(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Consume(q, ConsumerConfig{Prefetch: 20})
+	b.Handle(q, "Load", effectHandler)
+	runBus(t, b)
+
+	const total = 600
+	var written atomic.Int64
+	loadDone := make(chan error, 1)
+	go func() {
+		for i := range total {
+			m := MustMessage("Load", map[string]int{"n": i})
+			if err := b.InTx(ctx, func(ctx context.Context, tx *Tx) error { return tx.Publish(ctx, ToQueue(q), m) }); err != nil {
+				loadDone <- fmt.Errorf("message %d: %w", i, err)
+				return
+			}
+			written.Add(1)
+			time.Sleep(2 * time.Millisecond) // pacing of the load, not synchronization
+		}
+		loadDone <- nil
+	}()
+	waitFor(t, 30*time.Second, "a first part of the load handled", func() bool { return b.Stats().Handled >= 100 })
+	if err := node1.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("node 1 killed after %d messages written, %d handled", written.Load(), b.Stats().Handled)
+	if err := <-loadDone; err != nil {
+		t.Fatalf("writing the load: %v", err)
+	}
+	labtest.Eventually(t, 90*time.Second, func() error {
+		if n := count(t, db, `SELECT COUNT(DISTINCT msg_id) FROM effects`); n != total {
+			return fmt.Errorf("%d of %d messages handled", n, total)
+		}
+		return nil
+	})
+	if n := count(t, db, `SELECT COUNT(*) FROM effects`); n != total {
+		t.Errorf("%d effects for %d messages: a message was handled more than once", n, total)
+	}
+	if got := [2]int{b.pconn.Address(), b.cconn.Address()}; got != [2]int{1, 1} {
+		t.Errorf("producer and consumer on addresses %v; want both on the fallback (1)", got)
+	}
+	if s := b.Stats(); s.Reconnects < 2 {
+		t.Errorf("Reconnects = %d; want both connections reconnected", s.Reconnects)
+	}
+}
+
+// declareOn declares topo through a connection to amqpURL.
+func declareOn(t *testing.T, amqpURL string, topo Topology) {
+	t.Helper()
+	conn, err := amqp.Dial(amqpURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.Declare(ch); err != nil {
+		t.Fatal(errors.Join(errors.New("declare on node 2"), err))
+	}
+}
