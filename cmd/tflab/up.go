@@ -43,7 +43,7 @@ func (f *brokerFlags) bind(cmd *cobra.Command, withNodes bool) {
 	cmd.Flags().StringVar(&f.managementURL, "management-url", "", "the external broker's management URL (optional, with --amqp-url)")
 	cmd.Flags().StringVar(&f.kind, "broker", "private", "broker to start: private (a node from the installed rabbitmq-server) or container (testcontainers, needs Docker)")
 	if withNodes {
-		cmd.Flags().IntVar(&f.nodes, "nodes", 1, "private broker: number of clustered nodes")
+		cmd.Flags().IntVar(&f.nodes, "nodes", 1, "number of clustered broker nodes (private or container broker)")
 	}
 }
 
@@ -67,10 +67,7 @@ func (f *brokerFlags) provider(st *state, nodeName string, fixed bool) (broker.P
 	}
 	switch f.kind {
 	case "container":
-		if f.nodes > 1 {
-			return nil, usageErrorf("--nodes applies to the private broker only")
-		}
-		return broker.Container{Log: st.logger()}, nil
+		return broker.Container{Nodes: f.nodes, Log: st.logger()}, nil
 	case "private":
 		install, err := rabbitnode.Locate(st.getenv(rabbitBinDirEnv))
 		if err != nil {

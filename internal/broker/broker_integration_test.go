@@ -4,6 +4,7 @@ package broker_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -96,6 +97,56 @@ func TestContainer(t *testing.T) {
 	defer br.Stop(context.Background())
 	if err := broker.Ping(ctx, br.Nodes()[0].AMQPURL, 10*time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestContainerCluster starts three containers and checks that node 1's
+// cluster lists the other two.
+func TestContainerCluster(t *testing.T) {
+	if err := broker.DockerAvailable(t.Context(), 5*time.Second); err != nil {
+		t.Skipf("skipping the testcontainers cluster: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	br, err := broker.Container{Nodes: 3, Log: labtest.Logger(t)}.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Stop(context.Background())
+	nodes := br.Nodes()
+	if len(nodes) != 3 {
+		t.Fatalf("nodes = %+v", nodes)
+	}
+	for _, n := range nodes {
+		if err := broker.Ping(ctx, n.AMQPURL, 10*time.Second); err != nil {
+			t.Fatalf("node %s: %v", n.Name, err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, nodes[0].ManagementURL+"/api/nodes", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("guest", "guest")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var listed []struct {
+		Name    string `json:"name"`
+		Running bool   `json:"running"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&listed); err != nil {
+		t.Fatal(err)
+	}
+	running := 0
+	for _, n := range listed {
+		if n.Running {
+			running++
+		}
+	}
+	if running != 3 {
+		t.Fatalf("node 1's cluster runs %d nodes, want 3: %+v", running, listed)
 	}
 }
 
