@@ -6,6 +6,7 @@ GO            ?= go
 BIN           := bin/tflab
 GO_TEST_FLAGS ?=
 RABBIT_BIN    := /usr/lib/rabbitmq/bin/rabbitmq-server
+JAEGER_BIN    := bin/jaeger
 
 .PHONY: help
 help: ## List the targets
@@ -37,9 +38,15 @@ up: deps build ## Bring the whole lab up in the foreground (Ctrl-C stops everyth
 suite: deps build ## Every catalog scenario and its negative control, 3 at a time on a shared broker (JUnit in runs/suite.xml)
 	./$(BIN) suite --with-controls --parallel 3 --junit runs/suite.xml
 
+# jaeger: the module in tools/jaeger pins the version; go's build cache makes
+# every build after the first take seconds, so the target always runs go build.
+.PHONY: jaeger
+jaeger: ## Build the Jaeger all-in-one into bin/jaeger from tools/jaeger (first build minutes, then seconds)
+	cd tools/jaeger && nice -n 19 $(GO) build -o ../../$(JAEGER_BIN) github.com/jaegertracing/jaeger/cmd/jaeger
+
 .PHONY: test
-test: deps ## Every test once (unit, integration, every catalog scenario + control live), race detector on
-	$(GO) test -race -count=1 -tags integration,scenario -timeout 9m $(GO_TEST_FLAGS) ./...
+test: deps jaeger ## Every test once (unit, integration incl. the Jaeger trace test, every catalog scenario + control live), race detector on
+	TFLAB_JAEGER_BIN=$(abspath $(JAEGER_BIN)) $(GO) test -race -count=1 -tags integration,scenario -timeout 9m $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-scenarios
 test-scenarios: deps ## Only the live catalog (every scenario + control, about 4 minutes on 2 cores; TFLAB_SCENARIOS=a,b picks)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
+	"github.com/ticketflow-lab/tflab/internal/jaeger"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 )
@@ -89,6 +91,8 @@ func (f *brokerFlags) provider(st *state, nodeName string, fixed bool) (broker.P
 func newUpCmd(st *state) *cobra.Command {
 	var (
 		sysName, ports, runDir, toxiAddr string
+		otlp                             string
+		withJaeger                       bool
 		bf                               brokerFlags
 		seed                             int64
 		healthTimeout                    time.Duration
@@ -109,7 +113,12 @@ proxy named <service>-amqp (<service>-N-amqp for instance N).
 --ports fixed uses Toxiproxy 8474, broker 21672 (management 21673), services'
 HTTP from 21101 and proxies from 21201; --ports random picks free ports, so
 several labs can run at once. Everything lands in the run directory runs/<time>-<system>/:
-lab.json, logs/, traces/, db/.`,
+lab.json, logs/, traces/, db/.
+
+Spans always go to traces/; --otlp URL (or $OTEL_EXPORTER_OTLP_ENDPOINT) also
+exports them over OTLP/HTTP. --jaeger starts a Jaeger all-in-one ('make jaeger'
+builds it into bin/) on 4318/16686 (free ports with --ports random) and
+exports to it; status shows both endpoints.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			begin := time.Now()
@@ -141,8 +150,15 @@ lab.json, logs/, traces/, db/.`,
 				return fmt.Errorf("find the tflab binary: %w", err)
 			}
 			log := st.logger()
+			traces, err := startTraces(cmd.Context(), st, otlp, withJaeger, filepath.Dir(exe), runDir, ports == string(lab.PortsFixed), log)
+			if err != nil {
+				return err
+			}
+			defer traces.stop(context.WithoutCancel(cmd.Context()), log)
 			log.Info("Starting lab", "system", sysName, "broker", prov.Name(), "run_dir", runDir, "seed", seed)
 			l, err := lab.Start(cmd.Context(), lab.Config{
+				OTLP:          traces.otlp,
+				TraceUI:       traces.ui,
 				System:        sysName,
 				Note:          sys.note,
 				Services:      specs,
@@ -205,8 +221,72 @@ lab.json, logs/, traces/, db/.`,
 		}
 		return pflag.NormalizedName(name)
 	})
+	f.StringVar(&otlp, "otlp", "", "export every service's spans to this OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318 (default: $OTEL_EXPORTER_OTLP_ENDPOINT)")
+	f.BoolVar(&withJaeger, "jaeger", false, "start a Jaeger all-in-one (bin/jaeger, from 'make jaeger') beside the lab and export spans to it")
 	bf.bind(cmd, true)
 	return cmd
+}
+
+// jaegerBinEnv names the Jaeger binary for --jaeger (default: see
+// jaeger.Locate).
+const jaegerBinEnv = "TFLAB_JAEGER_BIN"
+
+// traceSink is where a lab's spans go besides the span files.
+type traceSink struct {
+	otlp, ui string
+	jaeger   *jaeger.Jaeger
+}
+
+// startTraces resolves --otlp (or $OTEL_EXPORTER_OTLP_ENDPOINT) and
+// --jaeger; with --jaeger it starts Jaeger ($TFLAB_JAEGER_BIN, or see
+// jaeger.Locate) under runDir/jaeger.
+func startTraces(ctx context.Context, st *state, otlp string, withJaeger bool, exeDir, runDir string, fixed bool, log *slog.Logger) (*traceSink, error) {
+	if otlp == "" {
+		otlp = st.getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	}
+	if !withJaeger {
+		if otlp != "" {
+			if u, err := url.Parse(otlp); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, usageErrorf("--otlp %q: want an http(s) URL such as http://127.0.0.1:4318", otlp)
+			}
+		}
+		return &traceSink{otlp: otlp}, nil
+	}
+	if otlp != "" {
+		return nil, usageErrorf("--jaeger starts its own OTLP endpoint: drop --otlp (and OTEL_EXPORTER_OTLP_ENDPOINT)")
+	}
+	bin := st.getenv(jaegerBinEnv)
+	if bin == "" {
+		var err error
+		if bin, err = jaeger.Locate(exeDir); err != nil {
+			return nil, withCode(ExitEnvironment, err)
+		}
+	} else if _, err := os.Stat(bin); err != nil {
+		return nil, withCode(ExitEnvironment, fmt.Errorf("%s=%s: %w", jaegerBinEnv, bin, jaeger.ErrNotBuilt))
+	}
+	cfg := jaeger.Config{Binary: bin, Dir: filepath.Join(runDir, "jaeger"), Log: log}
+	if fixed {
+		cfg.OTLPPort, cfg.QueryPort = jaeger.FixedOTLPPort, jaeger.FixedQueryPort
+		if err := lab.CheckPortsFree(cfg.OTLPPort, cfg.QueryPort); err != nil {
+			return nil, envError(err)
+		}
+	}
+	j, err := jaeger.Start(ctx, cfg)
+	if err != nil {
+		return nil, withCode(ExitEnvironment, err)
+	}
+	return &traceSink{otlp: j.OTLPEndpoint(), ui: j.QueryURL(), jaeger: j}, nil
+}
+
+// stop stops Jaeger if it was started (after the lab, so the services'
+// last spans are in).
+func (t *traceSink) stop(ctx context.Context, log *slog.Logger) {
+	if t.jaeger == nil {
+		return
+	}
+	if err := t.jaeger.Stop(ctx); err != nil {
+		log.Warn("Stopping Jaeger", "err", err)
+	}
 }
 
 // serviceSpecs lists the system's services with their instance counts.

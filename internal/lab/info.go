@@ -41,6 +41,10 @@ type Info struct {
 	// LabAPI is the lab control API's base URL (message faults per service
 	// instance under /services/<id>/faults and /services/<id>/evidence).
 	LabAPI string `json:"lab_api,omitempty"`
+	// OTLP is the OTLP/HTTP endpoint the services export spans to ("" for
+	// none); TraceUI is a viewer of those spans, e.g. Jaeger's query API.
+	OTLP    string `json:"otlp,omitempty"`
+	TraceUI string `json:"trace_ui,omitempty"`
 	// Toxiproxy is the Toxiproxy API base URL.
 	Toxiproxy        string                 `json:"toxiproxy"`
 	ToxiproxyHealthy bool                   `json:"toxiproxy_healthy"`
