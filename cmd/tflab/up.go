@@ -25,7 +25,7 @@ const rabbitBinDirEnv = "TFLAB_RABBITMQ_BIN_DIR"
 
 // envError gives the errors a user fixes in the environment exit code 3.
 func envError(err error) error {
-	for _, target := range []error{rabbitnode.ErrNotInstalled, broker.ErrNoDocker, broker.ErrUnreachable, lab.ErrPortInUse} {
+	for _, target := range []error{rabbitnode.ErrNotInstalled, broker.ErrNoDocker, broker.ErrUnreachable, broker.ErrVHostInUse, lab.ErrPortInUse} {
 		if errors.Is(err, target) {
 			return withCode(ExitEnvironment, err)
 		}

@@ -62,6 +62,15 @@ var Counters = []CounterInfo{
 	{"proxy.ack-timeouts", FromRunner, "channels the message proxy closed because the ack timeout of a dropped ack expired (as consumer_timeout does)"},
 }
 
+// managementCounters are the runner counters read from the broker's
+// management API: without one (an external broker given without
+// --management-url) they are never recorded.
+var managementCounters = []string{"connections.reopened", "broker.connections-closed", "queue.depth.max"}
+
+// NeedsManagement reports whether counter name is read from the broker's
+// management API.
+func NeedsManagement(name string) bool { return slices.Contains(managementCounters, name) }
+
 // LookupCounter returns the catalog entry for name.
 func LookupCounter(name string) (CounterInfo, bool) {
 	i := slices.IndexFunc(Counters, func(c CounterInfo) bool { return c.Name == name })
