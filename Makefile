@@ -90,6 +90,15 @@ lint: ## go vet (with integration files) and a gofmt check
 fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files '*.go')
 
+.PHONY: compose-up
+compose-up: ## With Docker: docker-compose.yml's 3-node cluster, Jaeger (UI on :16686) and the lab, in the foreground
+	@command -v docker >/dev/null || { echo "no Docker here: use 'make up' (a private node) or 'bin/tflab up --jaeger'" >&2; exit 3; }
+	docker compose up --build
+
+.PHONY: compose-down
+compose-down: ## With Docker: stop and remove the compose stack
+	docker compose down
+
 .PHONY: clean
 clean: ## Remove build output and run directories
 	rm -rf bin runs

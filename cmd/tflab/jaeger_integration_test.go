@@ -18,8 +18,8 @@ import (
 
 // TestUpJaegerInquiryTrace runs `tflab up --jaeger` with Ticketflow, drives
 // Polish inquiries through it, and finds through Jaeger's query API one
-// inquiry trace that crosses inquiries, translations and tickets with every
-// span's parent inside the trace.
+// inquiry trace that crosses inquiries, translations and tickets as one
+// connected tree.
 func TestUpJaegerInquiryTrace(t *testing.T) {
 	bin := os.Getenv(jaegerBinEnv)
 	if bin == "" {
@@ -111,15 +111,15 @@ func completeTrace(tr jaeger.Trace, want []string) error {
 				break
 			}
 		}
-		switch {
-		case parent == "":
+		// The entry span's parent is the load driver's request, which
+		// sends a traceparent but exports no span: one span may point
+		// outside the trace, every other one must point inside it.
+		if parent == "" || !ids[parent] {
 			roots++
-		case !ids[parent]:
-			return fmt.Errorf("span %s (%s) has parent %s outside the trace", s.SpanID, s.OperationName, parent)
 		}
 	}
 	if roots != 1 {
-		return fmt.Errorf("%d root spans, want 1", roots)
+		return fmt.Errorf("%d spans without a parent in the trace, want 1 (one connected tree)", roots)
 	}
 	return nil
 }
