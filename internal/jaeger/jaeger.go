@@ -79,8 +79,8 @@ func Start(ctx context.Context, cfg Config) (*Jaeger, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ports := []*int{&cfg.OTLPPort, &cfg.QueryPort}
-	var grpcPort, healthPort int
-	ports = append(ports, &grpcPort, &healthPort)
+	var grpcPort int
+	ports = append(ports, &grpcPort)
 	for _, p := range ports {
 		if *p != 0 {
 			continue
@@ -95,7 +95,7 @@ func Start(ctx context.Context, cfg Config) (*Jaeger, error) {
 		return nil, fmt.Errorf("jaeger: %w", err)
 	}
 	cfgPath := filepath.Join(cfg.Dir, "jaeger.yaml")
-	if err := os.WriteFile(cfgPath, []byte(renderConfig(cfg.OTLPPort, cfg.QueryPort, grpcPort, healthPort)), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(renderConfig(cfg.OTLPPort, cfg.QueryPort, grpcPort)), 0o644); err != nil {
 		return nil, fmt.Errorf("jaeger: write config: %w", err)
 	}
 	sup := supervisor.New(supervisor.Options{StopGrace: 5 * time.Second, Log: log})
@@ -265,11 +265,11 @@ func get(ctx context.Context, u string, into any) error {
 	return nil
 }
 
-// renderConfig is an all-in-one config: OTLP/HTTP in, memory storage, the
-// query API (HTTP and gRPC) and the health check, all on loopback.
-func renderConfig(otlp, query, queryGRPC, health int) string {
+// renderConfig is an all-in-one config: OTLP/HTTP in, memory storage and
+// the query API (HTTP and gRPC), all on loopback.
+func renderConfig(otlp, query, queryGRPC int) string {
 	return fmt.Sprintf(`service:
-  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  extensions: [jaeger_storage, jaeger_query]
   pipelines:
     traces:
       receivers: [otlp]
@@ -296,10 +296,6 @@ extensions:
       memstore:
         memory:
           max_traces: 100000
-  healthcheckv2:
-    use_v2: true
-    http:
-      endpoint: 127.0.0.1:%d
 
 receivers:
   otlp:
@@ -313,5 +309,5 @@ processors:
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
-`, query, queryGRPC, health, otlp)
+`, query, queryGRPC, otlp)
 }

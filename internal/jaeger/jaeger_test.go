@@ -67,8 +67,8 @@ func TestQueryAPI(t *testing.T) {
 }
 
 func TestRenderConfigUsesEveryPort(t *testing.T) {
-	cfg := renderConfig(40001, 40002, 40003, 40004)
-	for _, want := range []string{"127.0.0.1:40001", "127.0.0.1:40002", "127.0.0.1:40003", "127.0.0.1:40004", "jaeger_query", "memory"} {
+	cfg := renderConfig(40001, 40002, 40003)
+	for _, want := range []string{"127.0.0.1:40001", "127.0.0.1:40002", "127.0.0.1:40003", "jaeger_query", "memory"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("config lacks %q:\n%s", want, cfg)
 		}
