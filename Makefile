@@ -6,6 +6,7 @@ GO            ?= go
 BIN           := bin/tflab
 GO_TEST_FLAGS ?=
 RABBIT_BIN    := /usr/lib/rabbitmq/bin/rabbitmq-server
+JAEGER_BIN    := bin/jaeger
 
 .PHONY: help
 help: ## List the targets
@@ -41,6 +42,12 @@ up: deps build ## Bring the whole lab up in the foreground (Ctrl-C stops everyth
 suite: deps build ## Every catalog scenario and its negative control, 3 at a time on a shared broker (JUnit in runs/suite.xml)
 	./$(BIN) suite --with-controls --parallel 3 --junit runs/suite.xml
 
+# jaeger: the module in tools/jaeger pins the version; go's build cache makes
+# every build after the first take seconds, so the target always runs go build.
+.PHONY: jaeger
+jaeger: ## Build the Jaeger all-in-one into bin/jaeger from tools/jaeger (first build minutes, then seconds)
+	cd tools/jaeger && nice -n 19 $(GO) build -o ../../$(JAEGER_BIN) github.com/jaegertracing/jaeger/cmd/jaeger
+
 .PHONY: test
 test: deps ## Every test once (unit, integration, the README's tour with every catalog scenario + control live), race detector on
 	$(GO) test -race -count=1 -tags integration,scenario -timeout 18m $(GO_TEST_FLAGS) ./...
@@ -48,6 +55,10 @@ test: deps ## Every test once (unit, integration, the README's tour with every c
 .PHONY: test-tour
 test-tour: deps ## Only the README's tour, typed in a fresh copy (TFLAB_TOUR=word,word picks lines; TFLAB_SCENARIOS=a,b narrows its suite)
 	$(GO) test -count=1 -tags integration,scenario -timeout 18m -run ReadmeTour -v ./cmd/tflab
+
+.PHONY: test-jaeger
+test-jaeger: deps jaeger ## Only the Jaeger trace test: builds bin/jaeger first, then finds a whole inquiry trace through its query API
+	TFLAB_JAEGER_BIN=$(abspath $(JAEGER_BIN)) $(GO) test -count=1 -tags integration -timeout 10m -run Jaeger -v ./cmd/tflab
 
 .PHONY: test-scenarios
 test-scenarios: deps ## Only the live catalog: the tour's suite line (every scenario + control, about 4 minutes on 2 cores; TFLAB_SCENARIOS=a,b picks)
@@ -91,6 +102,15 @@ lint: ## go vet (with integration files) and a gofmt check
 .PHONY: fmt
 fmt: ## gofmt every Go file
 	gofmt -w $$(git ls-files '*.go')
+
+.PHONY: compose-up
+compose-up: ## With Docker: docker-compose.yml's 3-node cluster, Jaeger (UI on :16686) and the lab, in the foreground
+	@command -v docker >/dev/null || { echo "no Docker here: use 'make up' (a private node) or 'bin/tflab up --jaeger'" >&2; exit 3; }
+	docker compose up --build
+
+.PHONY: compose-down
+compose-down: ## With Docker: stop and remove the compose stack
+	docker compose down
 
 .PHONY: clean
 clean: ## Remove build output and run directories

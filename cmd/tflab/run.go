@@ -18,6 +18,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 
 // runFlags are shared by run and suite.
@@ -27,6 +28,9 @@ type runFlags struct {
 	junit    string
 	settings map[string]string
 	progress bool
+	// reuseVHost lets a run on an external broker use a vhost that
+	// already holds the system's queues.
+	reuseVHost bool
 }
 
 func (f *runFlags) bind(cmd *cobra.Command) {
@@ -37,6 +41,7 @@ func (f *runFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.junit, "junit", "", "also write the JUnit XML to this file")
 	cmd.Flags().StringToStringVar(&f.settings, "set", nil, "extra service setting for every service, e.g. --set max-attempts=3")
 	cmd.Flags().BoolVar(&f.progress, "progress", true, "print a progress line every second on stderr")
+	cmd.Flags().BoolVar(&f.reuseVHost, "reuse-vhost", false, "with --amqp-url and no vhost of its own: run even in a vhost that already holds the system's queues")
 }
 
 // runLogger is the runner's logger: warnings only unless --log-level was
@@ -66,6 +71,14 @@ func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Conf
 	if err != nil {
 		return lab.Config{}, err
 	}
+	if ext, ok := prov.(broker.External); ok {
+		// A fresh vhost per run where the credentials allow it, deleted
+		// at the end; otherwise never silently into the system's queues.
+		prov = broker.ExternalRun{External: ext, VHost: fmt.Sprintf("tflab-run-%d-%d", os.Getpid(), labSeq.Add(1)),
+			Queues: systemQueues(sys), Reuse: f.reuseVHost, Log: log}
+	} else if f.reuseVHost {
+		return lab.Config{}, usageErrorf("--reuse-vhost goes with --amqp-url")
+	}
 	if p, ok := prov.(broker.Private); ok {
 		// A run's node is judged and thrown away: kill it, don't spend
 		// seconds on a graceful stop.
@@ -86,6 +99,18 @@ func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Conf
 		Command: []string{exe, "--log-level=" + serviceLevel(st), "serve"},
 		Log:     log,
 	}, nil
+}
+
+// systemQueues names the queues system sys declares (nil when unknown).
+func systemQueues(sys string) []string {
+	if sys != "ticketflow" {
+		return nil
+	}
+	var out []string
+	for _, q := range contracts.Ticketflow().Queues {
+		out = append(out, q.Name)
+	}
+	return out
 }
 
 // serviceLevel is the --log-level the service processes get.
@@ -170,6 +195,12 @@ broker still holds.
 --control runs the scenario's negative control: a protection switched off (or
 the fault aimed where no defence exists), which must produce the named
 violation. --unprotect dedup,outbox:sla switches protections off by hand.
+
+With --amqp-url (a broker of your own) the run creates a fresh vhost and
+deletes it at the end when --management-url is given with credentials that
+may create vhosts; otherwise it runs in the URL's vhost, refuses one that
+already holds the system's queues (--reuse-vhost overrides), and evidence
+read from the management API is reported as "needs --management-url".
 
 Everything lands in <out>/<time>-<scenario>/: lab.json, logs/, traces/, db/,
 history.json, events.jsonl, journal.json, junit.xml, report.html.

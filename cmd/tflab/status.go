@@ -107,6 +107,12 @@ func printLab(w io.Writer, in lab.Info) {
 		fmt.Fprintf(tw, "management UI\t%s\t\tuser guest, password guest\n", b.Management)
 	}
 	fmt.Fprintf(tw, "Toxiproxy API\t%s\t%s\ttoxiproxy-cli --host %s list\n", in.Toxiproxy, healthWord(in.ToxiproxyHealthy), in.Toxiproxy)
+	if in.OTLP != "" {
+		fmt.Fprintf(tw, "OTLP export\t%s\t\tevery service's spans (also in traces/)\n", in.OTLP)
+	}
+	if in.TraceUI != "" {
+		fmt.Fprintf(tw, "Jaeger query\t%s\t\t/api/services, /api/traces?service=<name>\n", in.TraceUI)
+	}
 	if in.LabAPI != "" {
 		fmt.Fprintf(tw, "lab API\t%s\t\tmessage faults: %s/services/<id>/faults, .../evidence\n", in.LabAPI, in.LabAPI)
 	}

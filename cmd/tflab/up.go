@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/console"
+	"github.com/ticketflow-lab/tflab/internal/jaeger"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 )
@@ -25,7 +27,7 @@ const rabbitBinDirEnv = "TFLAB_RABBITMQ_BIN_DIR"
 
 // envError gives the errors a user fixes in the environment exit code 3.
 func envError(err error) error {
-	for _, target := range []error{rabbitnode.ErrNotInstalled, broker.ErrNoDocker, broker.ErrUnreachable, lab.ErrPortInUse} {
+	for _, target := range []error{rabbitnode.ErrNotInstalled, broker.ErrNoDocker, broker.ErrUnreachable, broker.ErrVHostInUse, lab.ErrPortInUse} {
 		if errors.Is(err, target) {
 			return withCode(ExitEnvironment, err)
 		}
@@ -67,7 +69,7 @@ func (f *brokerFlags) bind(cmd *cobra.Command, withNodes bool) {
 	cmd.Flags().StringVar(&f.managementURL, "management-url", "", "the external broker's management URL (optional, with --amqp-url)")
 	cmd.Flags().StringVar(&f.kind, "broker", "private", "broker to start: private (a node from the installed rabbitmq-server) or container (testcontainers, needs Docker)")
 	if withNodes {
-		cmd.Flags().IntVar(&f.nodes, "nodes", 1, "private broker: number of clustered nodes")
+		cmd.Flags().IntVar(&f.nodes, "nodes", 1, "number of clustered broker nodes (private or container broker)")
 	}
 }
 
@@ -91,10 +93,7 @@ func (f *brokerFlags) provider(st *state, nodeName string, fixed bool) (broker.P
 	}
 	switch f.kind {
 	case "container":
-		if f.nodes > 1 {
-			return nil, usageErrorf("--nodes applies to the private broker only")
-		}
-		return broker.Container{Log: st.logger()}, nil
+		return broker.Container{Nodes: f.nodes, Log: st.logger()}, nil
 	case "private":
 		install, err := rabbitnode.Locate(st.getenv(rabbitBinDirEnv))
 		if err != nil {
@@ -118,6 +117,8 @@ func newUpCmd(st *state) *cobra.Command {
 		sysName, ports, runDir, toxiAddr string
 		profile                          string
 		consoleAddr                      string
+		otlp                             string
+		withJaeger                       bool
 		bf                               brokerFlags
 		seed                             int64
 		healthTimeout                    time.Duration
@@ -141,7 +142,12 @@ several labs can run at once. --profile course starts Ticketflow as the
 course's starting point (every protection off, failing messages requeued
 forever, the SLA quirks); toggles switch one quirk at a time
 (--profile fixed,reminders-at-once). Everything lands in the run directory runs/<time>-<system>/:
-lab.json, logs/, traces/, db/.`,
+lab.json, logs/, traces/, db/.
+
+Spans always go to traces/; --otlp URL (or $OTEL_EXPORTER_OTLP_ENDPOINT) also
+exports them over OTLP/HTTP. --jaeger starts a Jaeger all-in-one ('make jaeger'
+builds it into bin/) on 4318/16686 (free ports with --ports random) and
+exports to it; status shows both endpoints.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			begin := time.Now()
@@ -181,8 +187,15 @@ lab.json, logs/, traces/, db/.`,
 			}
 			log := st.logger()
 			removeStaleTables(log)
+			traces, err := startTraces(cmd.Context(), st, otlp, withJaeger, filepath.Dir(exe), runDir, ports == string(lab.PortsFixed), log)
+			if err != nil {
+				return err
+			}
+			defer traces.stop(context.WithoutCancel(cmd.Context()), log)
 			log.Info("Starting lab", "system", sysName, "profile", cmp.Or(profile, "default"), "broker", prov.Name(), "run_dir", runDir, "seed", seed)
 			l, err := lab.Start(cmd.Context(), lab.Config{
+				OTLP:              traces.otlp,
+				TraceUI:           traces.ui,
 				System:            sysName,
 				Note:              sys.note,
 				Services:          specs,
@@ -261,9 +274,73 @@ lab.json, logs/, traces/, db/.`,
 		}
 		return pflag.NormalizedName(name)
 	})
+	f.StringVar(&otlp, "otlp", "", "export every service's spans to this OTLP/HTTP endpoint, e.g. http://127.0.0.1:4318 (default: $OTEL_EXPORTER_OTLP_ENDPOINT)")
+	f.BoolVar(&withJaeger, "jaeger", false, "start a Jaeger all-in-one (bin/jaeger, from 'make jaeger') beside the lab and export spans to it")
 	bf.bind(cmd, true)
 	bf.bindLab(cmd)
 	return cmd
+}
+
+// jaegerBinEnv names the Jaeger binary for --jaeger (default: see
+// jaeger.Locate).
+const jaegerBinEnv = "TFLAB_JAEGER_BIN"
+
+// traceSink is where a lab's spans go besides the span files.
+type traceSink struct {
+	otlp, ui string
+	jaeger   *jaeger.Jaeger
+}
+
+// startTraces resolves --otlp (or $OTEL_EXPORTER_OTLP_ENDPOINT) and
+// --jaeger; with --jaeger it starts Jaeger ($TFLAB_JAEGER_BIN, or see
+// jaeger.Locate) under runDir/jaeger.
+func startTraces(ctx context.Context, st *state, otlp string, withJaeger bool, exeDir, runDir string, fixed bool, log *slog.Logger) (*traceSink, error) {
+	if otlp == "" {
+		otlp = st.getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+	}
+	if !withJaeger {
+		if otlp != "" {
+			if u, err := url.Parse(otlp); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, usageErrorf("--otlp %q: want an http(s) URL such as http://127.0.0.1:4318", otlp)
+			}
+		}
+		return &traceSink{otlp: otlp}, nil
+	}
+	if otlp != "" {
+		return nil, usageErrorf("--jaeger starts its own OTLP endpoint: drop --otlp (and OTEL_EXPORTER_OTLP_ENDPOINT)")
+	}
+	bin := st.getenv(jaegerBinEnv)
+	if bin == "" {
+		var err error
+		if bin, err = jaeger.Locate(exeDir); err != nil {
+			return nil, withCode(ExitEnvironment, err)
+		}
+	} else if _, err := os.Stat(bin); err != nil {
+		return nil, withCode(ExitEnvironment, fmt.Errorf("%s=%s: %w", jaegerBinEnv, bin, jaeger.ErrNotBuilt))
+	}
+	cfg := jaeger.Config{Binary: bin, Dir: filepath.Join(runDir, "jaeger"), Log: log}
+	if fixed {
+		cfg.OTLPPort, cfg.QueryPort = jaeger.FixedOTLPPort, jaeger.FixedQueryPort
+		if err := lab.CheckPortsFree(cfg.OTLPPort, cfg.QueryPort); err != nil {
+			return nil, envError(err)
+		}
+	}
+	j, err := jaeger.Start(ctx, cfg)
+	if err != nil {
+		return nil, withCode(ExitEnvironment, err)
+	}
+	return &traceSink{otlp: j.OTLPEndpoint(), ui: j.QueryURL(), jaeger: j}, nil
+}
+
+// stop stops Jaeger if it was started (after the lab, so the services'
+// last spans are in).
+func (t *traceSink) stop(ctx context.Context, log *slog.Logger) {
+	if t.jaeger == nil {
+		return
+	}
+	if err := t.jaeger.Stop(ctx); err != nil {
+		log.Warn("Stopping Jaeger", "err", err)
+	}
 }
 
 // serviceSpecs lists the system's services with their instance counts.

@@ -32,7 +32,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := labtest.Main(m) // stops the shared node if a test started one
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
 	}

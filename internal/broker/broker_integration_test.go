@@ -4,6 +4,8 @@ package broker_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -69,6 +71,9 @@ func TestPrivateClusterOfTwo(t *testing.T) {
 		}
 	})
 	t.Run("vhost provider isolates runs on one node", func(t *testing.T) { testVHosts(t, nodes[0]) })
+	t.Run("external run gets a vhost of its own or refuses a used one", func(t *testing.T) {
+		testExternalRun(t, nodes[0], br.(*broker.PrivateBroker).RabbitNodes()[0].Ctl)
+	})
 	out, err := br.(*broker.PrivateBroker).RabbitNodes()[0].Ctl(ctx, "cluster_status")
 	if err != nil || !strings.Contains(out, nodes[1].Name) {
 		t.Fatalf("node 2 is not in node 1's cluster: %v\n%s", err, out)
@@ -108,6 +113,159 @@ func TestContainer(t *testing.T) {
 	defer br.Stop(context.Background())
 	if err := broker.Ping(ctx, br.Nodes()[0].AMQPURL, 10*time.Second); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestContainerCluster starts three containers and checks that node 1's
+// cluster lists the other two.
+func TestContainerCluster(t *testing.T) {
+	if err := broker.DockerAvailable(t.Context(), 5*time.Second); err != nil {
+		t.Skipf("skipping the testcontainers cluster: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	br, err := broker.Container{Nodes: 3, Log: labtest.Logger(t)}.Start(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer br.Stop(context.Background())
+	nodes := br.Nodes()
+	if len(nodes) != 3 {
+		t.Fatalf("nodes = %+v", nodes)
+	}
+	for _, n := range nodes {
+		if err := broker.Ping(ctx, n.AMQPURL, 10*time.Second); err != nil {
+			t.Fatalf("node %s: %v", n.Name, err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, nodes[0].ManagementURL+"/api/nodes", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("guest", "guest")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var listed []struct {
+		Name    string `json:"name"`
+		Running bool   `json:"running"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&listed); err != nil {
+		t.Fatal(err)
+	}
+	running := 0
+	for _, n := range listed {
+		if n.Running {
+			running++
+		}
+	}
+	if running != 3 {
+		t.Fatalf("node 1's cluster runs %d nodes, want 3: %+v", running, listed)
+	}
+}
+
+// testExternalRun borrows node 1 by URL as a user's broker would be: with a
+// management URL a run gets a fresh vhost that Stop deletes; without one, or
+// with credentials that may not create vhosts, a vhost holding the system's
+// queues is refused unless Reuse is set.
+func testExternalRun(t *testing.T, base broker.Node, ctl func(context.Context, ...string) (string, error)) {
+	ctx := t.Context()
+	const sysQueue = "extrun-system-queue"
+	queueExists := func(url string) (bool, error) {
+		conn, err := amqp.Dial(url)
+		if err != nil {
+			return false, err
+		}
+		defer conn.Close()
+		ch, err := conn.Channel()
+		if err != nil {
+			return false, err
+		}
+		_, err = ch.QueueDeclarePassive(sysQueue, true, false, false, false, nil)
+		return err == nil, nil
+	}
+	declare := func(url string) {
+		t.Helper()
+		conn, err := amqp.Dial(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		ch, err := conn.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ch.QueueDeclare(sysQueue, true, false, false, false, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The user's vhost, made for the test so nothing lands in "/".
+	shared, err := broker.VHost{Base: base, VHost: "extrun-users"}.Start(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Stop(context.Background())
+	usersURL := shared.Nodes()[0].AMQPURL
+
+	run, err := broker.ExternalRun{External: broker.External{AMQPURL: usersURL, ManagementURL: base.ManagementURL},
+		VHost: "extrun-fresh", Queues: []string{sysQueue}}.Start(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runURL := run.Nodes()[0].AMQPURL
+	if !strings.HasSuffix(runURL, "/extrun-fresh") {
+		t.Fatalf("run URL %s: want the fresh vhost", runURL)
+	}
+	declare(runURL)
+	if held, err := queueExists(usersURL); err != nil || held {
+		t.Fatalf("the run's queue leaked into the user's vhost (held %v, %v)", held, err)
+	}
+	if err := run.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := queueExists(runURL); err == nil {
+		t.Fatal("the run's vhost is still there after Stop")
+	}
+
+	noMgmt := broker.ExternalRun{External: broker.External{AMQPURL: usersURL}, VHost: "extrun-unused", Queues: []string{sysQueue}}
+	b, err := noMgmt.Start(ctx, "")
+	if err != nil {
+		t.Fatalf("an empty vhost was refused: %v", err)
+	}
+	if b.Nodes()[0].AMQPURL != usersURL {
+		t.Fatalf("without a management URL the run must use the URL's vhost, got %s", b.Nodes()[0].AMQPURL)
+	}
+	declare(usersURL) // as a first run (or the user's own app) would
+	_, err = noMgmt.Start(ctx, "")
+	if !errors.Is(err, broker.ErrVHostInUse) || !strings.Contains(err.Error(), sysQueue) || !strings.Contains(err.Error(), "--reuse-vhost") || !strings.Contains(err.Error(), "--management-url") {
+		t.Fatalf("a vhost holding the system's queue: want ErrVHostInUse naming the queue and both fixes, got %v", err)
+	}
+	noMgmt.Reuse = true
+	if _, err := noMgmt.Start(ctx, ""); err != nil {
+		t.Fatalf("--reuse-vhost refused: %v", err)
+	}
+
+	// Credentials that may not create vhosts: fall back to the check.
+	if _, err := ctl(ctx, "add_user", "extrun-limited", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	defer ctl(context.Background(), "delete_user", "extrun-limited")
+	if _, err := ctl(ctx, "set_permissions", "-p", "extrun-users", "extrun-limited", ".*", ".*", ".*"); err != nil {
+		t.Fatal(err)
+	}
+	limited, err := amqp.ParseURI(usersURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited.Username, limited.Password = "extrun-limited", "pw"
+	limitedURL := limited.String()
+	_, err = broker.ExternalRun{External: broker.External{AMQPURL: limitedURL, ManagementURL: base.ManagementURL},
+		VHost: "extrun-denied", Queues: []string{sysQueue}}.Start(ctx, "")
+	if !errors.Is(err, broker.ErrVHostInUse) || !strings.Contains(err.Error(), "could not create vhost extrun-denied") {
+		t.Fatalf("limited credentials: want the refusal saying the vhost could not be created, got %v", err)
 	}
 }
 

@@ -9,7 +9,9 @@
 //	  Private    internal/rabbitnode: one node, or N nodes joined into a cluster;
 //	             the VM is our child (Pdeathsig), data and logs under dir
 //	  External   --amqp-url: checked with one AMQP handshake, never stopped
-//	  Container  testcontainers-go modules/rabbitmq; refused with ErrNoDocker
+//	  Container  testcontainers-go modules/rabbitmq, one node or Nodes nodes on a
+//	             network of their own joined with rabbitmqctl (image pinned in
+//	             internal/images); refused with ErrNoDocker
 //	             ("no Docker engine: …") when no engine answers
 //
 // Nodes lists every node's endpoints (the first is the primary); the lab puts

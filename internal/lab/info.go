@@ -43,6 +43,10 @@ type Info struct {
 	LabAPI string `json:"lab_api,omitempty"`
 	// Console is the web console's base URL (`tflab console` opens it).
 	Console string `json:"console,omitempty"`
+	// OTLP is the OTLP/HTTP endpoint the services export spans to ("" for
+	// none); TraceUI is a viewer of those spans, e.g. Jaeger's query API.
+	OTLP    string `json:"otlp,omitempty"`
+	TraceUI string `json:"trace_ui,omitempty"`
 	// Toxiproxy is the Toxiproxy API base URL.
 	Toxiproxy        string                 `json:"toxiproxy"`
 	ToxiproxyHealthy bool                   `json:"toxiproxy_healthy"`

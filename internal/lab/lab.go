@@ -87,6 +87,12 @@ type Config struct {
 	// Env for the service processes; nil inherits.
 	Env  []string
 	Seed int64
+	// OTLP, when set, is the OTLP/HTTP endpoint every service exports its
+	// spans to (OTEL_EXPORTER_OTLP_ENDPOINT in the services' environment).
+	OTLP string
+	// TraceUI is the base URL of a trace viewer that receives the spans
+	// (e.g. a Jaeger query API), shown in status; "" for none.
+	TraceUI string
 	// StopGrace is how long a service gets after SIGTERM (default 5 s).
 	StopGrace time.Duration
 	Log       *slog.Logger
@@ -196,6 +202,13 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.OTLP != "" {
+		env := cfg.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		cfg.Env = append(env[:len(env):len(env)], "OTEL_EXPORTER_OTLP_ENDPOINT="+cfg.OTLP)
+	}
 	l := &Lab{cfg: cfg, layout: layout, base: log, log: log.With("component", "lab"), msg: map[string]*amqpproxy.Proxy{}}
 	if l.faults, err = openFaultLog(layout.MessageFaults(), l.log); err != nil {
 		return nil, err
@@ -206,6 +219,7 @@ func Start(ctx context.Context, cfg Config) (*Lab, error) {
 		ControlPID: os.Getpid(), ControlStartTicks: ticks, Seed: cfg.Seed, Ports: string(cfg.Ports),
 		StartedAt: time.Now().UTC(), Services: map[string]ServiceInfo{},
 		Broker: BrokerInfo{Provider: cfg.Broker.Name()},
+		OTLP:   cfg.OTLP, TraceUI: cfg.TraceUI,
 	}
 	l.info.Broker.QueueType, l.info.Broker.PartitionHandling = cmp.Or(cfg.QueueType, broker.QueueClassic), cfg.PartitionHandling
 

@@ -614,6 +614,9 @@ func TestVerdict(t *testing.T) {
 		{"runner counter not recorded – inconclusive", func(h *history.History) {
 			h.Meta.Evidence = []history.Requirement{{Counter: "network.bytes-cut", Op: ">", Value: 0}}
 		}, OutcomeInconclusive, ExitInconclusive, "not recorded"},
+		{"management counter not recorded says what to pass – inconclusive", func(h *history.History) {
+			h.Meta.Evidence = []history.Requirement{{Counter: "connections.reopened", Op: ">", Value: 0}}
+		}, OutcomeInconclusive, ExitInconclusive, "connections.reopened > 0 (not recorded: needs --management-url)"},
 		{"runner counter recorded – pass", func(h *history.History) {
 			h.Meta.Evidence = []history.Requirement{{Counter: "network.bytes-cut", Op: ">", Value: 0}}
 			h.Counters["network.bytes-cut"] = 1024

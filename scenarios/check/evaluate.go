@@ -210,8 +210,11 @@ func decide(results []Result, evidence []EvidenceResult, probes []ProbeResult, h
 		if !e.Met {
 			evidenceOK = false
 			obs := "not recorded"
-			if e.Present {
+			switch {
+			case e.Present:
 				obs = fmt.Sprintf("observed %s", formatNumber(e.Observed))
+			case history.NeedsManagement(e.Counter):
+				obs = "not recorded: needs --management-url"
 			}
 			unmet = append(unmet, fmt.Sprintf("%s (%s)", e.Requirement, obs))
 		}

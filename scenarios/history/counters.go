@@ -43,7 +43,7 @@ var Counters = []CounterInfo{
 	{"latency.fault.max-ms", FromHistory, "largest publish-to-handling latency (ms) of a message published while a fault was active"},
 	{"latency.baseline.max-ms", FromHistory, "largest publish-to-handling latency (ms) of a message published while no fault was active"},
 	{"network.bytes-cut", FromRunner, "bytes a toxic or a downed link kept from being delivered (Toxiproxy metrics: received minus sent)"},
-	{"connections.reopened", FromRunner, "AMQP connections the services opened after the first fault began (management API)"},
+	{"connections.reopened", FromRunner, "AMQP connections the services opened after the first fault began (management API; without one, the reconnects the services report on /health)"},
 	{"connections.blocked", FromRunner, "connections the broker blocked (connection.blocked / management API state)"},
 	{"broker.alarms", FromRunner, "memory or disk alarms observed active on the broker"},
 	{"broker.connections-closed", FromRunner, "connections closed through the management API"},
@@ -65,6 +65,15 @@ var Counters = []CounterInfo{
 	{"proxy.channels-closed", FromRunner, "channels the message proxy closed"},
 	{"proxy.ack-timeouts", FromRunner, "channels the message proxy closed because the ack timeout of a dropped ack expired (as consumer_timeout does)"},
 }
+
+// managementCounters are the runner counters read from the broker's
+// management API: without one (an external broker given without
+// --management-url) they are never recorded.
+var managementCounters = []string{"connections.reopened", "broker.connections-closed", "queue.depth.max"}
+
+// NeedsManagement reports whether counter name is read from the broker's
+// management API.
+func NeedsManagement(name string) bool { return slices.Contains(managementCounters, name) }
 
 // LookupCounter returns the catalog entry for name.
 func LookupCounter(name string) (CounterInfo, bool) {

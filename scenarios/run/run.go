@@ -356,6 +356,14 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	counters := r.env.Evidence.Counters()
 	maps.Copy(counters, w.counters(r.tl.FirstStart()))
+	if _, ok := counters["connections.reopened"]; !ok {
+		// No management API: count the services' own reconnects instead.
+		if n, err := clientReconnects(ctx, l.Status(ctx)); err == nil {
+			counters["connections.reopened"] = n
+		} else {
+			r.log.Warn("connections.reopened not recorded: no management API and the services' reconnects unknown", "err", err)
+		}
+	}
 	if err := stopLab(); err != nil {
 		r.log.Warn("Stopping the lab", "err", err)
 	}
