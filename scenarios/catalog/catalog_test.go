@@ -159,13 +159,13 @@ func TestSchemaRejectsBadFiles(t *testing.T) {
 		"unknown top-level field": {"seed: 17\n", "seed: 17\ncolour: red\n"},
 		"unknown step field":      {"    op: close-connections\n", "    op: close-connections\n    force: true\n"},
 		"unknown action type":     {"    type: broker\n", "    type: brokr\n"},
-		"bad duration":            {"    at: 5s\n", "    at: five\n"},
+		"bad duration":            {"    duration: 9s\n", "    duration: nine\n"},
 		"unknown anomaly":         {"anomaly: ConsumerDelayAfterHandler", "anomaly: ConsumerSlowdown"},
 		"unknown invariant":       {"violated: [TF2]", "violated: [TF12]"},
 		"unknown protection":      {"unprotect: [dedup, idempotency]", "unprotect: [dedupe, idempotency]"},
 		"missing evidence":        {"evidence:\n  - queue.depth.max > 3\n  - deliveries.redelivered > 0\n", ""},
-		"when of two forms":       {"    op: close-connections\n", "    op: close-connections\n    when: {messageType: TicketResolved, counter: outbox.pending, op: \">\"}\n"},
-		"when on a bad counter":   {"    op: close-connections\n", "    op: close-connections\n    when: {counter: order.stale, op: \">\"}\n"},
+		"when of two forms":       {"    when: {step: slow-communication, phase: started, delay: 3s}\n", "    when: {messageType: TicketResolved, counter: outbox.pending, op: \">\"}\n"},
+		"when on a bad counter":   {"    when: {step: slow-communication, phase: started, delay: 3s}\n", "    when: {counter: order.stale, op: \">\"}\n"},
 	} {
 		src := strings.Replace(string(good), edit[0], edit[1], 1)
 		if src == string(good) {
