@@ -19,14 +19,7 @@ var cutOps = []string{"isolate", "split", "one-way", "bridge"}
 // (environment not usable, exit 3, otherwise).
 func checkClusterSteps(p *spec.Plan, nodes int) error {
 	var cluster, cuts bool
-	actions := make([]spec.Action, 0, len(p.Timeline)+len(p.Rollbacks))
-	for _, s := range p.Timeline {
-		actions = append(actions, s.Action)
-	}
-	for _, s := range p.Rollbacks {
-		actions = append(actions, s.Action)
-	}
-	for _, a := range actions {
+	for _, a := range p.Actions() {
 		if a, ok := a.(*spec.ClusterAction); ok {
 			cluster = true
 			cuts = cuts || slices.Contains(cutOps, a.Op)

@@ -71,14 +71,7 @@ var ErrNeedsOwnBroker = errors.New("acts on the whole broker node, so it needs a
 // every vhost, so the run cannot share a node with other runs. Closing
 // connections is scoped to the lab's vhost and can share.
 func NeedsOwnBroker(p *spec.Plan) bool {
-	actions := make([]spec.Action, 0, len(p.Timeline)+len(p.Rollbacks))
-	for _, s := range p.Timeline {
-		actions = append(actions, s.Action)
-	}
-	for _, s := range p.Rollbacks {
-		actions = append(actions, s.Action)
-	}
-	for _, a := range actions {
+	for _, a := range p.Actions() {
 		if b, ok := a.(*spec.BrokerAction); ok && b.Op != anomalies.OpCloseConnections {
 			return true
 		}

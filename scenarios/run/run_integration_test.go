@@ -274,22 +274,8 @@ expect: pass
 // with its reason, TF10 fails it, no finding says lost, and verify agrees
 // offline.
 func TestRunStuckConsumerIsStuckNotLost(t *testing.T) {
-	sc, err := spec.Parse("sla-stall.yaml", []byte(slaStall))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := sc.Plan(spec.PlanOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "run")
-	var progress logBuffer
-	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Progress: &progress, Log: labtest.Logger(t)})
-	if err != nil {
-		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
-	}
+	res, dir := runTicketflowYAML(t, "sla-stall.yaml", slaStall)
 	v := res.Verdict
-	t.Logf("verdict %s %q:\n%s", v.Outcome, v.Reason, verdictText(v))
 	hd := res.History.Snapshot.Holdings
 	if hd == nil {
 		t.Fatal("no holdings recorded")
@@ -349,7 +335,24 @@ func TestRunLostAckTimesOutAndIsRequeued(t *testing.T) {
 	if src == slaStall || !strings.Contains(src, "proxy.ack-timeouts") {
 		t.Fatal("the stall scenario no longer has the lines this test edits")
 	}
-	sc, err := spec.Parse("sla-ack-timeout.yaml", []byte(src))
+	res, _ := runTicketflowYAML(t, "sla-ack-timeout.yaml", src)
+	v := res.Verdict
+	if v.Outcome != check.OutcomePass {
+		t.Errorf("verdict %s %q; want PASS: the delivery is requeued after the timeout and handled once", v.Outcome, v.Reason)
+	}
+	if tf10, _ := v.Result("TF10"); tf10.Status != check.Pass {
+		t.Errorf("TF10 = %s %q", tf10.Status, tf10.Evidence())
+	}
+	if tf2, _ := v.Result("TF2"); tf2.Status != check.Pass {
+		t.Errorf("TF2 = %s %q; the requeued delivery must be handled once", tf2.Status, tf2.Evidence())
+	}
+}
+
+// runTicketflowYAML runs a scenario given as YAML against a whole Ticketflow
+// lab on its own node and returns the judged run and its directory.
+func runTicketflowYAML(t *testing.T, name, src string) (*Result, string) {
+	t.Helper()
+	sc, err := spec.Parse(name, []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,17 +366,8 @@ func TestRunLostAckTimesOutAndIsRequeued(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
 	}
-	v := res.Verdict
-	t.Logf("verdict %s %q:\n%s", v.Outcome, v.Reason, verdictText(v))
-	if v.Outcome != check.OutcomePass {
-		t.Errorf("verdict %s %q; want PASS: the delivery is requeued after the timeout and handled once", v.Outcome, v.Reason)
-	}
-	if tf10, _ := v.Result("TF10"); tf10.Status != check.Pass {
-		t.Errorf("TF10 = %s %q", tf10.Status, tf10.Evidence())
-	}
-	if tf2, _ := v.Result("TF2"); tf2.Status != check.Pass {
-		t.Errorf("TF2 = %s %q; the requeued delivery must be handled once", tf2.Status, tf2.Evidence())
-	}
+	t.Logf("verdict %s %q:\n%s", res.Verdict.Outcome, res.Verdict.Reason, verdictText(res.Verdict))
+	return res, dir
 }
 
 func verdictText(v check.Verdict) string {

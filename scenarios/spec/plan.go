@@ -203,3 +203,15 @@ func (p *Plan) Meta() history.Meta {
 		Evidence:      p.Evidence,
 	}
 }
+
+// Actions lists the actions of the plan's timeline, then of its rollbacks.
+func (p *Plan) Actions() []Action {
+	out := make([]Action, 0, len(p.Timeline)+len(p.Rollbacks))
+	for _, s := range p.Timeline {
+		out = append(out, s.Action)
+	}
+	for _, s := range p.Rollbacks {
+		out = append(out, s.Action)
+	}
+	return out
+}
