@@ -76,7 +76,7 @@ func (x *index) ghost(e *history.Event, why string) Violation {
 	msgs := []string{e.MessageID}
 	traces := []string{e.TraceID.String()}
 	for _, n := range x.handlings[e.MessageID] { // who acted on it
-		traces = appendUnique(traces, x.ev(n).TraceID.String())
+		traces = appendUnique(traces, x.head(n).TraceID.String())
 	}
 	subject := fmt.Sprintf("%s %s", e.MessageType, e.MessageID)
 	if e.AggregateID != "" {

@@ -130,6 +130,10 @@ func (x *index) ev(n int32) *history.Event {
 	return c.e
 }
 
+// head returns the fields of event n that checkers filter on, without
+// copying the rest of a table row out.
+func (x *index) head(n int32) history.EventHead { return x.h.HeadAt(int(n)) }
+
 // hasSnapshot reports whether the services' databases were captured.
 func (x *index) hasSnapshot() bool { return !x.h.Snapshot.At.IsZero() }
 
@@ -138,7 +142,7 @@ func (x *index) hasSnapshot() bool { return !x.h.Snapshot.At.IsZero() }
 // accounted for rather than lost. It returns the message id.
 func (x *index) deadLettered(aggregate, msgType, service string) (string, bool) {
 	for _, n := range x.byAggr[aggregate] {
-		e := x.ev(n)
+		e := x.head(n)
 		if e.Kind != history.KindProcess || e.MessageType != msgType || e.Outcome != history.OutcomeDeadLettered {
 			continue
 		}
@@ -156,7 +160,7 @@ func (x *index) deadLettered(aggregate, msgType, service string) (string, bool) 
 // of the given message types (any type when none is given), for violations.
 func (x *index) related(aggregate string, types ...string) (msgs, traces []string) {
 	for _, n := range x.byAggr[aggregate] {
-		e := x.ev(n)
+		e := x.head(n)
 		if len(types) > 0 && !contains(types, e.MessageType) {
 			continue
 		}

@@ -219,6 +219,9 @@ func (x *index) createdAtTruth(t *history.Ticket) string {
 	}
 	latest := x.h.Snapshot.At
 	for _, n := range x.byAggr[t.ID] {
+		if h := x.head(n); h.Kind != history.KindProcess || h.Service != "tickets" || h.MessageType != "InquirySubmitted" {
+			continue
+		}
 		e := x.ev(n)
 		if e.Kind == history.KindProcess && e.Service == "tickets" && e.MessageType == "InquirySubmitted" && e.Committed() {
 			latest = e.End
