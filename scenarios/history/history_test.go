@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
@@ -215,6 +216,24 @@ func TestStreamingLoadsMatchEncodingJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(*got, want) {
 		t.Fatalf("LoadHeader:\n%+v\nencoding/json:\n%+v", *got, want)
+	}
+	// Equal strings and command parameters are shared, not copies.
+	if a, b := got.Workload[0].InquiryID, got.Snapshot.Inquiries[0].ID; a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("submission and inquiry ids %q and %q are not one string", a, b)
+	}
+	shared := 0
+	for i := range got.Commands {
+		for j := range i {
+			a, b := got.Commands[i].Params, got.Commands[j].Params
+			if len(a) > 0 && reflect.DeepEqual(a, b) && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() {
+				shared++
+			} else if len(a) > 0 && reflect.DeepEqual(a, b) {
+				t.Fatalf("commands %d and %d have equal parameters %v in two maps", j, i, a)
+			}
+		}
+	}
+	if shared == 0 {
+		t.Error("no two commands share their parameters: the test history has no equal ones")
 	}
 	loaded, err := history.Load(dir)
 	if err != nil {
