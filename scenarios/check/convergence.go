@@ -105,7 +105,7 @@ func (x *index) compareSLA(t *history.Ticket, rec *history.Reminder, diff []stri
 		if !e.BusinessPublish() || !contains(slaTicketEvents, e.MessageType) || e.Confirm == history.ConfirmNack {
 			continue
 		}
-		if p, ok := x.span[e.ParentID]; ok && x.ev(p).RolledBack() {
+		if p, ok := x.span.event(e.ParentID); ok && x.ev(p).RolledBack() {
 			continue // a ghost: TF7's business
 		}
 		if e.AggregateVersion > last {

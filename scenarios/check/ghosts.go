@@ -35,7 +35,7 @@ func checkNoGhostEvents(inv Invariant, x *index) Result {
 			continue
 		}
 		r.Checked++
-		if p, ok := x.span[e.ParentID]; ok {
+		if p, ok := x.span.event(e.ParentID); ok {
 			if parent := x.ev(p); parent.RolledBack() {
 				r.Violations = append(r.Violations, x.ghost(e, fmt.Sprintf("published by a %s %s in %s that %s",
 					parent.Kind, orName(parent), parent.Service, rolledBackWording(parent.Outcome))))

@@ -74,7 +74,7 @@ func checkConnectedTraces(inv Invariant, x *index) Result {
 		for _, n := range x.handlings[id] {
 			e := x.head(n)
 			if !e.ParentID.IsZero() {
-				if _, ok := x.span[e.ParentID]; !ok {
+				if _, ok := x.span.event(e.ParentID); !ok {
 					r.Violations = append(r.Violations, Violation{Category: BrokenTrace,
 						Subject:    fmt.Sprintf("%s %s in %s", e.MessageType, id, e.Service),
 						Detail:     fmt.Sprintf("handling's parent span %s was never recorded (orphan)", e.ParentID),
