@@ -30,7 +30,7 @@ func checkNoGhostEvents(inv Invariant, x *index) Result {
 		r.Status, r.Reason = Inconclusive, "no spans were recorded"
 		return r
 	}
-	for _, e := range x.h.AllEvents() {
+	for _, e := range x.h.EventsWhere(isPublish) {
 		if !e.BusinessPublish() || e.Confirm == history.ConfirmNack || neverSent(e) {
 			continue
 		}

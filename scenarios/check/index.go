@@ -164,6 +164,9 @@ func (x *index) ev(n int32) *history.Event {
 // copying the rest of a table row out.
 func (x *index) head(n int32) history.EventHead { return x.h.HeadAt(int(n)) }
 
+func isPublish(h *history.EventHead) bool { return h.Kind == history.KindPublish }
+func isProcess(h *history.EventHead) bool { return h.Kind == history.KindProcess }
+
 // hasSnapshot reports whether the services' databases were captured.
 func (x *index) hasSnapshot() bool { return !x.h.Snapshot.At.IsZero() }
 

@@ -28,7 +28,7 @@ func checkSLAVersionOrder(inv Invariant, x *index) Result {
 	}
 	per := map[string][]applied{}
 	published := 0
-	for i, e := range x.h.AllEvents() {
+	for i, e := range x.h.EventsWhere(func(h *history.EventHead) bool { return contains(slaTicketEvents, h.MessageType) }) {
 		if e.AggregateVersion <= 0 || !contains(slaTicketEvents, e.MessageType) {
 			continue
 		}

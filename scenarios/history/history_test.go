@@ -246,6 +246,25 @@ func TestStreamingLoadsMatchEncodingJSON(t *testing.T) {
 	if table.NumEvents() != len(loaded.Events) || len(loaded.Events) == 0 || !reflect.DeepEqual(table.Table.Events(), loaded.Events) {
 		t.Fatalf("LoadTable holds %d events unlike Load's %d", table.NumEvents(), len(loaded.Events))
 	}
+	isProcess := func(h *history.EventHead) bool { return h.Kind == history.KindProcess }
+	for _, hh := range []*history.History{table, loaded} {
+		var got []int
+		for i, e := range hh.EventsWhere(isProcess) {
+			if !reflect.DeepEqual(*e, loaded.Events[i]) || e.Kind != history.KindProcess {
+				t.Fatalf("EventsWhere yields %+v as event %d, which is %+v", *e, i, loaded.Events[i])
+			}
+			got = append(got, i)
+		}
+		want := 0
+		for _, e := range loaded.Events {
+			if e.Kind == history.KindProcess {
+				want++
+			}
+		}
+		if len(got) != want || want == 0 {
+			t.Fatalf("EventsWhere yields %d process events of %d", len(got), want)
+		}
+	}
 	for i, e := range table.AllEvents() {
 		if !reflect.DeepEqual(*e, loaded.Events[i]) || !reflect.DeepEqual(*table.EventAt(i), loaded.Events[i]) {
 			t.Fatalf("event %d differs between AllEvents, EventAt and Load", i)

@@ -381,3 +381,31 @@ func (h *History) HeadAt(i int) EventHead {
 	}
 	return h.Events[i].Head()
 }
+
+// EventsWhere is AllEvents restricted to the events whose head keep
+// accepts; from a table, only those are copied out of their rows.
+func (h *History) EventsWhere(keep func(*EventHead) bool) iter.Seq2[int, *Event] {
+	return func(yield func(int, *Event) bool) {
+		if len(h.Events) == 0 && h.Table != nil {
+			var e Event
+			for i := range h.Table.rows {
+				if hd := h.Table.Head(i); !keep(&hd) {
+					continue
+				}
+				h.Table.Get(i, &e)
+				if !yield(i, &e) {
+					return
+				}
+			}
+			return
+		}
+		for i := range h.Events {
+			if hd := h.Events[i].Head(); !keep(&hd) {
+				continue
+			}
+			if !yield(i, &h.Events[i]) {
+				return
+			}
+		}
+	}
+}
