@@ -114,7 +114,8 @@ func LoadTable(dir string) (*History, error) {
 }
 
 // LoadHeader reads the run file of a history directory (everything but the
-// events), streaming it.
+// events), streaming it. Equal strings and equal map[string]string fields
+// of its array elements are shared (see sharer).
 func LoadHeader(dir string) (*History, error) {
 	name := filepath.Join(dir, RunFile)
 	f, err := os.Open(name)
