@@ -98,11 +98,14 @@ func (x *index) compareSLA(t *history.Ticket, rec *history.Reminder, diff []stri
 	var last int64
 	var lastType string
 	for _, n := range x.byAggr[t.ID] {
+		if h := x.head(n); h.Kind != history.KindPublish || !contains(slaTicketEvents, h.MessageType) {
+			continue // as the test below: BusinessPublish needs a publish
+		}
 		e := x.ev(n)
 		if !e.BusinessPublish() || !contains(slaTicketEvents, e.MessageType) || e.Confirm == history.ConfirmNack {
 			continue
 		}
-		if p, ok := x.span[e.ParentID]; ok && x.ev(p).RolledBack() {
+		if p, ok := x.span.event(e.ParentID); ok && x.ev(p).RolledBack() {
 			continue // a ghost: TF7's business
 		}
 		if e.AggregateVersion > last {

@@ -188,6 +188,9 @@ func (x *index) deadlines(r *Result, ns *notes) {
 		ids := map[int64][]string{}
 		var revisions []int64
 		for _, n := range x.byAggr[t.ID] {
+			if x.head(n).MessageType != "DeadlinesCalculated" {
+				continue
+			}
 			e := x.ev(n)
 			if e.BusinessPublish() && e.MessageType == "DeadlinesCalculated" && e.Confirm != history.ConfirmNack {
 				if _, ok := ids[e.AggregateVersion]; !ok {

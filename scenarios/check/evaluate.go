@@ -329,7 +329,7 @@ func DeriveCounters(h *history.History) map[string]float64 {
 			c["faults.applied"]++
 		}
 	}
-	for _, e := range h.AllEvents() {
+	for _, e := range h.EventsWhere(isProcess) {
 		if e.Kind != history.KindProcess {
 			continue
 		}

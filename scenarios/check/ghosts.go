@@ -30,12 +30,12 @@ func checkNoGhostEvents(inv Invariant, x *index) Result {
 		r.Status, r.Reason = Inconclusive, "no spans were recorded"
 		return r
 	}
-	for _, e := range x.h.AllEvents() {
+	for _, e := range x.h.EventsWhere(isPublish) {
 		if !e.BusinessPublish() || e.Confirm == history.ConfirmNack || neverSent(e) {
 			continue
 		}
 		r.Checked++
-		if p, ok := x.span[e.ParentID]; ok {
+		if p, ok := x.span.event(e.ParentID); ok {
 			if parent := x.ev(p); parent.RolledBack() {
 				r.Violations = append(r.Violations, x.ghost(e, fmt.Sprintf("published by a %s %s in %s that %s",
 					parent.Kind, orName(parent), parent.Service, rolledBackWording(parent.Outcome))))
@@ -76,7 +76,7 @@ func (x *index) ghost(e *history.Event, why string) Violation {
 	msgs := []string{e.MessageID}
 	traces := []string{e.TraceID.String()}
 	for _, n := range x.handlings[e.MessageID] { // who acted on it
-		traces = appendUnique(traces, x.ev(n).TraceID.String())
+		traces = appendUnique(traces, x.head(n).TraceID.String())
 	}
 	subject := fmt.Sprintf("%s %s", e.MessageType, e.MessageID)
 	if e.AggregateID != "" {

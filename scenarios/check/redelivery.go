@@ -23,7 +23,7 @@ func checkBoundedRedelivery(inv Invariant, x *index) Result {
 	for id, hs := range x.handlings {
 		r.Checked++
 		for _, n := range hs {
-			if x.ev(n).Failed() {
+			if h := x.head(n); h.Failed() {
 				ids = append(ids, id)
 				break
 			}
@@ -35,13 +35,13 @@ func checkBoundedRedelivery(inv Invariant, x *index) Result {
 	for _, id := range ids {
 		type tally struct {
 			failures int
-			last     *history.Event
+			last     history.EventHead
 			traces   []string
 		}
 		per := map[string]*tally{}
 		var services []string
 		for _, n := range x.handlings[id] {
-			e := x.ev(n)
+			e := x.head(n)
 			t := per[e.Service]
 			if t == nil {
 				t = &tally{}
@@ -86,7 +86,7 @@ func checkBoundedRedelivery(inv Invariant, x *index) Result {
 		}
 		var traces []string
 		for _, n := range x.publishes[d.MessageID] {
-			traces = appendUnique(traces, x.ev(n).TraceID.String())
+			traces = appendUnique(traces, x.head(n).TraceID.String())
 		}
 		r.Violations = append(r.Violations, Violation{Category: UnaccountedDeadLetter,
 			Subject:    fmt.Sprintf("%s %s in %s", d.MessageType, d.MessageID, d.Queue),
@@ -107,7 +107,7 @@ func (x *index) inDeadLetterQueue(id, service string) bool {
 
 func (x *index) anyDeadLettered(id string) bool {
 	for _, n := range x.handlings[id] {
-		if x.ev(n).Outcome == history.OutcomeDeadLettered {
+		if x.head(n).Outcome == history.OutcomeDeadLettered {
 			return true
 		}
 	}

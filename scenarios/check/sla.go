@@ -28,7 +28,7 @@ func checkSLAVersionOrder(inv Invariant, x *index) Result {
 	}
 	per := map[string][]applied{}
 	published := 0
-	for i, e := range x.h.AllEvents() {
+	for i, e := range x.h.EventsWhere(func(h *history.EventHead) bool { return contains(slaTicketEvents, h.MessageType) }) {
 		if e.AggregateVersion <= 0 || !contains(slaTicketEvents, e.MessageType) {
 			continue
 		}
@@ -219,6 +219,9 @@ func (x *index) createdAtTruth(t *history.Ticket) string {
 	}
 	latest := x.h.Snapshot.At
 	for _, n := range x.byAggr[t.ID] {
+		if h := x.head(n); h.Kind != history.KindProcess || h.Service != "tickets" || h.MessageType != "InquirySubmitted" {
+			continue
+		}
 		e := x.ev(n)
 		if e.Kind == history.KindProcess && e.Service == "tickets" && e.MessageType == "InquirySubmitted" && e.Committed() {
 			latest = e.End

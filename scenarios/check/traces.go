@@ -30,7 +30,7 @@ func checkConnectedTraces(inv Invariant, x *index) Result {
 		want := s.TraceID
 		traces := map[history.TraceID][]string{} // trace → message ids in it
 		for _, n := range x.byAggr[s.InquiryID] {
-			e := x.ev(n)
+			e := x.head(n)
 			if !contains(submissionFlow, e.MessageType) {
 				continue
 			}
@@ -72,9 +72,9 @@ func checkConnectedTraces(inv Invariant, x *index) Result {
 		pubs := x.publishes[id]
 		r.Checked++
 		for _, n := range x.handlings[id] {
-			e := x.ev(n)
+			e := x.head(n)
 			if !e.ParentID.IsZero() {
-				if _, ok := x.span[e.ParentID]; !ok {
+				if _, ok := x.span.event(e.ParentID); !ok {
 					r.Violations = append(r.Violations, Violation{Category: BrokenTrace,
 						Subject:    fmt.Sprintf("%s %s in %s", e.MessageType, id, e.Service),
 						Detail:     fmt.Sprintf("handling's parent span %s was never recorded (orphan)", e.ParentID),
@@ -86,7 +86,7 @@ func checkConnectedTraces(inv Invariant, x *index) Result {
 				continue
 			}
 			if !x.sameTraceAsAPublish(e.TraceID, pubs) {
-				p := x.ev(pubs[0])
+				p := x.head(pubs[0])
 				r.Violations = append(r.Violations, Violation{Category: BrokenTrace,
 					Subject:    fmt.Sprintf("%s %s in %s", e.MessageType, id, e.Service),
 					Detail:     "handling is not in the trace of its publish (context lost on the way)",
@@ -100,7 +100,7 @@ func checkConnectedTraces(inv Invariant, x *index) Result {
 
 func (x *index) sameTraceAsAPublish(t history.TraceID, pubs []int32) bool {
 	for _, n := range pubs {
-		if x.ev(n).TraceID == t {
+		if x.head(n).TraceID == t {
 			return true
 		}
 	}

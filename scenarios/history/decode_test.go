@@ -126,7 +126,8 @@ func TestTableRoundTrip(t *testing.T) {
 	zone := time.FixedZone("X", -7200)
 	events := []Event{
 		{Kind: KindPublish, Start: time.Unix(100, 1).UTC(), End: time.Unix(101, 2).In(zone), MessageID: "m",
-			EffectKeys: []string{"k1", "k2"}, Attempt: 3, Republish: 1, Redelivered: true, AggregateVersion: -4},
+			EffectKeys: []string{"k1", "k2"}, Attempt: 3, Republish: 1, Redelivered: true, AggregateVersion: -4,
+			Service: "tickets", MessageType: "TicketQualified", AggregateID: "a", Outcome: OutcomeRetried},
 		{Kind: KindProcess, Start: time.Unix(50, 0).In(time.Local), Error: strings.Repeat("long ", 5000), MessageID: "m"},
 		{Kind: KindOther, EffectKeys: []string{}},
 	}
@@ -145,6 +146,14 @@ func TestTableRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got[i], events[i]) {
 			t.Errorf("event %d: got %+v, want %+v", i, got[i], events[i])
 		}
+	}
+	for i := range got {
+		if h, want := tb.Head(i), got[i].Head(); h != want {
+			t.Errorf("event %d: Head gives %+v, the event %+v", i, h, want)
+		}
+	}
+	if h := tb.Head(0); h.Service != "tickets" || h.AggregateID != "a" || h.TraceID[3] != 7 || !h.Failed() {
+		t.Errorf("Head of event 0: %+v", h)
 	}
 	if got[3].MessageID != "m" || got[3].Kind != KindProcess {
 		t.Errorf("event appended after Seal: %+v", got[3])

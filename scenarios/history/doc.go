@@ -34,6 +34,11 @@
 // hand-written decoder (encoding/json takes the lines it does not handle:
 // escapes, nulls, unknown keys). Code that reads events of either form uses
 // NumEvents, EventAt and AllEvents; EventAt copies a row out of the table.
+// HeadAt and EventsWhere read only an event's EventHead (kind, service,
+// message id and type, aggregate id, outcome, trace and span ids), so a
+// loop that filters on those copies out only the events it keeps. The run
+// file's arrays share equal strings and equal command parameters (one map
+// for all equal ones: do not write to them).
 //
 // This package imports nothing of the live system: an adapter (built with the
 // tracing reader and the services' stores) fills it, and the checkers need

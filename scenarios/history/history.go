@@ -264,8 +264,10 @@ func (e *Event) RolledBack() bool {
 
 // Failed reports whether a handling failed: retried, requeued, failed or
 // dead-lettered.
-func (e *Event) Failed() bool {
-	switch e.Outcome {
+func (e *Event) Failed() bool { return failedOutcome(e.Outcome) }
+
+func failedOutcome(outcome string) bool {
+	switch outcome {
 	case OutcomeFailed, OutcomeRetried, OutcomeRequeued, OutcomeDeadLettered:
 		return true
 	}

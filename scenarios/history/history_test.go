@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
@@ -216,6 +217,24 @@ func TestStreamingLoadsMatchEncodingJSON(t *testing.T) {
 	if !reflect.DeepEqual(*got, want) {
 		t.Fatalf("LoadHeader:\n%+v\nencoding/json:\n%+v", *got, want)
 	}
+	// Equal strings and command parameters are shared, not copies.
+	if a, b := got.Workload[0].InquiryID, got.Snapshot.Inquiries[0].ID; a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("submission and inquiry ids %q and %q are not one string", a, b)
+	}
+	shared := 0
+	for i := range got.Commands {
+		for j := range i {
+			a, b := got.Commands[i].Params, got.Commands[j].Params
+			if len(a) > 0 && reflect.DeepEqual(a, b) && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() {
+				shared++
+			} else if len(a) > 0 && reflect.DeepEqual(a, b) {
+				t.Fatalf("commands %d and %d have equal parameters %v in two maps", j, i, a)
+			}
+		}
+	}
+	if shared == 0 {
+		t.Error("no two commands share their parameters: the test history has no equal ones")
+	}
 	loaded, err := history.Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +245,25 @@ func TestStreamingLoadsMatchEncodingJSON(t *testing.T) {
 	}
 	if table.NumEvents() != len(loaded.Events) || len(loaded.Events) == 0 || !reflect.DeepEqual(table.Table.Events(), loaded.Events) {
 		t.Fatalf("LoadTable holds %d events unlike Load's %d", table.NumEvents(), len(loaded.Events))
+	}
+	isProcess := func(h *history.EventHead) bool { return h.Kind == history.KindProcess }
+	for _, hh := range []*history.History{table, loaded} {
+		var got []int
+		for i, e := range hh.EventsWhere(isProcess) {
+			if !reflect.DeepEqual(*e, loaded.Events[i]) || e.Kind != history.KindProcess {
+				t.Fatalf("EventsWhere yields %+v as event %d, which is %+v", *e, i, loaded.Events[i])
+			}
+			got = append(got, i)
+		}
+		want := 0
+		for _, e := range loaded.Events {
+			if e.Kind == history.KindProcess {
+				want++
+			}
+		}
+		if len(got) != want || want == 0 {
+			t.Fatalf("EventsWhere yields %d process events of %d", len(got), want)
+		}
 	}
 	for i, e := range table.AllEvents() {
 		if !reflect.DeepEqual(*e, loaded.Events[i]) || !reflect.DeepEqual(*table.EventAt(i), loaded.Events[i]) {

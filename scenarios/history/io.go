@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -111,7 +114,8 @@ func LoadTable(dir string) (*History, error) {
 }
 
 // LoadHeader reads the run file of a history directory (everything but the
-// events), streaming it.
+// events), streaming it. Equal strings and equal map[string]string fields
+// of its array elements are shared (see sharer).
 func LoadHeader(dir string) (*History, error) {
 	name := filepath.Join(dir, RunFile)
 	f, err := os.Open(name)
@@ -121,7 +125,7 @@ func LoadHeader(dir string) (*History, error) {
 	defer f.Close()
 	var h History
 	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
-	if err := decodeStreaming(dec, reflect.ValueOf(&h).Elem()); err != nil {
+	if err := decodeStreaming(dec, reflect.ValueOf(&h).Elem(), newSharer()); err != nil {
 		return nil, fmt.Errorf("load history %s: %w", name, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -318,16 +322,17 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 // buffered at a time: a run file of 100+ MiB is never held whole, and the
 // arrays are trimmed to their length. Other
 // values, elements and types with their own UnmarshalJSON go to dec.Decode.
-func decodeStreaming(dec *json.Decoder, v reflect.Value) error {
+// Each element of an array of structs then goes through sh.
+func decodeStreaming(dec *json.Decoder, v reflect.Value, sh *sharer) error {
 	t := v.Type()
 	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return dec.Decode(v.Addr().Interface())
 	}
 	switch {
 	case t.Kind() == reflect.Struct:
-		return decodeStreamingObject(dec, v)
+		return decodeStreamingObject(dec, v, sh)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
-		return decodeStreamingArray(dec, v)
+		return decodeStreamingArray(dec, v, sh)
 	}
 	return dec.Decode(v.Addr().Interface())
 }
@@ -337,7 +342,7 @@ var (
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-func decodeStreamingObject(dec *json.Decoder, v reflect.Value) error {
+func decodeStreamingObject(dec *json.Decoder, v reflect.Value, sh *sharer) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -355,7 +360,7 @@ func decodeStreamingObject(dec *json.Decoder, v reflect.Value) error {
 		}
 		key, _ := tok.(string)
 		if f, ok := jsonField(v.Type(), key); ok {
-			if err := decodeStreaming(dec, v.Field(f)); err != nil {
+			if err := decodeStreaming(dec, v.Field(f), sh); err != nil {
 				return err
 			}
 			continue
@@ -369,7 +374,7 @@ func decodeStreamingObject(dec *json.Decoder, v reflect.Value) error {
 	return err
 }
 
-func decodeStreamingArray(dec *json.Decoder, v reflect.Value) error {
+func decodeStreamingArray(dec *json.Decoder, v reflect.Value, sh *sharer) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -393,6 +398,7 @@ func decodeStreamingArray(dec *json.Decoder, v reflect.Value) error {
 		if err := dec.Decode(elem.Addr().Interface()); err != nil {
 			return err
 		}
+		sh.share(elem)
 	}
 	if _, err := dec.Token(); err != nil { // ']'
 		return err
@@ -432,4 +438,67 @@ func jsonField(t reflect.Type, key string) (int, bool) {
 		}
 	}
 	return fold, fold >= 0
+}
+
+// sharer makes the equal strings, and the equal map[string]string, of the
+// structs it is shown one value: encoding/json allocates each anew, and a
+// run file repeats the same ids, e-mails, statuses and command parameters
+// across workload and snapshot. Shared maps must not be written to.
+type sharer struct {
+	strs   map[string]string
+	maps   map[string]map[string]string
+	fields map[reflect.Type][]int // exported string and map[string]string fields
+	key    []byte
+}
+
+func newSharer() *sharer {
+	return &sharer{strs: map[string]string{}, maps: map[string]map[string]string{}, fields: map[reflect.Type][]int{}}
+}
+
+var mapStringString = reflect.TypeFor[map[string]string]()
+
+// share replaces the top-level string and map[string]string fields of
+// struct v by the first equal one it was shown.
+func (sh *sharer) share(v reflect.Value) {
+	fields, ok := sh.fields[v.Type()]
+	if !ok {
+		t := v.Type()
+		fields = []int{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.IsExported() && (f.Type.Kind() == reflect.String || f.Type == mapStringString) {
+				fields = append(fields, i)
+			}
+		}
+		sh.fields[t] = fields
+	}
+	for _, i := range fields {
+		f := v.Field(i)
+		if f.Kind() == reflect.String {
+			if s := f.String(); s != "" {
+				if c, ok := sh.strs[s]; ok {
+					f.SetString(c)
+				} else {
+					sh.strs[s] = s
+				}
+			}
+			continue
+		}
+		if f.Len() == 0 {
+			continue
+		}
+		m := f.Interface().(map[string]string)
+		sh.key = sh.key[:0]
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			sh.key = binary.AppendUvarint(sh.key, uint64(len(k)))
+			sh.key = append(sh.key, k...)
+			sh.key = binary.AppendUvarint(sh.key, uint64(len(m[k])))
+			sh.key = append(sh.key, m[k]...)
+		}
+		if c, ok := sh.maps[string(sh.key)]; ok {
+			f.Set(reflect.ValueOf(c))
+		} else {
+			sh.maps[string(sh.key)] = m
+		}
+	}
 }

@@ -346,3 +346,66 @@ func (h *History) AllEvents() iter.Seq2[int, *Event] {
 		}
 	}
 }
+
+// EventHead is the fields of an event that checkers filter on; reading it
+// from a table copies these fields only, not the whole row.
+type EventHead struct {
+	Kind, Service, MessageID, MessageType, AggregateID, Outcome string
+
+	TraceID          TraceID
+	SpanID, ParentID SpanID
+}
+
+// Head returns the EventHead of e.
+func (e *Event) Head() EventHead {
+	return EventHead{Kind: e.Kind, Service: e.Service, MessageID: e.MessageID, MessageType: e.MessageType,
+		AggregateID: e.AggregateID, Outcome: e.Outcome, TraceID: e.TraceID, SpanID: e.SpanID, ParentID: e.ParentID}
+}
+
+// Failed is Event.Failed of the event.
+func (e *EventHead) Failed() bool { return failedOutcome(e.Outcome) }
+
+// Head returns the EventHead of event i.
+func (t *EventTable) Head(i int) EventHead {
+	r := &t.rows[i]
+	return EventHead{Kind: t.strs[r.str[sKind]], Service: t.strs[r.str[sService]],
+		MessageID: t.strs[r.str[sMessageID]], MessageType: t.strs[r.str[sMessageType]],
+		AggregateID: t.strs[r.str[sAggregateID]], Outcome: t.strs[r.str[sOutcome]],
+		TraceID: t.traces[r.trace], SpanID: r.span, ParentID: r.parent}
+}
+
+// HeadAt returns the EventHead of event i, of Events or of Table.
+func (h *History) HeadAt(i int) EventHead {
+	if len(h.Events) == 0 && h.Table != nil {
+		return h.Table.Head(i)
+	}
+	return h.Events[i].Head()
+}
+
+// EventsWhere is AllEvents restricted to the events whose head keep
+// accepts; from a table, only those are copied out of their rows.
+func (h *History) EventsWhere(keep func(*EventHead) bool) iter.Seq2[int, *Event] {
+	return func(yield func(int, *Event) bool) {
+		if len(h.Events) == 0 && h.Table != nil {
+			var e Event
+			for i := range h.Table.rows {
+				if hd := h.Table.Head(i); !keep(&hd) {
+					continue
+				}
+				h.Table.Get(i, &e)
+				if !yield(i, &e) {
+					return
+				}
+			}
+			return
+		}
+		for i := range h.Events {
+			if hd := h.Events[i].Head(); !keep(&hd) {
+				continue
+			}
+			if !yield(i, &h.Events[i]) {
+				return
+			}
+		}
+	}
+}
