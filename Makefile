@@ -56,6 +56,10 @@ test: deps ## Every test once (unit, integration, the README's tour with every c
 test-tour: deps ## Only the README's tour, typed in a fresh copy (TFLAB_TOUR=word,word picks lines; TFLAB_SCENARIOS=a,b narrows its suite)
 	$(GO) test -count=1 -tags integration,scenario -timeout 18m -run ReadmeTour -v ./cmd/tflab
 
+.PHONY: test-cluster
+test-cluster: deps ## Only the live test of the faults between cluster nodes (three nodes, nftables cuts; needs root)
+	$(GO) test -count=1 -tags integration,cluster -timeout 20m -v ./anomalies/clustertest
+
 .PHONY: test-jaeger
 test-jaeger: deps jaeger ## Only the Jaeger trace test: builds bin/jaeger first, then finds a whole inquiry trace through its query API
 	TFLAB_JAEGER_BIN=$(abspath $(JAEGER_BIN)) $(GO) test -count=1 -tags integration -timeout 10m -run Jaeger -v ./cmd/tflab
