@@ -494,6 +494,34 @@ func TestNoGhostEvents(t *testing.T) {
 				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "communication",
 					Queue: "communication-ticket-resolved-dlq", MessageID: e.MessageID, MessageType: "TicketResolved"})
 			}},
+		{name: "NoGhostEvents – Fault.<T> announced by a dead-lettered handling – pass", inv: "TF7", want: Pass,
+			mutate: func(t *testing.T, r synth.Result) {
+				h := r.History
+				e := find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
+				e.Outcome, e.EffectKeys = history.OutcomeDeadLettered, nil
+				p := find(t, h, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
+				again(h, p, 20*time.Millisecond, func(c *history.Event) {
+					c.Service, c.ParentID, c.PublishVia = "communication", e.SpanID, history.ViaDeadLetter
+				})
+				again(h, p, 30*time.Millisecond, func(c *history.Event) {
+					c.Service, c.ParentID, c.MessageType, c.MessageID = "communication", e.SpanID, "Fault.TicketResolved", "fault-1"
+					c.Destination, c.SpanID[5] = "faults", c.SpanID[5]+1 // not the dead-letter copy's span id
+				})
+				h.Snapshot.Messages = h.Snapshot.Messages[1:]
+				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "communication",
+					Queue: "communication-ticket-resolved-dlq", MessageID: e.MessageID, MessageType: "TicketResolved"})
+			}},
+		{name: "NoGhostEvents – Fault.<T> published by a handling that was only retried – fail", inv: "TF7", want: Violated, cat: Unexpected,
+			mutate: func(t *testing.T, r synth.Result) {
+				h := r.History
+				e := find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
+				e.Outcome = history.OutcomeRetried
+				p := find(t, h, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
+				again(h, p, 30*time.Millisecond, func(c *history.Event) {
+					c.Service, c.ParentID, c.MessageType, c.MessageID = "communication", e.SpanID, "Fault.TicketResolved", "fault-1"
+					c.Destination = "faults"
+				})
+			}},
 		{name: "NoGhostEvents – TicketQualified announces a version Tickets never reached – fail", inv: "TF7", want: Violated, cat: Unexpected,
 			mutate: func(t *testing.T, r synth.Result) {
 				find(t, r.History, history.KindPublish, "tickets", "TicketQualified", r.Flows[1].InquiryID).AggregateVersion = 42

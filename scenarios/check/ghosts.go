@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 )
@@ -19,7 +20,9 @@ var (
 //   - the aggregate it announces is not in its owner's database at
 //     quiescence, or is at a lower version than the one announced.
 //
-// Publishes the broker nacked, and publishes that failed before they were
+// A Fault.<T> message published by a handling that was dead-lettered
+// (publish-fault-on-failure) announces that failure, not a change: it is no
+// ghost. Publishes the broker nacked, and publishes that failed before they were
 // sent (no channel during a broker outage), never reached a queue and are
 // skipped. With
 // the outbox on, a rolled-back execution leaves no publish at all, which is
@@ -37,6 +40,9 @@ func checkNoGhostEvents(inv Invariant, x *index) Result {
 		r.Checked++
 		if p, ok := x.span.event(e.ParentID); ok {
 			if parent := x.ev(p); parent.RolledBack() {
+				if faultAnnouncement(e, parent) {
+					continue
+				}
 				r.Violations = append(r.Violations, x.ghost(e, fmt.Sprintf("published by a %s %s in %s that %s",
 					parent.Kind, orName(parent), parent.Service, rolledBackWording(parent.Outcome))))
 				continue
@@ -64,6 +70,16 @@ func checkNoGhostEvents(inv Invariant, x *index) Result {
 		}
 	}
 	return finish(r)
+}
+
+// faultPrefix starts the type of a Fault.<T> message (Ticketflow's
+// contracts.FaultTypePrefix).
+const faultPrefix = "Fault."
+
+// faultAnnouncement reports whether e is the Fault.<T> message a handling
+// publishes when it gives the message up (dead-lettered).
+func faultAnnouncement(e, parent *history.Event) bool {
+	return strings.HasPrefix(e.MessageType, faultPrefix) && parent.Outcome == history.OutcomeDeadLettered
 }
 
 // neverSent reports whether a publish failed before it was handed to the

@@ -24,6 +24,7 @@ import (
 	"github.com/ticketflow-lab/tflab/system/messaging"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/tickets"
@@ -185,6 +186,26 @@ func TestWatcherTracksSinceWhenAQueueHoldsUnacked(t *testing.T) {
 		if got := serviceOf(conn, []string{"tickets", "sla"}); got != want {
 			t.Errorf("serviceOf(%q) = %q, want %q", conn, got, want)
 		}
+	}
+}
+
+func TestInspectionSinksAreLeftOutLikeDeadLetterQueues(t *testing.T) {
+	dlq := messaging.DeadLetterQueueName("communication-ticket-resolved")
+	qs := []anomalies.Queue{{Name: "communication-ticket-resolved"}, {Name: dlq}, {Name: contracts.QueueFaults}, {Name: "sla-ticket-changes"}}
+	got := deadLetterQueues(qs)
+	if len(got) != 2 || !got[dlq] || !got[contracts.QueueFaults] {
+		t.Fatalf("sinks %v; want the dead-letter queue and the faults queue", got)
+	}
+	if o := dlqOrigins(qs); len(o) != 1 || o[dlq] != "communication-ticket-resolved" {
+		t.Fatalf("origins %v; the faults queue is no dead-letter queue", o)
+	}
+	// The watcher ignores the faults queue's messages too.
+	w := newWatcher(nil, time.Second, nil)
+	w.mu.Lock()
+	w.observeQueuesLocked([]anomalies.Queue{{Name: contracts.QueueFaults, Ready: 7, Unacked: 1}}, time.Now())
+	w.mu.Unlock()
+	if len(w.unackedSince()) != 0 || w.maxReady != 0 {
+		t.Fatalf("the watcher counted the faults queue: unacked %v, max ready %d", w.unackedSince(), w.maxReady)
 	}
 }
 

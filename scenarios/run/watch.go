@@ -10,6 +10,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 
 // RunnerConnection is the connection_name of the runner's own AMQP
@@ -153,14 +154,23 @@ func (w *watcher) counters(since time.Time) map[string]float64 {
 	return out
 }
 
-// deadLetterQueues marks the queues that are another listed queue's
-// dead-letter queue (messaging names them; never spell the names here).
+// deadLetterQueues marks the sinks kept for inspection, whose messages stay
+// by design: the queues that are another listed queue's dead-letter queue
+// (messaging names them; never spell the names here) and the queues
+// Ticketflow declares as inspection sinks (contracts.InspectionQueues, the
+// faults queue of publish-fault-on-failure). The queues-empty probe, the
+// watcher and the holdings (TF10) leave them out.
 func deadLetterQueues(queues []anomalies.Queue) map[string]bool {
 	names := map[string]bool{}
 	for _, q := range queues {
 		names[q.Name] = true
 	}
 	out := map[string]bool{}
+	for _, n := range contracts.InspectionQueues {
+		if names[n] {
+			out[n] = true
+		}
+	}
 	for n := range names {
 		if d := messaging.DeadLetterQueueName(n); names[d] {
 			out[d] = true
