@@ -725,10 +725,15 @@ func TestDeriveCounters(t *testing.T) {
 	p := find(t, h, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
 	again(h, p, 5*time.Millisecond, func(c *history.Event) { c.Republish, c.Confirm = 1, "timeout" })
 	h.Faults = []history.Fault{{Name: "cut", Type: "outage", Started: p.Start.Add(-time.Millisecond), Healed: p.Start.Add(time.Second)}}
+	// A Fault.<T> announcement, published twice (a republish): one announcement.
+	announce := again(h, p, 20*time.Millisecond, func(c *history.Event) {
+		c.MessageType, c.MessageID, c.Republish, c.Confirm = "Fault.TicketResolved", "fault-1", 0, "ack"
+	})
+	again(h, announce, 5*time.Millisecond, func(c *history.Event) { c.Republish = 1 })
 	c := DeriveCounters(h)
 	want := map[string]float64{
 		"deliveries.redelivered": 1, "dedup.skips": 1, "deliveries.retried": 1, "deliveries.duplicated": 1,
-		"publishes.republished": 1, "confirms.timeout": 1, "faults.applied": 1,
+		"publishes.republished": 2, "confirms.timeout": 1, "faults.applied": 1, "publishes.fault-announcements": 1,
 	}
 	for k, w := range want {
 		if c[k] != w {

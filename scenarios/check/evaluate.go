@@ -270,6 +270,7 @@ func DeriveCounters(h *history.History) map[string]float64 {
 	type svcMsg struct{ svc, id string }
 	seen := map[svcMsg]bool{}
 	firstPublish := map[string]time.Time{}
+	announced := map[string]bool{}
 	for _, e := range h.AllEvents() {
 		switch e.Kind {
 		case history.KindPublish:
@@ -282,6 +283,10 @@ func DeriveCounters(h *history.History) map[string]float64 {
 			}
 			if e.PublishVia == "outbox" {
 				c["publishes.outbox"]++
+			}
+			if strings.HasPrefix(e.MessageType, "Fault.") && !announced[e.MessageID] {
+				announced[e.MessageID] = true
+				c["publishes.fault-announcements"]++
 			}
 			switch e.Confirm {
 			case "nack":

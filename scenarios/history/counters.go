@@ -37,6 +37,7 @@ var Counters = []CounterInfo{
 	{"publishes", FromHistory, "publishes of system messages to the broker (not retry or dead-letter copies)"},
 	{"publishes.republished", FromHistory, "publishes that repeat an earlier attempt (republish > 0)"},
 	{"publishes.outbox", FromHistory, "publishes made by the outbox relay"},
+	{"publishes.fault-announcements", FromHistory, "distinct Fault.<T> messages published (a dead-lettered message announced, publish-fault-on-failure)"},
 	{"confirms.nacked", FromHistory, "publishes the broker nacked"},
 	{"confirms.timeout", FromHistory, "publishes whose confirm never arrived in time"},
 	{"faults.applied", FromHistory, "fault steps injected without error"},
