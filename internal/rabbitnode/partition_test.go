@@ -6,7 +6,7 @@ import (
 )
 
 func TestPartitionHandlingIsValidatedAndWrittenToTheConfig(t *testing.T) {
-	base := Config{Name: "n", Dir: "/tmp/n"}
+	base := Config{Name: "n", Dir: t.TempDir()}
 	for _, mode := range append([]string{""}, PartitionHandlings...) {
 		c := base
 		c.PartitionHandling = mode
