@@ -463,6 +463,35 @@ func requireGone(t *testing.T, pids map[string]int) {
 	}
 }
 
+// notPassed lists the rows of a suite's summary table whose verdict is not
+// PASS, each as "RUN: VERDICT REASON".
+func notPassed(stdout string) []string {
+	var rows []string
+	inTable := false
+	for line := range strings.Lines(stdout) {
+		fields := strings.Fields(line)
+		if len(fields) >= 2 && fields[0] == "RUN" && fields[1] == "VERDICT" {
+			inTable = true
+			continue
+		}
+		if !inTable || len(fields) < 2 {
+			continue
+		}
+		// A control's run name carries "(control)" as a field of its own.
+		i := 1
+		if fields[1] == "(control)" {
+			i = 2
+		}
+		if i < len(fields) && fields[i] != "PASS" {
+			rows = append(rows, strings.Join(fields, " "))
+		}
+	}
+	if len(rows) == 0 {
+		return []string{"none in the summary table"}
+	}
+	return rows
+}
+
 // runDirOf is the run directory a `tflab run` printed.
 func runDirOf(stdout string) string {
 	for line := range strings.Lines(stdout) {
@@ -501,7 +530,10 @@ func checkSuite(tr *tour, l readmeLine) {
 	}
 	r := tr.run(20*time.Minute, args...)
 	if r.code != 0 {
-		t.Errorf("%s: %s", l.text, r)
+		// The runs that did not pass come first: a CI log cut short
+		// still names them.
+		t.Errorf("%s: exit %d; not passed: %s", l.text, r.code, strings.Join(notPassed(r.stdout), "; "))
+		t.Logf("%s: %s", l.text, r)
 	}
 	if !strings.Contains(r.stdout, "RUN") || !strings.Contains(r.stdout, "VERDICT") {
 		t.Errorf("%s printed no summary table:\n%s", l.text, r.stdout)
@@ -765,5 +797,25 @@ func requireViolated(t *testing.T, j *report.Journal, want []string) {
 			b, _ := json.MarshalIndent(j.Verdicts, "", "  ")
 			t.Errorf("%s not violated\n%s", w, b)
 		}
+	}
+}
+
+func TestNotPassed(t *testing.T) {
+	out := `quickstart: PASS (exit 0) in 10s: ok
+RUN                       VERDICT       EXIT  TOOK   BROKER  REASON
+quickstart                PASS          0     10s    own     every checked invariant held
+quickstart (control)      INCONCLUSIVE  5     20s    own     evidence missing
+slow-consumer-backlog     FAIL          4     20s    own     TF2 violated
+`
+	got := notPassed(out)
+	want := []string{
+		"quickstart (control) INCONCLUSIVE 5 20s own evidence missing",
+		"slow-consumer-backlog FAIL 4 20s own TF2 violated",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("notPassed = %q, want %q", got, want)
+	}
+	if got := notPassed("RUN VERDICT\nquickstart PASS 0\n"); !slices.Equal(got, []string{"none in the summary table"}) {
+		t.Errorf("all passed: %q", got)
 	}
 }
