@@ -1103,14 +1103,23 @@ func (l *link) releaseAckTimers(cs *chanState) {
 // unacked delivery of the channel. It does nothing when the timer was
 // released meanwhile or the broker no longer holds the delivery unacked.
 func (l *link) ackTimedOut(cs *chanState, at *ackTimer) {
+	released := false
+	// The timer counts as running until the batch has recorded its
+	// event: a heal waits for no running timer and must then see the
+	// timeout among the events.
+	defer func() {
+		if released {
+			l.p.ev.ackTimer(at.mark.rule.ID, -1)
+		}
+	}()
 	l.timerBatch(func(b *batch) {
 		i := slices.Index(cs.ackTimers, at)
 		if i < 0 {
 			return
 		}
 		cs.ackTimers = slices.Delete(cs.ackTimers, i, i+1)
+		released = true
 		r := at.mark.rule
-		l.p.ev.ackTimer(r.ID, -1)
 		if cs.dead || cs.closing != nil || l.closing != nil || l.chans[cs.id] != cs || !slices.Contains(cs.del.forever, at.mark.broker) {
 			return
 		}
