@@ -22,15 +22,7 @@ import (
 // the duplicate as evidence.
 func TestMessageDuplicatesADeliveryUntilHealed(t *testing.T) {
 	env, p, url := proxiedCommunication(t)
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ch := labtest.Channel(t, url)
 	q, err := ch.QueueDeclare(labtest.UniqueName(t, "q"), false, true, false, false, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -98,15 +90,7 @@ func TestMessageDuplicatesADeliveryUntilHealed(t *testing.T) {
 // closed the consumer's channel, and counts it.
 func TestMessageDropAckHealWaitsForTheAckTimeout(t *testing.T) {
 	env, p, url := proxiedCommunication(t)
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn, ch := labtest.Channel(t, url)
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
 	// Exclusive, not auto-delete: the queue must outlive the consumer whose
 	// channel the ack timeout closes.

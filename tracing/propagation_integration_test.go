@@ -36,15 +36,7 @@ func TestTraceThroughRabbitMQ(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	conn, err := amqp.Dial(labtest.AMQPURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ch := labtest.Channel(t, labtest.AMQPURL(t))
 	q, err := ch.QueueDeclare(labtest.UniqueName(t, "tracing"), false, true, true, false, nil)
 	if err != nil {
 		t.Fatal(err)

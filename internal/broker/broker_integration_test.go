@@ -188,15 +188,7 @@ func testExternalRun(t *testing.T, base broker.Node, ctl func(context.Context, .
 	}
 	declare := func(url string) {
 		t.Helper()
-		conn, err := amqp.Dial(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		ch, err := conn.Channel()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ch := labtest.Channel(t, url)
 		if _, err := ch.QueueDeclare(sysQueue, true, false, false, false, nil); err != nil {
 			t.Fatal(err)
 		}

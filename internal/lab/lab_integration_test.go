@@ -347,15 +347,7 @@ func testMessageFaultsThroughAPI(t *testing.T, l *lab.Lab, amqpURL string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ch := labtest.Channel(t, url)
 	q, err := ch.QueueDeclare(labtest.UniqueName(t, "q"), false, true, false, false, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -87,15 +87,7 @@ func TestClusterOfTwoPublishesAndConsumesOnBothNodes(t *testing.T) {
 
 func publish(t *testing.T, url, q, body string) {
 	t.Helper()
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ch := labtest.Channel(t, url)
 	if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -113,15 +105,7 @@ func publish(t *testing.T, url, q, body string) {
 
 func consumeOne(t *testing.T, url, q string) string {
 	t.Helper()
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ch := labtest.Channel(t, url)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		d, ok, err := ch.Get(q, true)
