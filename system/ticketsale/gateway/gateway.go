@@ -106,9 +106,9 @@ type Outcome int
 
 // Outcomes of Gateway.Charge.
 const (
-	Charged       Outcome = iota // a new charge
-	Replayed                     // the idempotency key's earlier charge
-	Declined                     // refused, nothing taken
+	Charged         Outcome = iota // a new charge
+	Replayed                       // the idempotency key's earlier charge
+	Declined                       // refused, nothing taken
 	ChargedTimedOut                // taken, but the caller is told it timed out
 )
 
