@@ -93,8 +93,12 @@ func TestVersionRuleReorderedUpdates(t *testing.T) {
 		tg := common.Fixed()
 		tg.Version = c.mode
 		db := setup(t, tg)
-		errV2 := tx(t, db, func(ctx context.Context, q store.Querier) error { return orders.OnTicketUpdated(ctx, q, tg, updated(2, 15), now) })
-		errV1 := tx(t, db, func(ctx context.Context, q store.Querier) error { return orders.OnTicketUpdated(ctx, q, tg, updated(1, 10), now) })
+		errV2 := tx(t, db, func(ctx context.Context, q store.Querier) error {
+			return orders.OnTicketUpdated(ctx, q, tg, updated(2, 15), now)
+		})
+		errV1 := tx(t, db, func(ctx context.Context, q store.Querier) error {
+			return orders.OnTicketUpdated(ctx, q, tg, updated(1, 10), now)
+		})
 		if c.mode == common.VersionOff {
 			must(t, errV2)
 			must(t, errV1)
@@ -107,7 +111,9 @@ func TestVersionRuleReorderedUpdates(t *testing.T) {
 			t.Errorf("%s: early v2 → %v, want a version error (retried)", c.mode, errV2)
 		}
 		must(t, errV1)
-		must(t, tx(t, db, func(ctx context.Context, q store.Querier) error { return orders.OnTicketUpdated(ctx, q, tg, updated(2, 15), now) }))
+		must(t, tx(t, db, func(ctx context.Context, q store.Querier) error {
+			return orders.OnTicketUpdated(ctx, q, tg, updated(2, 15), now)
+		}))
 		if p, v := price(t, db); p != 15 || v != 2 {
 			t.Errorf("%s: price %v version %d after the retry, want 15 at 2", c.mode, p, v)
 		}
@@ -123,8 +129,12 @@ func TestVersionRuleDuplicateUpdate(t *testing.T) {
 		tg := common.Fixed()
 		tg.Version = c.mode
 		db := setup(t, tg)
-		must(t, tx(t, db, func(ctx context.Context, q store.Querier) error { return orders.OnTicketUpdated(ctx, q, tg, updated(1, 10), now) }))
-		err := tx(t, db, func(ctx context.Context, q store.Querier) error { return orders.OnTicketUpdated(ctx, q, tg, updated(1, 10), now) })
+		must(t, tx(t, db, func(ctx context.Context, q store.Querier) error {
+			return orders.OnTicketUpdated(ctx, q, tg, updated(1, 10), now)
+		}))
+		err := tx(t, db, func(ctx context.Context, q store.Querier) error {
+			return orders.OnTicketUpdated(ctx, q, tg, updated(1, 10), now)
+		})
 		if (err != nil) != c.wantErr {
 			t.Errorf("%s: duplicate → %v, want error %v", c.mode, err, c.wantErr)
 		}

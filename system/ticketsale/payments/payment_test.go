@@ -29,7 +29,9 @@ func created() common.OrderCreatedEvent {
 func setup(t *testing.T, tg common.Toggles) *store.DB {
 	t.Helper()
 	db := tstest.Store(t, payments.Migrations)
-	must(t, tstest.InTx(t, db, func(ctx context.Context, q store.Querier) error { return payments.OnOrderCreated(ctx, q, tg, created(), now) }))
+	must(t, tstest.InTx(t, db, func(ctx context.Context, q store.Querier) error {
+		return payments.OnOrderCreated(ctx, q, tg, created(), now)
+	}))
 	return db
 }
 
@@ -63,7 +65,9 @@ func TestCreateIdempotentDuplicateOrderCreated(t *testing.T) {
 	for _, faithful := range []bool{false, true} {
 		tg := common.Fixed().With(common.CreateIdempotent, faithful)
 		db := setup(t, tg)
-		err := tstest.InTx(t, db, func(ctx context.Context, q store.Querier) error { return payments.OnOrderCreated(ctx, q, tg, created(), now) })
+		err := tstest.InTx(t, db, func(ctx context.Context, q store.Querier) error {
+			return payments.OnOrderCreated(ctx, q, tg, created(), now)
+		})
 		if faithful == (err == nil) {
 			t.Errorf("faithful=%v: duplicate order:created → %v", faithful, err)
 		}
