@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ type Instance struct {
 	URL  string
 	done chan error
 	stop context.CancelFunc
+	once sync.Once
 }
 
 // WireErr adapts a Wire without an error result.
@@ -113,16 +115,17 @@ func Start(t testing.TB, cfg service.Config, spec tsapp.Spec, wire func(*tsapp.R
 
 // Stop stops the instance and waits for Run to return (idempotent).
 func (in *Instance) Stop(t testing.TB) {
-	in.stop()
-	select {
-	case err, ok := <-in.done:
-		if ok && err != nil {
-			t.Errorf("%s stopped with %v", in.RT.Config().Name, err)
+	in.once.Do(func() {
+		in.stop()
+		select {
+		case err := <-in.done:
+			if err != nil {
+				t.Errorf("%s stopped with %v", in.RT.Config().Name, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("%s did not stop within 30s", in.RT.Config().Name)
 		}
-		close(in.done)
-	case <-time.After(30 * time.Second):
-		t.Errorf("%s did not stop within 30s", in.RT.Config().Name)
-	}
+	})
 }
 
 // NewUser returns a session for a user id signed with the default key.
