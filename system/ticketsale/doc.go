@@ -5,11 +5,11 @@
 //
 // # Design
 //
-//	            HTTP (course routes, session cookie with a JWT)
-//	  auth   tickets ──ticket:created/updated──▶ orders ──order:created──▶ tickets, payments, expiration
-//	                 ◀──order:created/cancelled──        ◀─expiration:complete── expiration (durable jobs)
-//	                                                     ◀─payment:created────── payments ──▶ gateway (fake Stripe)
-//	                                          (fixed) order:updated ──▶ payments
+//	          HTTP (course routes, session cookie with a JWT)
+//	auth   tickets ──ticket:created/updated──▶ orders ──order:created──▶ tickets, payments, expiration
+//	               ◀──order:created/cancelled──        ◀─expiration:complete── expiration (durable jobs)
+//	                                                   ◀─payment:created────── payments ──▶ gateway (fake Stripe)
+//	                                        (fixed) order:updated ──▶ payments
 //
 // Services lists the services in start order with their Mains (each
 // `func(ctx, service.Config, *slog.Logger) error`, as Ticketflow's), HTTP
