@@ -9,7 +9,10 @@
 //	err := tstest.InTx(t, db, func(ctx context.Context, q store.Querier) error { ... })
 //
 //	url := labtest.VHost(t, labtest.UniqueName(t, "ts"))   // integration tests
-//	in := tstest.Start(t, url, orders.Spec, tstest.WireErr(orders.Wire), nil)
+//	in := tstest.Start(t, tstest.Config(t, "orders", url, 1, nil), orders.Spec, orders.Wire)
 //	user := tstest.NewUser(t, "u1")                        // a signed session
 //	code, body := in.Do(t, user, "POST", "/api/orders", orders.OrderBody{TicketID: id})
+//	b := tstest.Dial(t, url)                               // raw events
+//	ch := b.Capture(t, common.SubjectOrderCreated)
+//	b.Publish(t, common.SubjectTicketCreated, "", common.TicketCreated{...})
 package tstest
