@@ -155,3 +155,39 @@ func TestSlowHandlingOutlivesAckWait(t *testing.T) {
 		})
 	}
 }
+
+// The course's experiment in small (TS13): two orders replicas on one
+// store, create(5) → update(10) → update(15) for many tickets published
+// back to back; the version rule (fixed) brings every replica row to 15.
+func TestTwoReplicasConvergeOnTheLastPrice(t *testing.T) {
+	url := labtest.VHost(t, labtest.UniqueName(t, "ts"))
+	settings := map[string]string{tsapp.SettingAckWait: "300ms"}
+	cfg := tstest.Config(t, common.ServiceOrders, url, 1, settings)
+	first := tstest.Start(t, cfg, orders.Spec, orders.Wire)
+	cfg2 := cfg
+	cfg2.Instance = 2
+	second := tstest.Start(t, cfg2, orders.Spec, orders.Wire)
+	b := tstest.Dial(t, url)
+	const n = 40
+	for i := range n {
+		id := fmt.Sprintf("race-%d", i)
+		b.Publish(t, common.SubjectTicketCreated, "", common.TicketCreated{ID: id, Title: "x", Price: 5})
+		b.Publish(t, common.SubjectTicketUpdated, "", common.TicketUpdated{ID: id, Version: 1, Title: "x", Price: 10})
+		b.Publish(t, common.SubjectTicketUpdated, "", common.TicketUpdated{ID: id, Version: 2, Title: "x", Price: 15})
+	}
+	labtest.Eventually(t, 90*time.Second, func() error {
+		if got := tstest.Count(t, first.RT.DB(), `SELECT COUNT(*) FROM tickets WHERE price = 15 AND version = 2`); got != n {
+			return fmt.Errorf("%d of %d tickets at price 15", got, n)
+		}
+		return nil
+	})
+	if h1, h2 := first.RT.Bus().Stats().Handled, second.RT.Bus().Stats().Handled; h1 == 0 || h2 == 0 {
+		t.Logf("handlings per replica: %d and %d (one replica took them all)", h1, h2)
+	}
+	var h tsapp.Health
+	code, body := second.Do(t, nil, http.MethodGet, "/health", nil)
+	tstest.Decode(t, body, &h)
+	if code != http.StatusOK || h.Status != "Healthy" || h.AMQP == nil || !h.AMQP.Connected || h.Instance != "orders-2" {
+		t.Errorf("health: %d %s", code, body)
+	}
+}
