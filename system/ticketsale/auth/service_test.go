@@ -105,3 +105,11 @@ func TestPasswordHash(t *testing.T) {
 		t.Error("wrong password matched")
 	}
 }
+
+func TestHealthWithoutBroker(t *testing.T) {
+	in := start(t)
+	code, body := in.Do(t, nil, http.MethodGet, "/health", nil)
+	if code != http.StatusOK || !strings.Contains(string(body), `"status":"Healthy"`) || strings.Contains(string(body), `"amqp"`) {
+		t.Errorf("health: %d %s", code, body)
+	}
+}
