@@ -1,0 +1,58 @@
+package ticketsale_test
+
+import (
+	"testing"
+
+	"github.com/ticketflow-lab/tflab/system/ticketsale"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+)
+
+func TestVariantsValidateAndEachToggleSwitchesOne(t *testing.T) {
+	v := ticketsale.Variants()
+	if err := v.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tog := range v.Toggles {
+		r, err := v.Resolve(tog.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg, err := common.ParseToggles(r.Settings, r.Unprotect)
+		if err != nil {
+			t.Fatalf("%s: %v", tog.Name, err)
+		}
+		if n := len(tg.FaithfulList()); n != 1 {
+			t.Errorf("%s switches %d toggles (%s), want 1", tog.Name, n, tg)
+		}
+	}
+	course, err := v.Resolve(ticketsale.ProfileCourse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, _ := common.ParseToggles(course.Settings, course.Unprotect)
+	if len(tg.FaithfulList()) != len(common.AllToggles) || tg.Version != common.VersionStrict {
+		t.Errorf("course profile: %s", tg)
+	}
+	fixed, _ := v.Resolve("")
+	if tg, _ := common.ParseToggles(fixed.Settings, fixed.Unprotect); tg.String() != "fixed" {
+		t.Errorf("default profile: %s", tg)
+	}
+}
+
+func TestServicesAreComplete(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range ticketsale.Services {
+		if s.Main == nil || s.HTTPPort == 0 || seen[s.Name] {
+			t.Errorf("service %+v", s)
+		}
+		seen[s.Name] = true
+		if s.Messaging != (len(s.Listens) > 0) {
+			t.Errorf("%s: messaging %v but listens to %v", s.Name, s.Messaging, s.Listens)
+		}
+	}
+	for _, n := range []string{"auth", "tickets", "orders", "expiration", "payments", "gateway"} {
+		if !seen[n] {
+			t.Errorf("service %s missing", n)
+		}
+	}
+}

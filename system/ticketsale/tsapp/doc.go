@@ -1,0 +1,45 @@
+// Package tsapp is the runtime every ticketsale service runs on: it turns a
+// service's Main into a declaration of its store, listeners, routes and
+// loops, over the lab's shared layers (system/messaging, system/store,
+// tracing, system/service).
+//
+// # Design
+//
+//	Main(ctx, cfg, log)
+//	  rt, err := tsapp.New(ctx, cfg, log, tsapp.Spec{Service: "orders", Messaging: true, Migrations: ...})
+//	  rt.Listen(subject, handler)        // queue <service>-service.<key>, ackWait emulation
+//	  rt.Mux().HandleFunc(pattern, h)    // routes, behind the currentUser middleware
+//	  rt.Go("worker", loop)              // background loops
+//	  return rt.Run(ctx)
+//
+// It does not use Ticketflow's runtime (system/ticketflow/app): that one
+// takes its contracts (services, topology, message types, anomaly points)
+// from Ticketflow's contracts package by name, not as data.
+//
+// Messaging protections: the course has no inbox and uses its own version
+// rule, so dedup and ordering are off; the outbox follows the Outbox toggle
+// (faithful: messaging.DirectAfterCommit, published after the commit and
+// lost on a failure); confirms and retries follow cfg.Unprotect.
+//
+// ackWait (setting ack-wait, default 5s as the course): NATS Streaming
+// redelivers a message not acked within ackWait, possibly to another
+// replica while the first handler still runs. Here a failed handling goes
+// to the queue's retry companion with a TTL of ackWait (the messaging
+// layer's retry path, attempts unlimited unless max-deliveries is set), and
+// a handling still running when its ackWait timer fires sends a copy (same
+// message id, header ack-wait-expired) the same way; so the copy comes back
+// after another ackWait, to any replica. Consumers take max-in-flight
+// deliveries at once (default 16). handler-delay makes every handling slow.
+//
+// Routes every service gets: GET /health (200 Healthy / 503 Unhealthy;
+// amqp omitted without messaging), GET/POST /lab/clock {"offsetMs":N}, GET
+// /lab/toggles.
+//
+// # Best practices
+//
+//   - Read time from Clock(), never time.Now, so clock skew reaches the
+//     logic (expiration's window, L14).
+//   - Publish with Publish/PublishAll inside InTx or a listener's tx, so
+//     the Outbox toggle decides how the event leaves.
+//   - Keep HTTP calls (the gateway) out of transactions.
+package tsapp
