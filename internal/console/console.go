@@ -2,7 +2,12 @@
 // generated from the scenario schema, applied by the runner's executors),
 // the lab's topology with queue depths and active faults, the run
 // directories with their verdicts and reports, and a follow-a-message
-// waterfall from the span files.
+// waterfall from the span files. For a Ticketflow lab it also serves
+// Ticketflow's own three front ends, rendered server-side over the
+// services' HTTP APIs: the customer portal (/portal), the agent desk
+// (/desk, with the live-metrics widget relaying the Metrics service's
+// Server-Sent Events) and the admin panel (/admin, in-app anomaly tiles
+// applied to every instance of a service).
 //
 // It serves on loopback only, answers only requests addressed to a loopback
 // host name (no DNS rebinding), and takes every state-changing request as a
@@ -60,6 +65,10 @@ type Console struct {
 	reg   *registry
 	log   *slog.Logger
 	srv   *http.Server
+	// closing ends when Close starts: long-lived streams (the desk's live
+	// metrics) end with it, so that shutting down does not wait for them.
+	closing context.Context
+	close   context.CancelFunc
 }
 
 // New builds a console. Faults it injects are recorded in the lab's run
@@ -81,7 +90,8 @@ func New(cfg Config) (*Console, error) {
 	if dir := cfg.Info().RunDir; dir != "" {
 		file = filepath.Join(lab.Layout{Dir: dir}.Logs(), FaultsFile)
 	}
-	return &Console{cfg: cfg, forms: forms, tmpl: tmpl, log: log,
+	closing, cancel := context.WithCancel(context.Background())
+	return &Console{cfg: cfg, forms: forms, tmpl: tmpl, log: log, closing: closing, close: cancel,
 		reg: &registry{anomaly: cfg.Anomaly, log: log, file: file, seq: map[string]int{}}}, nil
 }
 
@@ -106,6 +116,7 @@ func (c *Console) Start(addr string) (string, error) {
 
 // Close heals every fault the console injected, then stops serving.
 func (c *Console) Close(ctx context.Context) error {
+	c.close()
 	err := c.reg.healAll(ctx)
 	if c.srv != nil {
 		err = errors.Join(err, c.srv.Shutdown(ctx))
@@ -132,6 +143,9 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /runs", c.runsPage)
 	mux.HandleFunc("GET /runs/{name}/report.html", c.report)
 	mux.HandleFunc("GET /trace", c.tracePage)
+	c.portalRoutes(mux)
+	c.deskRoutes(mux)
+	c.adminRoutes(mux)
 	return guard(mux)
 }
 
