@@ -76,7 +76,9 @@ func chromium(t *testing.T) string {
 }
 
 // browser starts headless Chromium; every action runs under ctx's deadline.
-func browser(t *testing.T, path string) context.Context { return browserWithin(t, path, 120*time.Second) }
+func browser(t *testing.T, path string) context.Context {
+	return browserWithin(t, path, 120*time.Second)
+}
 
 // browserWithin starts headless Chromium; every action runs under a
 // deadline of d from now.

@@ -29,7 +29,9 @@ var funcs = template.FuncMap{
 	"add":       func(a, b int) int { return a + b },
 	"sub":       func(a, b int) int { return a - b },
 	"deadline":  deadlineIn,
-	"actionOf":  func(row deskRow, action string, v deskView) deskActionView { return deskActionView{Row: row, Action: action, View: v} },
+	"actionOf": func(row deskRow, action string, v deskView) deskActionView {
+		return deskActionView{Row: row, Action: action, View: v}
+	},
 }
 
 // page is the data of every full page.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
 )
 
 // sutTimeout bounds one call of the console to a service of the system
