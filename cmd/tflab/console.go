@@ -67,7 +67,10 @@ opens it in the desktop's browser (xdg-open).
 The console: inject a fault by click (the same fault classes and executors
 as scenario files), heal it; the topology with queue depths and active
 faults; the run directories with verdicts and reports; follow a message
-through every service's spans.`,
+through every service's spans. For a Ticketflow lab also Ticketflow's own
+front ends: the customer portal (/portal), the agent desk with its
+live-metrics widget (/desk) and the admin panel's in-app anomaly tiles
+(/admin).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, in, err := findLab(runDir)
