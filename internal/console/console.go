@@ -29,6 +29,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/anomalies"
@@ -55,6 +56,11 @@ type Config struct {
 	RunsRoot string
 	// Log receives the console's fault log lines (nil discards).
 	Log *slog.Logger
+	// RunCommand starts a scenario run on the Scenarios page: the command
+	// and arguments before the scenario's name, e.g. tflab run (the
+	// console adds NAME --out RunsRoot [--control]). Empty: the page lists
+	// the catalog but starts nothing.
+	RunCommand []string
 }
 
 // Console is the web console's handler and the faults it injected.
@@ -69,6 +75,8 @@ type Console struct {
 	// metrics) end with it, so that shutting down does not wait for them.
 	closing context.Context
 	close   context.CancelFunc
+	jobMu   sync.Mutex
+	job     *scenarioJob // the last scenario run started from the Scenarios page
 }
 
 // New builds a console. Faults it injects are recorded in the lab's run
@@ -114,10 +122,17 @@ func (c *Console) Start(addr string) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// Close heals every fault the console injected, then stops serving.
+// Close heals every fault the console injected, stops a scenario run it
+// started (SIGTERM, then waits for it), then stops serving.
 func (c *Console) Close(ctx context.Context) error {
 	c.close()
 	err := c.reg.healAll(ctx)
+	c.jobMu.Lock()
+	job := c.job
+	c.jobMu.Unlock()
+	if job != nil {
+		err = errors.Join(err, job.wait(ctx))
+	}
 	if c.srv != nil {
 		err = errors.Join(err, c.srv.Shutdown(ctx))
 	}
@@ -146,6 +161,7 @@ func (c *Console) Handler() http.Handler {
 	c.portalRoutes(mux)
 	c.deskRoutes(mux)
 	c.adminRoutes(mux)
+	c.scenarioRoutes(mux)
 	return guard(mux)
 }
 

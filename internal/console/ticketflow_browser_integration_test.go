@@ -96,9 +96,14 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// text waits at most a minute for sel to be visible and reads it.
 	text := func(t *testing.T, sel string) string {
 		t.Helper()
-		do(t, chromedp.WaitVisible(chromedp.CSS(sel)))
+		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+			t.Fatalf("wait for %s: %v", sel, err)
+		}
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 		if err != nil {
 			t.Fatal(err)
@@ -121,7 +126,7 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 			chromedp.Navigate(base+"/portal/submit-inquiry"),
 			chromedp.SetValue(chromedp.CSS(`#inquiry-title`), "Cannot log in"),
 			chromedp.SetValue(chromedp.CSS(`#inquiry-name`), "Ann Smith"),
-			chromedp.SetValue(chromedp.CSS(`#inquiry-email`), "ann.smith@example"),
+			chromedp.SetValue(chromedp.CSS(`#inquiry-email`), "ann.smith"),
 			chromedp.Click(chromedp.CSS(`#submit-inquiry`)),
 		)
 		if reason := text(t, `#error-inquiry-description`); !strings.Contains(reason, "description is required") {
