@@ -282,4 +282,3 @@ func (c *Console) finish(job *scenarioJob, err error) {
 	job.mu.Unlock()
 	c.log.Info("Console's scenario run ended", "scenario", job.Scenario, "outcome", outcome, "exit", exit)
 }
-
