@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 
@@ -31,12 +32,18 @@ func startConsole(l *lab.Lab, addr, ports string, log *slog.Logger) (*console.Co
 		}
 	}
 	env := run.EnvOf(l, log) // EnvOf names the component
+	// The Scenarios page starts each run as `tflab run`, a fresh lab of its own.
+	var runCmd []string
+	if exe, err := os.Executable(); err == nil {
+		runCmd = []string{exe, "--log-level=warn", "run"}
+	}
 	c, err := console.New(console.Config{
 		Info:       l.Info,
 		Anomaly:    func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) },
 		Management: env.Management,
 		RunsRoot:   runsRoot,
 		Log:        log.With("component", "console"),
+		RunCommand: runCmd,
 	})
 	if err != nil {
 		return nil, err
@@ -66,8 +73,12 @@ opens it in the desktop's browser (xdg-open).
 
 The console: inject a fault by click (the same fault classes and executors
 as scenario files), heal it; the topology with queue depths and active
-faults; the run directories with verdicts and reports; follow a message
-through every service's spans.`,
+faults; the scenario catalog, each scenario or its control started as a
+fresh run with its progress, verdict and report; the run directories with
+verdicts and reports; follow a message through every service's spans. For a Ticketflow lab also Ticketflow's own
+front ends: the customer portal (/portal), the agent desk with its
+live-metrics widget (/desk) and the admin panel's in-app anomaly tiles
+(/admin).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			_, in, err := findLab(runDir)

@@ -40,7 +40,8 @@ const serveEnv = "TFLAB_CONSOLE_TEST_SERVE"
 
 // TestMain doubles as the service binary: with serveEnv set and "serve" as
 // the first argument it runs the placeholder service (under Ticketflow's
-// service names, which the fault vocabulary knows).
+// service names, which the fault vocabulary knows), or with ticketflowEnv
+// set too, the real Ticketflow service of that name.
 func TestMain(m *testing.M) {
 	if os.Getenv(serveEnv) == "1" && len(os.Args) > 1 && os.Args[1] == "serve" {
 		cfg, err := service.ParseArgs(os.Args[2:])
@@ -50,7 +51,11 @@ func TestMain(m *testing.M) {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		defer stop()
-		if err := placeholder.Main(ctx, cfg, nil); err != nil {
+		var serveMain service.Main = placeholder.Main
+		if m, ok := ticketflowMains[cfg.Name]; ok && os.Getenv(ticketflowEnv) == "1" {
+			serveMain = m
+		}
+		if err := serveMain(ctx, cfg, nil); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -72,6 +77,12 @@ func chromium(t *testing.T) string {
 
 // browser starts headless Chromium; every action runs under ctx's deadline.
 func browser(t *testing.T, path string) context.Context {
+	return browserWithin(t, path, 120*time.Second)
+}
+
+// browserWithin starts headless Chromium; every action runs under a
+// deadline of d from now.
+func browserWithin(t *testing.T, path string, d time.Duration) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.WindowSize(1400, 1000))
@@ -83,7 +94,7 @@ func browser(t *testing.T, path string) context.Context {
 		cancelA()
 		t.Fatalf("start Chromium: %v", err)
 	}
-	ctx, cancelC := context.WithTimeout(bctx, 120*time.Second)
+	ctx, cancelC := context.WithTimeout(bctx, d)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
 	return ctx
 }

@@ -2,7 +2,12 @@
 // generated from the scenario schema, applied by the runner's executors),
 // the lab's topology with queue depths and active faults, the run
 // directories with their verdicts and reports, and a follow-a-message
-// waterfall from the span files.
+// waterfall from the span files. For a Ticketflow lab it also serves
+// Ticketflow's own three front ends, rendered server-side over the
+// services' HTTP APIs: the customer portal (/portal), the agent desk
+// (/desk, with the live-metrics widget relaying the Metrics service's
+// Server-Sent Events) and the admin panel (/admin, in-app anomaly tiles
+// applied to every instance of a service).
 //
 // It serves on loopback only, answers only requests addressed to a loopback
 // host name (no DNS rebinding), and takes every state-changing request as a
@@ -24,6 +29,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/anomalies"
@@ -50,6 +56,11 @@ type Config struct {
 	RunsRoot string
 	// Log receives the console's fault log lines (nil discards).
 	Log *slog.Logger
+	// RunCommand starts a scenario run on the Scenarios page: the command
+	// and arguments before the scenario's name, e.g. tflab run (the
+	// console adds NAME --out RunsRoot [--control]). Empty: the page lists
+	// the catalog but starts nothing.
+	RunCommand []string
 }
 
 // Console is the web console's handler and the faults it injected.
@@ -60,6 +71,12 @@ type Console struct {
 	reg   *registry
 	log   *slog.Logger
 	srv   *http.Server
+	// closing ends when Close starts: long-lived streams (the desk's live
+	// metrics) end with it, so that shutting down does not wait for them.
+	closing context.Context
+	close   context.CancelFunc
+	jobMu   sync.Mutex
+	job     *scenarioJob // the last scenario run started from the Scenarios page
 }
 
 // New builds a console. Faults it injects are recorded in the lab's run
@@ -81,7 +98,8 @@ func New(cfg Config) (*Console, error) {
 	if dir := cfg.Info().RunDir; dir != "" {
 		file = filepath.Join(lab.Layout{Dir: dir}.Logs(), FaultsFile)
 	}
-	return &Console{cfg: cfg, forms: forms, tmpl: tmpl, log: log,
+	closing, cancel := context.WithCancel(context.Background())
+	return &Console{cfg: cfg, forms: forms, tmpl: tmpl, log: log, closing: closing, close: cancel,
 		reg: &registry{anomaly: cfg.Anomaly, log: log, file: file, seq: map[string]int{}}}, nil
 }
 
@@ -104,9 +122,17 @@ func (c *Console) Start(addr string) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// Close heals every fault the console injected, then stops serving.
+// Close heals every fault the console injected, stops a scenario run it
+// started (SIGTERM, then waits for it), then stops serving.
 func (c *Console) Close(ctx context.Context) error {
+	c.close()
 	err := c.reg.healAll(ctx)
+	c.jobMu.Lock()
+	job := c.job
+	c.jobMu.Unlock()
+	if job != nil {
+		err = errors.Join(err, job.wait(ctx))
+	}
 	if c.srv != nil {
 		err = errors.Join(err, c.srv.Shutdown(ctx))
 	}
@@ -132,6 +158,10 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /runs", c.runsPage)
 	mux.HandleFunc("GET /runs/{name}/report.html", c.report)
 	mux.HandleFunc("GET /trace", c.tracePage)
+	c.portalRoutes(mux)
+	c.deskRoutes(mux)
+	c.adminRoutes(mux)
+	c.scenarioRoutes(mux)
 	return guard(mux)
 }
 

@@ -24,6 +24,14 @@ var funcs = template.FuncMap{
 	"isService": func(name string) bool { return slices.Contains(serviceFields, name) },
 	"faultsOf":  func(a []*Active) faultsView { return faultsView{Active: a} },
 	"ms":        func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) },
+	"list":      func(s ...string) []string { return s },
+	"lower":     func(s any) string { return strings.ToLower(fmt.Sprint(s)) },
+	"add":       func(a, b int) int { return a + b },
+	"sub":       func(a, b int) int { return a - b },
+	"deadline":  deadlineIn,
+	"actionOf": func(row deskRow, action string, v deskView) deskActionView {
+		return deskActionView{Row: row, Action: action, View: v}
+	},
 }
 
 // page is the data of every full page.
