@@ -64,8 +64,11 @@ func TestClusterHealsGetLonger(t *testing.T) {
 	if got := HealTimeoutOf(&Cluster{Op: OpIsolate}, DefaultHealTimeout); got != ClusterHealTimeout {
 		t.Errorf("cluster heal timeout %v, want %v", got, ClusterHealTimeout)
 	}
-	if got := HealTimeoutOf(&Broker{Op: OpStop}, DefaultHealTimeout); got != DefaultHealTimeout {
-		t.Errorf("broker heal timeout %v, want the default", got)
+	if got := HealTimeoutOf(&Broker{Op: OpStop}, DefaultHealTimeout); got != BrokerHealTimeout {
+		t.Errorf("broker heal timeout %v, want %v", got, BrokerHealTimeout)
+	}
+	if got := HealTimeoutOf(&Message{Fault: "drop"}, DefaultHealTimeout); got != DefaultHealTimeout {
+		t.Errorf("message fault heal timeout %v, want the default", got)
 	}
 	if got := HealTimeoutOf(&Cluster{Op: OpIsolate}, 10*ClusterHealTimeout); got != 10*ClusterHealTimeout {
 		t.Errorf("a longer configured timeout was cut to %v", got)
