@@ -142,7 +142,7 @@
 //     the proxy then raises the prefetch count of every basic.qos its
 //     clients send while the rule is installed. RabbitMQ fixes a consumer's
 //     prefetch when it subscribes, so only channels opened after the rule
-//     get it; make the consumer resubscribe with a close-channel rule.
+//     get it; make the consumer resubscribe with a channel-close rule.
 //   - In front of a prefetch-1 consumer a dropped ack stalls the consumer:
 //     the broker hands a channel nothing more while its one delivery is
 //     unacked, so the queue grows until the channel closes. Keep the

@@ -824,7 +824,7 @@ func (p *pump) completeDelivery(c *capture) {
 		first := l.emitDelivery(b, cs, c, true, nil)
 		second := l.emitDelivery(b, cs, c, true, nil)
 		ev.Detail = fmt.Sprintf("broker delivery tag %d handed out twice, as client tags %d and %d", c.btag, first, second)
-	case ReorderDeliveries:
+	case Reorder:
 		w := &window{rule: r, msgs: []*capture{c}}
 		cs.win = w
 		w.timer = l.afterFunc(time.Duration(r.Delay), func() {
@@ -847,10 +847,10 @@ func (p *pump) completeDelivery(c *capture) {
 	case DropAck:
 		l.emitDelivery(b, cs, c, false, &mark{rule: r, info: c.info, broker: c.btag})
 		return // the event is recorded when the ack is swallowed
-	case CloseChannel:
+	case ChannelClose:
 		ev.Detail = fmt.Sprintf("channel.close %d %q instead of the delivery", r.ReplyCode, r.ReplyText)
 		p.injectChannelClose(cs, r.ReplyCode, r.ReplyText)
-	case CloseConnection:
+	case ConnectionClose:
 		ev.Detail = fmt.Sprintf("connection.close %d %q instead of the delivery", r.ReplyCode, r.ReplyText)
 		p.injectConnectionClose(r.ReplyCode, r.ReplyText)
 	}
@@ -922,10 +922,10 @@ func (p *pump) completePublish(c *capture) {
 	case DropConfirm, DelayConfirm:
 		send(1, &mark{rule: r, info: c.info})
 		return // the event is recorded when the confirm arrives
-	case CloseChannel:
+	case ChannelClose:
 		ev.Detail = fmt.Sprintf("channel.close %d %q instead of the publish", r.ReplyCode, r.ReplyText)
 		p.injectChannelClose(cs, r.ReplyCode, r.ReplyText)
-	case CloseConnection:
+	case ConnectionClose:
 		ev.Detail = fmt.Sprintf("connection.close %d %q instead of the publish", r.ReplyCode, r.ReplyText)
 		p.injectConnectionClose(r.ReplyCode, r.ReplyText)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -20,10 +21,10 @@ const (
 	// copy with a synthetic delivery tag; the consumer's settlement of either
 	// copy settles the broker's delivery once.
 	DuplicateDelivery Fault = "duplicate-delivery"
-	// ReorderDeliveries holds the matching delivery and the next Window-1
+	// Reorder holds the matching delivery and the next Window-1
 	// deliveries of its channel (or as many as arrive within Delay) and hands
 	// them over in a seeded random, never identical, order.
-	ReorderDeliveries Fault = "reorder-deliveries"
+	Reorder Fault = "reorder"
 	// DelayDelivery holds a matching delivery for Delay; later deliveries of
 	// the channel overtake it.
 	DelayDelivery Fault = "delay-delivery"
@@ -40,12 +41,12 @@ const (
 	// DuplicatePublish sends a matching basic.publish to the broker twice;
 	// the publisher sees one confirm, sent once both copies are confirmed.
 	DuplicatePublish Fault = "duplicate-publish"
-	// CloseChannel closes the channel of a matching delivery or publish
+	// ChannelClose closes the channel of a matching delivery or publish
 	// (On) with ReplyCode, as if the broker had: the client gets
 	// channel.close, the broker a normal close, the message is not passed on.
-	CloseChannel Fault = "close-channel"
-	// CloseConnection closes the whole connection the same way.
-	CloseConnection Fault = "close-connection"
+	ChannelClose Fault = "channel-close"
+	// ConnectionClose closes the whole connection the same way.
+	ConnectionClose Fault = "connection-close"
 )
 
 // AckTimedOut is not a rule's fault but an effect of a drop-ack rule: the
@@ -55,8 +56,28 @@ const AckTimedOut Fault = "ack-timeout"
 
 // Faults lists every fault, in documentation order.
 func Faults() []Fault {
-	return []Fault{DuplicateDelivery, ReorderDeliveries, DelayDelivery, DropAck, DropConfirm,
-		DelayConfirm, DuplicatePublish, CloseChannel, CloseConnection}
+	return []Fault{DuplicateDelivery, Reorder, DelayDelivery, DropAck, DropConfirm,
+		DelayConfirm, DuplicatePublish, ChannelClose, ConnectionClose}
+}
+
+// renamedFaults are former fault names, each with the name that replaced it,
+// so that an old spelling gets an error naming the new one.
+var renamedFaults = map[Fault]Fault{
+	"reorder-deliveries": Reorder,
+	"close-channel":      ChannelClose,
+	"close-connection":   ConnectionClose,
+}
+
+// ParseFault returns the fault called name. A former name is an error that
+// names the current one.
+func ParseFault(name string) (Fault, error) {
+	if i := slices.Index(Faults(), Fault(name)); i >= 0 {
+		return Faults()[i], nil
+	}
+	if now, ok := renamedFaults[Fault(name)]; ok {
+		return "", fmt.Errorf("fault %q: renamed, spell it %q", name, now)
+	}
+	return "", fmt.Errorf("fault %q: want one of %v", name, Faults())
 }
 
 // Point is where a rule looks at messages: deliveries from the broker or
@@ -92,7 +113,7 @@ type Rule struct {
 	// ID names the rule; AddRule assigns "r<N>" when empty.
 	ID    string `json:"id,omitempty"`
 	Fault Fault  `json:"fault"`
-	// On is the point for close-channel and close-connection (default
+	// On is the point for channel-close and connection-close (default
 	// deliver); the other faults have a fixed point.
 	On    Point `json:"on,omitempty"`
 	Match Match `json:"match"`
@@ -105,12 +126,12 @@ type Rule struct {
 	Limit int `json:"limit,omitempty"`
 	// Window is the reorder window (default 3, 2..1000).
 	Window int `json:"window,omitempty"`
-	// Prefetch (reorder-deliveries only) raises the prefetch count of every
+	// Prefetch (reorder only) raises the prefetch count of every
 	// basic.qos a client of this proxy sends while the rule is installed to
 	// at least Prefetch, so that a window can fill in front of a consumer
 	// that takes one delivery at a time (prefetch 1). RabbitMQ fixes a
 	// consumer's prefetch when it subscribes, so the raise reaches only
-	// channels opened (or reopened, e.g. after a close-channel rule) while
+	// channels opened (or reopened, e.g. after a channel-close rule) while
 	// the rule is installed, and lasts for the channel's life.
 	Prefetch uint16 `json:"prefetch,omitempty"`
 	// Delay is how long delay-delivery and delay-confirm hold a message, and
@@ -181,7 +202,7 @@ func (r *Rule) point() Point {
 	switch r.Fault {
 	case DuplicatePublish, DropConfirm, DelayConfirm:
 		return OnPublish
-	case CloseChannel, CloseConnection:
+	case ChannelClose, ConnectionClose:
 		if r.On == "" {
 			return OnDeliver
 		}
@@ -198,21 +219,21 @@ func (r *Rule) setDefaults() {
 			d := Duration(DefaultAckTimeout)
 			r.AckTimeout = &d
 		}
-	case ReorderDeliveries:
+	case Reorder:
 		if r.Window == 0 {
 			r.Window = DefaultWindow
 		}
 		if r.Delay == 0 {
 			r.Delay = Duration(DefaultReorderHold)
 		}
-	case CloseChannel:
+	case ChannelClose:
 		if r.ReplyCode == 0 {
 			r.ReplyCode = 406
 		}
 		if r.ReplyText == "" {
 			r.ReplyText = "PRECONDITION_FAILED - channel closed by amqpproxy fault"
 		}
-	case CloseConnection:
+	case ConnectionClose:
 		if r.ReplyCode == 0 {
 			r.ReplyCode = 320
 		}
@@ -220,7 +241,7 @@ func (r *Rule) setDefaults() {
 			r.ReplyText = "CONNECTION_FORCED - connection closed by amqpproxy fault"
 		}
 	}
-	if r.On == "" && (r.Fault == CloseChannel || r.Fault == CloseConnection) {
+	if r.On == "" && (r.Fault == ChannelClose || r.Fault == ConnectionClose) {
 		r.On = OnDeliver
 	}
 }
@@ -228,17 +249,13 @@ func (r *Rule) setDefaults() {
 // Validate reports every problem with the rule at once.
 func (r *Rule) Validate() error {
 	var errs []error
-	known := false
-	for _, f := range Faults() {
-		known = known || r.Fault == f
-	}
-	if !known {
-		errs = append(errs, fmt.Errorf("fault %q: want one of %v", r.Fault, Faults()))
+	if _, err := ParseFault(string(r.Fault)); err != nil {
+		errs = append(errs, err)
 	}
 	if r.On != "" && r.On != OnDeliver && r.On != OnPublish {
 		errs = append(errs, fmt.Errorf("on %q: want %q or %q", r.On, OnDeliver, OnPublish))
 	}
-	if r.On != "" && r.Fault != CloseChannel && r.Fault != CloseConnection && r.On != r.point() {
+	if r.On != "" && r.Fault != ChannelClose && r.Fault != ConnectionClose && r.On != r.point() {
 		errs = append(errs, fmt.Errorf("on %q: %s always acts on %s", r.On, r.Fault, r.point()))
 	}
 	if r.point() == OnPublish && r.Match.ConsumerTag != "" {
@@ -255,7 +272,7 @@ func (r *Rule) Validate() error {
 	}
 	d := time.Duration(r.Delay)
 	switch r.Fault {
-	case ReorderDeliveries:
+	case Reorder:
 		if r.Window < 2 || r.Window > maxWindow {
 			errs = append(errs, fmt.Errorf("window %d: must be within [2, %d]", r.Window, maxWindow))
 		}
@@ -266,7 +283,7 @@ func (r *Rule) Validate() error {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("delay %s: %s needs a positive delay", d, r.Fault))
 		}
-	case CloseChannel, CloseConnection:
+	case ChannelClose, ConnectionClose:
 		if r.ReplyCode < 200 || r.ReplyCode > 599 {
 			errs = append(errs, fmt.Errorf("reply_code %d: want an AMQP reply code (200..599)", r.ReplyCode))
 		}
@@ -274,8 +291,8 @@ func (r *Rule) Validate() error {
 			errs = append(errs, errors.New("reply_text: longer than 255 bytes"))
 		}
 	}
-	if r.Prefetch != 0 && r.Fault != ReorderDeliveries {
-		errs = append(errs, fmt.Errorf("prefetch: only %s raises the prefetch", ReorderDeliveries))
+	if r.Prefetch != 0 && r.Fault != Reorder {
+		errs = append(errs, fmt.Errorf("prefetch: only %s raises the prefetch", Reorder))
 	}
 	if d < 0 || d > maxDelay {
 		errs = append(errs, fmt.Errorf("delay %s: must be within [0, %s]", d, maxDelay))
