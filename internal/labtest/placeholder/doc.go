@@ -1,17 +1,23 @@
-// Package placeholder is the stand-in service that `tflab up` runs until the
-// Ticketflow services exist. It proves the lab's plumbing end to end and does
-// nothing else.
+// Package placeholder is a minimal service for the lab's own tests: it
+// holds one AMQP connection and answers a health endpoint, and does nothing
+// else. Tests of the lab's plumbing (process supervision, network and
+// process faults, the console, the runner) run it where a real system's
+// services would be too heavy. It is not a system users can choose: the
+// tflab binary knows it only when built with the "labtest" tag.
 //
 // # Design
 //
-//	tflab serve ticketflow/placeholder
-//	   │
-//	   ├─ AMQP link ──► its Toxiproxy proxy ──► broker
-//	   │    one connection, redialled with capped backoff whenever it closes
-//	   │    (a disabled proxy closes it; heartbeats catch a silent link)
-//	   │
-//	   └─ HTTP GET /health ──► 200 {"ok":true,"amqp":{"connected":true,…}}
-//	                          503 {"ok":false,…} while the AMQP link is down
+//	test binary (TestMain calls placeholder.TestMain)
+//	   │  lab.Config{Command, Env} from placeholder.Command()
+//	   └─ <test binary> serve <system>/<service> … ── placeholder.Main
+//	        │
+//	        ├─ AMQP link ──► its Toxiproxy proxy ──► broker
+//	        │    one connection, redialled with capped backoff whenever it
+//	        │    closes (a disabled proxy closes it; heartbeats catch a
+//	        │    silent link)
+//	        │
+//	        └─ HTTP GET /health ──► 200 {"ok":true,"amqp":{"connected":true,…}}
+//	                               503 {"ok":false,…} while the AMQP link is down
 //
 // Settings (all optional): "amqp.heartbeat" (Go duration, default 5s),
 // "amqp.reconnect_max" (default 1s), the cap of the redial backoff.
@@ -22,4 +28,6 @@
 //     while the link is down, so never cache it.
 //   - Main returns nil when ctx is cancelled (SIGTERM), after the HTTP server
 //     has shut down and the connection is closed.
+//   - A test binary that serves through Command must call TestMain from its
+//     own TestMain, before anything else.
 package placeholder
