@@ -321,50 +321,23 @@ type Comparison struct {
 // Compare runs rounds of Raw then Hop. progress, if set, hears each
 // measurement's side, round and count so far.
 func Compare(ctx context.Context, cfg Config, rounds int, progress func(side Side, round, done int)) (Comparison, error) {
-	if rounds < 1 {
-		return Comparison{}, fmt.Errorf("bench hop: %d rounds: want at least 1", rounds)
-	}
-	var c Comparison
-	for r := 1; r <= rounds; r++ {
-		for _, side := range []Side{SideRaw, SideHop} {
-			run := cfg
-			if progress != nil {
-				run.Progress = func(n int) { progress(side, r, n) }
-			}
-			measure := Raw
-			if side == SideHop {
-				measure = Hop
-			}
-			res, err := measure(ctx, run)
-			if err != nil {
-				return c, fmt.Errorf("round %d: %w", r, err)
-			}
-			if side == SideRaw {
-				c.Raw = append(c.Raw, res)
-			} else {
-				c.Hop = append(c.Hop, res)
-			}
+	res, err := benchproxy.Rounds(ctx, rounds, []Side{SideRaw, SideHop}, func(ctx context.Context, side Side, r int) (Result, error) {
+		run := cfg
+		if progress != nil {
+			run.Progress = func(n int) { progress(side, r, n) }
 		}
+		if side == SideHop {
+			return Hop(ctx, run)
+		}
+		return Raw(ctx, run)
+	})
+	c := Comparison{Raw: res[SideRaw], Hop: res[SideHop]}
+	if err != nil {
+		return c, fmt.Errorf("bench hop: %w", err)
 	}
-	c.RawRate, c.HopRate = median(c.Raw), median(c.Hop)
+	c.RawRate, c.HopRate = benchproxy.MedianRate(c.Raw), benchproxy.MedianRate(c.Hop)
 	if c.RawRate > 0 {
 		c.Ratio = c.HopRate / c.RawRate
 	}
 	return c, nil
-}
-
-func median(rs []Result) float64 {
-	rates := make([]float64, len(rs))
-	for i, r := range rs {
-		rates[i] = r.Rate()
-	}
-	slices.Sort(rates)
-	n := len(rates)
-	switch {
-	case n == 0:
-		return 0
-	case n%2 == 1:
-		return rates[n/2]
-	}
-	return (rates[n/2-1] + rates[n/2]) / 2
 }
