@@ -12,53 +12,14 @@ import (
 )
 
 // Fault names one message-level fault. The names are stable: CLI flags,
-// scenario files, evidence counters and reports use them.
+// scenario files, evidence counters and reports use them. Each fault is
+// defined in its own file, fault_<name>.go, and listed in registry.
 type Fault string
-
-// The faults the proxy applies.
-const (
-	// DuplicateDelivery hands one basic.deliver to the consumer twice, the
-	// copy with a synthetic delivery tag; the consumer's settlement of either
-	// copy settles the broker's delivery once.
-	DuplicateDelivery Fault = "duplicate-delivery"
-	// Reorder holds the matching delivery and the next Window-1
-	// deliveries of its channel (or as many as arrive within Delay) and hands
-	// them over in a seeded random, never identical, order.
-	Reorder Fault = "reorder"
-	// DelayDelivery holds a matching delivery for Delay; later deliveries of
-	// the channel overtake it.
-	DelayDelivery Fault = "delay-delivery"
-	// DropAck swallows the consumer's basic.ack of a matching delivery: the
-	// broker keeps it unacked and redelivers it (redelivered=true) once the
-	// channel or connection closes. After the rule's AckTimeout the proxy
-	// closes the channel itself, as RabbitMQ's consumer_timeout does.
-	DropAck Fault = "drop-ack"
-	// DropConfirm swallows the publisher confirm (basic.ack or basic.nack)
-	// of a matching publish on a channel in confirm mode.
-	DropConfirm Fault = "drop-confirm"
-	// DelayConfirm holds that confirm for Delay.
-	DelayConfirm Fault = "delay-confirm"
-	// DuplicatePublish sends a matching basic.publish to the broker twice;
-	// the publisher sees one confirm, sent once both copies are confirmed.
-	DuplicatePublish Fault = "duplicate-publish"
-	// ChannelClose closes the channel of a matching delivery or publish
-	// (On) with ReplyCode, as if the broker had: the client gets
-	// channel.close, the broker a normal close, the message is not passed on.
-	ChannelClose Fault = "channel-close"
-	// ConnectionClose closes the whole connection the same way.
-	ConnectionClose Fault = "connection-close"
-)
 
 // AckTimedOut is not a rule's fault but an effect of a drop-ack rule: the
 // event (and evidence counter) recorded when the rule's AckTimeout expired
 // and the proxy closed the consumer's channel with 406 PRECONDITION_FAILED.
 const AckTimedOut Fault = "ack-timeout"
-
-// Faults lists every fault, in documentation order.
-func Faults() []Fault {
-	return []Fault{DuplicateDelivery, Reorder, DelayDelivery, DropAck, DropConfirm,
-		DelayConfirm, DuplicatePublish, ChannelClose, ConnectionClose}
-}
 
 // renamedFaults are former fault names, each with the name that replaced it,
 // so that an old spelling gets an error naming the new one.
@@ -199,49 +160,27 @@ const (
 
 // point reports where the rule looks at messages.
 func (r *Rule) point() Point {
-	switch r.Fault {
-	case DuplicatePublish, DropConfirm, DelayConfirm:
-		return OnPublish
-	case ChannelClose, ConnectionClose:
-		if r.On == "" {
-			return OnDeliver
-		}
+	k := kindOf(r.Fault)
+	switch {
+	case k == nil:
+		return OnDeliver
+	case k.movable && r.On != "":
 		return r.On
-	default:
+	case k.movable:
 		return OnDeliver
 	}
+	return k.at
 }
 
 func (r *Rule) setDefaults() {
-	switch r.Fault {
-	case DropAck:
-		if r.AckTimeout == nil {
-			d := Duration(DefaultAckTimeout)
-			r.AckTimeout = &d
-		}
-	case Reorder:
-		if r.Window == 0 {
-			r.Window = DefaultWindow
-		}
-		if r.Delay == 0 {
-			r.Delay = Duration(DefaultReorderHold)
-		}
-	case ChannelClose:
-		if r.ReplyCode == 0 {
-			r.ReplyCode = 406
-		}
-		if r.ReplyText == "" {
-			r.ReplyText = "PRECONDITION_FAILED - channel closed by amqpproxy fault"
-		}
-	case ConnectionClose:
-		if r.ReplyCode == 0 {
-			r.ReplyCode = 320
-		}
-		if r.ReplyText == "" {
-			r.ReplyText = "CONNECTION_FORCED - connection closed by amqpproxy fault"
-		}
+	k := kindOf(r.Fault)
+	if k == nil {
+		return
 	}
-	if r.On == "" && (r.Fault == ChannelClose || r.Fault == ConnectionClose) {
+	if k.defaults != nil {
+		k.defaults(r)
+	}
+	if r.On == "" && k.movable {
 		r.On = OnDeliver
 	}
 }
@@ -255,7 +194,7 @@ func (r *Rule) Validate() error {
 	if r.On != "" && r.On != OnDeliver && r.On != OnPublish {
 		errs = append(errs, fmt.Errorf("on %q: want %q or %q", r.On, OnDeliver, OnPublish))
 	}
-	if r.On != "" && r.Fault != ChannelClose && r.Fault != ConnectionClose && r.On != r.point() {
+	if k := kindOf(r.Fault); r.On != "" && k != nil && !k.movable && r.On != r.point() {
 		errs = append(errs, fmt.Errorf("on %q: %s always acts on %s", r.On, r.Fault, r.point()))
 	}
 	if r.point() == OnPublish && r.Match.ConsumerTag != "" {
@@ -270,31 +209,13 @@ func (r *Rule) Validate() error {
 	if r.Limit < 0 {
 		errs = append(errs, fmt.Errorf("limit %d: must be >= 0", r.Limit))
 	}
-	d := time.Duration(r.Delay)
-	switch r.Fault {
-	case Reorder:
-		if r.Window < 2 || r.Window > maxWindow {
-			errs = append(errs, fmt.Errorf("window %d: must be within [2, %d]", r.Window, maxWindow))
-		}
-		if r.Prefetch != 0 && int(r.Prefetch) < r.Window {
-			errs = append(errs, fmt.Errorf("prefetch %d: below the window %d, the window could not fill", r.Prefetch, r.Window))
-		}
-	case DelayDelivery, DelayConfirm:
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("delay %s: %s needs a positive delay", d, r.Fault))
-		}
-	case ChannelClose, ConnectionClose:
-		if r.ReplyCode < 200 || r.ReplyCode > 599 {
-			errs = append(errs, fmt.Errorf("reply_code %d: want an AMQP reply code (200..599)", r.ReplyCode))
-		}
-		if len(r.ReplyText) > 255 {
-			errs = append(errs, errors.New("reply_text: longer than 255 bytes"))
-		}
+	if k := kindOf(r.Fault); k != nil && k.validate != nil {
+		errs = append(errs, k.validate(r)...)
 	}
 	if r.Prefetch != 0 && r.Fault != Reorder {
 		errs = append(errs, fmt.Errorf("prefetch: only %s raises the prefetch", Reorder))
 	}
-	if d < 0 || d > maxDelay {
+	if d := time.Duration(r.Delay); d < 0 || d > maxDelay {
 		errs = append(errs, fmt.Errorf("delay %s: must be within [0, %s]", d, maxDelay))
 	}
 	if r.AckTimeout != nil {
@@ -347,13 +268,8 @@ func (r *rule) exhausted() bool { return r.Limit > 0 && r.applied.Load() >= int6
 // confirm faults need a channel in confirm mode, a dropped ack needs a
 // delivery that will be acked.
 func (r *rule) eligible(ackRequired, confirming bool) bool {
-	switch r.Fault {
-	case DropAck:
-		return ackRequired
-	case DropConfirm, DelayConfirm:
-		return confirming
-	}
-	return true
+	k := kindOf(r.Fault)
+	return k != nil && (!k.needsAck || ackRequired) && (!k.needsConfirm || confirming)
 }
 
 // msgInfo is what rules match on. During the method frame only the
