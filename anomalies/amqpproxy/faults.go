@@ -1,6 +1,7 @@
 package amqpproxy
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -73,4 +74,41 @@ func delayPositive(r *Rule) []error {
 		return []error{fmt.Errorf("delay %s: %s needs a positive delay", d, r.Fault)}
 	}
 	return nil
+}
+
+// closeFault is a fault that, instead of passing a matching delivery or
+// publish on, runs inject (which sends method, e.g. "channel.close"). Its
+// rule's On picks the point; ReplyCode and ReplyText default to code and
+// text.
+func closeFault(method string, code uint16, text string, inject func(p *pump, c *capture, r *rule)) faultKind {
+	act := func(p *pump, c *capture, r *rule, ev *Event, instead string) bool {
+		ev.Detail = fmt.Sprintf("%s %d %q instead of the %s", method, r.ReplyCode, r.ReplyText, instead)
+		inject(p, c, r)
+		return true
+	}
+	return faultKind{
+		movable: true,
+		defaults: func(r *Rule) {
+			if r.ReplyCode == 0 {
+				r.ReplyCode = code
+			}
+			if r.ReplyText == "" {
+				r.ReplyText = text
+			}
+		},
+		validate: func(r *Rule) []error {
+			var errs []error
+			if r.ReplyCode < 200 || r.ReplyCode > 599 {
+				errs = append(errs, fmt.Errorf("reply_code %d: want an AMQP reply code (200..599)", r.ReplyCode))
+			}
+			if len(r.ReplyText) > 255 {
+				errs = append(errs, errors.New("reply_text: longer than 255 bytes"))
+			}
+			return errs
+		},
+		deliver: func(p *pump, c *capture, r *rule, ev *Event) bool { return act(p, c, r, ev, "delivery") },
+		publish: func(p *pump, c *capture, r *rule, ev *Event, _ func(int, *mark)) bool {
+			return act(p, c, r, ev, "publish")
+		},
+	}
 }
