@@ -819,7 +819,7 @@ func (p *pump) completeDelivery(c *capture) {
 		return
 	}
 	ev := l.event(r, cs.id, &c.info)
-	if kindOf(r.Fault).deliver(p, c, r, &ev) {
+	if r.kind.deliver(p, c, r, &ev) {
 		b.events = append(b.events, ev)
 	}
 }
@@ -882,7 +882,7 @@ func (p *pump) completePublish(c *capture) {
 		return
 	}
 	ev := l.event(r, cs.id, &c.info)
-	if kindOf(r.Fault).publish(p, c, r, &ev, send) {
+	if r.kind.publish(p, c, r, &ev, send) {
 		b.events = append(b.events, ev)
 	}
 }

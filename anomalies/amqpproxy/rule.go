@@ -233,6 +233,7 @@ func (r *Rule) Validate() error {
 type rule struct {
 	Rule
 	at      Point
+	kind    *faultKind // the Fault's behaviour, looked up once
 	matched atomic.Int64
 	applied atomic.Int64
 }
@@ -268,7 +269,7 @@ func (r *rule) exhausted() bool { return r.Limit > 0 && r.applied.Load() >= int6
 // confirm faults need a channel in confirm mode, a dropped ack needs a
 // delivery that will be acked.
 func (r *rule) eligible(ackRequired, confirming bool) bool {
-	k := kindOf(r.Fault)
+	k := r.kind
 	return k != nil && (!k.needsAck || ackRequired) && (!k.needsConfirm || confirming)
 }
 
