@@ -228,8 +228,8 @@ func Hop(ctx context.Context, cfg Config) (res Result, err error) {
 			if cfg.Progress != nil {
 				cfg.Progress(n)
 			}
-			if s := bus.Stats(); s.Handled != int64(n) {
-				return Result{}, fmt.Errorf("hop: %d messages arrived but the bus handled %d (stats %+v)", n, s.Handled, s)
+			if err := waitHandled(ctx, bus, n); err != nil {
+				return Result{}, err
 			}
 			return Result{Messages: n, Elapsed: elapsed, CPU: cpu, Batches: db.Stats().Batches}, nil
 		case err := <-busDone:
@@ -244,6 +244,31 @@ func Hop(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 	}
 }
+
+// waitHandled waits, at most handledWait, until bus has counted n
+// handlings. The bus counts a handling after its transaction commits, and
+// the relay can publish the handling's outbox row before that, so the last
+// message may arrive a moment before its handling is counted.
+func waitHandled(ctx context.Context, bus *messaging.Bus, n int) error {
+	deadline := time.Now().Add(handledWait)
+	for {
+		s := bus.Stats()
+		switch {
+		case s.Handled == int64(n):
+			return nil
+		case s.Handled > int64(n) || time.Now().After(deadline):
+			return fmt.Errorf("hop: %d messages arrived but the bus handled %d (stats %+v)", n, s.Handled, s)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("hop: waiting for the last handlings: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// handledWait bounds waitHandled.
+const handledWait = 10 * time.Second
 
 // preload publishes n TicketChanged messages to queue with confirms and
 // waits until the broker holds them all.
