@@ -29,15 +29,15 @@ const (
 
 // proxyCounters maps each proxy fault to its evidence counter. Faults
 // without a counter in the scenario history's catalog (delay-delivery,
-// close-connection) are logged but not counted.
+// connection-close) are logged but not counted.
 var proxyCounters = map[amqpproxy.Fault]string{
 	amqpproxy.DuplicateDelivery: CounterProxyDeliveriesDuplicated,
-	amqpproxy.ReorderDeliveries: CounterProxyDeliveriesReordered,
+	amqpproxy.Reorder:           CounterProxyDeliveriesReordered,
 	amqpproxy.DropAck:           CounterProxyAcksDropped,
 	amqpproxy.DropConfirm:       CounterProxyConfirmsDropped,
 	amqpproxy.DelayConfirm:      CounterProxyConfirmsDelayed,
 	amqpproxy.DuplicatePublish:  CounterProxyPublishesDuplicated,
-	amqpproxy.CloseChannel:      CounterProxyChannelsClosed,
+	amqpproxy.ChannelClose:      CounterProxyChannelsClosed,
 	amqpproxy.AckTimedOut:       CounterProxyAckTimeouts,
 }
 
@@ -48,25 +48,13 @@ func MessageCounters() []string {
 		CounterProxyAckTimeouts}
 }
 
-// scenarioFaults are the scenario files' names for the proxy faults that
-// differ from the proxy's own (DESIGN §5.2's wording).
-var scenarioFaults = map[string]amqpproxy.Fault{
-	"reorder":       amqpproxy.ReorderDeliveries,
-	"channel-close": amqpproxy.CloseChannel,
-}
-
-// ProxyFault maps a message fault name, as scenario files or the proxy spell
-// it, to the proxy's fault.
+// ProxyFault maps a message fault name to the proxy's fault.
 func ProxyFault(name string) (amqpproxy.Fault, error) {
-	if f, ok := scenarioFaults[name]; ok {
-		return f, nil
+	f, err := amqpproxy.ParseFault(name)
+	if err != nil {
+		return "", fmt.Errorf("message %w", err)
 	}
-	for _, f := range amqpproxy.Faults() {
-		if string(f) == name {
-			return f, nil
-		}
-	}
-	return "", fmt.Errorf("message fault %q: want one of %v or %s", name, amqpproxy.Faults(), "reorder, channel-close")
+	return f, nil
 }
 
 // ruleSeq makes rule ids unique within the control process.
@@ -94,8 +82,8 @@ type Message struct {
 	Service string
 	// Instance limits the rule to one instance (1, 2, …); 0 means all.
 	Instance int
-	// Fault is a proxy fault, as scenario files name it (reorder,
-	// channel-close) or as the proxy does (reorder-deliveries, …).
+	// Fault is a proxy fault (amqpproxy.Faults), e.g. reorder or
+	// channel-close.
 	Fault string
 	// Match: empty fields match every message.
 	MessageType, RoutingKey, Queue string

@@ -14,7 +14,7 @@
 //	service code: tp.Tracer(...).Start / End; otelamqp.Inject / Extract carry
 //	W3C traceparent/tracestate/baggage in AMQP headers between processes.
 //
-//	checkers, tflab verify: tracemodel.ReadRun(runDir) -> Run (indexes, connectivity)
+//	checkers, tflab verify: spanfile.Walk(runDir files) -> history events (scenarios/run.ReadSpans)
 //
 // The span file is the record the invariant checkers trust: its processor
 // is registered first and writes synchronously, so a span whose End
@@ -35,8 +35,6 @@
 //     messaging keys plus the lab's) that publish and handling spans carry.
 //   - spanfile: the JSONL span file: schema, Processor, streaming reader,
 //     Synthesize.
-//   - tracemodel: a compact, indexed in-memory model of a run's spans for
-//     the checkers.
 //
 // # Best practices
 //

@@ -14,7 +14,6 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/tracing/otelamqp"
-	"github.com/ticketflow-lab/tflab/tracing/tracemodel"
 )
 
 func TestMain(m *testing.M) { os.Exit(labtest.Main(m)) }
@@ -92,19 +91,16 @@ func TestTraceThroughRabbitMQ(t *testing.T) {
 		}
 	}
 
-	r, err := tracemodel.ReadRun(run)
-	if err != nil {
-		t.Fatal(err)
+	r := readRunSpans(t, run)
+	if len(r) != 3*n || r.traces() != n || len(r.orphans()) != 0 {
+		t.Fatalf("spans %d (want %d), traces %d (want %d), orphans %v", len(r), 3*n, r.traces(), n, r.orphans())
 	}
-	if r.Len() != 3*n || r.TraceCount() != n || len(r.Disconnected()) != 0 {
-		t.Fatalf("spans %d (want %d), traces %d (want %d), disconnected %v", r.Len(), 3*n, r.TraceCount(), n, r.Disconnected())
-	}
-	for id, spans := range r.GroupByAttr(otelamqp.MessagingMessageID) {
-		if len(spans) != 2 || spans[0].Kind() != trace.SpanKindProducer || spans[1].Kind() != trace.SpanKindConsumer {
-			t.Fatalf("message %s: spans %v", id, spans)
+	for id, spans := range r.byAttr(otelamqp.MessagingMessageID) {
+		if len(spans) != 2 || spans[0].Kind != trace.SpanKindProducer || spans[1].Kind != trace.SpanKindConsumer {
+			t.Fatalf("message %s: spans %+v", id, spans)
 		}
-		if p, ok := spans[1].Parent(); !ok || p != spans[0] {
-			t.Fatalf("message %s: handling's parent is %v, want the publish span", id, p)
+		if p, ok := r.parent(spans[1]); !ok || p.SpanID != spans[0].SpanID {
+			t.Fatalf("message %s: handling's parent is %+v, want the publish span", id, p)
 		}
 	}
 }

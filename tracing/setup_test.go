@@ -20,7 +20,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/ticketflow-lab/tflab/tracing/otelamqp"
-	"github.com/ticketflow-lab/tflab/tracing/tracemodel"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -93,21 +92,18 @@ func TestPropagationAcrossProcesses(t *testing.T) {
 		}
 	}
 
-	r, err := tracemodel.ReadRun(run)
-	if err != nil {
-		t.Fatal(err)
+	r := readRunSpans(t, run)
+	if len(r) != 3 || r.traces() != 1 || len(r.orphans()) != 0 {
+		t.Fatalf("spans %d, traces %d, orphans %v", len(r), r.traces(), r.orphans())
 	}
-	if r.Len() != 3 || r.TraceCount() != 1 || len(r.Disconnected()) != 0 {
-		t.Fatalf("spans %d, traces %d, disconnected %v", r.Len(), r.TraceCount(), r.Disconnected())
-	}
-	spans := r.ByMessageID("m-1")
+	spans := r.byAttr(otelamqp.MessagingMessageID)["m-1"]
 	if len(spans) != 2 {
 		t.Fatalf("message m-1 has %d spans", len(spans))
 	}
 	handling := spans[1]
-	parent, ok := handling.Parent()
-	if !ok || parent.Name() != "publish InquirySubmitted" || parent.Service() != "inquiries" || handling.Service() != "tickets" || handling.Instance() != "tickets-1" {
-		t.Fatalf("handling %v parent %v (%v)", handling, parent, ok)
+	parent, ok := r.parent(handling)
+	if !ok || parent.Name != "publish InquirySubmitted" || parent.Service != "inquiries" || handling.Service != "tickets" || handling.Instance != "tickets-1" {
+		t.Fatalf("handling %+v parent %+v (%v)", handling, parent, ok)
 	}
 }
 
@@ -195,9 +191,8 @@ func TestSetupOTLP(t *testing.T) {
 	if len(rc.traceIDs) != 1 || rc.services[0] != "sla/sla-1" || !slices.ContainsFunc(rc.paths, func(p string) bool { return p == "/v1/traces" }) {
 		t.Fatalf("trace ids %d, services %q, paths %q", len(rc.traceIDs), rc.services, rc.paths)
 	}
-	r, err := tracemodel.ReadRun(run)
-	if err != nil || r.Len() != 3 {
-		t.Fatalf("span file: %v, %d spans", err, r.Len())
+	if r := readRunSpans(t, run); len(r) != 3 {
+		t.Fatalf("span file: %d spans, want 3", len(r))
 	}
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Fatalf("receiver not on 127.0.0.1: %s", srv.URL)

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/ticketflow-lab/tflab/anomalies/amqpproxy/throughput"
+	"github.com/ticketflow-lab/tflab/internal/benchproxy"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/internal/toxihost"
 )
@@ -47,27 +47,27 @@ func BenchmarkThroughputChained(b *testing.B) {
 }
 
 func compare(b *testing.B, direct, proxied string) {
-	c, err := throughput.Compare(b.Context(), direct, proxied, b.N, throughput.Config{})
+	c, err := benchproxy.Compare(b.Context(), direct, proxied, benchproxy.Config{}, b.N, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(c.MedianA, "direct_msg/s")
-	b.ReportMetric(c.MedianB, "proxy_msg/s")
+	b.ReportMetric(c.DirectRate, "direct_msg/s")
+	b.ReportMetric(c.ProxiedRate, "proxy_msg/s")
 	b.ReportMetric(c.Ratio, "ratio")
 	b.ReportMetric(0, "ns/op")
-	b.Logf("direct %.0f msg/s, proxied %.0f msg/s, ratio %.2f (%d alternating rounds)", c.MedianA, c.MedianB, c.Ratio, b.N)
+	b.Logf("direct %.0f msg/s, proxied %.0f msg/s, ratio %.2f (%d alternating rounds)", c.DirectRate, c.ProxiedRate, c.Ratio, b.N)
 }
 
-// TestThroughputHarness keeps the benchmark's workload code exercised in the
-// normal integration run, with a small message count, through the proxy.
+// TestThroughputHarness keeps the benchmark's path exercised in the normal
+// integration run, with a small message count, through the proxy.
 func TestThroughputHarness(t *testing.T) {
 	h := newHarness(t)
-	c, err := throughput.Compare(t.Context(), h.direct, h.url, 1, throughput.Config{Messages: 500, Queue: labtest.UniqueName(t, "throughput")})
+	c, err := benchproxy.Compare(t.Context(), h.direct, h.url, benchproxy.Config{Messages: 500}, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.A[0].Messages != 500 || c.MedianA <= 0 || c.MedianB <= 0 || c.Ratio <= 0 {
+	if c.Proxied[0].Messages != 500 || c.DirectRate <= 0 || c.ProxiedRate <= 0 || c.Ratio <= 0 {
 		t.Fatalf("comparison %+v", c)
 	}
-	t.Logf("500 messages: direct %.0f msg/s, proxied %.0f msg/s", c.MedianA, c.MedianB)
+	t.Logf("500 messages: direct %.0f msg/s, proxied %.0f msg/s", c.DirectRate, c.ProxiedRate)
 }

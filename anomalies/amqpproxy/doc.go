@@ -109,6 +109,54 @@
 // an event list, and Config.OnEvent) for the scenario journal. A fault that
 // had no effect (a reorder window that got one message) records nothing.
 //
+// # Adding a fault
+//
+// A fault that acts on one captured delivery or publish is one new file and
+// one registry line, the way Toxiproxy's CREATING_TOXICS.md adds a toxic.
+// The proxy has already done the hard part when the fault runs: the message
+// is captured whole (method, content header, bodies), its message id and
+// type are known, the rule matched and triggered (Match, Every,
+// Probability, Limit), and the link's state mutex is held.
+//
+// First, create fault_<name>.go with the name and the behaviour:
+//
+//	// Truncate hands a matching delivery over with an empty body.
+//	const Truncate Fault = "truncate"
+//
+//	var truncate = faultKind{
+//		at: OnDeliver, // or OnPublish; movable: the rule's On picks
+//		deliver: func(p *pump, c *capture, r *rule, ev *Event) bool {
+//			// change c.raw, then hand it over under the next client tag
+//			p.l.emitDelivery(&p.b, c.cs, c, false, nil)
+//			ev.Detail = "delivery handed over with an empty body"
+//			return true // record ev now; false: the fault records it later
+//		},
+//	}
+//
+// Second, add {Truncate, &truncate} to registry in faults.go. Faults,
+// ParseFault, Validate, the HTTP API and the per-fault evidence counters
+// pick it up.
+//
+// The building blocks a fault calls, all with the state mutex held:
+// emitDelivery (hand a delivery to the client; call it twice to duplicate,
+// from a timer to delay, with a mark to steer its settlement), send (the
+// publish callback: pass a publish on copies times, with a mark for the
+// confirm path), injectChannelClose and injectConnectionClose, afterFunc
+// plus timerBatch (act later, with the same locking), and the proxy's
+// seeded randomness (Proxy.permutation). faultKind's optional fields are the
+// rest of the contract: needsAck/needsConfirm (act only where an ack or a
+// confirm will come), defaults and validate (the rule's parameters).
+// TestRegistryContract checks every registered fault against it.
+//
+// Three things sit outside the two steps. A fault needing a new parameter
+// adds a field to Rule (JSON-tagged: the fields are the HTTP API). A fault
+// acting on settlements rather than messages (drop-ack, drop-confirm,
+// delay-confirm) marks the message here and branches in the settlement
+// path (deliveryTable.settle, confirmTable.confirm, pump.settle,
+// pump.confirm), since that path runs later, on another frame. And scenario
+// files know a fault only once scenarios/spec lists it (MessageFaults) and
+// anomalies maps it to its evidence counter (proxyCounters).
+//
 // # Performance
 //
 // BenchmarkThroughput (integration tag) runs the known-facts reference
@@ -142,7 +190,7 @@
 //     the proxy then raises the prefetch count of every basic.qos its
 //     clients send while the rule is installed. RabbitMQ fixes a consumer's
 //     prefetch when it subscribes, so only channels opened after the rule
-//     get it; make the consumer resubscribe with a close-channel rule.
+//     get it; make the consumer resubscribe with a channel-close rule.
 //   - In front of a prefetch-1 consumer a dropped ack stalls the consumer:
 //     the broker hands a channel nothing more while its one delivery is
 //     unacked, so the queue grows until the channel closes. Keep the

@@ -99,7 +99,7 @@ func TestDuplicateDelivery(t *testing.T) {
 }
 
 func TestReorderDeliveriesWithinWindow(t *testing.T) {
-	h := newHarness(t, Rule{Fault: ReorderDeliveries, Window: 4, Delay: Duration(2 * time.Second), Match: Match{Type: "Version"}, Limit: 1})
+	h := newHarness(t, Rule{Fault: Reorder, Window: 4, Delay: Duration(2 * time.Second), Match: Match{Type: "Version"}, Limit: 1})
 	conn := h.dial()
 	ch := openChannel(t, conn)
 	q := declareQueue(t, ch, h.direct)
@@ -127,7 +127,7 @@ func TestReorderDeliveriesWithinWindow(t *testing.T) {
 	ack(t, got[4], false)
 	settledAtBroker(t, h, ch, q, 0)
 	ev := h.p.Evidence()
-	if ev.Counts[ReorderDeliveries] != 1 || len(ev.Events) != 1 {
+	if ev.Counts[Reorder] != 1 || len(ev.Events) != 1 {
 		t.Fatalf("evidence %+v", ev)
 	}
 	t.Logf("evidence: %s", ev.Events[0].Detail)
@@ -142,7 +142,7 @@ func TestReorderRaisesPrefetchOfChannelsOpenedUnderTheRule(t *testing.T) {
 	pub := openChannel(t, conn)
 	q := declareQueue(t, pub, h.direct)
 	publishConfirmed(t, pub, q, msg("v1", "Version"), msg("v2", "Version"), msg("v3", "Version"), msg("v4", "Version"))
-	if _, err := h.p.AddRule(Rule{Fault: ReorderDeliveries, Window: 3, Prefetch: 3, Delay: Duration(2 * time.Second),
+	if _, err := h.p.AddRule(Rule{Fault: Reorder, Window: 3, Prefetch: 3, Delay: Duration(2 * time.Second),
 		Match: Match{Type: "Version"}, Limit: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestReorderRaisesPrefetchOfChannelsOpenedUnderTheRule(t *testing.T) {
 	}
 	ack(t, last[0], false)
 	settledAtBroker(t, h, ch, q, 0)
-	if ev := h.p.Evidence(); ev.Counts[ReorderDeliveries] != 1 {
+	if ev := h.p.Evidence(); ev.Counts[Reorder] != 1 {
 		t.Fatalf("evidence %+v", ev)
 	}
 }
@@ -506,7 +506,7 @@ func TestDelayOneRoutingKey(t *testing.T) {
 }
 
 func TestInjectedChannelCloseCarriesReplyCode(t *testing.T) {
-	h := newHarness(t, Rule{Fault: CloseChannel, ReplyCode: 406, ReplyText: "PRECONDITION_FAILED - injected", Match: Match{Type: "Poison"}, Limit: 1})
+	h := newHarness(t, Rule{Fault: ChannelClose, ReplyCode: 406, ReplyText: "PRECONDITION_FAILED - injected", Match: Match{Type: "Poison"}, Limit: 1})
 	conn := h.dial()
 	ch := openChannel(t, conn)
 	q := declareQueue(t, ch, h.direct)
@@ -537,13 +537,13 @@ func TestInjectedChannelCloseCarriesReplyCode(t *testing.T) {
 	}
 	ack(t, rest[1], true)
 	settledAtBroker(t, h, ch2, q, 0)
-	if ev := h.p.Evidence(); ev.Counts[CloseChannel] != 1 || ev.Events[0].MessageID != "poison" {
+	if ev := h.p.Evidence(); ev.Counts[ChannelClose] != 1 || ev.Events[0].MessageID != "poison" {
 		t.Fatalf("evidence %+v", ev)
 	}
 }
 
 func TestInjectedChannelCloseOnPublish(t *testing.T) {
-	h := newHarness(t, Rule{Fault: CloseChannel, On: OnPublish, ReplyCode: 404, ReplyText: "NOT_FOUND - injected", Match: Match{Type: "Lost"}})
+	h := newHarness(t, Rule{Fault: ChannelClose, On: OnPublish, ReplyCode: 404, ReplyText: "NOT_FOUND - injected", Match: Match{Type: "Lost"}})
 	conn := h.dial()
 	ch := openChannel(t, conn)
 	q := declareQueue(t, ch, h.direct)
@@ -568,7 +568,7 @@ func TestInjectedChannelCloseOnPublish(t *testing.T) {
 }
 
 func TestInjectedConnectionCloseCarriesReplyCode(t *testing.T) {
-	h := newHarness(t, Rule{Fault: CloseConnection, On: OnPublish, ReplyCode: 320, Match: Match{Type: "Kill"}})
+	h := newHarness(t, Rule{Fault: ConnectionClose, On: OnPublish, ReplyCode: 320, Match: Match{Type: "Kill"}})
 	h.connCloseExpected = true
 	conn := h.dial()
 	closed := conn.NotifyClose(make(chan *amqp.Error, 1))

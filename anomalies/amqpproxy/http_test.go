@@ -31,7 +31,7 @@ func TestHandler(t *testing.T) {
 		return resp, string(b)
 	}
 
-	resp, body := do("POST", "/faults", `{"fault":"reorder-deliveries","match":{"type":"V"},"window":4,"delay":"1s"}`)
+	resp, body := do("POST", "/faults", `{"fault":"reorder","match":{"type":"V"},"window":4,"delay":"1s"}`)
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST: %d %s", resp.StatusCode, body)
 	}

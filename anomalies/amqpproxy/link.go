@@ -819,42 +819,9 @@ func (p *pump) completeDelivery(c *capture) {
 		return
 	}
 	ev := l.event(r, cs.id, &c.info)
-	switch r.Fault {
-	case DuplicateDelivery:
-		first := l.emitDelivery(b, cs, c, true, nil)
-		second := l.emitDelivery(b, cs, c, true, nil)
-		ev.Detail = fmt.Sprintf("broker delivery tag %d handed out twice, as client tags %d and %d", c.btag, first, second)
-	case ReorderDeliveries:
-		w := &window{rule: r, msgs: []*capture{c}}
-		cs.win = w
-		w.timer = l.afterFunc(time.Duration(r.Delay), func() {
-			l.timerBatch(func(b *batch) {
-				if cs.win == w && !cs.dead && cs.closing == nil {
-					l.flushWindow(b, cs)
-				}
-			})
-		})
-		return // the event is recorded when the window is handed out
-	case DelayDelivery:
-		ev.Detail = fmt.Sprintf("delivery held for %s", time.Duration(r.Delay))
-		l.afterFunc(time.Duration(r.Delay), func() {
-			l.timerBatch(func(b *batch) {
-				if !cs.dead && cs.closing == nil && l.closing == nil {
-					l.emitDelivery(b, cs, c, false, nil)
-				}
-			})
-		})
-	case DropAck:
-		l.emitDelivery(b, cs, c, false, &mark{rule: r, info: c.info, broker: c.btag})
-		return // the event is recorded when the ack is swallowed
-	case CloseChannel:
-		ev.Detail = fmt.Sprintf("channel.close %d %q instead of the delivery", r.ReplyCode, r.ReplyText)
-		p.injectChannelClose(cs, r.ReplyCode, r.ReplyText)
-	case CloseConnection:
-		ev.Detail = fmt.Sprintf("connection.close %d %q instead of the delivery", r.ReplyCode, r.ReplyText)
-		p.injectConnectionClose(r.ReplyCode, r.ReplyText)
+	if r.kind.deliver(p, c, r, &ev) {
+		b.events = append(b.events, ev)
 	}
-	b.events = append(b.events, ev)
 }
 
 // emitDelivery hands a captured delivery to the client under the next
@@ -915,21 +882,9 @@ func (p *pump) completePublish(c *capture) {
 		return
 	}
 	ev := l.event(r, cs.id, &c.info)
-	switch r.Fault {
-	case DuplicatePublish:
-		send(2, nil)
-		ev.Detail = "publish sent to the broker twice"
-	case DropConfirm, DelayConfirm:
-		send(1, &mark{rule: r, info: c.info})
-		return // the event is recorded when the confirm arrives
-	case CloseChannel:
-		ev.Detail = fmt.Sprintf("channel.close %d %q instead of the publish", r.ReplyCode, r.ReplyText)
-		p.injectChannelClose(cs, r.ReplyCode, r.ReplyText)
-	case CloseConnection:
-		ev.Detail = fmt.Sprintf("connection.close %d %q instead of the publish", r.ReplyCode, r.ReplyText)
-		p.injectConnectionClose(r.ReplyCode, r.ReplyText)
+	if r.kind.publish(p, c, r, &ev, send) {
+		b.events = append(b.events, ev)
 	}
-	b.events = append(b.events, ev)
 }
 
 // settle translates a consumer's basic.ack/nack/reject.

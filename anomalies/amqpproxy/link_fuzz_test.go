@@ -38,14 +38,14 @@ func FuzzLinkFrames(f *testing.F) {
 func fuzzRules() []Rule {
 	return []Rule{
 		{Fault: DuplicateDelivery, Match: Match{Type: "Dup"}},
-		{Fault: ReorderDeliveries, Window: 2, Delay: Duration(time.Millisecond), Match: Match{Type: "Reorder"}},
+		{Fault: Reorder, Window: 2, Delay: Duration(time.Millisecond), Match: Match{Type: "Reorder"}},
 		{Fault: DelayDelivery, Delay: Duration(time.Millisecond), Match: Match{Type: "B"}},
 		{Fault: DropAck, Match: Match{Type: "Drop"}},
 		{Fault: DuplicatePublish, Match: Match{Type: "Dup"}},
 		{Fault: DropConfirm, Match: Match{Type: "Drop"}},
 		{Fault: DelayConfirm, Delay: Duration(time.Millisecond), Match: Match{Type: "B"}},
-		{Fault: CloseChannel, Match: Match{Type: "Close"}},
-		{Fault: CloseConnection, On: OnPublish, Match: Match{Type: "Kill"}},
+		{Fault: ChannelClose, Match: Match{Type: "Close"}},
+		{Fault: ConnectionClose, On: OnPublish, Match: Match{Type: "Kill"}},
 	}
 }
 

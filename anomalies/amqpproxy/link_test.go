@@ -180,7 +180,7 @@ func deliver(t *testing.T, broker *peer, ch uint16, tag uint64, id, typ string) 
 // close. The re-open must reach the broker only after its close-ok, and no
 // close-ok may leak to the peer that did not ask for it.
 func TestInjectedCloseHoldsChannelReopenUntilBrokerClosed(t *testing.T) {
-	client, broker, p := scripted(t, Rule{Fault: CloseChannel, ReplyCode: 406, ReplyText: "PRECONDITION_FAILED - test", Match: Match{Type: "Poison"}})
+	client, broker, p := scripted(t, Rule{Fault: ChannelClose, ReplyCode: 406, ReplyText: "PRECONDITION_FAILED - test", Match: Match{Type: "Poison"}})
 	openConsumer(t, client, broker, 1)
 
 	deliver(t, broker, 1, 1, "m1", "Poison")
@@ -211,7 +211,7 @@ func TestInjectedCloseHoldsChannelReopenUntilBrokerClosed(t *testing.T) {
 	if d := expect[*wire.BasicDeliver](t, client, 1); d.DeliveryTag != 1 {
 		t.Fatalf("delivery after re-open has tag %d", d.DeliveryTag)
 	}
-	if ev := p.Evidence(); ev.Counts[CloseChannel] != 1 || ev.Events[0].MessageID != "m1" {
+	if ev := p.Evidence(); ev.Counts[ChannelClose] != 1 || ev.Events[0].MessageID != "m1" {
 		t.Fatalf("evidence %+v", ev)
 	}
 }
@@ -219,7 +219,7 @@ func TestInjectedCloseHoldsChannelReopenUntilBrokerClosed(t *testing.T) {
 // TestCrossingChannelCloses: the client closes the channel itself while
 // the proxy's injected close is in flight; both must get their close-ok.
 func TestCrossingChannelCloses(t *testing.T) {
-	client, broker, _ := scripted(t, Rule{Fault: CloseChannel, Match: Match{Type: "Poison"}})
+	client, broker, _ := scripted(t, Rule{Fault: ChannelClose, Match: Match{Type: "Poison"}})
 	openConsumer(t, client, broker, 3)
 	deliver(t, broker, 3, 1, "m1", "Poison")
 	expect[*wire.ChannelClose](t, client, 3)
@@ -363,7 +363,7 @@ func TestFastPathDoesNotAllocate(t *testing.T) {
 // client sends while the rule is installed; 0 (no limit) and larger counts
 // pass unchanged, and so does everything once the rule is gone.
 func TestReorderRuleRaisesClientPrefetch(t *testing.T) {
-	client, broker, p := scripted(t, Rule{ID: "r", Fault: ReorderDeliveries, Window: 3, Prefetch: 8})
+	client, broker, p := scripted(t, Rule{ID: "r", Fault: Reorder, Window: 3, Prefetch: 8})
 	for _, c := range []struct{ sent, want uint16 }{{1, 8}, {0, 0}, {20, 20}, {8, 8}} {
 		client.send(mustFrame(t, 1, &wire.BasicQos{PrefetchSize: 0, PrefetchCount: c.sent, Global: true}))
 		q := expect[*wire.BasicQos](t, broker, 1)

@@ -232,7 +232,7 @@ func (p *Proxy) AddRule(r Rule) (Rule, error) {
 	} else if slices.ContainsFunc(cur, func(x *rule) bool { return x.ID == r.ID }) {
 		return Rule{}, fmt.Errorf("fault rule %q: %w", r.ID, ErrRuleExists)
 	}
-	p.rules.Store(newRuleSet(append(slices.Clip(cur), &rule{Rule: r, at: r.point()})))
+	p.rules.Store(newRuleSet(append(slices.Clip(cur), &rule{Rule: r, at: r.point(), kind: kindOf(r.Fault)})))
 	p.log.Info("Fault rule added", "rule", r.ID, "fault", string(r.Fault), "on", string(r.point()))
 	return r.clone(), nil
 }

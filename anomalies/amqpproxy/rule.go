@@ -5,58 +5,40 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
 )
 
 // Fault names one message-level fault. The names are stable: CLI flags,
-// scenario files, evidence counters and reports use them.
+// scenario files, evidence counters and reports use them. Each fault is
+// defined in its own file, fault_<name>.go, and listed in registry.
 type Fault string
-
-// The faults the proxy applies.
-const (
-	// DuplicateDelivery hands one basic.deliver to the consumer twice, the
-	// copy with a synthetic delivery tag; the consumer's settlement of either
-	// copy settles the broker's delivery once.
-	DuplicateDelivery Fault = "duplicate-delivery"
-	// ReorderDeliveries holds the matching delivery and the next Window-1
-	// deliveries of its channel (or as many as arrive within Delay) and hands
-	// them over in a seeded random, never identical, order.
-	ReorderDeliveries Fault = "reorder-deliveries"
-	// DelayDelivery holds a matching delivery for Delay; later deliveries of
-	// the channel overtake it.
-	DelayDelivery Fault = "delay-delivery"
-	// DropAck swallows the consumer's basic.ack of a matching delivery: the
-	// broker keeps it unacked and redelivers it (redelivered=true) once the
-	// channel or connection closes. After the rule's AckTimeout the proxy
-	// closes the channel itself, as RabbitMQ's consumer_timeout does.
-	DropAck Fault = "drop-ack"
-	// DropConfirm swallows the publisher confirm (basic.ack or basic.nack)
-	// of a matching publish on a channel in confirm mode.
-	DropConfirm Fault = "drop-confirm"
-	// DelayConfirm holds that confirm for Delay.
-	DelayConfirm Fault = "delay-confirm"
-	// DuplicatePublish sends a matching basic.publish to the broker twice;
-	// the publisher sees one confirm, sent once both copies are confirmed.
-	DuplicatePublish Fault = "duplicate-publish"
-	// CloseChannel closes the channel of a matching delivery or publish
-	// (On) with ReplyCode, as if the broker had: the client gets
-	// channel.close, the broker a normal close, the message is not passed on.
-	CloseChannel Fault = "close-channel"
-	// CloseConnection closes the whole connection the same way.
-	CloseConnection Fault = "close-connection"
-)
 
 // AckTimedOut is not a rule's fault but an effect of a drop-ack rule: the
 // event (and evidence counter) recorded when the rule's AckTimeout expired
 // and the proxy closed the consumer's channel with 406 PRECONDITION_FAILED.
 const AckTimedOut Fault = "ack-timeout"
 
-// Faults lists every fault, in documentation order.
-func Faults() []Fault {
-	return []Fault{DuplicateDelivery, ReorderDeliveries, DelayDelivery, DropAck, DropConfirm,
-		DelayConfirm, DuplicatePublish, CloseChannel, CloseConnection}
+// renamedFaults are former fault names, each with the name that replaced it,
+// so that an old spelling gets an error naming the new one.
+var renamedFaults = map[Fault]Fault{
+	"reorder-deliveries": Reorder,
+	"close-channel":      ChannelClose,
+	"close-connection":   ConnectionClose,
+}
+
+// ParseFault returns the fault called name. A former name is an error that
+// names the current one.
+func ParseFault(name string) (Fault, error) {
+	if i := slices.Index(Faults(), Fault(name)); i >= 0 {
+		return Faults()[i], nil
+	}
+	if now, ok := renamedFaults[Fault(name)]; ok {
+		return "", fmt.Errorf("fault %q: renamed, spell it %q", name, now)
+	}
+	return "", fmt.Errorf("fault %q: want one of %v", name, Faults())
 }
 
 // Point is where a rule looks at messages: deliveries from the broker or
@@ -92,7 +74,7 @@ type Rule struct {
 	// ID names the rule; AddRule assigns "r<N>" when empty.
 	ID    string `json:"id,omitempty"`
 	Fault Fault  `json:"fault"`
-	// On is the point for close-channel and close-connection (default
+	// On is the point for channel-close and connection-close (default
 	// deliver); the other faults have a fixed point.
 	On    Point `json:"on,omitempty"`
 	Match Match `json:"match"`
@@ -105,12 +87,12 @@ type Rule struct {
 	Limit int `json:"limit,omitempty"`
 	// Window is the reorder window (default 3, 2..1000).
 	Window int `json:"window,omitempty"`
-	// Prefetch (reorder-deliveries only) raises the prefetch count of every
+	// Prefetch (reorder only) raises the prefetch count of every
 	// basic.qos a client of this proxy sends while the rule is installed to
 	// at least Prefetch, so that a window can fill in front of a consumer
 	// that takes one delivery at a time (prefetch 1). RabbitMQ fixes a
 	// consumer's prefetch when it subscribes, so the raise reaches only
-	// channels opened (or reopened, e.g. after a close-channel rule) while
+	// channels opened (or reopened, e.g. after a channel-close rule) while
 	// the rule is installed, and lasts for the channel's life.
 	Prefetch uint16 `json:"prefetch,omitempty"`
 	// Delay is how long delay-delivery and delay-confirm hold a message, and
@@ -178,49 +160,27 @@ const (
 
 // point reports where the rule looks at messages.
 func (r *Rule) point() Point {
-	switch r.Fault {
-	case DuplicatePublish, DropConfirm, DelayConfirm:
-		return OnPublish
-	case CloseChannel, CloseConnection:
-		if r.On == "" {
-			return OnDeliver
-		}
+	k := kindOf(r.Fault)
+	switch {
+	case k == nil:
+		return OnDeliver
+	case k.movable && r.On != "":
 		return r.On
-	default:
+	case k.movable:
 		return OnDeliver
 	}
+	return k.at
 }
 
 func (r *Rule) setDefaults() {
-	switch r.Fault {
-	case DropAck:
-		if r.AckTimeout == nil {
-			d := Duration(DefaultAckTimeout)
-			r.AckTimeout = &d
-		}
-	case ReorderDeliveries:
-		if r.Window == 0 {
-			r.Window = DefaultWindow
-		}
-		if r.Delay == 0 {
-			r.Delay = Duration(DefaultReorderHold)
-		}
-	case CloseChannel:
-		if r.ReplyCode == 0 {
-			r.ReplyCode = 406
-		}
-		if r.ReplyText == "" {
-			r.ReplyText = "PRECONDITION_FAILED - channel closed by amqpproxy fault"
-		}
-	case CloseConnection:
-		if r.ReplyCode == 0 {
-			r.ReplyCode = 320
-		}
-		if r.ReplyText == "" {
-			r.ReplyText = "CONNECTION_FORCED - connection closed by amqpproxy fault"
-		}
+	k := kindOf(r.Fault)
+	if k == nil {
+		return
 	}
-	if r.On == "" && (r.Fault == CloseChannel || r.Fault == CloseConnection) {
+	if k.defaults != nil {
+		k.defaults(r)
+	}
+	if r.On == "" && k.movable {
 		r.On = OnDeliver
 	}
 }
@@ -228,17 +188,13 @@ func (r *Rule) setDefaults() {
 // Validate reports every problem with the rule at once.
 func (r *Rule) Validate() error {
 	var errs []error
-	known := false
-	for _, f := range Faults() {
-		known = known || r.Fault == f
-	}
-	if !known {
-		errs = append(errs, fmt.Errorf("fault %q: want one of %v", r.Fault, Faults()))
+	if _, err := ParseFault(string(r.Fault)); err != nil {
+		errs = append(errs, err)
 	}
 	if r.On != "" && r.On != OnDeliver && r.On != OnPublish {
 		errs = append(errs, fmt.Errorf("on %q: want %q or %q", r.On, OnDeliver, OnPublish))
 	}
-	if r.On != "" && r.Fault != CloseChannel && r.Fault != CloseConnection && r.On != r.point() {
+	if k := kindOf(r.Fault); r.On != "" && k != nil && !k.movable && r.On != r.point() {
 		errs = append(errs, fmt.Errorf("on %q: %s always acts on %s", r.On, r.Fault, r.point()))
 	}
 	if r.point() == OnPublish && r.Match.ConsumerTag != "" {
@@ -253,31 +209,13 @@ func (r *Rule) Validate() error {
 	if r.Limit < 0 {
 		errs = append(errs, fmt.Errorf("limit %d: must be >= 0", r.Limit))
 	}
-	d := time.Duration(r.Delay)
-	switch r.Fault {
-	case ReorderDeliveries:
-		if r.Window < 2 || r.Window > maxWindow {
-			errs = append(errs, fmt.Errorf("window %d: must be within [2, %d]", r.Window, maxWindow))
-		}
-		if r.Prefetch != 0 && int(r.Prefetch) < r.Window {
-			errs = append(errs, fmt.Errorf("prefetch %d: below the window %d, the window could not fill", r.Prefetch, r.Window))
-		}
-	case DelayDelivery, DelayConfirm:
-		if d <= 0 {
-			errs = append(errs, fmt.Errorf("delay %s: %s needs a positive delay", d, r.Fault))
-		}
-	case CloseChannel, CloseConnection:
-		if r.ReplyCode < 200 || r.ReplyCode > 599 {
-			errs = append(errs, fmt.Errorf("reply_code %d: want an AMQP reply code (200..599)", r.ReplyCode))
-		}
-		if len(r.ReplyText) > 255 {
-			errs = append(errs, errors.New("reply_text: longer than 255 bytes"))
-		}
+	if k := kindOf(r.Fault); k != nil && k.validate != nil {
+		errs = append(errs, k.validate(r)...)
 	}
-	if r.Prefetch != 0 && r.Fault != ReorderDeliveries {
-		errs = append(errs, fmt.Errorf("prefetch: only %s raises the prefetch", ReorderDeliveries))
+	if r.Prefetch != 0 && r.Fault != Reorder {
+		errs = append(errs, fmt.Errorf("prefetch: only %s raises the prefetch", Reorder))
 	}
-	if d < 0 || d > maxDelay {
+	if d := time.Duration(r.Delay); d < 0 || d > maxDelay {
 		errs = append(errs, fmt.Errorf("delay %s: must be within [0, %s]", d, maxDelay))
 	}
 	if r.AckTimeout != nil {
@@ -295,6 +233,7 @@ func (r *Rule) Validate() error {
 type rule struct {
 	Rule
 	at      Point
+	kind    *faultKind // the Fault's behaviour, looked up once
 	matched atomic.Int64
 	applied atomic.Int64
 }
@@ -330,13 +269,8 @@ func (r *rule) exhausted() bool { return r.Limit > 0 && r.applied.Load() >= int6
 // confirm faults need a channel in confirm mode, a dropped ack needs a
 // delivery that will be acked.
 func (r *rule) eligible(ackRequired, confirming bool) bool {
-	switch r.Fault {
-	case DropAck:
-		return ackRequired
-	case DropConfirm, DelayConfirm:
-		return confirming
-	}
-	return true
+	k := r.kind
+	return k != nil && (!k.needsAck || ackRequired) && (!k.needsConfirm || confirming)
 }
 
 // msgInfo is what rules match on. During the method frame only the

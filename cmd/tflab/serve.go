@@ -10,7 +10,6 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
-	"github.com/ticketflow-lab/tflab/system/placeholder"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
@@ -45,8 +44,9 @@ type systemService struct {
 }
 
 // systems is the table of systems under test. To add a service, add an
-// entry; up, serve and status need nothing else.
-var systems = map[string]system{
+// entry; up, serve and status need nothing else. A binary built with the
+// "labtest" tag also knows the lab's test systems (labtestSystems).
+var systems = withLabtestSystems(map[string]system{
 	// Ticketflow (spec: the service desk). Services start in this order, so
 	// each one's consumers are up before the next one publishes to them.
 	"ticketflow": {
@@ -60,15 +60,7 @@ var systems = map[string]system{
 		},
 		variants: course.Variants(),
 	},
-	// The placeholder keeps one minimal service that only holds an AMQP
-	// connection; the lab's own tests run it.
-	"placeholder": {
-		note: "this lab runs the placeholder service only (it just holds an AMQP connection)",
-		services: []systemService{
-			{name: "placeholder", instances: 1, main: placeholder.Main},
-		},
-	},
-}
+})
 
 func systemNames() string {
 	names := make([]string, 0, len(systems))

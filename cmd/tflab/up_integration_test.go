@@ -39,7 +39,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// tflabBinary builds ./cmd/tflab once per test binary.
+// tflabBinary builds ./cmd/tflab once per test binary, with the labtest tag
+// so that it knows the placeholder system.
 func tflabBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -48,7 +49,7 @@ func tflabBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(buildDir, "tflab")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "labtest", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -228,8 +228,8 @@ func Hop(ctx context.Context, cfg Config) (res Result, err error) {
 			if cfg.Progress != nil {
 				cfg.Progress(n)
 			}
-			if s := bus.Stats(); s.Handled != int64(n) {
-				return Result{}, fmt.Errorf("hop: %d messages arrived but the bus handled %d (stats %+v)", n, s.Handled, s)
+			if err := waitHandled(ctx, bus, n); err != nil {
+				return Result{}, err
 			}
 			return Result{Messages: n, Elapsed: elapsed, CPU: cpu, Batches: db.Stats().Batches}, nil
 		case err := <-busDone:
@@ -244,6 +244,31 @@ func Hop(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 	}
 }
+
+// waitHandled waits, at most handledWait, until bus has counted n
+// handlings. The bus counts a handling after its transaction commits, and
+// the relay can publish the handling's outbox row before that, so the last
+// message may arrive a moment before its handling is counted.
+func waitHandled(ctx context.Context, bus *messaging.Bus, n int) error {
+	deadline := time.Now().Add(handledWait)
+	for {
+		s := bus.Stats()
+		switch {
+		case s.Handled == int64(n):
+			return nil
+		case s.Handled > int64(n) || time.Now().After(deadline):
+			return fmt.Errorf("hop: %d messages arrived but the bus handled %d (stats %+v)", n, s.Handled, s)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("hop: waiting for the last handlings: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// handledWait bounds waitHandled.
+const handledWait = 10 * time.Second
 
 // preload publishes n TicketChanged messages to queue with confirms and
 // waits until the broker holds them all.
@@ -321,50 +346,23 @@ type Comparison struct {
 // Compare runs rounds of Raw then Hop. progress, if set, hears each
 // measurement's side, round and count so far.
 func Compare(ctx context.Context, cfg Config, rounds int, progress func(side Side, round, done int)) (Comparison, error) {
-	if rounds < 1 {
-		return Comparison{}, fmt.Errorf("bench hop: %d rounds: want at least 1", rounds)
-	}
-	var c Comparison
-	for r := 1; r <= rounds; r++ {
-		for _, side := range []Side{SideRaw, SideHop} {
-			run := cfg
-			if progress != nil {
-				run.Progress = func(n int) { progress(side, r, n) }
-			}
-			measure := Raw
-			if side == SideHop {
-				measure = Hop
-			}
-			res, err := measure(ctx, run)
-			if err != nil {
-				return c, fmt.Errorf("round %d: %w", r, err)
-			}
-			if side == SideRaw {
-				c.Raw = append(c.Raw, res)
-			} else {
-				c.Hop = append(c.Hop, res)
-			}
+	res, err := benchproxy.Rounds(ctx, rounds, []Side{SideRaw, SideHop}, func(ctx context.Context, side Side, r int) (Result, error) {
+		run := cfg
+		if progress != nil {
+			run.Progress = func(n int) { progress(side, r, n) }
 		}
+		if side == SideHop {
+			return Hop(ctx, run)
+		}
+		return Raw(ctx, run)
+	})
+	c := Comparison{Raw: res[SideRaw], Hop: res[SideHop]}
+	if err != nil {
+		return c, fmt.Errorf("bench hop: %w", err)
 	}
-	c.RawRate, c.HopRate = median(c.Raw), median(c.Hop)
+	c.RawRate, c.HopRate = benchproxy.MedianRate(c.Raw), benchproxy.MedianRate(c.Hop)
 	if c.RawRate > 0 {
 		c.Ratio = c.HopRate / c.RawRate
 	}
 	return c, nil
-}
-
-func median(rs []Result) float64 {
-	rates := make([]float64, len(rs))
-	for i, r := range rs {
-		rates[i] = r.Rate()
-	}
-	slices.Sort(rates)
-	n := len(rates)
-	switch {
-	case n == 0:
-		return 0
-	case n%2 == 1:
-		return rates[n/2]
-	}
-	return (rates[n/2-1] + rates[n/2]) / 2
 }

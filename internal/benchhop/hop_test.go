@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ticketflow-lab/tflab/internal/benchproxy"
 )
 
 func TestConfigValidateNamesEveryProblem(t *testing.T) {
@@ -20,10 +22,10 @@ func TestConfigValidateNamesEveryProblem(t *testing.T) {
 
 func TestMedianAndRate(t *testing.T) {
 	rs := []Result{{Messages: 100, Elapsed: time.Second}, {Messages: 300, Elapsed: time.Second}, {Messages: 200, Elapsed: time.Second}}
-	if got := median(rs); got != 200 {
+	if got := benchproxy.MedianRate(rs); got != 200 {
 		t.Errorf("median of 100, 300, 200 msg/s = %v", got)
 	}
-	if got := median(rs[:2]); got != 200 {
+	if got := benchproxy.MedianRate(rs[:2]); got != 200 {
 		t.Errorf("median of 100, 300 msg/s = %v", got)
 	}
 	if got := (Result{Messages: 10}).Rate(); got != 0 {

@@ -232,55 +232,70 @@ type Side string
 
 const (
 	SideDirect  Side = "direct"
-	SideProxied Side = "toxiproxy"
+	SideProxied Side = "proxied"
 )
 
-// Compare runs rounds of cfg against directURL and proxiedURL alternately.
-// progress, if set, hears each round's side, number and consumed count.
+// Compare runs rounds of cfg against directURL and proxiedURL alternately
+// (any proxy: the embedded Toxiproxy, the AMQP message proxy, or both
+// chained). progress, if set, hears each round's side, number and
+// consumed count.
 func Compare(ctx context.Context, directURL, proxiedURL string, cfg Config, rounds int, progress func(side Side, round, consumed int)) (Comparison, error) {
-	if rounds < 1 {
-		return Comparison{}, fmt.Errorf("bench: %d rounds: want at least 1", rounds)
-	}
-	var c Comparison
-	for r := 1; r <= rounds; r++ {
-		for _, side := range []Side{SideDirect, SideProxied} {
-			run := cfg
-			run.AMQPURL = directURL
-			if side == SideProxied {
-				run.AMQPURL = proxiedURL
-			}
-			if progress != nil {
-				run.Progress = func(n int) { progress(side, r, n) }
-			}
-			res, err := Run(ctx, run)
-			if err != nil {
-				return c, fmt.Errorf("%s round %d: %w", side, r, err)
-			}
-			if side == SideDirect {
-				c.Direct = append(c.Direct, res)
-			} else {
-				c.Proxied = append(c.Proxied, res)
-			}
+	res, err := Rounds(ctx, rounds, []Side{SideDirect, SideProxied}, func(ctx context.Context, side Side, r int) (Result, error) {
+		run := cfg
+		run.AMQPURL = directURL
+		if side == SideProxied {
+			run.AMQPURL = proxiedURL
 		}
+		if progress != nil {
+			run.Progress = func(n int) { progress(side, r, n) }
+		}
+		return Run(ctx, run)
+	})
+	c := Comparison{Direct: res[SideDirect], Proxied: res[SideProxied]}
+	if err != nil {
+		return c, err
 	}
-	c.DirectRate, c.ProxiedRate = medianRate(c.Direct), medianRate(c.Proxied)
+	c.DirectRate, c.ProxiedRate = MedianRate(c.Direct), MedianRate(c.Proxied)
 	if c.DirectRate > 0 {
 		c.Ratio = c.ProxiedRate / c.DirectRate
 	}
 	return c, nil
 }
 
-func medianRate(rs []Result) float64 {
+// Rounds measures every side in turn, round after round (a, b, a, b, …),
+// so that drift on a shared machine hits all sides alike, and returns each
+// side's results in round order. Rounds are numbered from 1. The first
+// error stops it, named with its side and round; the results so far are
+// returned with it.
+func Rounds[R any, S ~string](ctx context.Context, rounds int, sides []S, measure func(ctx context.Context, side S, round int) (R, error)) (map[S][]R, error) {
+	out := make(map[S][]R, len(sides))
+	if rounds < 1 {
+		return out, fmt.Errorf("bench: %d rounds: want at least 1", rounds)
+	}
+	for r := 1; r <= rounds; r++ {
+		for _, side := range sides {
+			res, err := measure(ctx, side, r)
+			if err != nil {
+				return out, fmt.Errorf("%s round %d: %w", side, r, err)
+			}
+			out[side] = append(out[side], res)
+		}
+	}
+	return out, nil
+}
+
+// MedianRate is the median of the results' rates in msg/s; 0 for none.
+func MedianRate[R interface{ Rate() float64 }](rs []R) float64 {
 	rates := make([]float64, len(rs))
 	for i, r := range rs {
 		rates[i] = r.Rate()
 	}
 	slices.Sort(rates)
 	n := len(rates)
-	if n == 0 {
+	switch {
+	case n == 0:
 		return 0
-	}
-	if n%2 == 1 {
+	case n%2 == 1:
 		return rates[n/2]
 	}
 	return (rates[n/2-1] + rates[n/2]) / 2

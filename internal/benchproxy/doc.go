@@ -1,7 +1,10 @@
-// Package benchproxy measures what the embedded Toxiproxy costs: persistent,
-// confirmed publish→consume throughput straight to the broker and through a
-// proxy without toxics, measured in the same run so the ratio means
-// something on any machine.
+// Package benchproxy measures what a proxy in the broker path costs:
+// persistent, confirmed publish→consume throughput straight to the broker
+// and through a proxy that does nothing (the embedded Toxiproxy without
+// toxics for `tflab bench proxy`, the AMQP message proxy without rules for
+// its benchmarks), measured in the same run so the ratio means something on
+// any machine. Rounds and MedianRate are the alternating-rounds loop that
+// internal/benchhop shares.
 //
 // # Design
 //

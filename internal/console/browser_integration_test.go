@@ -11,11 +11,9 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,42 +24,27 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/console"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
+	"github.com/ticketflow-lab/tflab/internal/labtest/placeholder"
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
-	"github.com/ticketflow-lab/tflab/system/placeholder"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/tracing/spanfile"
 )
 
-const serveEnv = "TFLAB_CONSOLE_TEST_SERVE"
-
-// TestMain doubles as the service binary: with serveEnv set and "serve" as
-// the first argument it runs the placeholder service (under Ticketflow's
-// service names, which the fault vocabulary knows), or with ticketflowEnv
-// set too, the real Ticketflow service of that name.
+// TestMain doubles as the service binary of the tests' labs: they run the
+// placeholder service (placeholder.Command) under Ticketflow's service
+// names, which the fault vocabulary knows, or with ticketflowEnv set too,
+// the real Ticketflow service of that name.
 func TestMain(m *testing.M) {
-	if os.Getenv(serveEnv) == "1" && len(os.Args) > 1 && os.Args[1] == "serve" {
-		cfg, err := service.ParseArgs(os.Args[2:])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
+	os.Exit(placeholder.TestMainWith(m, func(name string) service.Main {
+		if os.Getenv(ticketflowEnv) == "1" {
+			return ticketflowMains[name]
 		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		defer stop()
-		var serveMain service.Main = placeholder.Main
-		if m, ok := ticketflowMains[cfg.Name]; ok && os.Getenv(ticketflowEnv) == "1" {
-			serveMain = m
-		}
-		if err := serveMain(ctx, cfg, nil); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(labtest.Main(m))
+		return nil
+	}))
 }
 
 // chromium finds a headless-capable browser or skips the test.
@@ -135,14 +118,15 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serve, serveEnv := placeholder.Command()
 	l, err := lab.Start(t.Context(), lab.Config{
 		System:   "ticketflow",
 		Services: []lab.ServiceSpec{{Name: "tickets"}, {Name: "sla"}},
 		Broker:   broker.External{AMQPURL: b.AMQPURL, ManagementURL: b.ManagementURL},
 		Ports:    lab.PortsRandom,
 		RunDir:   runDir,
-		Command:  []string{os.Args[0], "serve"},
-		Env:      append(os.Environ(), serveEnv+"=1"),
+		Command:  serve,
+		Env:      serveEnv,
 		Seed:     7,
 		Log:      labtest.Logger(t),
 	})

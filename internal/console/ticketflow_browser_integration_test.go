@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/console"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
+	"github.com/ticketflow-lab/tflab/internal/labtest/placeholder"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
@@ -58,6 +58,7 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 	}
 	// The order of `tflab up`: each service's consumers are up before the
 	// next one publishes to them.
+	serve, serveEnv := placeholder.Command()
 	l, err := lab.Start(t.Context(), lab.Config{
 		System: "ticketflow",
 		Services: []lab.ServiceSpec{{Name: "translations"}, {Name: "tickets", Instances: 2}, {Name: "inquiries"},
@@ -65,8 +66,8 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 		Broker:  broker.External{AMQPURL: b.AMQPURL, ManagementURL: b.ManagementURL},
 		Ports:   lab.PortsRandom,
 		RunDir:  runDir,
-		Command: []string{os.Args[0], "serve"},
-		Env:     append(os.Environ(), serveEnv+"=1", ticketflowEnv+"=1"),
+		Command: serve,
+		Env:     append(serveEnv, ticketflowEnv+"=1"),
 		Seed:    11,
 		Log:     labtest.Logger(t),
 	})

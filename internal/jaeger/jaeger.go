@@ -2,11 +2,9 @@ package jaeger
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/internal/freeport"
+	"github.com/ticketflow-lab/tflab/internal/httpget"
 	"github.com/ticketflow-lab/tflab/internal/supervisor"
 )
 
@@ -245,22 +244,8 @@ func GetTrace(ctx context.Context, queryURL, traceID string) (Trace, error) {
 }
 
 func get(ctx context.Context, u string, into any) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("jaeger: GET %s: %s", u, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(into); err != nil {
-		return fmt.Errorf("jaeger: GET %s: %w", u, err)
+	if err := httpget.Get(ctx, u, 5*time.Second, into); err != nil {
+		return fmt.Errorf("jaeger: %w", err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
+	"github.com/ticketflow-lab/tflab/internal/labtest/placeholder"
 )
 
 // On a two-node private cluster the lab places instance i on node i mod 2,
@@ -26,6 +27,7 @@ func TestClusterPlacementAndFallbacks(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
+	serve, serveEnv := placeholder.Command()
 	l, err := lab.Start(ctx, lab.Config{
 		System:            "ticketflow",
 		Services:          []lab.ServiceSpec{{Name: "placeholder", Instances: 2}},
@@ -34,8 +36,8 @@ func TestClusterPlacementAndFallbacks(t *testing.T) {
 		PartitionHandling: "autoheal",
 		Ports:             lab.PortsRandom,
 		RunDir:            filepath.Join(t.TempDir(), "run"),
-		Command:           []string{os.Args[0], "serve"},
-		Env:               append(os.Environ(), serveEnv+"=1"),
+		Command:           serve,
+		Env:               serveEnv,
 		Log:               labtest.Logger(t),
 	})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
+	"github.com/ticketflow-lab/tflab/internal/httpget"
 )
 
 // ErrNoLab reports that no running lab was found.
@@ -296,21 +296,7 @@ func ProcessState(pid int) string {
 
 // CheckHealth does one GET <base>/health and returns nil on 200.
 func CheckHealth(ctx context.Context, base string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/health", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s/health: %s", base, resp.Status)
-	}
-	return nil
+	return httpget.Get(ctx, base+"/health", 2*time.Second, nil)
 }
 
 // Probe returns in with its live fields filled: running (control process),
@@ -340,31 +326,13 @@ func Probe(ctx context.Context, in Info) Info {
 		mu.Unlock()
 	})
 	wg.Go(func() {
-		ok := in.Toxiproxy != "" && getOK(ctx, in.Toxiproxy+"/version") == nil
+		ok := in.Toxiproxy != "" && httpget.Get(ctx, in.Toxiproxy+"/version", 2*time.Second, nil) == nil
 		mu.Lock()
 		out.ToxiproxyHealthy = ok
 		mu.Unlock()
 	})
 	wg.Wait()
 	return out
-}
-
-func getOK(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return nil
 }
 
 // StopRemote asks the lab's control process to stop (SIGTERM) and waits up

@@ -11,11 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,31 +23,12 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
-	"github.com/ticketflow-lab/tflab/system/placeholder"
-	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/internal/labtest/placeholder"
 )
 
-const serveEnv = "TFLAB_LAB_TEST_SERVE"
-
-// TestMain doubles as the service binary: with serveEnv set and "serve" as
-// the first argument it runs the placeholder like `tflab serve` does.
-func TestMain(m *testing.M) {
-	if os.Getenv(serveEnv) == "1" && len(os.Args) > 1 && os.Args[1] == "serve" {
-		cfg, err := service.ParseArgs(os.Args[2:])
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-		defer stop()
-		if err := placeholder.Main(ctx, cfg, nil); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(labtest.Main(m))
-}
+// TestMain doubles as the service binary of the tests' labs: they run
+// the placeholder service (placeholder.Command).
+func TestMain(m *testing.M) { os.Exit(placeholder.TestMain(m)) }
 
 type health struct {
 	code int
@@ -86,14 +65,15 @@ func TestLabLifecycleAndProcessFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
+	serve, serveEnv := placeholder.Command()
 	l, err := lab.Start(t.Context(), lab.Config{
 		System:   "ticketflow",
 		Services: []lab.ServiceSpec{{Name: "placeholder", Instances: 2, Settings: map[string]string{"amqp.reconnect_max": "200ms"}}},
 		Broker:   broker.External{AMQPURL: b.AMQPURL, ManagementURL: b.ManagementURL},
 		Ports:    lab.PortsRandom,
 		RunDir:   runDir,
-		Command:  []string{os.Args[0], "serve"},
-		Env:      append(os.Environ(), serveEnv+"=1"),
+		Command:  serve,
+		Env:      serveEnv,
 		Seed:     7,
 		Log:      labtest.Logger(t),
 	})

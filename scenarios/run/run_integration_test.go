@@ -36,7 +36,8 @@ var (
 	binErr  error
 )
 
-// tflabBinary builds cmd/tflab once: the lab starts services as
+// tflabBinary builds cmd/tflab once, with the labtest tag so that it knows
+// the placeholder system: the lab starts services as
 // `tflab serve <system>/<service>` processes.
 func tflabBinary(t *testing.T) string {
 	t.Helper()
@@ -47,7 +48,7 @@ func tflabBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "tflab")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tflab").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "labtest", "-o", binPath, "../../cmd/tflab").CombinedOutput()
 		if err != nil {
 			binErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

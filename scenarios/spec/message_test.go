@@ -80,3 +80,17 @@ func TestMessageAckTimeout(t *testing.T) {
 		}
 	}
 }
+
+// A message fault under its former name is an error at its line that names
+// the current one.
+func TestMessageFaultOldSpelling(t *testing.T) {
+	for old, now := range map[string]string{"reorder-deliveries": "reorder", "close-channel": "channel-close"} {
+		src := strings.Replace(valid, "    fault: reorder\n", "    fault: "+old+"\n", 1)
+		line := strings.Count(src[:strings.Index(src, old)], "\n") + 1
+		_, err := Parse("x.yaml", []byte(src))
+		want := fmt.Sprintf("x.yaml:%d: method[3].fault: message fault %q was renamed: spell it %q", line, old, now)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %s", old, err, want)
+		}
+	}
+}

@@ -95,6 +95,10 @@ var MessageTypes = []string{
 var MessageFaults = []string{"duplicate-delivery", "reorder", "drop-ack", "drop-confirm", "delay-confirm",
 	"duplicate-publish", "channel-close"}
 
+// renamedMessageFaults are former message fault names, each with the name
+// that replaced it.
+var renamedMessageFaults = map[string]string{"reorder-deliveries": "reorder", "close-channel": "channel-close"}
+
 // Probes are the steady-state checks.
 var Probes = []string{
 	"services-healthy", // every service answers its health endpoint

@@ -372,7 +372,11 @@ func (a *InAppAction) validate(v *validator, path string) {
 }
 
 func (a *MessageAction) validate(v *validator, path string) {
-	oneOf(v, path+".fault", "message fault", a.Fault, MessageFaults)
+	if now, ok := renamedMessageFaults[a.Fault]; ok {
+		v.errorf(path+".fault", "message fault %q was renamed: spell it %q", a.Fault, now)
+	} else {
+		oneOf(v, path+".fault", "message fault", a.Fault, MessageFaults)
+	}
 	oneOf(v, path+".service", "service", a.Service, Services)
 	if a.Match.MessageType != "" {
 		oneOf(v, path+".match.messageType", "message type", a.Match.MessageType, MessageTypes)

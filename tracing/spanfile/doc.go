@@ -11,7 +11,7 @@
 //	│        (Processor, sync)     │  one line   └── ...
 //	│ then: AMQP ack               │
 //	└──────────────────────────────┘
-//	                 tflab verify / checkers: Walk ──> Record ──> tracemodel
+//	                 tflab verify / checkers: Walk ──> Record ──> history events
 //
 // Processor is an sdktrace.SpanProcessor, not an exporter behind a batcher.
 // In OnEnd it encodes the span into one JSON line (AppendRecord, a

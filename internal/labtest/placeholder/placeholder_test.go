@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/internal/labtest"
-	"github.com/ticketflow-lab/tflab/system/placeholder"
+	"github.com/ticketflow-lab/tflab/internal/labtest/placeholder"
 	"github.com/ticketflow-lab/tflab/system/service"
 )
 
