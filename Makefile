@@ -58,7 +58,7 @@ test-tour: deps ## Only the README's tour, typed in a fresh copy (TFLAB_TOUR=wor
 
 .PHONY: test-cluster
 test-cluster: deps ## Only the live test of the faults between cluster nodes (three nodes, nftables cuts; needs root)
-	$(GO) test -count=1 -tags integration,cluster -timeout 20m -v ./anomalies/clustertest
+	$(GO) test -count=1 -tags integration,cluster -timeout 30m -v ./anomalies/clustertest
 
 .PHONY: test-jaeger
 test-jaeger: deps jaeger ## Only the Jaeger trace test: builds bin/jaeger first, then finds a whole inquiry trace through its query API

@@ -20,15 +20,15 @@ import (
 // handling: RabbitMQ's default, ignore) and the lab's real nftables table:
 // while the fault is active its rules are in place and a node's view shows
 // the cut; after the heal no rule is left and every node sees the whole
-// cluster again.
+// cluster again. The nodes' logs are kept with go test -artifacts.
 func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 	if err := netfilter.Available(); err != nil {
 		t.Skip(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 28*time.Minute)
 	defer cancel()
 	c, err := rabbitnode.StartCluster(ctx, rabbitnode.Config{Name: "tflabp" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", ""),
-		Dir: t.TempDir(), Management: true, Disposable: true, Log: labtest.Logger(t)}, 3)
+		Dir: t.ArtifactDir(), Management: true, Disposable: true, Log: labtest.Logger(t)}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 			healed := false
 			defer func() {
 				if !healed {
-					hctx, cancel := anomalies.HealContext(ctx, 2*time.Minute)
+					hctx, cancel := anomalies.HealContext(ctx, anomalies.ClusterHealTimeout)
 					defer cancel()
 					_ = h.Heal(hctx)
 				}
@@ -95,12 +95,14 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 			awaitView(ctx, t, env.ClusterNodes[a-1], func(v anomalies.NodeView) bool { return !v.Running[names[b-1]] || len(v.Partitions[names[a-1]]) > 0 },
 				fmt.Sprintf("%s sees %s down", names[a-1], names[b-1]))
 
-			hctx, cancel := anomalies.HealContext(ctx, 3*time.Minute)
+			hctx, cancel := anomalies.HealContext(ctx, anomalies.ClusterHealTimeout)
 			defer cancel()
 			healed = true
+			start := time.Now()
 			if err := h.Heal(hctx); err != nil {
 				t.Fatal(err)
 			}
+			t.Logf("healed in %s", time.Since(start).Round(100*time.Millisecond))
 			if rules, err := table.Rules(""); err != nil || len(rules) != 0 {
 				t.Fatalf("rules left after heal: %+v (err %v)", rules, err)
 			}
@@ -134,7 +136,7 @@ func awaitWhole(ctx context.Context, t *testing.T, env *anomalies.Env, names []s
 
 func awaitView(ctx context.Context, t *testing.T, n anomalies.ClusterNode, ok func(anomalies.NodeView) bool, what string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	var last any
 	for {

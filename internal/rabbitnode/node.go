@@ -573,3 +573,7 @@ func (n *Node) Kill() error {
 func FreePort() (int, error) {
 	return freeport.Get()
 }
+
+// PartitionHandling is the node's cluster_partition_handling ("" for
+// RabbitMQ's default, ignore).
+func (n *Node) PartitionHandling() string { return n.cfg.PartitionHandling }
