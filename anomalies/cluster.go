@@ -71,8 +71,8 @@ type Cuts interface {
 // they dropped), then waits until every node sees every other running and
 // no partition. With cluster_partition_handling = ignore RabbitMQ keeps a
 // healed partition on record until the nodes outside one partition restart,
-// so when the partition persists Heal restarts the RabbitMQ application
-// (stop_app, start_app) of the nodes outside the winning partition, which
+// so when the partition persists Heal restarts the nodes outside the
+// winning partition, which
 // it picks from what the nodes report as RabbitMQ's autoheal does. A partial
 // cut (one-way, bridge) may end as any full partition: RabbitMQ disconnects
 // a node that sees a peer down from every node that still sees that peer.
@@ -371,12 +371,17 @@ func (c *Cluster) partitionsSeen(ctx context.Context, nodes []ClusterNode, shape
 // awaitWhole waits until every node answers and sees every node running and
 // no partition. Under pause_minority and autoheal RabbitMQ ends a partition
 // itself once the nodes reach each other again. Under ignore it keeps the
-// partition on record until the nodes outside one partition restart their
-// RabbitMQ application, so when every node answers and the same partitions
-// are reported by two polls in a row, the nodes outside the winning
-// partition (Winner) restart theirs (stop_app, start_app), one after the
-// other; a partition that is still reported after that gets another round,
-// at most one per node. Every wait is bounded by ctx.
+// partition on record until the nodes outside one partition restart, so
+// when every node answers and the same partitions are reported by two polls
+// in a row, the nodes outside the winning partition (Winner) restart, one
+// after the other; a partition that is still reported after that gets
+// another round, at most one per node. A restart is the whole VM's (kill,
+// start): after a one-way cut, `rabbitmqctl stop_app` then `start_app` on
+// the losing node hung for minutes in its boot (rabbit_mnesia:init waiting
+// in rabbit_node_monitor:global_sync: the VM's global name server stayed
+// blocked on a peer; RabbitMQ's own global-hang workaround fired and did
+// not free it), while a fresh VM starts with a fresh name server. Every
+// wait is bounded by ctx.
 func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode) error {
 	names := make([]string, len(nodes))
 	for i, n := range nodes {
@@ -425,13 +430,11 @@ func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode) error {
 				if slices.Contains(win, i+1) {
 					continue
 				}
-				for _, args := range [][]string{{"stop_app"}, {"start_app"}} {
-					if _, err := n.Ctl(ctx, args...); err != nil {
-						return fmt.Errorf("restart the application of %s: %w", n.Name(), err)
-					}
+				if err := n.Restart(ctx); err != nil {
+					return fmt.Errorf("restart %s: %w", n.Name(), err)
 				}
 			}
-			continue // ask again at once: start_app returns once the application runs
+			continue // ask again at once: Restart returns once the node serves
 		}
 		select {
 		case <-ctx.Done():

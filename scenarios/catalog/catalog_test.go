@@ -64,7 +64,8 @@ func TestCatalogLoads(t *testing.T) {
 			t.Errorf("%s control: %v", n, err)
 			continue
 		}
-		if reflect.DeepEqual(p.Protections, cp.Protections) && reflect.DeepEqual(p.Timeline, cp.Timeline) && p.Profile == cp.Profile {
+		if reflect.DeepEqual(p.Protections, cp.Protections) && reflect.DeepEqual(p.Timeline, cp.Timeline) && p.Profile == cp.Profile &&
+			p.QueueType == cp.QueueType && p.PartitionHandling == cp.PartitionHandling {
 			t.Errorf("%s: the control runs exactly like the scenario", n)
 		}
 		if p.End > 60e9 {

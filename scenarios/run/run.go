@@ -189,6 +189,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if r.plan.QueueType != "" {
 		labCfg.QueueType = r.plan.QueueType
 	}
+	if r.plan.PartitionHandling != "" {
+		labCfg.PartitionHandling = r.plan.PartitionHandling
+	}
+	if p, ok := labCfg.Broker.(broker.Private); ok && r.plan.Nodes > p.Nodes {
+		p.Nodes = r.plan.Nodes
+		labCfg.Broker = p
+	}
 	if labCfg.Log == nil {
 		labCfg.Log = r.log
 	}
