@@ -424,7 +424,7 @@ func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode) error {
 			rounds++
 			seen = ""
 			win := Winner(groups, c.clients(ctx, nodes))
-			c.Env.log().Info("Partition persists after the heal; restarting the RabbitMQ application outside the winning partition",
+			c.Env.log().Info("Partition persists after the heal; restarting the nodes outside the winning partition",
 				"anomaly", c.Name(), "partitions", groups, "winner", win, "round", rounds)
 			for i, n := range nodes {
 				if slices.Contains(win, i+1) {
