@@ -52,7 +52,7 @@ func TestClusterSettingsReachThePlanAndTheControlReplacesThem(t *testing.T) {
 		t.Errorf("control plan: %d nodes, %q, %q; want 3, mirrored, autoheal", c.Nodes, c.QueueType, c.PartitionHandling)
 	}
 	for bad, want := range map[string]string{
-		"nodes: 12\n":                 "nodes: 12 nodes",
+		"nodes: 12\n":                  "nodes: 12 nodes",
 		"partitionHandling: heal_it\n": `partitionHandling: unknown partition handling "heal_it"`,
 	} {
 		_, err := Parse("c.yaml", []byte(strings.Replace(valid, "seed: 42\n", "seed: 42\n"+bad, 1)))
