@@ -6,9 +6,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
@@ -50,6 +53,30 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 		names[i] = n.Name()
 	}
 	awaitWhole(ctx, t, env, names)
+
+	// rabbitmqctl on one node lists the connections of every node: the
+	// other nodes can reach the CLI (with the node's RABBITMQ_NODENAME in
+	// its environment they could not, and the listing never ended).
+	t.Run("list-connections", func(t *testing.T) {
+		for _, n := range c.Nodes[1:] {
+			conn, err := amqp.DialConfig(n.AMQPURL(), amqp.Config{Properties: amqp.Table{"connection_name": "probe-" + n.Name()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+		}
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		conns, err := anomalies.NodeConnections(lctx, c.Nodes[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range c.Nodes[1:] {
+			if !slices.ContainsFunc(conns, func(x anomalies.Connection) bool { return x.ClientName() == "probe-"+n.Name() }) {
+				t.Errorf("rabbitmqctl on %s does not list the connection to %s: %+v", c.Nodes[0].Name(), n.Name(), conns)
+			}
+		}
+	})
 
 	for _, tc := range []struct {
 		fault *anomalies.Cluster

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -513,7 +514,7 @@ func (n *Node) Restart(ctx context.Context) error {
 func (n *Node) Ctl(ctx context.Context, args ...string) (string, error) {
 	full := append([]string{"-n", n.nodeName}, args...)
 	cmd := exec.CommandContext(ctx, filepath.Join(n.cfg.Install.BinDir, "rabbitmqctl"), full...)
-	cmd.Env = n.env
+	cmd.Env = ctlEnv(n.env)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
@@ -522,6 +523,16 @@ func (n *Node) Ctl(ctx context.Context, args ...string) (string, error) {
 		return out.String(), fmt.Errorf("rabbitmqctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 	}
 	return out.String(), nil
+}
+
+// ctlEnv is the node's environment for rabbitmqctl without
+// RABBITMQ_NODENAME (-n names the target). From it the CLI takes the host of
+// its own node name: on a cluster node with an address of its own, the other
+// nodes then dial the CLI at that address, where it does not listen (it
+// listens on 127.0.0.1), and a command that gathers from every node, such
+// as list_connections, waits for their answers forever.
+func ctlEnv(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "RABBITMQ_NODENAME=") })
 }
 
 // Stop stops the node gracefully, killing the VM if it does not exit within
