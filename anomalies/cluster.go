@@ -72,11 +72,10 @@ type Cuts interface {
 // no partition. With cluster_partition_handling = ignore RabbitMQ keeps a
 // healed partition on record until the nodes outside one partition restart,
 // so when the partition persists Heal restarts the nodes outside the
-// winning partition, which
-// it picks from what the nodes report as RabbitMQ's autoheal does. A partial
-// cut (one-way, bridge) may end as any full partition: RabbitMQ disconnects
-// a node that sees a peer down from every node that still sees that peer.
-// Every wait is bounded by ctx.
+// winning partition, which it picks from what the nodes report as
+// RabbitMQ's autoheal does. A partial cut (one-way, bridge) may end as any
+// full partition: RabbitMQ disconnects a node that sees a peer down from
+// every node that still sees that peer. Every wait is bounded by ctx.
 type Cluster struct {
 	Env *Env
 	Op  string
@@ -92,9 +91,9 @@ type Cluster struct {
 var _ Anomaly = (*Cluster)(nil)
 
 // ClusterHealTimeout bounds a cluster fault's heal: the nodes reconnect
-// within a tick time, a node's application restarts in 10 to 20 s on a
-// 2-core machine and in over a minute when it is loaded, and a partial
-// partition may need a second round.
+// within a tick time, a node restarts in 10 to 20 s on a 2-core machine and
+// in about a minute when it is loaded, and a partial partition may need a
+// second round.
 const ClusterHealTimeout = 4 * time.Minute
 
 // HealTimeout implements SlowHealer.
