@@ -526,11 +526,11 @@ func (n *Node) Ctl(ctx context.Context, args ...string) (string, error) {
 }
 
 // ctlEnv is the node's environment for rabbitmqctl without
-// RABBITMQ_NODENAME (-n names the target). From it the CLI takes the host of
-// its own node name: on a cluster node with an address of its own, the other
-// nodes then dial the CLI at that address, where it does not listen (it
-// listens on 127.0.0.1), and a command that gathers from every node, such
-// as list_connections, waits for their answers forever.
+// RABBITMQ_NODENAME (-n names the target). With it, list_connections asked
+// of a cluster node whose peers have addresses of their own printed the
+// asked node's connections and then never returned (the peers' share never
+// came: the CLI listens on 127.0.0.1 only and seems to take its node name's
+// host from the variable); without it the same listing took 4 s.
 func ctlEnv(env []string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "RABBITMQ_NODENAME=") })
 }
