@@ -58,7 +58,14 @@ test-tour: deps ## Only the README's tour, typed in a fresh copy (TFLAB_TOUR=wor
 
 .PHONY: test-cluster
 test-cluster: deps ## Only the live test of the faults between cluster nodes (three nodes, nftables cuts; needs root)
-	$(GO) test -count=1 -tags integration,cluster -timeout 20m -v ./anomalies/clustertest
+	$(GO) test -count=1 -tags integration,cluster -timeout 30m -v ./anomalies/clustertest
+
+# The cluster scenarios are files beside the catalog (*.yaml.cluster), not in
+# it: each run boots a private three-node cluster, and a scenario with its
+# control takes longer than make test's whole suite (numbers in scenarios/README.md).
+.PHONY: cluster-scenarios
+cluster-scenarios: deps build ## The cluster scenarios and their controls, one at a time (three-node clusters, nftables cuts; needs root)
+	@set -e; for f in scenarios/catalog/*.yaml.cluster; do ./$(BIN) run "$$f"; ./$(BIN) run "$$f" --control; done
 
 .PHONY: test-jaeger
 test-jaeger: deps jaeger ## Only the Jaeger trace test: builds bin/jaeger first, then finds a whole inquiry trace through its query API

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,6 +39,8 @@ type ClusterNode interface {
 	Pause() error
 	Resume() error
 	Restart(ctx context.Context) error
+	// PartitionHandling is its cluster_partition_handling ("" = ignore).
+	PartitionHandling() string
 }
 
 // Cuts installs and removes drop rules between addresses in the lab's own
@@ -67,10 +70,12 @@ type Cuts interface {
 // asked of every node), removes the rules (cluster.packets-dropped: what
 // they dropped), then waits until every node sees every other running and
 // no partition. With cluster_partition_handling = ignore RabbitMQ keeps a
-// healed partition on record until the losing side restarts, so when a node
-// reports one, Heal restarts the RabbitMQ application (stop_app, start_app)
-// on the losing side: the isolated node, the minority, the one-way target,
-// the first half of a bridge. Every wait is bounded by ctx.
+// healed partition on record until the nodes outside one partition restart,
+// so when the partition persists Heal restarts the nodes outside the
+// winning partition, which it picks from what the nodes report as
+// RabbitMQ's autoheal does. A partial cut (one-way, bridge) may end as any
+// full partition: RabbitMQ disconnects a node that sees a peer down from
+// every node that still sees that peer. Every wait is bounded by ctx.
 type Cluster struct {
 	Env *Env
 	Op  string
@@ -86,9 +91,10 @@ type Cluster struct {
 var _ Anomaly = (*Cluster)(nil)
 
 // ClusterHealTimeout bounds a cluster fault's heal: the nodes reconnect
-// within a tick time, a losing side's application restarts in 10 to 20 s
-// on a loaded machine, and a partial partition may need a second round.
-const ClusterHealTimeout = 2 * time.Minute
+// within a tick time, a node restarts in 10 to 20 s on a 2-core machine and
+// in about a minute when it is loaded, and a partial partition may need a
+// second round.
+const ClusterHealTimeout = 4 * time.Minute
 
 // HealTimeout implements SlowHealer.
 func (c *Cluster) HealTimeout() time.Duration { return ClusterHealTimeout }
@@ -111,11 +117,10 @@ func (c *Cluster) Name() string {
 	return strings.Join(parts, "-")
 }
 
-// Shape is a partition: the directed (from, to) node pairs whose packets
-// are dropped (1-based) and the losing side that restarts after a heal.
+// Shape is a cut: the directed (from, to) node pairs whose packets are
+// dropped (1-based).
 type Shape struct {
-	Pairs  [][2]int
-	Losers []int
+	Pairs [][2]int
 }
 
 // Shape computes the partition of a cut op for a cluster of size nodes.
@@ -145,7 +150,7 @@ func (c *Cluster) Shape(size int) (Shape, error) {
 		if !in(c.Node) {
 			return Shape{}, fmt.Errorf("isolate: node %d not in 1..%d", c.Node, size)
 		}
-		return Shape{Pairs: both([]int{c.Node}, without([]int{c.Node})), Losers: []int{c.Node}}, nil
+		return Shape{Pairs: both([]int{c.Node}, without([]int{c.Node}))}, nil
 	case OpSplit:
 		minority := c.Minority
 		if len(minority) == 0 {
@@ -159,12 +164,12 @@ func (c *Cluster) Shape(size int) (Shape, error) {
 		if 2*len(minority) > size {
 			return Shape{}, fmt.Errorf("split: minority %v is not a minority of %d nodes", minority, size)
 		}
-		return Shape{Pairs: both(minority, without(minority)), Losers: minority}, nil
+		return Shape{Pairs: both(minority, without(minority))}, nil
 	case OpOneWay:
 		if !in(c.Node) || !in(c.To) || c.Node == c.To {
 			return Shape{}, fmt.Errorf("one-way: from %d to %d: want two different nodes in 1..%d", c.Node, c.To, size)
 		}
-		return Shape{Pairs: [][2]int{{c.Node, c.To}}, Losers: []int{c.To}}, nil
+		return Shape{Pairs: [][2]int{{c.Node, c.To}}}, nil
 	case OpBridge:
 		if size < 3 {
 			return Shape{}, fmt.Errorf("bridge needs at least 3 nodes, have %d", size)
@@ -177,7 +182,7 @@ func (c *Cluster) Shape(size int) (Shape, error) {
 			return Shape{}, fmt.Errorf("bridge: node %d must have nodes on both sides (2..%d)", b, size-1)
 		}
 		left, right := all[:b-1], all[b:]
-		return Shape{Pairs: both(left, right), Losers: left}, nil
+		return Shape{Pairs: both(left, right)}, nil
 	}
 	return Shape{}, fmt.Errorf("%s is not a cut", c.Op)
 }
@@ -219,7 +224,7 @@ func (c *Cluster) Inject(ctx context.Context) (Healer, error) {
 			return fmt.Errorf("heal %s: %w", c.Name(), err)
 		}
 		env.Evidence.Add(CounterClusterPacketsDropped, float64(dropped))
-		err = c.awaitWhole(ctx, nodes, shape.Losers)
+		err = c.awaitWhole(ctx, nodes)
 		env.log().Info("Anomaly healed", "anomaly", c.Name(), "partitionsSeen", seen, "packetsDropped", dropped, "err", err)
 		if err != nil {
 			return fmt.Errorf("heal %s: %w", c.Name(), err)
@@ -253,7 +258,7 @@ func (c *Cluster) nodeFault(ctx context.Context, nodes []ClusterNode) (Healer, e
 			if err := n.Restart(ctx); err != nil {
 				return healed(err)
 			}
-			return healed(c.awaitWhole(ctx, nodes, nil))
+			return healed(c.awaitWhole(ctx, nodes))
 		}), nil
 	case OpNodePause:
 		if err := n.Pause(); err != nil {
@@ -264,7 +269,7 @@ func (c *Cluster) nodeFault(ctx context.Context, nodes []ClusterNode) (Healer, e
 			if err := n.Resume(); err != nil {
 				return healed(err)
 			}
-			return healed(c.awaitWhole(ctx, nodes, []int{c.Node}))
+			return healed(c.awaitWhole(ctx, nodes))
 		}), nil
 	case OpNodeRestart:
 		if err := n.Restart(ctx); err != nil {
@@ -316,19 +321,36 @@ func ClusterView(ctx context.Context, node ClusterNode) (NodeView, error) {
 	return v, nil
 }
 
+// clusterViews asks every node at once; a node that does not answer (paused,
+// down, its application restarting) has a nil view and its error in errs.
+func clusterViews(ctx context.Context, nodes []ClusterNode) ([]*NodeView, []error) {
+	views := make([]*NodeView, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Go(func() {
+			vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			v, err := ClusterView(vctx, n)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			views[i] = &v
+		})
+	}
+	wg.Wait()
+	return views, errs
+}
+
 // partitionsSeen counts the cut's node pairs (unordered) of which at least
 // one side saw the other down or reported it partitioned.
 func (c *Cluster) partitionsSeen(ctx context.Context, nodes []ClusterNode, shape Shape) int {
-	views := make([]*NodeView, len(nodes))
-	for i, n := range nodes {
-		vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		v, err := ClusterView(vctx, n)
-		cancel()
+	views, errs := clusterViews(ctx, nodes)
+	for i, err := range errs {
 		if err != nil {
-			c.Env.log().Warn("Cannot read a node's cluster view", "anomaly", c.Name(), "node", n.Name(), "err", err)
-			continue
+			c.Env.log().Warn("Cannot read a node's cluster view", "anomaly", c.Name(), "node", nodes[i].Name(), "err", err)
 		}
-		views[i] = &v
 	}
 	sees := func(a, b int) bool { // a sees b cut off
 		v := views[a-1]
@@ -345,59 +367,73 @@ func (c *Cluster) partitionsSeen(ctx context.Context, nodes []ClusterNode, shape
 	return len(counted)
 }
 
-// awaitWhole waits until every node sees every node running and no
-// partition. A node reporting a partition makes the losers' RabbitMQ
-// application restart (with cluster_partition_handling = ignore nothing
-// else ends it). RabbitMQ turns a partial partition (one-way, bridge) into a
-// full one by disconnecting more nodes, so when partitions are still
-// reported restartAgain after a restart, every node but the first non-loser
-// restarts its application.
-func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode, losers []int) error {
+// awaitWhole waits until every node answers and sees every node running and
+// no partition. Under pause_minority and autoheal RabbitMQ ends a partition
+// itself once the nodes reach each other again. Under ignore it keeps the
+// partition on record until the nodes outside one partition restart, so
+// when every node answers and the same partitions are reported by two polls
+// in a row, the nodes outside the winning partition (Winner) restart, one
+// after the other; a partition that is still reported after that gets
+// another round, at most one per node. A restart is the whole VM's (kill,
+// start): after a one-way cut, `rabbitmqctl stop_app` then `start_app` on
+// the losing node hung for minutes in its boot (rabbit_mnesia:init waiting
+// in rabbit_node_monitor:global_sync: the VM's global name server stayed
+// blocked on a peer; RabbitMQ's own global-hang workaround fired and did
+// not free it), while a fresh VM starts with a fresh name server. Every
+// wait is bounded by ctx.
+func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode) error {
 	names := make([]string, len(nodes))
 	for i, n := range nodes {
 		names[i] = n.Name()
 	}
-	var restartedAt time.Time
-	restarts := 0
+	restarting := nodes[0].PartitionHandling() == "" || nodes[0].PartitionHandling() == "ignore"
+	rounds := 0
+	var seen string // the partitions of the previous poll
 	tick := time.NewTicker(clusterPoll)
 	defer tick.Stop()
-	var last string
 	for {
-		whole, partitioned := true, false
-		for _, n := range nodes {
-			vctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			v, err := ClusterView(vctx, n)
-			cancel()
-			if err != nil {
-				whole, last = false, err.Error()
+		views, errs := clusterViews(ctx, nodes)
+		whole, answered := true, true
+		var last string
+		cantSee := make([][]int, len(nodes))
+		for i, v := range views {
+			if v == nil {
+				whole, answered, last = false, false, errs[i].Error()
 				continue
 			}
 			if !v.Whole(names) {
-				whole, last = false, fmt.Sprintf("%s sees running %v, partitions %v", n.Name(), v.Running, v.Partitions)
+				whole, last = false, fmt.Sprintf("%s sees running %v, partitions %v", names[i], v.Running, v.Partitions)
 			}
-			for _, p := range v.Partitions {
-				partitioned = partitioned || len(p) > 0
+			for _, p := range v.Partitions[names[i]] {
+				if j := slices.Index(names, p); j >= 0 {
+					cantSee[i] = append(cantSee[i], j+1)
+				}
 			}
 		}
 		if whole {
 			return nil
 		}
-		if partitioned && len(losers) > 0 && restarts < 2 && (restarts == 0 || time.Since(restartedAt) > restartAgain) {
-			targets := losers
-			if restarts > 0 {
-				targets = everyButWinner(len(nodes), losers)
-			}
-			restarts++
-			for _, l := range targets {
-				n := nodes[l-1]
-				c.Env.log().Info("Restarting the losing side's RabbitMQ application", "anomaly", c.Name(), "node", n.Name())
-				for _, args := range [][]string{{"stop_app"}, {"start_app"}} {
-					if _, err := n.Ctl(ctx, args...); err != nil {
-						return fmt.Errorf("restart the application of %s: %w", n.Name(), err)
-					}
+		groups := PartitionsOf(cantSee)
+		switch {
+		case !restarting || !answered || len(groups) < 2:
+			seen = ""
+		case fmt.Sprint(groups) != seen:
+			seen = fmt.Sprint(groups)
+		case rounds < len(nodes):
+			rounds++
+			seen = ""
+			win := Winner(groups, c.clients(ctx, nodes))
+			c.Env.log().Info("Partition persists after the heal; restarting the nodes outside the winning partition",
+				"anomaly", c.Name(), "partitions", groups, "winner", win, "round", rounds)
+			for i, n := range nodes {
+				if slices.Contains(win, i+1) {
+					continue
+				}
+				if err := n.Restart(ctx); err != nil {
+					return fmt.Errorf("restart %s: %w", n.Name(), err)
 				}
 			}
-			restartedAt = time.Now()
+			continue // ask again at once: Restart returns once the node serves
 		}
 		select {
 		case <-ctx.Done():
@@ -407,23 +443,81 @@ func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode, losers []
 	}
 }
 
-// viewHTTP gives up on a node quickly: a paused node never answers.
-var viewHTTP = &http.Client{Timeout: 4 * time.Second}
+// PartitionsOf splits nodes 1..len(cantSee) into the partitions that see
+// each other the way RabbitMQ's autoheal does: starting from one partition
+// of every node, each node's list of the nodes it reports partitioned from
+// (cantSee[i] for node i+1, 1-based) splits the partition holding it into
+// the nodes it sees and the rest. Partitions are in the order of their
+// lowest node, each sorted.
+func PartitionsOf(cantSee [][]int) [][]int {
+	all := make([]int, len(cantSee))
+	for i := range all {
+		all[i] = i + 1
+	}
+	parts := [][]int{all}
+	for i, cs := range cantSee {
+		k := slices.IndexFunc(parts, func(p []int) bool { return slices.Contains(p, i+1) })
+		var seen, unseen []int
+		for _, n := range parts[k] {
+			if slices.Contains(cs, n) {
+				unseen = append(unseen, n)
+			} else {
+				seen = append(seen, n)
+			}
+		}
+		if len(seen) > 0 && len(unseen) > 0 {
+			parts = append(slices.Delete(parts, k, k+1), seen, unseen)
+		}
+	}
+	slices.SortFunc(parts, func(a, b []int) int { return a[0] - b[0] })
+	return parts
+}
 
-// restartAgain is how long partitions may persist after the losers'
-// restart before the other nodes restart too.
-const restartAgain = 10 * time.Second
+// Winner picks the partition whose nodes keep running, as autoheal does: the
+// one with most client connections (clients[i] on node i+1), then most
+// nodes, then the lowest node.
+func Winner(parts [][]int, clients []int) []int {
+	score := func(p []int) (int, int) {
+		n := 0
+		for _, i := range p {
+			if i-1 < len(clients) {
+				n += clients[i-1]
+			}
+		}
+		return n, len(p)
+	}
+	best := parts[0]
+	for _, p := range parts[1:] {
+		bc, bn := score(best)
+		pc, pn := score(p)
+		if pc > bc || (pc == bc && pn > bn) {
+			best = p
+		}
+	}
+	return best
+}
 
-// everyButWinner lists nodes 1..size except the first one not among losers.
-func everyButWinner(size int, losers []int) []int {
-	winner := 0
-	var out []int
-	for i := 1; i <= size; i++ {
-		if winner == 0 && !slices.Contains(losers, i) {
-			winner = i
+// clients counts the client connections on each node, as the node itself
+// lists them (0 for a node that does not answer).
+func (c *Cluster) clients(ctx context.Context, nodes []ClusterNode) []int {
+	out := make([]int, len(nodes))
+	for i, n := range nodes {
+		var rows []struct {
+			Node string `json:"node"`
+		}
+		m := &Management{URL: n.ManagementURL(), HTTP: viewHTTP}
+		if err := m.call(ctx, "GET", "/api/connections?columns=node", nil, &rows, nil); err != nil {
+			c.Env.log().Warn("Cannot count a node's client connections", "anomaly", c.Name(), "node", n.Name(), "err", err)
 			continue
 		}
-		out = append(out, i)
+		for _, r := range rows {
+			if r.Node == n.Name() {
+				out[i]++
+			}
+		}
 	}
 	return out
 }
+
+// viewHTTP gives up on a node quickly: a paused node never answers.
+var viewHTTP = &http.Client{Timeout: 4 * time.Second}

@@ -7,25 +7,24 @@ import (
 
 func TestClusterShapes(t *testing.T) {
 	for _, tc := range []struct {
-		c      Cluster
-		size   int
-		pairs  [][2]int
-		losers []int
+		c     Cluster
+		size  int
+		pairs [][2]int
 	}{
-		{Cluster{Op: OpIsolate, Node: 2}, 3, [][2]int{{2, 1}, {1, 2}, {2, 3}, {3, 2}}, []int{2}},
-		{Cluster{Op: OpSplit}, 5, [][2]int{{4, 1}, {1, 4}, {4, 2}, {2, 4}, {4, 3}, {3, 4}, {5, 1}, {1, 5}, {5, 2}, {2, 5}, {5, 3}, {3, 5}}, []int{4, 5}},
-		{Cluster{Op: OpSplit, Minority: []int{1}}, 3, [][2]int{{1, 2}, {2, 1}, {1, 3}, {3, 1}}, []int{1}},
-		{Cluster{Op: OpOneWay, Node: 3, To: 1}, 3, [][2]int{{3, 1}}, []int{1}},
-		{Cluster{Op: OpBridge}, 3, [][2]int{{1, 3}, {3, 1}}, []int{1}},
-		{Cluster{Op: OpBridge}, 5, [][2]int{{1, 4}, {4, 1}, {1, 5}, {5, 1}, {2, 4}, {4, 2}, {2, 5}, {5, 2}}, []int{1, 2}},
+		{Cluster{Op: OpIsolate, Node: 2}, 3, [][2]int{{2, 1}, {1, 2}, {2, 3}, {3, 2}}},
+		{Cluster{Op: OpSplit}, 5, [][2]int{{4, 1}, {1, 4}, {4, 2}, {2, 4}, {4, 3}, {3, 4}, {5, 1}, {1, 5}, {5, 2}, {2, 5}, {5, 3}, {3, 5}}},
+		{Cluster{Op: OpSplit, Minority: []int{1}}, 3, [][2]int{{1, 2}, {2, 1}, {1, 3}, {3, 1}}},
+		{Cluster{Op: OpOneWay, Node: 3, To: 1}, 3, [][2]int{{3, 1}}},
+		{Cluster{Op: OpBridge}, 3, [][2]int{{1, 3}, {3, 1}}},
+		{Cluster{Op: OpBridge}, 5, [][2]int{{1, 4}, {4, 1}, {1, 5}, {5, 1}, {2, 4}, {4, 2}, {2, 5}, {5, 2}}},
 	} {
 		s, err := tc.c.Shape(tc.size)
 		if err != nil {
 			t.Errorf("%s of %d: %v", tc.c.Name(), tc.size, err)
 			continue
 		}
-		if !slices.Equal(s.Pairs, tc.pairs) || !slices.Equal(s.Losers, tc.losers) {
-			t.Errorf("%s of %d: pairs %v losers %v, want %v %v", tc.c.Name(), tc.size, s.Pairs, s.Losers, tc.pairs, tc.losers)
+		if !slices.Equal(s.Pairs, tc.pairs) {
+			t.Errorf("%s of %d: pairs %v, want %v", tc.c.Name(), tc.size, s.Pairs, tc.pairs)
 		}
 	}
 	for _, bad := range []struct {
@@ -72,5 +71,45 @@ func TestClusterHealsGetLonger(t *testing.T) {
 	}
 	if got := HealTimeoutOf(&Cluster{Op: OpIsolate}, 10*ClusterHealTimeout); got != 10*ClusterHealTimeout {
 		t.Errorf("a longer configured timeout was cut to %v", got)
+	}
+}
+
+func TestPartitionsOfSplitsLikeAutoheal(t *testing.T) {
+	for name, tc := range map[string]struct {
+		cantSee [][]int
+		want    [][]int
+	}{
+		"none":                    {[][]int{nil, nil, nil}, [][]int{{1, 2, 3}}},
+		"node 3 isolated":         {[][]int{{3}, {3}, {1, 2}}, [][]int{{1, 2}, {3}}},
+		"only node 3 reports":     {[][]int{nil, nil, {1, 2}}, [][]int{{1, 2}, {3}}},
+		"only node 1 reports":     {[][]int{{3}, nil, nil}, [][]int{{1, 2}, {3}}},
+		"bridge upgraded at 1":    {[][]int{{2, 3}, {1}, {1}}, [][]int{{1}, {2, 3}}},
+		"every node alone":        {[][]int{{2, 3}, {1, 3}, {1, 2}}, [][]int{{1}, {2}, {3}}},
+		"one-way seen by 2 alone": {[][]int{nil, {1}, nil}, [][]int{{1}, {2, 3}}},
+	} {
+		if got := PartitionsOf(tc.cantSee); !slices.EqualFunc(got, tc.want, slices.Equal) {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
+	}
+}
+
+func TestWinnerHasMostClientsThenMostNodes(t *testing.T) {
+	parts := [][]int{{1}, {2, 3}}
+	for name, tc := range map[string]struct {
+		clients []int
+		want    []int
+	}{
+		"no clients: most nodes":     {[]int{0, 0, 0}, []int{2, 3}},
+		"clients outweigh nodes":     {[]int{5, 1, 1}, []int{1}},
+		"equal clients: most nodes":  {[]int{2, 1, 1}, []int{2, 3}},
+		"unknown counts: most nodes": {nil, []int{2, 3}},
+		"clients on the larger side": {[]int{0, 0, 4}, []int{2, 3}},
+	} {
+		if got := Winner(parts, tc.clients); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
+	}
+	if got := Winner([][]int{{1}, {2}, {3}}, nil); !slices.Equal(got, []int{1}) {
+		t.Errorf("a tie: %v, want the lowest node's partition [1]", got)
 	}
 }

@@ -6,9 +6,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
@@ -20,15 +23,15 @@ import (
 // handling: RabbitMQ's default, ignore) and the lab's real nftables table:
 // while the fault is active its rules are in place and a node's view shows
 // the cut; after the heal no rule is left and every node sees the whole
-// cluster again.
+// cluster again. The nodes' logs are kept with go test -artifacts.
 func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 	if err := netfilter.Available(); err != nil {
 		t.Skip(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 28*time.Minute)
 	defer cancel()
 	c, err := rabbitnode.StartCluster(ctx, rabbitnode.Config{Name: "tflabp" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", ""),
-		Dir: t.TempDir(), Management: true, Disposable: true, Log: labtest.Logger(t)}, 3)
+		Dir: t.ArtifactDir(), Management: true, Disposable: true, Log: labtest.Logger(t)}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +53,30 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 		names[i] = n.Name()
 	}
 	awaitWhole(ctx, t, env, names)
+
+	// rabbitmqctl on one node lists the connections of every node: the
+	// other nodes can reach the CLI (with the node's RABBITMQ_NODENAME in
+	// its environment they could not, and the listing never ended).
+	t.Run("list-connections", func(t *testing.T) {
+		for _, n := range c.Nodes[1:] {
+			conn, err := amqp.DialConfig(n.AMQPURL(), amqp.Config{Properties: amqp.Table{"connection_name": "probe-" + n.Name()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+		}
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		conns, err := anomalies.NodeConnections(lctx, c.Nodes[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range c.Nodes[1:] {
+			if !slices.ContainsFunc(conns, func(x anomalies.Connection) bool { return x.ClientName() == "probe-"+n.Name() }) {
+				t.Errorf("rabbitmqctl on %s does not list the connection to %s: %+v", c.Nodes[0].Name(), n.Name(), conns)
+			}
+		}
+	})
 
 	for _, tc := range []struct {
 		fault *anomalies.Cluster
@@ -75,7 +102,7 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 			healed := false
 			defer func() {
 				if !healed {
-					hctx, cancel := anomalies.HealContext(ctx, 2*time.Minute)
+					hctx, cancel := anomalies.HealContext(ctx, anomalies.ClusterHealTimeout)
 					defer cancel()
 					_ = h.Heal(hctx)
 				}
@@ -95,12 +122,14 @@ func TestClusterFaultsCutAndHealARealCluster(t *testing.T) {
 			awaitView(ctx, t, env.ClusterNodes[a-1], func(v anomalies.NodeView) bool { return !v.Running[names[b-1]] || len(v.Partitions[names[a-1]]) > 0 },
 				fmt.Sprintf("%s sees %s down", names[a-1], names[b-1]))
 
-			hctx, cancel := anomalies.HealContext(ctx, 3*time.Minute)
+			hctx, cancel := anomalies.HealContext(ctx, anomalies.ClusterHealTimeout)
 			defer cancel()
 			healed = true
+			start := time.Now()
 			if err := h.Heal(hctx); err != nil {
 				t.Fatal(err)
 			}
+			t.Logf("healed in %s", time.Since(start).Round(100*time.Millisecond))
 			if rules, err := table.Rules(""); err != nil || len(rules) != 0 {
 				t.Fatalf("rules left after heal: %+v (err %v)", rules, err)
 			}
@@ -134,7 +163,7 @@ func awaitWhole(ctx context.Context, t *testing.T, env *anomalies.Env, names []s
 
 func awaitView(ctx context.Context, t *testing.T, n anomalies.ClusterNode, ok func(anomalies.NodeView) bool, what string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	var last any
 	for {

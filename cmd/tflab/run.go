@@ -131,7 +131,7 @@ type planOptions struct {
 
 // runPlan runs one plan into a fresh run directory under f.out.
 func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system string, log *slog.Logger, opts planOptions) (*run.Result, error) {
-	if err := checkClusterSteps(p, f.bf.nodes); err != nil {
+	if err := checkClusterSteps(p, max(f.bf.nodes, p.Nodes)); err != nil {
 		return nil, err
 	}
 	removeStaleTables(log)

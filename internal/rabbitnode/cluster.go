@@ -25,14 +25,20 @@ type Cluster struct {
 	done  chan struct{} // closed when epmd has exited
 }
 
+// ClusterStartTimeout bounds each cluster node's boot when the config sets
+// none: the nodes boot at once, and on a loaded 2-core machine three boots
+// together took longer than a single node's 60 s.
+const ClusterStartTimeout = 3 * time.Minute
+
 // StartCluster boots size nodes named <base.Name>-i@<base.Name>-ni (i = 1 …
 // size) under base.Dir/<base.Name>-i, sharing one Erlang cookie, and joins
 // nodes 2..size to node 1. Node i has the address Subnet(base.Name)+i, on
 // which its Erlang distribution listens and from which it connects; the
 // host names resolve through base.Dir/inetrc, and the nodes register with
 // an epmd of the cluster's own that listens on 127.0.0.1 and the nodes'
-// addresses. Ports, Addr, Host, InetRC and EpmdPort in base are ignored.
-// On error every process already started is killed.
+// addresses. A zero StartTimeout is ClusterStartTimeout. Ports, Addr,
+// Host, InetRC and EpmdPort in base are ignored. On error every process
+// already started is killed.
 func StartCluster(ctx context.Context, base Config, size int) (*Cluster, error) {
 	if size < 1 || size > 250 {
 		return nil, fmt.Errorf("cluster size %d: must be 1 to 250", size)
@@ -44,6 +50,9 @@ func StartCluster(ctx context.Context, base Config, size int) (*Cluster, error) 
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		base.Cookie = "TFLAB" + hex.EncodeToString(b)
+	}
+	if base.StartTimeout <= 0 {
+		base.StartTimeout = ClusterStartTimeout
 	}
 	subnet := Subnet(base.Name)
 	addrs := make([]net.IP, size)

@@ -3,6 +3,8 @@ package catalog
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -64,7 +66,8 @@ func TestCatalogLoads(t *testing.T) {
 			t.Errorf("%s control: %v", n, err)
 			continue
 		}
-		if reflect.DeepEqual(p.Protections, cp.Protections) && reflect.DeepEqual(p.Timeline, cp.Timeline) && p.Profile == cp.Profile {
+		if reflect.DeepEqual(p.Protections, cp.Protections) && reflect.DeepEqual(p.Timeline, cp.Timeline) && p.Profile == cp.Profile &&
+			p.QueueType == cp.QueueType && p.PartitionHandling == cp.PartitionHandling {
 			t.Errorf("%s: the control runs exactly like the scenario", n)
 		}
 		if p.End > 60e9 {
@@ -238,5 +241,62 @@ func TestSchemaWhenCountersMatchSpec(t *testing.T) {
 	}
 	if got, want := doc.Defs.When.Properties.Counter.Enum, spec.LiveCounters(); !slices.Equal(got, want) {
 		t.Errorf("schema's when counters %v, spec's %v", got, want)
+	}
+}
+
+// The cluster scenarios (*.yaml.cluster) are scenario files beside the
+// catalog, not in it: each needs a private three-node cluster and root for
+// its nftables cuts, and a run with its control takes longer than the
+// whole suite's budget in make test. They run with `make cluster-scenarios`.
+// Here they must parse, satisfy the schema and ask for a cluster, and
+// their control must differ from the run.
+func TestClusterScenarioFilesParse(t *testing.T) {
+	files, err := filepath.Glob("*.yaml.cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no cluster scenario files (*.yaml.cluster)")
+	}
+	sch := compileSchema(t)
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := spec.Parse(f, src)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if err := sch.Validate(yamlToJSON(t, src)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if s.Name+".yaml.cluster" != f {
+			t.Errorf("%s holds scenario %q; name the file after the scenario", f, s.Name)
+		}
+		if _, dup := c.Get(s.Name); dup {
+			t.Errorf("%s: the catalog has a scenario of the same name", f)
+		}
+		if s.Nodes < 3 || s.Control == nil || len(s.Control.Expect.Violated) == 0 {
+			t.Errorf("%s: %d nodes, control %+v; want a cluster of 3 or more and a control naming an invariant", f, s.Nodes, s.Control)
+			continue
+		}
+		p, err := s.Plan(spec.PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := s.Plan(spec.PlanOptions{Control: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reflect.DeepEqual(p.Protections, cp.Protections) && reflect.DeepEqual(p.Timeline, cp.Timeline) && p.Profile == cp.Profile &&
+			p.QueueType == cp.QueueType && p.PartitionHandling == cp.PartitionHandling {
+			t.Errorf("%s: the control runs exactly like the scenario", f)
+		}
 	}
 }

@@ -189,6 +189,13 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if r.plan.QueueType != "" {
 		labCfg.QueueType = r.plan.QueueType
 	}
+	if r.plan.PartitionHandling != "" {
+		labCfg.PartitionHandling = r.plan.PartitionHandling
+	}
+	if p, ok := labCfg.Broker.(broker.Private); ok && r.plan.Nodes > p.Nodes {
+		p.Nodes = r.plan.Nodes
+		labCfg.Broker = p
+	}
 	if labCfg.Log == nil {
 		labCfg.Log = r.log
 	}
@@ -348,7 +355,10 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	stopWatch()
 	<-watchDone
 	for _, n := range r.listingNodes() {
-		if conns, err := anomalies.NodeConnections(ctx, n); err == nil {
+		lctx, cancel := context.WithTimeout(ctx, listConnectionsTimeout)
+		conns, err := anomalies.NodeConnections(lctx, n)
+		cancel()
+		if err == nil {
 			w.observe(inVHost(conns, r.env.Management))
 		} else {
 			r.log.Warn("Cannot list the broker's connections", "node", n.Name(), "err", err)
@@ -452,6 +462,11 @@ func (r *runner) maxAttempts() int {
 	}
 	return defaultMaxAttempts
 }
+
+// listConnectionsTimeout bounds one node's `rabbitmqctl list_connections`
+// at the end of a run. On a three-node cluster after autoheal had restarted
+// a node, the call did not return for eight minutes.
+const listConnectionsTimeout = time.Minute
 
 // listingNodes are the nodes whose connections rabbitmqctl lists at the
 // end: the lab's own, or a shared node (read-only, never faulted).

@@ -19,8 +19,11 @@
 //	invariants:  [TF1…, Q1]          default all
 //	evidence:    ["dedup.skips > 0"] required: no evidence → INCONCLUSIVE
 //	expect:      pass | {violated: [TF2]}
-//	control:     {unprotect: [dedup], method?, expect: {violated: [TF2]}, evidence?}
+//	control:     {unprotect: [dedup], method?, expect: {violated: [TF2]}, evidence?,
+//	              queueType?, partitionHandling?}
 //	queueType:   classic|mirrored|quorum   the lab's queue type; default the lab's own
+//	nodes:       3                         a private cluster of this size; default the lab's own
+//	partitionHandling: ignore|pause_minority|autoheal   the cluster's; default the lab's own
 //
 // A step is a union decoded in two steps on its `type` field (k6's
 // ScenarioConfigs pattern): the common fields plus the fields of one action

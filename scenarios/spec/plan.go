@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -34,6 +35,11 @@ type Plan struct {
 	Seed        int64
 	// QueueType is the scenario's queueType ("" = the lab's own).
 	QueueType string
+	// Nodes is the scenario's cluster size (0 = the lab's own).
+	Nodes int
+	// PartitionHandling is the scenario's cluster_partition_handling ("" =
+	// the lab's own).
+	PartitionHandling string
 	// Protections maps protection → service → on, for every protection and service.
 	Protections map[string]map[string]bool
 	Workload    Workload
@@ -81,7 +87,7 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		Seed: s.Seed, Workload: s.Workload, SteadyState: s.SteadyState, Rollbacks: s.Rollbacks,
 		Invariants: canonicalInvariants(s.Invariants), Evidence: requirements(s.Evidence),
 		Expect:    history.Expectation{Violated: canonicalInvariants(s.Expect.Violated)},
-		QueueType: s.QueueType,
+		QueueType: s.QueueType, Nodes: s.Nodes, PartitionHandling: s.PartitionHandling,
 	}
 	if opts.Seed != nil {
 		p.Seed = *opts.Seed
@@ -98,6 +104,8 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		if len(c.Evidence) > 0 {
 			p.Evidence = requirements(c.Evidence)
 		}
+		p.QueueType = cmp.Or(c.QueueType, p.QueueType)
+		p.PartitionHandling = cmp.Or(c.PartitionHandling, p.PartitionHandling)
 	}
 	p.Protections = resolveProtections(s.Protections, off)
 	p.Profile = s.profileFor(opts.Control)

@@ -27,6 +27,12 @@ type Scenario struct {
 	// QueueType, when set, is the lab's queue type for the scenario's runs
 	// (QueueTypes): e.g. quorum for a scenario about a lost node.
 	QueueType string `yaml:"queueType"`
+	// Nodes, when above 1, runs the scenario on a private cluster of this
+	// many nodes (a run's --nodes, when larger, wins).
+	Nodes int `yaml:"nodes"`
+	// PartitionHandling, when set, is the cluster's
+	// cluster_partition_handling (PartitionHandlings).
+	PartitionHandling string `yaml:"partitionHandling"`
 
 	file  string
 	lines map[string]int // dotted path → line, for validation messages
@@ -90,6 +96,10 @@ type Control struct {
 	Method   []Step        `yaml:"method"`
 	Expect   Expect        `yaml:"expect"`
 	Evidence []Requirement `yaml:"evidence"` // replaces the scenario's evidence when set
+	// QueueType and PartitionHandling, when set, replace the scenario's
+	// for the control run (e.g. mirrored queues under autoheal).
+	QueueType         string `yaml:"queueType"`
+	PartitionHandling string `yaml:"partitionHandling"`
 }
 
 // Expect is `pass` or `{violated: [TF2, …]}` (at least these).

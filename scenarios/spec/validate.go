@@ -113,7 +113,8 @@ func (s *Scenario) Validate() error {
 		v.errorf("system", "unknown system %q (valid: %s)", s.System, strings.Join(Systems, ", "))
 	}
 	s.Workload.validate(v)
-	validateQueueType(v, s.QueueType)
+	validateQueueType(v, "queueType", s.QueueType)
+	validateCluster(v, s)
 	for _, part := range []struct {
 		name   string
 		probes []Probe
@@ -240,8 +241,8 @@ func validateSteps(v *validator, path string, steps []Step) {
 }
 
 func (c *Control) validate(v *validator) {
-	if len(c.Unprotect) == 0 && len(c.Method) == 0 && c.Profile == "" {
-		v.errorf("control", "a control switches a protection off (unprotect), changes the method or the profile")
+	if len(c.Unprotect) == 0 && len(c.Method) == 0 && c.Profile == "" && c.QueueType == "" && c.PartitionHandling == "" {
+		v.errorf("control", "a control switches a protection off (unprotect), changes the method, the profile, the queue type or the partition handling")
 	}
 	for i, u := range c.Unprotect {
 		if err := checkUnprotect(u); err != nil {
