@@ -2,8 +2,10 @@ package history
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -168,4 +170,45 @@ func TestTableRoundTrip(t *testing.T) {
 	if !first.Start.IsZero() || first.Kind != KindOther {
 		t.Errorf("after SortByStart the first event is %+v, want the one without a start", first)
 	}
+}
+
+func TestJudgeMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		in   int64
+		want int64
+	}{
+		{0, 256 << 20},
+		{-1, 256 << 20},
+		{100 << 20, 256 << 20},
+		{1 << 30, int64(float64(1<<30) * 0.55 * 1.25)},
+		{math.MaxInt64, int64(float64(math.MaxInt64) * 0.55 * 1.25)},
+	} {
+		if got := JudgeMemoryLimit(c.in); got != c.want {
+			t.Errorf("JudgeMemoryLimit(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+	// The synthetic million-span history of BenchmarkVerify takes 694 MiB.
+	if got := JudgeMemoryLimit(727_466_518); got > 512<<20 || got < 400<<20 {
+		t.Errorf("the limit for a million spans is %d MiB, want 400–512", got>>20)
+	}
+}
+
+func TestLimitMemoryForJudging(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(prev)
+	debug.SetMemoryLimit(math.MaxInt64)
+	restore := LimitMemoryForJudging(1 << 30)
+	if got, want := debug.SetMemoryLimit(-1), JudgeMemoryLimit(1<<30); got != want {
+		t.Errorf("limit while judging %d, want %d", got, want)
+	}
+	restore()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit after restore %d, want none", got)
+	}
+	debug.SetMemoryLimit(100 << 20) // lower, as GOMEMLIMIT=100MiB sets it
+	restore = LimitMemoryForJudging(1 << 30)
+	if got := debug.SetMemoryLimit(-1); got != 100<<20 {
+		t.Errorf("a lower limit already set became %d", got)
+	}
+	restore()
 }
