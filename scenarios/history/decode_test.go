@@ -212,3 +212,25 @@ func TestLimitMemoryForJudging(t *testing.T) {
 	}
 	restore()
 }
+
+// Intern remembers the table's strings by address; a caller's buffer that
+// is rewritten in place must still give its new contents.
+func TestInternReusedBuffer(t *testing.T) {
+	var tb EventTable
+	buf := []byte("message-1")
+	first := tb.Intern(buf)
+	copy(buf, "MESSAGE-2")
+	second := tb.Intern(buf)
+	if first != "message-1" || second != "MESSAGE-2" {
+		t.Fatalf("Intern gave %q then %q", first, second)
+	}
+	tb.Append(&Event{MessageID: first, CorrelationID: second, Kind: first})
+	var e Event
+	tb.Get(0, &e)
+	if e.MessageID != "message-1" || e.CorrelationID != "MESSAGE-2" || e.Kind != "message-1" {
+		t.Fatalf("event %+v", e)
+	}
+	if len(tb.strs) != 3 {
+		t.Errorf("the table holds %d strings, want 3: %q", len(tb.strs), tb.strs)
+	}
+}

@@ -25,12 +25,13 @@ import (
 // concurrent use.
 type EventTable struct {
 	rows   []eventRow
-	shapes []rowShape          // shape handle → shape
-	shapeH map[rowShape]uint32 // shape → handle; nil after Seal
-	strs   []string            // handle → string; handle 0 is ""
-	handle map[string]uint32   // string → handle; nil after Seal
-	chunk  []byte              // where new strings are copied
-	traces []TraceID           // trace handle → id
+	shapes []rowShape                // shape handle → shape
+	shapeH map[rowShape]uint32       // shape → handle; nil after Seal
+	strs   []string                  // handle → string; handle 0 is ""
+	handle map[string]uint32         // string → handle; nil after Seal
+	recent *[recentSize]recentString // strings interned last, by address; nil after Seal
+	chunk  []byte                    // where new strings are copied
+	traces []TraceID                 // trace handle → id
 	traceH map[TraceID]uint32
 	keys   []string         // effect keys of all rows, in row order
 	locs   []*time.Location // row loc → location; 0 is UTC
@@ -83,6 +84,24 @@ type rowShape struct {
 	startLoc, endLoc   uint8
 	redelivered        bool
 	emptyKeys          bool // EffectKeys is empty but not nil
+}
+
+// recentString is a string of the table (the table's own copy) and its
+// handle. The bytes of the table's strings never change, so a string with
+// the same data pointer and length is the same string.
+type recentString struct {
+	p *byte
+	n int
+	h uint32
+}
+
+// recentSize is the number of strings intern remembers by address: a
+// loader interns a line's strings (Intern) and Append looks them up again.
+const recentSize = 1 << 10
+
+func recentSlot(p *byte, n int) int {
+	a := uintptr(unsafe.Pointer(p))
+	return int((a>>3 ^ a>>13 ^ uintptr(n)) & (recentSize - 1))
 }
 
 // noKeys is the EffectKeys of a row with emptyKeys.
@@ -165,7 +184,7 @@ func (t *EventTable) traceHandle(id TraceID) uint32 {
 
 // Seal drops the lookups Append uses to share strings, shapes and trace ids
 // (tens of MiB for a million spans); a later Append rebuilds them.
-func (t *EventTable) Seal() { t.handle, t.shapeH, t.traceH = nil, nil, nil }
+func (t *EventTable) Seal() { t.handle, t.recent, t.shapeH, t.traceH = nil, nil, nil, nil }
 
 // Reserve makes room for n more events.
 func (t *EventTable) Reserve(n int) {
@@ -177,9 +196,28 @@ func (t *EventTable) intern(s string) uint32 {
 	if s == "" {
 		return 0
 	}
-	if h, ok := t.handle[s]; ok {
-		return h
+	p := unsafe.StringData(s)
+	if t.recent != nil {
+		if r := &t.recent[recentSlot(p, len(s))]; r.p == p && r.n == len(s) {
+			return r.h
+		}
 	}
+	h, ok := t.handle[s]
+	if !ok {
+		h = t.add(s)
+	}
+	// Remember the table's copy, never s: s may alias a buffer that changes.
+	c := t.strs[h]
+	if t.recent == nil {
+		t.recent = new([recentSize]recentString)
+	}
+	t.recent[recentSlot(unsafe.StringData(c), len(c))] = recentString{unsafe.StringData(c), len(c), h}
+	return h
+}
+
+// add adds a copy of s, which the table does not hold yet unless the
+// lookup was dropped, and returns its handle.
+func (t *EventTable) add(s string) uint32 {
 	if t.handle == nil {
 		if len(t.strs) == 0 {
 			t.strs = append(t.strs, "")
@@ -222,9 +260,6 @@ func (t *EventTable) Intern(b []byte) string { return t.internBytes(b) }
 func (t *EventTable) internBytes(b []byte) string {
 	if len(b) == 0 {
 		return ""
-	}
-	if h, ok := t.handle[string(b)]; ok {
-		return t.strs[h]
 	}
 	// intern keeps a copy, never b itself.
 	return t.strs[t.intern(unsafe.String(unsafe.SliceData(b), len(b)))]
