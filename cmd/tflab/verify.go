@@ -40,8 +40,9 @@ spans alone (its scenario header is empty, so the verdict is not a pass).
 command is 'tflab verify --synthesize 1000000 DIR'. The command prints the
 verdict table, the spans per second and the peak heap and resident memory.
 While judging, the soft memory limit is about 0.7 times the size of the files
-read (at least 256 MiB; a lower GOMEMLIMIT is kept), so the heap does not grow
-to twice the live heap. Exit codes as for 'tflab run'.`,
+read (at least 256 MiB) and GOGC is off, so the heap does not grow to twice
+the live heap; a lower GOMEMLIMIT is kept, and then GOGC too. Exit codes as
+for 'tflab run'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			dir := args[0]

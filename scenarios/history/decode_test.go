@@ -196,19 +196,30 @@ func TestJudgeMemoryLimit(t *testing.T) {
 func TestLimitMemoryForJudging(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	defer debug.SetMemoryLimit(prev)
+	prevGC := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prevGC)
 	debug.SetMemoryLimit(math.MaxInt64)
 	restore := LimitMemoryForJudging(1 << 30)
 	if got, want := debug.SetMemoryLimit(-1), JudgeMemoryLimit(1<<30); got != want {
 		t.Errorf("limit while judging %d, want %d", got, want)
 	}
+	if gc := debug.SetGCPercent(-1); gc != -1 {
+		t.Errorf("GOGC while judging %d, want off", gc)
+	}
 	restore()
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("limit after restore %d, want none", got)
+	}
+	if gc := debug.SetGCPercent(100); gc != 100 {
+		t.Errorf("GOGC after restore %d, want 100", gc)
 	}
 	debug.SetMemoryLimit(100 << 20) // lower, as GOMEMLIMIT=100MiB sets it
 	restore = LimitMemoryForJudging(1 << 30)
 	if got := debug.SetMemoryLimit(-1); got != 100<<20 {
 		t.Errorf("a lower limit already set became %d", got)
+	}
+	if gc := debug.SetGCPercent(100); gc != 100 {
+		t.Errorf("with a lower limit already set, GOGC became %d", gc)
 	}
 	restore()
 }
