@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/tracing/spanfile"
@@ -36,7 +39,10 @@ spans alone (its scenario header is empty, so the verdict is not a pass).
 (tracing/spanfile.Synthesize, seeded by --synth-seed): the benchmark of this
 command is 'tflab verify --synthesize 1000000 DIR'. The command prints the
 verdict table, the spans per second and the peak heap and resident memory.
-Exit codes as for 'tflab run'.`,
+While judging, the soft memory limit is about 0.7 times the size of the files
+read (at least 256 MiB) and GOGC is off, so the heap does not grow to twice
+the live heap; a lower GOMEMLIMIT is kept, and then GOGC too. Exit codes as
+for 'tflab run'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			dir := args[0]
@@ -50,6 +56,7 @@ Exit codes as for 'tflab run'.`,
 			} else if _, err := os.Stat(dir); err != nil {
 				return usageErrorf("run directory: %v", err)
 			}
+			defer history.LimitMemoryForJudging(verifyInputBytes(dir, fromSpans))()
 			runtime.GC()
 			stop := samplePeakHeap()
 			start := time.Now()
@@ -77,6 +84,28 @@ Exit codes as for 'tflab run'.`,
 	cmd.Flags().IntVar(&synthesize, "synthesize", 0, "first write a synthetic run of this many spans into RUN_DIR/traces")
 	cmd.Flags().Uint64Var(&seed, "synth-seed", 1, "seed of --synthesize")
 	return cmd
+}
+
+// verifyInputBytes is the size of the files run.Verify reads from dir:
+// history.json, and events.jsonl or, with fromSpans or without events.jsonl,
+// the span files.
+func verifyInputBytes(dir string, fromSpans bool) int64 {
+	size := func(path string) int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return 0
+		}
+		return fi.Size()
+	}
+	n := size(filepath.Join(dir, history.RunFile))
+	if _, err := os.Stat(filepath.Join(dir, history.EventsFile)); err == nil && !fromSpans {
+		return n + size(filepath.Join(dir, history.EventsFile))
+	}
+	files, _ := spanfile.Files(lab.Layout{Dir: dir}.Traces()) // none: Verify reports it
+	for _, f := range files {
+		n += size(f)
+	}
+	return n
 }
 
 // samplePeakHeap samples the live heap every 5 ms until the returned

@@ -1,7 +1,10 @@
 package check_test
 
 import (
+	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -22,8 +25,9 @@ const (
 
 // BenchmarkVerify measures what `tflab verify RUN_DIR` does — load a saved
 // history from disk into an event table and judge it — on a synthetic run
-// of about a million spans (about 16.4 spans per inquiry). It reports
-// spans/s and the peak live heap during load + judge, and each against its
+// of about a million spans (about 16.4 spans per inquiry), under the soft
+// memory limit tflab verify sets (history.LimitMemoryForJudging). It reports
+// spans/s and the peak heap during load + judge, and each against its
 // target (spans-per-s/target ≥ 1 and heap/target ≤ 1 meet them):
 //
 //	go test ./scenarios/check -run '^$' -bench Verify -benchtime 1x
@@ -37,6 +41,15 @@ func BenchmarkVerify(b *testing.B) {
 		b.Fatal(err)
 	}
 	res = synth.Result{}
+	var input int64 // what tflab verify sizes its memory limit by
+	for _, name := range []string{history.RunFile, history.EventsFile} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		input += fi.Size()
+	}
+	defer history.LimitMemoryForJudging(input)()
 	runtime.GC()
 	b.ResetTimer()
 	var peak, live uint64
@@ -63,6 +76,7 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(live)/(1<<20), "peak-live-MiB")
 	b.ReportMetric(float64(spans), "spans")
+	b.ReportMetric(float64(debug.SetMemoryLimit(-1))/(1<<20), "mem-limit-MiB")
 }
 
 // cpuTime is the process's user + system CPU time.

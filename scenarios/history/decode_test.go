@@ -2,8 +2,10 @@ package history
 
 import (
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -120,8 +122,8 @@ func TestDecodeEventTakesTheFastPathForSavedLines(t *testing.T) {
 }
 
 func TestTableRoundTrip(t *testing.T) {
-	if n := unsafe.Sizeof(eventRow{}); n != 144 {
-		t.Errorf("a row takes %d bytes; EventTable's documentation says 144", n)
+	if n := unsafe.Sizeof(eventRow{}); n != 80 {
+		t.Errorf("a row takes %d bytes; EventTable's documentation says 80", n)
 	}
 	zone := time.FixedZone("X", -7200)
 	events := []Event{
@@ -137,9 +139,13 @@ func TestTableRoundTrip(t *testing.T) {
 		tb.Append(&events[i])
 	}
 	tb.Seal()
-	tb.Append(&Event{Kind: KindProcess, MessageID: "m"}) // after Seal: the lookup is rebuilt
+	// After Seal the lookups are rebuilt: this event shares the second one's strings and shape.
+	tb.Append(&Event{Kind: KindProcess, MessageID: "m", Start: time.Unix(60, 0).In(time.Local), Error: events[1].Error})
 	if n := strings.Count(strings.Join(tb.strs, "|")+"|", "|m|"); n != 1 {
 		t.Errorf("the table keeps %d copies of a repeated string, want 1: %q", n, tb.strs)
+	}
+	if len(tb.shapes) != 3 {
+		t.Errorf("the table keeps %d shapes, want 3 (the last event shares the second one's)", len(tb.shapes))
 	}
 	got := tb.Events()
 	for i := range events {
@@ -163,5 +169,79 @@ func TestTableRoundTrip(t *testing.T) {
 	tb.Get(0, &first)
 	if !first.Start.IsZero() || first.Kind != KindOther {
 		t.Errorf("after SortByStart the first event is %+v, want the one without a start", first)
+	}
+}
+
+func TestJudgeMemoryLimit(t *testing.T) {
+	for _, c := range []struct {
+		in   int64
+		want int64
+	}{
+		{0, 256 << 20},
+		{-1, 256 << 20},
+		{100 << 20, 256 << 20},
+		{1 << 30, int64(float64(1<<30) * 0.55 * 1.25)},
+		{math.MaxInt64, int64(float64(math.MaxInt64) * 0.55 * 1.25)},
+	} {
+		if got := JudgeMemoryLimit(c.in); got != c.want {
+			t.Errorf("JudgeMemoryLimit(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+	// The synthetic million-span history of BenchmarkVerify takes 694 MiB.
+	if got := JudgeMemoryLimit(727_466_518); got > 512<<20 || got < 400<<20 {
+		t.Errorf("the limit for a million spans is %d MiB, want 400–512", got>>20)
+	}
+}
+
+func TestLimitMemoryForJudging(t *testing.T) {
+	prev := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(prev)
+	prevGC := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prevGC)
+	debug.SetMemoryLimit(math.MaxInt64)
+	restore := LimitMemoryForJudging(1 << 30)
+	if got, want := debug.SetMemoryLimit(-1), JudgeMemoryLimit(1<<30); got != want {
+		t.Errorf("limit while judging %d, want %d", got, want)
+	}
+	if gc := debug.SetGCPercent(-1); gc != -1 {
+		t.Errorf("GOGC while judging %d, want off", gc)
+	}
+	restore()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("limit after restore %d, want none", got)
+	}
+	if gc := debug.SetGCPercent(100); gc != 100 {
+		t.Errorf("GOGC after restore %d, want 100", gc)
+	}
+	debug.SetMemoryLimit(100 << 20) // lower, as GOMEMLIMIT=100MiB sets it
+	restore = LimitMemoryForJudging(1 << 30)
+	if got := debug.SetMemoryLimit(-1); got != 100<<20 {
+		t.Errorf("a lower limit already set became %d", got)
+	}
+	if gc := debug.SetGCPercent(100); gc != 100 {
+		t.Errorf("with a lower limit already set, GOGC became %d", gc)
+	}
+	restore()
+}
+
+// Intern remembers the table's strings by address; a caller's buffer that
+// is rewritten in place must still give its new contents.
+func TestInternReusedBuffer(t *testing.T) {
+	var tb EventTable
+	buf := []byte("message-1")
+	first := tb.Intern(buf)
+	copy(buf, "MESSAGE-2")
+	second := tb.Intern(buf)
+	if first != "message-1" || second != "MESSAGE-2" {
+		t.Fatalf("Intern gave %q then %q", first, second)
+	}
+	tb.Append(&Event{MessageID: first, CorrelationID: second, Kind: first})
+	var e Event
+	tb.Get(0, &e)
+	if e.MessageID != "message-1" || e.CorrelationID != "MESSAGE-2" || e.Kind != "message-1" {
+		t.Fatalf("event %+v", e)
+	}
+	if len(tb.strs) != 3 {
+		t.Errorf("the table holds %d strings, want 3: %q", len(tb.strs), tb.strs)
 	}
 }

@@ -27,8 +27,9 @@
 // on read, to keep large histories small in memory.
 //
 // Load fills History.Events. LoadTable, the form `tflab verify` judges,
-// fills History.Table instead: an EventTable of fixed-size rows (144 bytes
-// per event, against 424 for an Event) whose strings are handles into one
+// fills History.Table instead: an EventTable of fixed-size rows (80 bytes
+// per event, against 424 for an Event, and a shape shared by the events
+// alike in kind, service, type, outcomes and such) whose strings are handles into one
 // table of distinct strings. Both loaders stream: history.json member by
 // member and array element by element, events.jsonl line by line through a
 // hand-written decoder (encoding/json takes the lines it does not handle:

@@ -11,36 +11,50 @@ import (
 )
 
 // EventTable holds events in a compact form: one fixed-size row per event
-// (144 bytes, where an Event takes 424), its strings as handles into one
-// table of distinct strings whose bytes sit in shared chunks, its trace id
-// as a handle and its effect keys in one shared pool. Attempt and
-// Republish are kept as 32-bit numbers (larger values are clamped) and at
-// most 65,535 effect keys per event. The zero value is an empty table
-// ready for Append; a table is not safe for concurrent use.
+// (80 bytes, where an Event takes 424) holding its times, ids and the
+// strings that differ from event to event (message, correlation, causation
+// and aggregate ids) as handles into one table of distinct strings whose
+// bytes sit in shared chunks. The fields that few events differ in (kind,
+// name, service, instance, message type, destination, routing key, the
+// outcomes, error, attempt, republish, redelivered, zones, number of effect
+// keys) form a shape, stored once per distinct combination and referred to
+// by a handle. The trace id is a handle too, and the effect keys sit in one
+// shared pool. Attempt and Republish are kept as 32-bit numbers (larger
+// values are clamped) and at most 65,535 effect keys per event. The zero
+// value is an empty table ready for Append; a table is not safe for
+// concurrent use.
 type EventTable struct {
 	rows   []eventRow
-	strs   []string          // handle → string; handle 0 is ""
-	handle map[string]uint32 // string → handle; nil after Seal
-	chunk  []byte            // where new strings are copied
-	traces []TraceID         // trace handle → id
+	shapes []rowShape                // shape handle → shape
+	shapeH map[rowShape]uint32       // shape → handle; nil after Seal
+	strs   []string                  // handle → string; handle 0 is ""
+	handle map[string]uint32         // string → handle; nil after Seal
+	recent *[recentSize]recentString // strings interned last, by address; nil after Seal
+	chunk  []byte                    // where new strings are copied
+	traces []TraceID                 // trace handle → id
 	traceH map[TraceID]uint32
 	keys   []string         // effect keys of all rows, in row order
 	locs   []*time.Location // row loc → location; 0 is UTC
 }
 
-// The string fields of an Event, in the order of eventRow.str.
+// The string fields of an Event a row holds, in the order of eventRow.str.
+const (
+	sMessageID = iota
+	sCorrelationID
+	sCausationID
+	sAggregateID
+	numRowStrings
+)
+
+// The string fields of an Event a shape holds, in the order of rowShape.str.
 const (
 	sKind = iota
 	sName
 	sService
 	sInstance
-	sMessageID
 	sMessageType
-	sCorrelationID
-	sCausationID
 	sDestination
 	sRoutingKey
-	sAggregateID
 	sDedup
 	sOrder
 	sOutcome
@@ -48,22 +62,46 @@ const (
 	sPublishVia
 	sConfirm
 	sError
-	numStrings
+	numShapeStrings
 )
 
 type eventRow struct {
-	startSec, endSec   int64 // unix seconds (the zero time is -62135596800)
-	span, parent       SpanID
-	aggVer             int64
-	str                [numStrings]uint32
-	trace              uint32
-	keyOff             uint32
+	startSec, endSec int64 // unix seconds (the zero time is -62135596800)
+	span, parent     SpanID
+	aggVer           int64
+	startNs, endNs   uint32
+	str              [numRowStrings]uint32
+	trace            uint32
+	keyOff           uint32
+	shape            uint32
+}
+
+// rowShape is the part of a row that many rows share.
+type rowShape struct {
+	str                [numShapeStrings]uint32
 	attempt, republish int32
-	startNs, endNs     uint32
 	keyN               uint16
 	startLoc, endLoc   uint8
 	redelivered        bool
 	emptyKeys          bool // EffectKeys is empty but not nil
+}
+
+// recentString is a string of the table (the table's own copy) and its
+// handle. The bytes of the table's strings never change, so a string with
+// the same data pointer and length is the same string.
+type recentString struct {
+	p *byte
+	n int
+	h uint32
+}
+
+// recentSize is the number of strings intern remembers by address: a
+// loader interns a line's strings (Intern) and Append looks them up again.
+const recentSize = 1 << 10
+
+func recentSlot(p *byte, n int) int {
+	a := uintptr(unsafe.Pointer(p))
+	return int((a>>3 ^ a>>13 ^ uintptr(n)) & (recentSize - 1))
 }
 
 // noKeys is the EffectKeys of a row with emptyKeys.
@@ -74,28 +112,53 @@ func (t *EventTable) Len() int { return len(t.rows) }
 
 // Append adds a copy of e.
 func (t *EventTable) Append(e *Event) {
+	sh := rowShape{
+		attempt: clamp32(e.Attempt), republish: clamp32(e.Republish), redelivered: e.Redelivered,
+		emptyKeys: e.EffectKeys != nil && len(e.EffectKeys) == 0,
+		keyN:      uint16(min(len(e.EffectKeys), math.MaxUint16)),
+		str: [numShapeStrings]uint32{
+			sKind: t.intern(e.Kind), sName: t.intern(e.Name), sService: t.intern(e.Service),
+			sInstance: t.intern(e.Instance), sMessageType: t.intern(e.MessageType),
+			sDestination: t.intern(e.Destination), sRoutingKey: t.intern(e.RoutingKey),
+			sDedup: t.intern(e.Dedup), sOrder: t.intern(e.Order), sOutcome: t.intern(e.Outcome),
+			sTx: t.intern(e.Tx), sPublishVia: t.intern(e.PublishVia), sConfirm: t.intern(e.Confirm),
+			sError: t.intern(e.Error),
+		},
+	}
 	r := eventRow{
 		trace: t.traceHandle(e.TraceID), span: e.SpanID, parent: e.ParentID,
-		aggVer: e.AggregateVersion, attempt: clamp32(e.Attempt), republish: clamp32(e.Republish),
-		redelivered: e.Redelivered, emptyKeys: e.EffectKeys != nil && len(e.EffectKeys) == 0,
-		keyOff: uint32(len(t.keys)), keyN: uint16(min(len(e.EffectKeys), math.MaxUint16)),
+		aggVer: e.AggregateVersion, keyOff: uint32(len(t.keys)),
+		str: [numRowStrings]uint32{
+			sMessageID: t.intern(e.MessageID), sCorrelationID: t.intern(e.CorrelationID),
+			sCausationID: t.intern(e.CausationID), sAggregateID: t.intern(e.AggregateID),
+		},
 	}
-	r.startSec, r.startNs, r.startLoc = t.putTime(e.Start)
-	r.endSec, r.endNs, r.endLoc = t.putTime(e.End)
-	r.str = [numStrings]uint32{
-		sKind: t.intern(e.Kind), sName: t.intern(e.Name), sService: t.intern(e.Service),
-		sInstance: t.intern(e.Instance), sMessageID: t.intern(e.MessageID),
-		sMessageType: t.intern(e.MessageType), sCorrelationID: t.intern(e.CorrelationID),
-		sCausationID: t.intern(e.CausationID), sDestination: t.intern(e.Destination),
-		sRoutingKey: t.intern(e.RoutingKey), sAggregateID: t.intern(e.AggregateID),
-		sDedup: t.intern(e.Dedup), sOrder: t.intern(e.Order), sOutcome: t.intern(e.Outcome),
-		sTx: t.intern(e.Tx), sPublishVia: t.intern(e.PublishVia), sConfirm: t.intern(e.Confirm),
-		sError: t.intern(e.Error),
-	}
-	for _, k := range e.EffectKeys[:r.keyN] {
+	r.startSec, r.startNs, sh.startLoc = t.putTime(e.Start)
+	r.endSec, r.endNs, sh.endLoc = t.putTime(e.End)
+	r.shape = t.shapeHandle(&sh)
+	for _, k := range e.EffectKeys[:sh.keyN] {
 		t.keys = append(t.keys, t.strs[t.intern(k)])
 	}
 	t.rows = append(t.rows, r)
+}
+
+func (t *EventTable) shapeHandle(sh *rowShape) uint32 {
+	if h, ok := t.shapeH[*sh]; ok {
+		return h
+	}
+	if t.shapeH == nil {
+		t.shapeH = make(map[rowShape]uint32, max(64, len(t.shapes)))
+		for h, s := range t.shapes {
+			t.shapeH[s] = uint32(h)
+		}
+		if h, ok := t.shapeH[*sh]; ok {
+			return h
+		}
+	}
+	h := uint32(len(t.shapes))
+	t.shapes = append(t.shapes, *sh)
+	t.shapeH[*sh] = h
+	return h
 }
 
 func clamp32(n int) int32 { return int32(max(math.MinInt32, min(n, math.MaxInt32))) }
@@ -119,9 +182,9 @@ func (t *EventTable) traceHandle(id TraceID) uint32 {
 	return h
 }
 
-// Seal drops the lookups Append uses to share strings and trace ids (tens
-// of MiB for a million spans); a later Append rebuilds them.
-func (t *EventTable) Seal() { t.handle, t.traceH = nil, nil }
+// Seal drops the lookups Append uses to share strings, shapes and trace ids
+// (tens of MiB for a million spans); a later Append rebuilds them.
+func (t *EventTable) Seal() { t.handle, t.recent, t.shapeH, t.traceH = nil, nil, nil, nil }
 
 // Reserve makes room for n more events.
 func (t *EventTable) Reserve(n int) {
@@ -133,9 +196,28 @@ func (t *EventTable) intern(s string) uint32 {
 	if s == "" {
 		return 0
 	}
-	if h, ok := t.handle[s]; ok {
-		return h
+	p := unsafe.StringData(s)
+	if t.recent != nil {
+		if r := &t.recent[recentSlot(p, len(s))]; r.p == p && r.n == len(s) {
+			return r.h
+		}
 	}
+	h, ok := t.handle[s]
+	if !ok {
+		h = t.add(s)
+	}
+	// Remember the table's copy, never s: s may alias a buffer that changes.
+	c := t.strs[h]
+	if t.recent == nil {
+		t.recent = new([recentSize]recentString)
+	}
+	t.recent[recentSlot(unsafe.StringData(c), len(c))] = recentString{unsafe.StringData(c), len(c), h}
+	return h
+}
+
+// add adds a copy of s, which the table does not hold yet unless the
+// lookup was dropped, and returns its handle.
+func (t *EventTable) add(s string) uint32 {
 	if t.handle == nil {
 		if len(t.strs) == 0 {
 			t.strs = append(t.strs, "")
@@ -178,9 +260,6 @@ func (t *EventTable) Intern(b []byte) string { return t.internBytes(b) }
 func (t *EventTable) internBytes(b []byte) string {
 	if len(b) == 0 {
 		return ""
-	}
-	if h, ok := t.handle[string(b)]; ok {
-		return t.strs[h]
 	}
 	// intern keeps a copy, never b itself.
 	return t.strs[t.intern(unsafe.String(unsafe.SliceData(b), len(b)))]
@@ -235,40 +314,41 @@ func (t *EventTable) getTime(sec int64, ns uint32, loc uint8) time.Time {
 // so appending to them copies).
 func (t *EventTable) Get(i int, e *Event) {
 	r := &t.rows[i]
-	str := func(k int) string { return t.strs[r.str[k]] }
+	sh := &t.shapes[r.shape]
+	str := func(k int) string { return t.strs[sh.str[k]] }
 	*e = Event{
 		Kind:             str(sKind),
 		Name:             str(sName),
-		Start:            t.getTime(r.startSec, r.startNs, r.startLoc),
-		End:              t.getTime(r.endSec, r.endNs, r.endLoc),
+		Start:            t.getTime(r.startSec, r.startNs, sh.startLoc),
+		End:              t.getTime(r.endSec, r.endNs, sh.endLoc),
 		TraceID:          t.traces[r.trace],
 		SpanID:           r.span,
 		ParentID:         r.parent,
 		Service:          str(sService),
 		Instance:         str(sInstance),
-		MessageID:        str(sMessageID),
+		MessageID:        t.strs[r.str[sMessageID]],
 		MessageType:      str(sMessageType),
-		CorrelationID:    str(sCorrelationID),
-		CausationID:      str(sCausationID),
+		CorrelationID:    t.strs[r.str[sCorrelationID]],
+		CausationID:      t.strs[r.str[sCausationID]],
 		Destination:      str(sDestination),
 		RoutingKey:       str(sRoutingKey),
-		AggregateID:      str(sAggregateID),
+		AggregateID:      t.strs[r.str[sAggregateID]],
 		AggregateVersion: r.aggVer,
-		Redelivered:      r.redelivered,
-		Attempt:          int(r.attempt),
+		Redelivered:      sh.redelivered,
+		Attempt:          int(sh.attempt),
 		Dedup:            str(sDedup),
 		Order:            str(sOrder),
 		Outcome:          str(sOutcome),
 		Tx:               str(sTx),
 		PublishVia:       str(sPublishVia),
 		Confirm:          str(sConfirm),
-		Republish:        int(r.republish),
+		Republish:        int(sh.republish),
 		Error:            str(sError),
 	}
-	if r.keyN > 0 {
-		end := r.keyOff + uint32(r.keyN)
+	if sh.keyN > 0 {
+		end := r.keyOff + uint32(sh.keyN)
 		e.EffectKeys = t.keys[r.keyOff:end:end]
-	} else if r.emptyKeys {
+	} else if sh.emptyKeys {
 		e.EffectKeys = noKeys[:0:0]
 	}
 }
@@ -277,7 +357,7 @@ func (t *EventTable) Get(i int, e *Event) {
 // copying the rest of the row out.
 func (t *EventTable) Keys(i int) (span SpanID, kind, messageID, aggregateID string) {
 	r := &t.rows[i]
-	return r.span, t.strs[r.str[sKind]], t.strs[r.str[sMessageID]], t.strs[r.str[sAggregateID]]
+	return r.span, t.strs[t.shapes[r.shape].str[sKind]], t.strs[r.str[sMessageID]], t.strs[r.str[sAggregateID]]
 }
 
 // Events returns the events as a slice (for code that needs History.Events,
@@ -368,9 +448,10 @@ func (e *EventHead) Failed() bool { return failedOutcome(e.Outcome) }
 // Head returns the EventHead of event i.
 func (t *EventTable) Head(i int) EventHead {
 	r := &t.rows[i]
-	return EventHead{Kind: t.strs[r.str[sKind]], Service: t.strs[r.str[sService]],
-		MessageID: t.strs[r.str[sMessageID]], MessageType: t.strs[r.str[sMessageType]],
-		AggregateID: t.strs[r.str[sAggregateID]], Outcome: t.strs[r.str[sOutcome]],
+	sh := &t.shapes[r.shape]
+	return EventHead{Kind: t.strs[sh.str[sKind]], Service: t.strs[sh.str[sService]],
+		MessageID: t.strs[r.str[sMessageID]], MessageType: t.strs[sh.str[sMessageType]],
+		AggregateID: t.strs[r.str[sAggregateID]], Outcome: t.strs[sh.str[sOutcome]],
 		TraceID: t.traces[r.trace], SpanID: r.span, ParentID: r.parent}
 }
 
