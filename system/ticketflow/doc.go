@@ -1,6 +1,7 @@
 // Package ticketflow is the root of the Ticketflow system under test: a
 // service desk of six services talking over RabbitMQ (spec
-// ticketflow-original.md). This package holds no code; its sub-packages do.
+// ticketflow-original.md). This package holds the System value that plugs
+// Ticketflow into the lab (System); its sub-packages hold the services.
 //
 // # Design
 //
