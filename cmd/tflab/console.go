@@ -31,8 +31,13 @@ func startConsole(l *lab.Lab, addr, ports string, log *slog.Logger) (*console.Co
 		}
 	}
 	env := run.EnvOf(l, log) // EnvOf names the component
+	sys, err := lookupSystem("console", l.Info().System)
+	if err != nil {
+		return nil, err
+	}
 	c, err := console.New(console.Config{
 		Info:       l.Info,
+		Vocabulary: sys.Vocabulary,
 		Anomaly:    func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) },
 		Management: env.Management,
 		RunsRoot:   runsRoot,

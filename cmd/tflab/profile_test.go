@@ -38,7 +38,7 @@ func TestApplyProfile(t *testing.T) {
 // Every catalog scenario's profile, and its control's, names known
 // variants, and a course control switches the plan's protections off.
 func TestCatalogProfilesResolve(t *testing.T) {
-	c, err := catalog.Load()
+	c, err := catalog.Load(systems.Vocabularies())
 	if err != nil {
 		t.Fatal(err)
 	}

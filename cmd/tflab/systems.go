@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/placeholder"
 	"github.com/ticketflow-lab/tflab/system/ticketflow"
@@ -20,9 +21,10 @@ var systems = mustRegistry(
 // connection; the lab's own tests run it.
 func placeholderSystem() sut.System {
 	return sut.System{
-		Name:     "placeholder",
-		Note:     "this lab runs the placeholder service only (it just holds an AMQP connection)",
-		Services: []sut.Service{{Name: "placeholder", Instances: 1, Main: placeholder.Main}},
+		Name:       "placeholder",
+		Note:       "this lab runs the placeholder service only (it just holds an AMQP connection)",
+		Services:   []sut.Service{{Name: "placeholder", Instances: 1, Main: placeholder.Main}},
+		Vocabulary: spec.Vocabulary{System: "placeholder", Services: []string{"placeholder"}},
 	}
 }
 

@@ -433,7 +433,7 @@ func (r *runner) serviceSpecs(in []lab.ServiceSpec) []lab.ServiceSpec {
 		maps.Copy(s.Settings, ScenarioSettings)
 		maps.Copy(s.Settings, r.cfg.Settings)
 		s.Unprotect = slices.Clone(s.Unprotect)
-		for _, prot := range spec.ProtectionNames {
+		for _, prot := range r.plan.ProtectionNames() {
 			if on, ok := r.plan.Protections[prot][s.Name]; ok && !on && !slices.Contains(s.Unprotect, prot) {
 				s.Unprotect = append(s.Unprotect, prot)
 			}

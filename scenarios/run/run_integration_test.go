@@ -352,7 +352,7 @@ func TestRunLostAckTimesOutAndIsRequeued(t *testing.T) {
 // lab on its own node and returns the judged run and its directory.
 func runTicketflowYAML(t *testing.T, name, src string) (*Result, string) {
 	t.Helper()
-	sc, err := spec.Parse(name, []byte(src))
+	sc, err := spec.Parse(name, []byte(src), ticketflowVocs)
 	if err != nil {
 		t.Fatal(err)
 	}

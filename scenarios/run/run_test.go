@@ -55,7 +55,7 @@ func TestVerdictExitCodes(t *testing.T) {
 }
 
 func TestEveryCatalogScenarioIsSupported(t *testing.T) {
-	c, err := catalog.Load()
+	c, err := catalog.Load(ticketflowVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestEveryCatalogScenarioIsSupported(t *testing.T) {
 }
 
 func TestServiceSpecsSwitchOffThePlansProtections(t *testing.T) {
-	c, _ := catalog.Load()
+	c, _ := catalog.Load(ticketflowVocs)
 	s, _ := c.Get("quickstart")
 	p, err := s.Plan(spec.PlanOptions{Control: true, Unprotect: []string{"dedup:sla"}})
 	if err != nil {

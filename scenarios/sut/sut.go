@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/system/service"
 )
 
@@ -28,6 +29,10 @@ type System struct {
 	// Queues names the queues the system declares, so a run on a shared
 	// broker can refuse to touch them (nil: none known).
 	Queues []string
+	// Vocabulary is what the system's scenario files may name; validation
+	// and the scenario JSON Schema are generated from it. Its System and
+	// Services name the system and its services (in any order).
+	Vocabulary spec.Vocabulary
 }
 
 // Service is one service of a system.
@@ -70,7 +75,17 @@ func (s System) Validate() error {
 	if err := s.Variants.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("system %s: %w", s.Name, err))
 	}
+	if err := s.Vocabulary.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("system %s: %w", s.Name, err))
+	}
+	if s.Vocabulary.System != s.Name || !sameSet(s.Vocabulary.Services, s.ServiceNames()) {
+		errs = append(errs, fmt.Errorf("system %s: the vocabulary must name the system and its services", s.Name))
+	}
 	return errors.Join(errs...)
+}
+
+func sameSet(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }
 
 // ServiceNames lists the services' names in start order.
@@ -136,6 +151,15 @@ func (r *Registry) Names() []string {
 		out[i] = s.Name
 	}
 	slices.Sort(out)
+	return out
+}
+
+// Vocabularies returns every system's vocabulary, for scenario parsing.
+func (r *Registry) Vocabularies() spec.Vocabularies {
+	out := make(spec.Vocabularies, len(r.systems))
+	for i, s := range r.systems {
+		out[i] = s.Vocabulary
+	}
 	return out
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/service"
 )
@@ -18,6 +19,7 @@ func sys(name string, services ...string) sut.System {
 	for _, n := range services {
 		s.Services = append(s.Services, sut.Service{Name: n, Main: noop})
 	}
+	s.Vocabulary = spec.Vocabulary{System: name, Services: services}
 	return s
 }
 
@@ -52,12 +54,13 @@ func TestRegistryRefusesBadSystems(t *testing.T) {
 	noMain := sys("b", "x")
 	noMain.Services[0].Main = nil
 	for name, ss := range map[string][]sut.System{
-		"duplicate":         {sys("a", "x"), sys("a", "y")},
-		"bad name":          {sys("A b", "x")},
-		"no services":       {sys("a")},
-		"duplicate service": {sys("a", "x", "x")},
-		"no main":           {noMain},
-		"bad variants":      {{Name: "a", Services: sys("a", "x").Services, Variants: service.Variants{Toggles: []service.Toggle{{Name: "t", Unprotect: []string{"nope"}}}}}},
+		"duplicate":                    {sys("a", "x"), sys("a", "y")},
+		"bad name":                     {sys("A b", "x")},
+		"no services":                  {sys("a")},
+		"duplicate service":            {sys("a", "x", "x")},
+		"no main":                      {noMain},
+		"vocabulary of another system": {func() sut.System { s := sys("a", "x"); s.Vocabulary.System = "b"; return s }()},
+		"bad variants":                 {{Name: "a", Services: sys("a", "x").Services, Vocabulary: sys("a", "x").Vocabulary, Variants: service.Variants{Toggles: []service.Toggle{{Name: "t", Unprotect: []string{"nope"}}}}}},
 	} {
 		if _, err := sut.NewRegistry(ss...); err == nil {
 			t.Errorf("%s: registry accepted %+v", name, ss)

@@ -1,7 +1,10 @@
 package ticketflow
 
 import (
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
+	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/anomaly"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/course"
@@ -23,7 +26,7 @@ func System() sut.System {
 	for _, q := range contracts.Ticketflow().Queues {
 		queues = append(queues, q.Name)
 	}
-	return sut.System{
+	s := sut.System{
 		Name: Name,
 		Services: []sut.Service{
 			{Name: contracts.Translations.Name, Port: contracts.Translations.HTTPPort, Main: translations.Main},
@@ -36,4 +39,31 @@ func System() sut.System {
 		Variants: course.Variants(),
 		Queues:   queues,
 	}
+	s.Vocabulary = vocabulary()
+	return s
+}
+
+// vocabulary is what Ticketflow's scenario files may name: the services
+// (in spec §2 order), the messaging protections, the business message types (plus the name
+// Communication gives every alert) and the nine in-app anomalies, which
+// the services with the anomaly API take.
+func vocabulary() spec.Vocabulary {
+	v := spec.Vocabulary{
+		System:        Name,
+		Protections:   service.Protections,
+		InAppServices: []string{contracts.Inquiries.Name, contracts.Tickets.Name, contracts.SLA.Name, contracts.Communication.Name},
+	}
+	for _, svc := range contracts.Services() {
+		v.Services = append(v.Services, svc.Name)
+	}
+	for _, t := range contracts.MessageTypes() {
+		if t != contracts.TypeMetricTick && t != contracts.TypeAnomalyEventWrapper {
+			v.MessageTypes = append(v.MessageTypes, t)
+		}
+	}
+	v.MessageTypes = append(v.MessageTypes, contracts.TypeProducerAgnosticAlert)
+	for _, t := range anomaly.Types() {
+		v.InAppFaults = append(v.InAppFaults, spec.InAppFault{Name: string(t), Delay: t.IsDelay(), Consumer: t.IsConsumer()})
+	}
+	return v
 }
