@@ -42,3 +42,39 @@ func TestScenariosSchemaPerSystem(t *testing.T) {
 		t.Errorf("unknown system: exit %d, %s", code, stderr)
 	}
 }
+
+// TestEverySystemKeepsThePluginContract runs the offline part of the
+// plug-in contract against every registered system: it registers, serves
+// each of its services by name, has a schema generated from its
+// vocabulary, and every catalog scenario names a registered system.
+func TestEverySystemKeepsThePluginContract(t *testing.T) {
+	for _, s := range systems.All() {
+		t.Run(s.Name, func(t *testing.T) {
+			if err := s.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			for _, svc := range s.Services {
+				if m, err := lookupService(s.Name, svc.Name); err != nil || m == nil {
+					t.Errorf("serve %s/%s: %v", s.Name, svc.Name, err)
+				}
+			}
+			if _, err := lookupService(s.Name, "no-such-service"); exitCodeOf(err) != ExitUsage {
+				t.Errorf("unknown service: %v", err)
+			}
+			out, stderr, code := runInProcess(t, nil, "scenarios", "schema", "--system", s.Name)
+			if code != ExitPass || !strings.Contains(out, `"`+s.Name+`"`) {
+				t.Errorf("schema: exit %d: %s", code, stderr)
+			}
+		})
+	}
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range c.Names() {
+		sc, _ := c.Get(name)
+		if _, err := systems.Lookup(sc.System); err != nil {
+			t.Errorf("catalog scenario %s: %v", name, err)
+		}
+	}
+}
