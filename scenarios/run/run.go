@@ -27,6 +27,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/scenarios/workload"
 )
 
@@ -67,6 +68,9 @@ type Config struct {
 	Settings map[string]string
 	// Workload runs the workload (nil: workload.Run).
 	Workload WorkloadFunc
+	// Snapshot reads the services' databases after the settle: the
+	// system's snapshotter (nil: an empty snapshot).
+	Snapshot sut.Snapshotter
 	// HealthTimeout bounds the wait for every service to be healthy (default 90 s).
 	HealthTimeout time.Duration
 	// HealTimeout bounds one heal (default anomalies.DefaultHealTimeout).
@@ -331,7 +335,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 	r.setPhase("collecting")
 	snapAt := time.Now()
-	snap, serr := ReadSnapshot(ctx, r.dbs())
+	var snap history.Snapshot
+	var serr error
+	if r.cfg.Snapshot != nil {
+		snap, serr = r.cfg.Snapshot(ctx, r.dbs())
+	}
 	if serr != nil {
 		r.log.Warn("Snapshot incomplete", "err", serr)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/workload"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 )
 
 var (
@@ -362,7 +363,8 @@ func runTicketflowYAML(t *testing.T, name, src string) (*Result, string) {
 	}
 	dir := filepath.Join(t.TempDir(), "run")
 	var progress logBuffer
-	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Progress: &progress, Log: labtest.Logger(t)})
+	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Snapshot: ticketflow.ReadSnapshot,
+		Progress: &progress, Log: labtest.Logger(t)})
 	if err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
 	}

@@ -33,6 +33,9 @@ type System struct {
 	// and the scenario JSON Schema are generated from it. Its System and
 	// Services name the system and its services (in any order).
 	Vocabulary spec.Vocabulary
+	// Snapshot reads the services' databases at the end of a run (nil:
+	// the system keeps nothing the checkers read).
+	Snapshot Snapshotter
 }
 
 // Service is one service of a system.

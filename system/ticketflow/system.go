@@ -38,6 +38,7 @@ func System() sut.System {
 		},
 		Variants: course.Variants(),
 		Queues:   queues,
+		Snapshot: ReadSnapshot,
 	}
 	s.Vocabulary = vocabulary()
 	return s
