@@ -71,6 +71,9 @@ type Config struct {
 	// Snapshot reads the services' databases after the settle: the
 	// system's snapshotter (nil: an empty snapshot).
 	Snapshot sut.Snapshotter
+	// InspectionQueues are the system's queues whose messages stay by
+	// design; like dead-letter queues, they are never pending or held.
+	InspectionQueues []string
 	// HealthTimeout bounds the wait for every service to be healthy (default 90 s).
 	HealthTimeout time.Duration
 	// HealTimeout bounds one heal (default anomalies.DefaultHealTimeout).
@@ -237,10 +240,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}()
 	}
-	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management}
+	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.InspectionQueues}
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	w := newWatcher(r.env.Management, cfg.PollEvery, r.log)
+	w.sinks = cfg.InspectionQueues
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); w.run(wctx) }()
 	defer func() { stopWatch(); <-watchDone }()

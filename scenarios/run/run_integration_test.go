@@ -364,7 +364,8 @@ func runTicketflowYAML(t *testing.T, name, src string) (*Result, string) {
 	dir := filepath.Join(t.TempDir(), "run")
 	var progress logBuffer
 	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Snapshot: ticketflow.ReadSnapshot,
-		Progress: &progress, Log: labtest.Logger(t)})
+		InspectionQueues: ticketflow.System().InspectionQueues,
+		Progress:         &progress, Log: labtest.Logger(t)})
 	if err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
 	}

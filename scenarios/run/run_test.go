@@ -188,7 +188,7 @@ func TestWatcherTracksSinceWhenAQueueHoldsUnacked(t *testing.T) {
 func TestInspectionSinksAreLeftOutLikeDeadLetterQueues(t *testing.T) {
 	dlq := messaging.DeadLetterQueueName("communication-ticket-resolved")
 	qs := []anomalies.Queue{{Name: "communication-ticket-resolved"}, {Name: dlq}, {Name: contracts.QueueFaults}, {Name: "sla-ticket-changes"}}
-	got := deadLetterQueues(qs)
+	got := deadLetterQueues(qs, contracts.InspectionQueues)
 	if len(got) != 2 || !got[dlq] || !got[contracts.QueueFaults] {
 		t.Fatalf("sinks %v; want the dead-letter queue and the faults queue", got)
 	}
@@ -197,6 +197,7 @@ func TestInspectionSinksAreLeftOutLikeDeadLetterQueues(t *testing.T) {
 	}
 	// The watcher ignores the faults queue's messages too.
 	w := newWatcher(nil, time.Second, nil)
+	w.sinks = contracts.InspectionQueues
 	w.mu.Lock()
 	w.observeQueuesLocked([]anomalies.Queue{{Name: contracts.QueueFaults, Ready: 7, Unacked: 1}}, time.Now())
 	w.mu.Unlock()

@@ -36,6 +36,9 @@ type System struct {
 	// Snapshot reads the services' databases at the end of a run (nil:
 	// the system keeps nothing the checkers read).
 	Snapshot Snapshotter
+	// InspectionQueues are queues whose messages stay by design (e.g. a
+	// faults queue kept for people to read): never pending, never held.
+	InspectionQueues []string
 }
 
 // Service is one service of a system.

@@ -36,9 +36,10 @@ func System() sut.System {
 			{Name: contracts.SLA.Name, Port: contracts.SLA.HTTPPort, Main: sla.Main},
 			{Name: contracts.Metrics.Name, Port: contracts.Metrics.HTTPPort, Main: metricsvc.Main},
 		},
-		Variants: course.Variants(),
-		Queues:   queues,
-		Snapshot: ReadSnapshot,
+		Variants:         course.Variants(),
+		Queues:           queues,
+		Snapshot:         ReadSnapshot,
+		InspectionQueues: contracts.InspectionQueues,
 	}
 	s.Vocabulary = vocabulary()
 	return s
