@@ -20,19 +20,28 @@ func newScenariosCmd(st *state) *cobra.Command {
 		Short: "List the built-in scenarios or show one",
 		Args:  cobra.NoArgs,
 	}
+	var listSystem string
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the built-in scenarios: name, tags, what breaks in the negative control",
+		Short: "List the built-in scenarios: name, system, tags, what breaks in the negative control",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if listSystem != "" {
+				if _, err := lookupSystem("--system", listSystem); err != nil {
+					return err
+				}
+			}
 			c, err := loadCatalog()
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(st.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tTAGS\tCONTROL\tDESCRIPTION")
+			fmt.Fprintln(tw, "NAME\tSYSTEM\tTAGS\tCONTROL\tDESCRIPTION")
 			for _, name := range c.Names() {
 				s, _ := c.Get(name)
+				if listSystem != "" && s.System != listSystem {
+					continue
+				}
 				control := "-"
 				if s.Control != nil {
 					control = "unprotect " + strings.Join(s.Control.Unprotect, ",")
@@ -41,11 +50,12 @@ func newScenariosCmd(st *state) *cobra.Command {
 					}
 					control += " → " + strings.Join(s.Control.Expect.Violated, ",")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, strings.Join(s.Tags, ","), control, firstSentence(s.Description))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, s.System, strings.Join(s.Tags, ","), control, firstSentence(s.Description))
 			}
 			return tw.Flush()
 		},
 	}
+	list.Flags().StringVar(&listSystem, "system", "", "only this system's scenarios ("+systemNames()+")")
 	show := &cobra.Command{
 		Use:   "show NAME|FILE",
 		Short: "Print a scenario file and its plan (the timeline with jitter drawn for its seed)",

@@ -78,3 +78,19 @@ func TestEverySystemKeepsThePluginContract(t *testing.T) {
 		}
 	}
 }
+
+// scenarios list names each scenario's system and filters by --system.
+func TestScenariosListBySystem(t *testing.T) {
+	out, stderr, code := runInProcess(t, nil, "scenarios", "list", "--system", "ticketflow")
+	if code != ExitPass || !strings.Contains(out, "SYSTEM") || !strings.Contains(out, "quickstart  ") || !strings.Contains(out, " ticketflow ") {
+		t.Fatalf("ticketflow: exit %d\n%s%s", code, out, stderr)
+	}
+	out, _, code = runInProcess(t, nil, "scenarios", "list", "--system", "placeholder")
+	if code != ExitPass || strings.Contains(out, "quickstart") {
+		t.Errorf("placeholder has no catalog scenarios: exit %d\n%s", code, out)
+	}
+	_, stderr, code = runInProcess(t, nil, "scenarios", "list", "--system", "nope")
+	if code != ExitUsage || !strings.Contains(stderr, "known: placeholder, ticketflow") {
+		t.Errorf("unknown system: exit %d, %s", code, stderr)
+	}
+}
