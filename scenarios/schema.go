@@ -1,7 +1,8 @@
 // Package scenarios is the scenario layer of the lab: spec (files), catalog
 // (the named scenarios embedded in tflab), history (what a run recorded),
 // check (invariants and verdicts) and report (journal, JUnit, HTML, table).
-// This root package only carries the JSON Schema for scenario files.
+// This root package carries the JSON Schema for scenario files: a template
+// whose system names are filled in from the systems' vocabularies.
 //
 // # Best practices
 //
@@ -9,12 +10,103 @@
 //     scenario file: `# yaml-language-server: $schema=<path>/scenario.schema.json`.
 //   - When a field is added to scenarios/spec, add it to the schema too; the
 //     catalog tests fail until both agree.
+//   - Never write a system's names into the template by hand: SchemaFor
+//     writes them from the vocabularies; the committed file is Ticketflow's
+//     (the catalog tests keep the two equal).
 package scenarios
 
-import _ "embed"
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 
-// Schema is the JSON Schema (draft 2020-12) of scenario files, for editors
-// and `tflab scenarios schema`.
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+)
+
+// Schema is the JSON Schema (draft 2020-12) of scenario files as committed:
+// the template SchemaFor fills, with Ticketflow's names.
 //
 //go:embed scenario.schema.json
 var Schema []byte
+
+// SchemaFor returns the scenario JSON Schema for the systems of vocs: the
+// system, service, message type, protection and in-app fault names come
+// from their vocabularies (the union, in order of first appearance).
+func SchemaFor(vocs ...spec.Vocabulary) ([]byte, error) {
+	if len(vocs) == 0 {
+		return nil, errors.New("scenario schema: no system")
+	}
+	var systems, services, protections, types, faults, inapp []string
+	for _, v := range vocs {
+		systems = union(systems, v.System)
+		services = union(services, v.Services...)
+		protections = union(protections, v.Protections...)
+		types = union(types, v.MessageTypes...)
+		faults = union(faults, v.InAppFaultNames()...)
+		inapp = union(inapp, v.InAppServices...)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(Schema, &doc); err != nil {
+		return nil, fmt.Errorf("scenario schema: %w", err)
+	}
+	unprotect := "^(" + alternatives(protections) + ")(:(" + alternatives(services) + "))?$"
+	for _, set := range []struct {
+		path  []string
+		key   string
+		value any
+	}{
+		{[]string{"properties", "system"}, "enum", systems},
+		{[]string{"properties", "protections", "propertyNames"}, "enum", protections},
+		{[]string{"$defs", "service"}, "enum", services},
+		{[]string{"$defs", "messageType"}, "enum", types},
+		{[]string{"$defs", "inappStep", "properties", "anomaly"}, "enum", faults},
+		{[]string{"$defs", "inappStep", "properties", "service"}, "enum", inapp},
+		{[]string{"$defs", "control", "properties", "unprotect", "items"}, "pattern", unprotect},
+		{[]string{"$defs", "when", "properties", "service"}, "enum", services},
+		{[]string{"$defs", "when", "properties", "messageType"}, "enum", types},
+	} {
+		node, err := at(doc, set.path)
+		if err != nil {
+			return nil, err
+		}
+		node[set.key] = set.value
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("scenario schema: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+func at(doc map[string]any, path []string) (map[string]any, error) {
+	node := doc
+	for _, p := range path {
+		next, ok := node[p].(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("scenario schema: no object at %s", strings.Join(path, "/"))
+		}
+		node = next
+	}
+	return node, nil
+}
+
+func union(have []string, add ...string) []string {
+	for _, a := range add {
+		if !slices.Contains(have, a) {
+			have = append(have, a)
+		}
+	}
+	return have
+}
+
+func alternatives(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = regexp.QuoteMeta(n)
+	}
+	return strings.Join(q, "|")
+}

@@ -32,18 +32,24 @@ func startConsole(l *lab.Lab, addr, ports string, log *slog.Logger) (*console.Co
 		}
 	}
 	env := run.EnvOf(l, log) // EnvOf names the component
+	sys, err := lookupSystem("console", l.Info().System)
+	if err != nil {
+		return nil, err
+	}
 	// The Scenarios page starts each run as `tflab run`, a fresh lab of its own.
 	var runCmd []string
 	if exe, err := os.Executable(); err == nil {
 		runCmd = []string{exe, "--log-level=warn", "run"}
 	}
 	c, err := console.New(console.Config{
-		Info:       l.Info,
-		Anomaly:    func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) },
-		Management: env.Management,
-		RunsRoot:   runsRoot,
-		Log:        log.With("component", "console"),
-		RunCommand: runCmd,
+		Info:         l.Info,
+		Vocabulary:   sys.Vocabulary,
+		Vocabularies: systems.Vocabularies(),
+		Anomaly:      func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) },
+		Management:   env.Management,
+		RunsRoot:     runsRoot,
+		Log:          log.With("component", "console"),
+		RunCommand:   runCmd,
 	})
 	if err != nil {
 		return nil, err

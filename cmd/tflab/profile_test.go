@@ -7,6 +7,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
 )
 
@@ -14,7 +15,7 @@ import (
 // every service; an explicit setting stays; an unknown name is a usage error.
 func TestApplyProfile(t *testing.T) {
 	specs := []lab.ServiceSpec{{Name: "sla", Settings: map[string]string{sla.SettingBlocking: "pauses"}}, {Name: "tickets"}}
-	if err := applyProfile(systems["ticketflow"], "course", specs); err != nil {
+	if err := applyProfile(mustSystem(t, "ticketflow"), "course", specs); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range specs {
@@ -26,10 +27,10 @@ func TestApplyProfile(t *testing.T) {
 		t.Errorf("explicit setting overridden: %v / %v", specs[0].Settings, specs[1].Settings)
 	}
 	fixed := []lab.ServiceSpec{{Name: "sla"}}
-	if err := applyProfile(systems["ticketflow"], "", fixed); err != nil || len(fixed[0].Unprotect) != 0 || len(fixed[0].Settings) != 0 {
+	if err := applyProfile(mustSystem(t, "ticketflow"), "", fixed); err != nil || len(fixed[0].Unprotect) != 0 || len(fixed[0].Settings) != 0 {
 		t.Errorf("default profile: %v %+v", err, fixed[0])
 	}
-	if err := applyProfile(systems["ticketflow"], "coarse", fixed); err == nil {
+	if err := applyProfile(mustSystem(t, "ticketflow"), "coarse", fixed); err == nil {
 		t.Error("unknown profile accepted")
 	}
 }
@@ -37,7 +38,7 @@ func TestApplyProfile(t *testing.T) {
 // Every catalog scenario's profile, and its control's, names known
 // variants, and a course control switches the plan's protections off.
 func TestCatalogProfilesResolve(t *testing.T) {
-	c, err := catalog.Load()
+	c, err := catalog.Load(systems.Vocabularies())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,14 +52,23 @@ func TestCatalogProfilesResolve(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := applyPlanProfile(systems[s.System], p, nil); err != nil {
+			if _, err := applyPlanProfile(mustSystem(t, s.System), p, nil); err != nil {
 				t.Errorf("%s (control %v): %v", name, control, err)
 			}
 		}
 	}
 	p := &spec.Plan{Scenario: "x", Profile: "course", Protections: map[string]map[string]bool{"retries": {"sla": true}}}
-	set, err := applyPlanProfile(systems["ticketflow"], p, map[string]string{"heartbeat": "2s"})
+	set, err := applyPlanProfile(mustSystem(t, "ticketflow"), p, map[string]string{"heartbeat": "2s"})
 	if err != nil || p.Protections["retries"]["sla"] || set[sla.SettingReminders] != "at-once" || set["heartbeat"] != "2s" {
 		t.Errorf("course plan: %v %v %v", err, p.Protections, set)
 	}
+}
+
+func mustSystem(t *testing.T, name string) sut.System {
+	t.Helper()
+	s, err := systems.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -694,7 +694,7 @@ func TestReadmeTour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := catalog.Load()
+	c, err := catalog.Load(systems.Vocabularies())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 
 // runFlags are shared by run and suite.
@@ -59,9 +58,9 @@ var labSeq atomic.Int64
 
 // labTemplate is the lab a scenario of system sys runs in.
 func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Config, error) {
-	s, ok := systems[sys]
-	if !ok {
-		return lab.Config{}, usageErrorf("scenario system %q: unknown (known: %s)", sys, systemNames())
+	s, err := lookupSystem("scenario system", sys)
+	if err != nil {
+		return lab.Config{}, err
 	}
 	specs, err := serviceSpecs(s, nil)
 	if err != nil {
@@ -75,7 +74,7 @@ func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Conf
 		// A fresh vhost per run where the credentials allow it, deleted
 		// at the end; otherwise never silently into the system's queues.
 		prov = broker.ExternalRun{External: ext, VHost: fmt.Sprintf("tflab-run-%d-%d", os.Getpid(), labSeq.Add(1)),
-			Queues: systemQueues(sys), Reuse: f.reuseVHost, Log: log}
+			Queues: s.Queues, Reuse: f.reuseVHost, Log: log}
 	} else if f.reuseVHost {
 		return lab.Config{}, usageErrorf("--reuse-vhost goes with --amqp-url")
 	}
@@ -94,23 +93,11 @@ func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Conf
 		return lab.Config{}, fmt.Errorf("find the tflab binary: %w", err)
 	}
 	return lab.Config{
-		System: sys, Note: s.note, Services: specs, Broker: prov,
+		System: sys, Note: s.Note, Services: specs, Broker: prov,
 		QueueType: queueType, PartitionHandling: partitions,
 		Command: []string{exe, "--log-level=" + serviceLevel(st), "serve"},
 		Log:     log,
 	}, nil
-}
-
-// systemQueues names the queues system sys declares (nil when unknown).
-func systemQueues(sys string) []string {
-	if sys != "ticketflow" {
-		return nil
-	}
-	var out []string
-	for _, q := range contracts.Ticketflow().Queues {
-		out = append(out, q.Name)
-	}
-	return out
 }
 
 // serviceLevel is the --log-level the service processes get.
@@ -155,12 +142,16 @@ func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system st
 		what = "negative control"
 	}
 	fmt.Fprintf(st.stderr, "Running %s %s (seed %d) in %s\n", what, p.Scenario, p.Seed, shortPath(dir))
-	settings, err := applyPlanProfile(systems[system], p, f.settings)
+	sys, err := lookupSystem("scenario system", system)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := applyPlanProfile(sys, p, f.settings)
 	if err != nil {
 		return nil, err
 	}
 	res, err := run.Run(cmd.Context(), run.Config{Plan: p, Lab: tmpl, Dir: dir, Settings: settings,
-		Progress: progress, Log: log})
+		Snapshot: sys.Snapshot, InspectionQueues: sys.InspectionQueues, Progress: progress, Log: log})
 	switch {
 	case err == nil:
 		return res, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ticketflow-lab/tflab/scenarios"
 	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
@@ -19,19 +20,28 @@ func newScenariosCmd(st *state) *cobra.Command {
 		Short: "List the built-in scenarios or show one",
 		Args:  cobra.NoArgs,
 	}
+	var listSystem string
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the built-in scenarios: name, tags, what breaks in the negative control",
+		Short: "List the built-in scenarios: name, system, tags, what breaks in the negative control",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if listSystem != "" {
+				if _, err := lookupSystem("--system", listSystem); err != nil {
+					return err
+				}
+			}
 			c, err := loadCatalog()
 			if err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(st.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tTAGS\tCONTROL\tDESCRIPTION")
+			fmt.Fprintln(tw, "NAME\tSYSTEM\tTAGS\tCONTROL\tDESCRIPTION")
 			for _, name := range c.Names() {
 				s, _ := c.Get(name)
+				if listSystem != "" && s.System != listSystem {
+					continue
+				}
 				control := "-"
 				if s.Control != nil {
 					control = "unprotect " + strings.Join(s.Control.Unprotect, ",")
@@ -40,11 +50,12 @@ func newScenariosCmd(st *state) *cobra.Command {
 					}
 					control += " → " + strings.Join(s.Control.Expect.Violated, ",")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, strings.Join(s.Tags, ","), control, firstSentence(s.Description))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", name, s.System, strings.Join(s.Tags, ","), control, firstSentence(s.Description))
 			}
 			return tw.Flush()
 		},
 	}
+	list.Flags().StringVar(&listSystem, "system", "", "only this system's scenarios ("+systemNames()+")")
 	show := &cobra.Command{
 		Use:   "show NAME|FILE",
 		Short: "Print a scenario file and its plan (the timeline with jitter drawn for its seed)",
@@ -71,7 +82,33 @@ func newScenariosCmd(st *state) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(list, show)
+	var schemaSystem string
+	schema := &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of scenario files, generated from the systems' vocabularies",
+		Long: `Print the JSON Schema (draft 2020-12) of scenario files for editors. The names a
+system gives a scenario (services, message types, protections, in-app faults)
+come from its vocabulary; without --system the schema accepts every known system.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			vocs := systems.Vocabularies()
+			if schemaSystem != "" {
+				sys, err := lookupSystem("--system", schemaSystem)
+				if err != nil {
+					return err
+				}
+				vocs = spec.Vocabularies{sys.Vocabulary}
+			}
+			out, err := scenarios.SchemaFor(vocs...)
+			if err != nil {
+				return err
+			}
+			_, err = st.stdout.Write(out)
+			return err
+		},
+	}
+	schema.Flags().StringVar(&schemaSystem, "system", "", "only this system's names ("+systemNames()+")")
+	cmd.AddCommand(list, show, schema)
 	return cmd
 }
 
@@ -94,7 +131,7 @@ func loadScenario(arg string) (*spec.Scenario, []byte, error) {
 		}
 		return nil, nil, usageErrorf("read %s: %v", arg, err)
 	}
-	s, err := spec.Parse(arg, src)
+	s, err := spec.Parse(arg, src, systems.Vocabularies())
 	if err != nil {
 		return nil, nil, withCode(ExitUsage, scenarioErrors(arg, err))
 	}
@@ -104,7 +141,7 @@ func loadScenario(arg string) (*spec.Scenario, []byte, error) {
 // loadCatalog loads the built-in scenarios; a broken one is a
 // configuration error (exit 2) listing every error in it.
 func loadCatalog() (*catalog.Catalog, error) {
-	c, err := catalog.Load()
+	c, err := catalog.Load(systems.Vocabularies())
 	if err != nil {
 		return nil, withCode(ExitUsage, err)
 	}

@@ -2,80 +2,21 @@ package main
 
 import (
 	"fmt"
-	"slices"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/course"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/metrics/metricsvc"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/tickets"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/translations"
 )
-
-// system is one system under test: the services `tflab up` runs (in this
-// order) and the Main that `tflab serve <system>/<service>` runs for each.
-type system struct {
-	// note is shown by up and status, e.g. that the system is incomplete.
-	note     string
-	services []systemService
-	// variants are the system's toggles and profiles (--profile, a
-	// scenario's profile:); empty: only the default, nothing switched.
-	variants service.Variants
-}
-
-type systemService struct {
-	name string
-	// instances is how many `tflab up` starts by default (0 means 1).
-	instances int
-	// port is the HTTP port of the first instance under --ports fixed
-	// (instance n gets port+n-1); 0 takes the lab's generic plan.
-	port int
-	main service.Main
-}
-
-// systems is the table of systems under test. To add a service, add an
-// entry; up, serve and status need nothing else. A binary built with the
-// "labtest" tag also knows the lab's test systems (labtestSystems).
-var systems = withLabtestSystems(map[string]system{
-	// Ticketflow (spec: the service desk). Services start in this order, so
-	// each one's consumers are up before the next one publishes to them.
-	"ticketflow": {
-		services: []systemService{
-			{name: contracts.Translations.Name, port: contracts.Translations.HTTPPort, main: translations.Main},
-			{name: contracts.Tickets.Name, port: contracts.Tickets.HTTPPort, main: tickets.Main},
-			{name: contracts.Inquiries.Name, port: contracts.Inquiries.HTTPPort, main: inquiries.Main},
-			{name: contracts.Communication.Name, port: contracts.Communication.HTTPPort, main: communication.Main},
-			{name: contracts.SLA.Name, port: contracts.SLA.HTTPPort, main: sla.Main},
-			{name: contracts.Metrics.Name, port: contracts.Metrics.HTTPPort, main: metricsvc.Main},
-		},
-		variants: course.Variants(),
-	},
-})
-
-func systemNames() string {
-	names := make([]string, 0, len(systems))
-	for n := range systems {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
 
 // applyProfile resolves a profile expression of the system and applies it
 // to every service spec: its protections off, its settings where a spec
 // does not set the key already.
-func applyProfile(sys system, expr string, specs []lab.ServiceSpec) error {
-	tog, err := sys.variants.Resolve(expr)
+func applyProfile(sys sut.System, expr string, specs []lab.ServiceSpec) error {
+	tog, err := sys.Variants.Resolve(expr)
 	if err != nil {
 		return usageErrorf("--profile: %v", err)
 	}
@@ -88,8 +29,8 @@ func applyProfile(sys system, expr string, specs []lab.ServiceSpec) error {
 // applyPlanProfile resolves the plan's profile: its protections are
 // switched off in the plan (so the journal shows them) and its settings are
 // returned under the explicit ones (--set wins).
-func applyPlanProfile(sys system, p *spec.Plan, explicit map[string]string) (map[string]string, error) {
-	tog, err := sys.variants.Resolve(p.Profile)
+func applyPlanProfile(sys sut.System, p *spec.Plan, explicit map[string]string) (map[string]string, error) {
+	tog, err := sys.Variants.Resolve(p.Profile)
 	if err != nil {
 		return nil, usageErrorf("scenario %s: %v", p.Scenario, err)
 	}
@@ -100,19 +41,15 @@ func applyPlanProfile(sys system, p *spec.Plan, explicit map[string]string) (map
 
 // lookupService returns the Main of <system>/<name>.
 func lookupService(sys, name string) (service.Main, error) {
-	s, ok := systems[sys]
-	if !ok {
-		return nil, usageErrorf("unknown system %q (known: %s)", sys, systemNames())
+	s, err := systems.Lookup(sys)
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
 	}
-	i := slices.IndexFunc(s.services, func(ss systemService) bool { return ss.name == name })
-	if i < 0 {
-		var known []string
-		for _, ss := range s.services {
-			known = append(known, ss.name)
-		}
-		return nil, usageErrorf("system %s has no service %q (known: %s)", sys, name, strings.Join(known, ", "))
+	svc, err := s.Service(name)
+	if err != nil {
+		return nil, withCode(ExitUsage, err)
 	}
-	return s.services[i].main, nil
+	return svc.Main, nil
 }
 
 func newServeCmd(st *state) *cobra.Command {

@@ -2,6 +2,8 @@
 
 package main
 
-// withLabtestSystems returns systems unchanged: only a binary built with
-// the "labtest" tag knows the lab's test systems.
-func withLabtestSystems(systems map[string]system) map[string]system { return systems }
+import "github.com/ticketflow-lab/tflab/scenarios/sut"
+
+// labtestSystems is empty: only a binary built with the "labtest" tag
+// knows the lab's test systems.
+func labtestSystems() []sut.System { return nil }

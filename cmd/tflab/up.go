@@ -20,6 +20,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/jaeger"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 )
 
 // rabbitBinDirEnv points the rabbitmq-server locator at one folder.
@@ -151,9 +152,9 @@ exports to it; status shows both endpoints.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			begin := time.Now()
-			sys, ok := systems[sysName]
-			if !ok {
-				return usageErrorf("--system %q: unknown (known: %s)", sysName, systemNames())
+			sys, err := lookupSystem("--system", sysName)
+			if err != nil {
+				return err
 			}
 			if ports != string(lab.PortsFixed) && ports != string(lab.PortsRandom) {
 				return usageErrorf("--ports %q: want fixed or random", ports)
@@ -197,7 +198,7 @@ exports to it; status shows both endpoints.`,
 				OTLP:              traces.otlp,
 				TraceUI:           traces.ui,
 				System:            sysName,
-				Note:              sys.note,
+				Note:              sys.Note,
 				Services:          specs,
 				Broker:            prov,
 				QueueType:         queueType,
@@ -344,19 +345,19 @@ func (t *traceSink) stop(ctx context.Context, log *slog.Logger) {
 }
 
 // serviceSpecs lists the system's services with their instance counts.
-func serviceSpecs(sys system, scale map[string]int) ([]lab.ServiceSpec, error) {
+func serviceSpecs(sys sut.System, scale map[string]int) ([]lab.ServiceSpec, error) {
 	var specs []lab.ServiceSpec
 	known := map[string]bool{}
-	for _, s := range sys.services {
-		known[s.name] = true
-		n := max(s.instances, 1)
-		if v, ok := scale[s.name]; ok {
+	for _, s := range sys.Services {
+		known[s.Name] = true
+		n := max(s.Instances, 1)
+		if v, ok := scale[s.Name]; ok {
 			n = v
 		}
 		if n < 1 || n > 9 {
-			return nil, usageErrorf("--scale %s=%d: want 1 to 9", s.name, n)
+			return nil, usageErrorf("--scale %s=%d: want 1 to 9", s.Name, n)
 		}
-		specs = append(specs, lab.ServiceSpec{Name: s.name, Instances: n, HTTPPort: s.port})
+		specs = append(specs, lab.ServiceSpec{Name: s.Name, Instances: n, HTTPPort: s.Port})
 	}
 	for name := range scale {
 		if !known[name] {

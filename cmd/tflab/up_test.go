@@ -10,6 +10,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 )
 
 // runInProcess runs tflab's command tree with its own streams and
@@ -98,7 +99,7 @@ func TestStatusAndDownWithoutALab(t *testing.T) {
 }
 
 func TestServiceSpecsFollowTheSystemsTable(t *testing.T) {
-	sys := system{services: []systemService{{name: "inquiries"}, {name: "sla", instances: 2}}}
+	sys := sut.System{Services: []sut.Service{{Name: "inquiries"}, {Name: "sla", Instances: 2}}}
 	got, err := serviceSpecs(sys, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -111,13 +112,13 @@ func TestServiceSpecsFollowTheSystemsTable(t *testing.T) {
 	if err != nil || got[0].Instances != 3 || got[1].Instances != 2 {
 		t.Fatalf("scaled specs %+v, %v", got, err)
 	}
-	if _, ok := systems["ticketflow"]; !ok {
+	if _, err := systems.Lookup("ticketflow"); err != nil {
 		t.Fatal("the default system ticketflow is not in the table")
 	}
-	for name, s := range systems {
-		for _, ss := range s.services {
-			if m, err := lookupService(name, ss.name); err != nil || m == nil {
-				t.Errorf("%s/%s: %v", name, ss.name, err)
+	for _, s := range systems.All() {
+		for _, ss := range s.Services {
+			if m, err := lookupService(s.Name, ss.Name); err != nil || m == nil {
+				t.Errorf("%s/%s: %v", s.Name, ss.Name, err)
 			}
 		}
 	}

@@ -80,7 +80,7 @@ func (c *Console) adminRoutes(mux *http.ServeMux) {
 // in the vocabulary's order.
 func (c *Console) anomalyServices() []string {
 	var out []string
-	for _, svc := range spec.AnomalyServices {
+	for _, svc := range c.cfg.Vocabulary.InAppServices {
 		if len(c.instances(svc)) > 0 {
 			out = append(out, svc)
 		}
@@ -99,10 +99,21 @@ func (c *Console) tileOnly(next func(http.ResponseWriter, *http.Request, string)
 	}
 }
 
+// delayFaults are the in-app faults of voc that take params.DelayInMs.
+func delayFaults(voc spec.Vocabulary) []string {
+	var out []string
+	for _, f := range voc.InAppFaults {
+		if f.Delay {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
 // tile reads GET /anomalies of every instance of svc.
 func (c *Console) tile(ctx context.Context, svc string) tileView {
-	v := tileView{Service: svc, AnomalyTypes: spec.Anomalies, MessageTypes: spec.MessageTypes,
-		DelayTypes: []string{"ConsumerDelayBeforeHandler", "ConsumerDelayAfterHandler"}}
+	voc := c.cfg.Vocabulary
+	v := tileView{Service: svc, AnomalyTypes: voc.InAppFaultNames(), MessageTypes: voc.MessageTypes, DelayTypes: delayFaults(voc)}
 	ins := c.instances(svc)
 	views := make([][]anomalyView, len(ins))
 	errs := make([]error, len(ins))
@@ -165,10 +176,10 @@ type anomalyRequest struct {
 }
 
 // parseAnomalyForm checks a tile's form; each reason is keyed by its field.
-func parseAnomalyForm(form url.Values, needParams bool) (anomalyRequest, FieldErrors) {
+func parseAnomalyForm(voc spec.Vocabulary, form url.Values, needParams bool) (anomalyRequest, FieldErrors) {
 	req := anomalyRequest{AnomalyType: form.Get("anomalyType"), MessageType: strings.TrimSpace(form.Get("messageType")), AdditionalParams: map[string]string{}}
 	fe := FieldErrors{}
-	if !slices.Contains(spec.Anomalies, req.AnomalyType) {
+	if !slices.Contains(voc.InAppFaultNames(), req.AnomalyType) {
 		fe["anomalyType"] = fmt.Sprintf("anomalyType %q: choose one of the nine anomaly types", req.AnomalyType)
 	}
 	switch {
@@ -213,7 +224,7 @@ func (c *Console) enableAnomaly(w http.ResponseWriter, r *http.Request, svc stri
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	req, fe := parseAnomalyForm(r.PostForm, true)
+	req, fe := parseAnomalyForm(c.cfg.Vocabulary, r.PostForm, true)
 	if fe != nil {
 		c.tileAnswer(w, r, http.StatusBadRequest, svc, fe, "")
 		return
@@ -241,7 +252,7 @@ func (c *Console) disableAnomaly(w http.ResponseWriter, r *http.Request, svc str
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	req, fe := parseAnomalyForm(r.PostForm, false)
+	req, fe := parseAnomalyForm(c.cfg.Vocabulary, r.PostForm, false)
 	if fe != nil {
 		c.tileAnswer(w, r, http.StatusBadRequest, svc, fe, "")
 		return

@@ -31,6 +31,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 	"github.com/ticketflow-lab/tflab/tracing/spanfile"
 )
 
@@ -140,7 +141,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := run.EnvOf(l, labtest.Logger(t))
-	c, err := console.New(console.Config{Info: l.Info, RunsRoot: runs, Management: env.Management, Log: labtest.Logger(t),
+	c, err := console.New(console.Config{Info: l.Info, Vocabulary: ticketflow.System().Vocabulary, RunsRoot: runs, Management: env.Management, Log: labtest.Logger(t),
 		Anomaly: func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) }})
 	if err != nil {
 		t.Fatal(err)

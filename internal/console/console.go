@@ -47,6 +47,12 @@ var staticFS embed.FS
 type Config struct {
 	// Info returns the lab as it is now (lab.Lab.Info).
 	Info func() lab.Info
+	// Vocabulary is the lab's system's: the fault forms offer its names.
+	Vocabulary spec.Vocabulary
+	// Vocabularies are every known system's, to read the scenario
+	// catalog (nil: only Vocabulary's); the Scenarios page lists the
+	// lab's system's scenarios.
+	Vocabularies spec.Vocabularies
 	// Anomaly returns the executor of an action, as a scenario run builds
 	// it (run.AnomalyOf over run.EnvOf).
 	Anomaly func(spec.Action) (anomalies.Anomaly, error)
@@ -82,7 +88,7 @@ type Console struct {
 // New builds a console. Faults it injects are recorded in the lab's run
 // directory (FaultsFile under logs/).
 func New(cfg Config) (*Console, error) {
-	forms, err := Forms()
+	forms, err := Forms(cfg.Vocabulary)
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,8 @@ type Form struct {
 	Type        string // action type: network, message, …
 	Description string
 	Fields      []Field
+
+	voc spec.Vocabulary // the lab's system's, for Decode
 }
 
 // A Field is one input of a Form; Name is its dotted path in a step
@@ -42,12 +44,17 @@ var stepFields = []string{"type", "name", "at", "jitter", "duration"}
 // serviceFields are the fields that name the targeted service.
 var serviceFields = []string{"service", "link"}
 
-// Forms builds one Form per action type from the scenario schema.
-func Forms() ([]Form, error) {
+// Forms builds one Form per action type from the scenario schema of the
+// system whose vocabulary is voc.
+func Forms(voc spec.Vocabulary) ([]Form, error) {
 	var schema struct {
 		Defs map[string]json.RawMessage `json:"$defs"`
 	}
-	if err := json.Unmarshal(scenarios.Schema, &schema); err != nil {
+	raw, err := scenarios.SchemaFor(voc)
+	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	if err := json.Unmarshal(raw, &schema); err != nil {
 		return nil, fmt.Errorf("console: read the scenario schema: %w", err)
 	}
 	var forms []Form
@@ -60,7 +67,7 @@ func Forms() ([]Form, error) {
 		if err := json.Unmarshal(raw, &def); err != nil {
 			return nil, fmt.Errorf("console: %sStep: %w", typ, err)
 		}
-		f := Form{Type: typ, Description: def.Description}
+		f := Form{Type: typ, Description: def.Description, voc: voc}
 		f.Fields = fieldsOf(schema.Defs, def, "")
 		forms = append(forms, f)
 	}
@@ -196,6 +203,7 @@ func (f Form) Decode(values url.Values) (spec.Action, error) {
 		line++
 	}
 	emit("", "name: console")
+	emit("", "system: "+f.voc.System)
 	emit("", "description: a fault injected from the console")
 	emit("", fmt.Sprintf("evidence: [%q]", history.CounterNames()[0]+" >= 0"))
 	emit("", "workload: {inquiries: 1}")
@@ -242,7 +250,7 @@ func (f Form) Decode(values url.Values) (spec.Action, error) {
 			errs[k] = fmt.Sprintf("not a field of a %s fault", f.Type)
 		}
 	}
-	s, err := spec.Parse("console", []byte(b.String()))
+	s, err := spec.Parse("console", []byte(b.String()), spec.Vocabularies{f.voc})
 	if err != nil {
 		for _, e := range unjoin(err) {
 			var se *spec.Error

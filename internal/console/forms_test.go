@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 )
 
 func formOf(t *testing.T, typ string) Form {
 	t.Helper()
-	forms, err := Forms()
+	forms, err := Forms(ticketflow.System().Vocabulary)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +25,7 @@ func formOf(t *testing.T, typ string) Form {
 }
 
 func TestFormsFollowTheSchema(t *testing.T) {
-	forms, err := Forms()
+	forms, err := Forms(ticketflow.System().Vocabulary)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 )
 
 // fakeAnomaly counts installs and heals.
@@ -37,7 +38,7 @@ func newTestConsole(t *testing.T, pid int) (*Console, *atomic.Int32) {
 	info := lab.Info{System: "ticketflow", RunDir: runDir, Broker: lab.BrokerInfo{AMQP: "amqp://guest:s3cret@127.0.0.1:5999/"},
 		Services: map[string]lab.ServiceInfo{"tickets": {Service: "tickets", Instance: 1, HTTP: health.URL, PID: pid, Proxy: "tickets-amqp"}}}
 	var n atomic.Int32
-	c, err := New(Config{Info: func() lab.Info { return info }, RunsRoot: t.TempDir(),
+	c, err := New(Config{Info: func() lab.Info { return info }, Vocabulary: ticketflow.System().Vocabulary, RunsRoot: t.TempDir(),
 		Anomaly: func(spec.Action) (anomalies.Anomaly, error) { return fakeAnomaly{&n}, nil }})
 	if err != nil {
 		t.Fatal(err)

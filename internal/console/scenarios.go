@@ -17,6 +17,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
 // The Scenarios page: the built-in catalog with descriptions; a scenario
@@ -109,13 +110,20 @@ func (c *Console) scenarioRoutes(mux *http.ServeMux) {
 }
 
 func (c *Console) catalogRows() ([]scenarioRow, error) {
-	cat, err := catalog.Load()
+	vocs := c.cfg.Vocabularies
+	if vocs == nil {
+		vocs = spec.Vocabularies{c.cfg.Vocabulary}
+	}
+	cat, err := catalog.Load(vocs)
 	if err != nil {
 		return nil, fmt.Errorf("the scenario catalog: %w", err)
 	}
 	var rows []scenarioRow
 	for _, name := range cat.Names() {
 		s, _ := cat.Get(name)
+		if s.System != c.cfg.Vocabulary.System {
+			continue
+		}
 		row := scenarioRow{Name: name, Description: strings.TrimSpace(s.Description), Tags: s.Tags}
 		if s.Control != nil {
 			off := "another method"

@@ -15,6 +15,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/console"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 )
 
 // TestScenariosPageRunsQuickstart starts quickstart from the Scenarios page
@@ -30,7 +31,7 @@ func TestScenariosPageRunsQuickstart(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	runs := filepath.Join(t.TempDir(), "runs")
-	c, err := console.New(console.Config{Info: func() lab.Info { return lab.Info{System: "ticketflow"} }, RunsRoot: runs,
+	c, err := console.New(console.Config{Info: func() lab.Info { return lab.Info{System: "ticketflow"} }, Vocabulary: ticketflow.System().Vocabulary, RunsRoot: runs,
 		RunCommand: []string{bin, "--log-level=warn", "run"}, Log: labtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 )
 
 // runnerScript stands in for `tflab run NAME --out ROOT`: it names its run
@@ -43,7 +44,7 @@ exit %d`, gate, gate, journal, code)
 func scenarioConsole(t *testing.T, run []string) (*Console, string) {
 	t.Helper()
 	root := t.TempDir()
-	c, err := New(Config{Info: func() lab.Info { return lab.Info{System: "ticketflow"} }, RunsRoot: root, RunCommand: run})
+	c, err := New(Config{Info: func() lab.Info { return lab.Info{System: "ticketflow"} }, Vocabulary: ticketflow.System().Vocabulary, RunsRoot: root, RunCommand: run})
 	if err != nil {
 		t.Fatal(err)
 	}

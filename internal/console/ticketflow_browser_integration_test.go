@@ -20,6 +20,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/internal/labtest/placeholder"
 	"github.com/ticketflow-lab/tflab/system/service"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
@@ -80,7 +81,7 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 	if err := l.WaitHealthy(hctx); err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Config{Info: l.Info, RunsRoot: runs, Log: labtest.Logger(t)})
+	c, err := console.New(console.Config{Info: l.Info, Vocabulary: ticketflow.System().Vocabulary, RunsRoot: runs, Log: labtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/anomaly"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
@@ -26,7 +27,7 @@ import (
 func sutConsole(t *testing.T, services map[string]lab.ServiceInfo) *Console {
 	t.Helper()
 	info := lab.Info{System: "ticketflow", Services: services}
-	c, err := New(Config{Info: func() lab.Info { return info }, RunsRoot: t.TempDir()})
+	c, err := New(Config{Info: func() lab.Info { return info }, Vocabulary: ticketflow.System().Vocabulary, RunsRoot: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,13 +21,14 @@ type Catalog struct {
 	names  []string
 }
 
-// Load parses every embedded scenario file. Any invalid file or duplicate
-// name is an error: the catalog is tested, so this only fails on a broken build.
-func Load() (*Catalog, error) {
-	return load(files)
+// Load parses every embedded scenario file against the vocabularies of the
+// known systems. Any invalid file or duplicate name is an error: the
+// catalog is tested, so this only fails on a broken build.
+func Load(vocs spec.Vocabularies) (*Catalog, error) {
+	return load(files, vocs)
 }
 
-func load(fsys fs.FS) (*Catalog, error) {
+func load(fsys fs.FS, vocs spec.Vocabularies) (*Catalog, error) {
 	c := &Catalog{byName: map[string]*spec.Scenario{}}
 	entries, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
@@ -38,7 +39,7 @@ func load(fsys fs.FS) (*Catalog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
 		}
-		s, err := spec.Parse(path.Join("catalog", name), data)
+		s, err := spec.Parse(path.Join("catalog", name), data, vocs)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
 		}

@@ -20,7 +20,7 @@ import (
 )
 
 func TestCatalogLoads(t *testing.T) {
-	c, err := Load()
+	c, err := Load(ticketflowVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +97,11 @@ func TestLoadRejectsDuplicatesAndMisnamedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := load(fstest.MapFS{"other.yaml": {Data: good}}); err == nil || !strings.Contains(err.Error(), "name the file") {
+	if _, err := load(fstest.MapFS{"other.yaml": {Data: good}}, ticketflowVocs); err == nil || !strings.Contains(err.Error(), "name the file") {
 		t.Errorf("misnamed file: %v", err)
 	}
 	bad := bytes.Replace(good, []byte("seed: 1"), []byte("seed: one"), 1)
-	if _, err := load(fstest.MapFS{"quickstart.yaml": {Data: bad}}); err == nil || !strings.Contains(err.Error(), "catalog/quickstart.yaml:") {
+	if _, err := load(fstest.MapFS{"quickstart.yaml": {Data: bad}}, ticketflowVocs); err == nil || !strings.Contains(err.Error(), "catalog/quickstart.yaml:") {
 		t.Errorf("bad file: %v", err)
 	}
 }
@@ -143,7 +143,7 @@ func yamlToJSON(t *testing.T, data []byte) any {
 
 func TestSchemaAcceptsEveryCatalogFile(t *testing.T) {
 	sch := compileSchema(t)
-	c, err := Load()
+	c, err := Load(ticketflowVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestSchemaRejectsBadFiles(t *testing.T) {
 		if err := sch.Validate(yamlToJSON(t, []byte(src))); err == nil {
 			t.Errorf("schema accepted a file with: %s", name)
 		}
-		if _, err := spec.Parse("bad.yaml", []byte(src)); err == nil {
+		if _, err := spec.Parse("bad.yaml", []byte(src), ticketflowVocs); err == nil {
 			t.Errorf("spec accepted a file with: %s", name)
 		}
 	}
@@ -259,7 +259,7 @@ func TestClusterScenarioFilesParse(t *testing.T) {
 		t.Fatal("no cluster scenario files (*.yaml.cluster)")
 	}
 	sch := compileSchema(t)
-	c, err := Load()
+	c, err := Load(ticketflowVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestClusterScenarioFilesParse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := spec.Parse(f, src)
+		s, err := spec.Parse(f, src, ticketflowVocs)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
@@ -297,6 +297,36 @@ func TestClusterScenarioFilesParse(t *testing.T) {
 		if reflect.DeepEqual(p.Protections, cp.Protections) && reflect.DeepEqual(p.Timeline, cp.Timeline) && p.Profile == cp.Profile &&
 			p.QueueType == cp.QueueType && p.PartitionHandling == cp.PartitionHandling {
 			t.Errorf("%s: the control runs exactly like the scenario", f)
+		}
+	}
+}
+
+// TestSchemaIsTicketflowsGenerated keeps the committed schema equal to the
+// one generated from Ticketflow's vocabulary: the file's system names are
+// written by scenarios.SchemaFor, never by hand.
+func TestSchemaIsTicketflowsGenerated(t *testing.T) {
+	gen, err := scenarios.SchemaFor(ticketflowVocs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want any
+	if err := json.Unmarshal(gen, &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(scenarios.Schema, &want); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Error("scenarios/scenario.schema.json differs from scenarios.SchemaFor(Ticketflow's vocabulary)")
+	}
+	other := spec.Vocabulary{System: "shop", Services: []string{"orders"}, MessageTypes: []string{"OrderCreated"}}
+	gen, err = scenarios.SchemaFor(append(ticketflowVocs, other)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{`"shop"`, `"orders"`, `"OrderCreated"`, `"ticketflow"`, `"sla"`} {
+		if !bytes.Contains(gen, []byte(name)) {
+			t.Errorf("schema for two systems lacks %s", name)
 		}
 	}
 }

@@ -70,12 +70,10 @@
 // attribute named in history.EventAttributes to its event field; every span
 // becomes an event (kind publish, create, process, command or other), so
 // the trace checker sees whole flows. ReadSpanTable does the same into a
-// history.EventTable, which Verify judges. The snapshot readers (ReadSnapshot)
-// open each service database read-only; SLA records are decoded by the SLA
-// service's own store and asked for their effective (block-shifted)
-// deadline and reminder times; Communication's message kinds and tickets
-// come from the idempotency keys (closure:, reminder:, breach-message:,
-// incident:, breach:).
+// history.EventTable, which Verify judges. The snapshot is the system's:
+// Config.Snapshot (sut.System.Snapshot, e.g. ticketflow.ReadSnapshot) reads
+// each service database read-only after the settle; the runner adds the
+// dead letters and the broker's holdings.
 //
 // Verify re-judges a saved run offline from history.json and events.jsonl,
 // or from the span files alone (FromSpans, or a directory made by

@@ -30,6 +30,7 @@ type queueState struct {
 type queueProbe struct {
 	amqpURL string
 	m       *anomalies.Management
+	sinks   []string // the system's inspection queues
 }
 
 // pending lists the service queues that hold messages now.
@@ -41,7 +42,7 @@ func (q queueProbe) pending(ctx context.Context) ([]queueState, error) {
 	if err != nil {
 		return nil, err
 	}
-	dlq := deadLetterQueues(qs)
+	dlq := deadLetterQueues(qs, q.sinks)
 	unacked := map[string]int{}
 	var names []string
 	for _, x := range qs {
@@ -279,7 +280,7 @@ func (q queueProbe) readHoldings(ctx context.Context, every time.Duration, servi
 	if err != nil {
 		errs = append(errs, fmt.Errorf("list consumers: %w", err))
 	}
-	dlq := deadLetterQueues(qs)
+	dlq := deadLetterQueues(qs, q.sinks)
 	depth := map[string]int{}
 	var names []string
 	vhost := vhostOf(q.amqpURL)

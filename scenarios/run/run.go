@@ -27,6 +27,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/scenarios/workload"
 )
 
@@ -67,6 +68,12 @@ type Config struct {
 	Settings map[string]string
 	// Workload runs the workload (nil: workload.Run).
 	Workload WorkloadFunc
+	// Snapshot reads the services' databases after the settle: the
+	// system's snapshotter (nil: an empty snapshot).
+	Snapshot sut.Snapshotter
+	// InspectionQueues are the system's queues whose messages stay by
+	// design; like dead-letter queues, they are never pending or held.
+	InspectionQueues []string
 	// HealthTimeout bounds the wait for every service to be healthy (default 90 s).
 	HealthTimeout time.Duration
 	// HealTimeout bounds one heal (default anomalies.DefaultHealTimeout).
@@ -240,10 +247,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}()
 	}
-	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management}
+	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.InspectionQueues}
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	w := newWatcher(r.env.Management, cfg.PollEvery, r.log)
+	w.sinks = cfg.InspectionQueues
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); w.run(wctx) }()
 	defer func() { stopWatch(); <-watchDone }()
@@ -338,7 +346,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 
 	r.setPhase("collecting")
 	snapAt := time.Now()
-	snap, serr := ReadSnapshot(ctx, r.dbs())
+	var snap history.Snapshot
+	var serr error
+	if r.cfg.Snapshot != nil {
+		snap, serr = r.cfg.Snapshot(ctx, r.dbs())
+	}
 	if serr != nil {
 		r.log.Warn("Snapshot incomplete", "err", serr)
 	}
@@ -443,7 +455,7 @@ func (r *runner) serviceSpecs(in []lab.ServiceSpec) []lab.ServiceSpec {
 		maps.Copy(s.Settings, ScenarioSettings)
 		maps.Copy(s.Settings, r.cfg.Settings)
 		s.Unprotect = slices.Clone(s.Unprotect)
-		for _, prot := range spec.ProtectionNames {
+		for _, prot := range r.plan.ProtectionNames() {
 			if on, ok := r.plan.Protections[prot][s.Name]; ok && !on && !slices.Contains(s.Unprotect, prot) {
 				s.Unprotect = append(s.Unprotect, prot)
 			}

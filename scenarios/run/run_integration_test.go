@@ -28,6 +28,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/workload"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 )
 
 var (
@@ -353,7 +354,7 @@ func TestRunLostAckTimesOutAndIsRequeued(t *testing.T) {
 // lab on its own node and returns the judged run and its directory.
 func runTicketflowYAML(t *testing.T, name, src string) (*Result, string) {
 	t.Helper()
-	sc, err := spec.Parse(name, []byte(src))
+	sc, err := spec.Parse(name, []byte(src), ticketflowVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +364,9 @@ func runTicketflowYAML(t *testing.T, name, src string) (*Result, string) {
 	}
 	dir := filepath.Join(t.TempDir(), "run")
 	var progress logBuffer
-	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Progress: &progress, Log: labtest.Logger(t)})
+	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Snapshot: ticketflow.ReadSnapshot,
+		InspectionQueues: ticketflow.System().InspectionQueues,
+		Progress:         &progress, Log: labtest.Logger(t)})
 	if err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
 	}

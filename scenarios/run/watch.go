@@ -10,7 +10,6 @@ import (
 
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/system/messaging"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 
 // RunnerConnection is the connection_name of the runner's own AMQP
@@ -26,6 +25,8 @@ type watcher struct {
 	m     *anomalies.Management
 	every time.Duration
 	log   *slog.Logger
+	// sinks are the system's inspection queues (Config.InspectionQueues).
+	sinks []string
 
 	mu       sync.Mutex
 	opened   map[string]opened // connection name → when and by whom
@@ -86,7 +87,7 @@ func (w *watcher) poll(ctx context.Context) {
 }
 
 func (w *watcher) observeQueuesLocked(queues []anomalies.Queue, at time.Time) {
-	dlq := deadLetterQueues(queues)
+	dlq := deadLetterQueues(queues, w.sinks)
 	for _, q := range queues {
 		if dlq[q.Name] {
 			continue
@@ -156,17 +157,17 @@ func (w *watcher) counters(since time.Time) map[string]float64 {
 
 // deadLetterQueues marks the sinks kept for inspection, whose messages stay
 // by design: the queues that are another listed queue's dead-letter queue
-// (messaging names them; never spell the names here) and the queues
-// Ticketflow declares as inspection sinks (contracts.InspectionQueues, the
-// faults queue of publish-fault-on-failure). The queues-empty probe, the
-// watcher and the holdings (TF10) leave them out.
-func deadLetterQueues(queues []anomalies.Queue) map[string]bool {
+// (messaging names them; never spell the names here) and the queues the
+// system declares as inspection sinks (sinks; Ticketflow's faults queue of
+// publish-fault-on-failure). The queues-empty probe, the watcher and the
+// holdings (TF10) leave them out.
+func deadLetterQueues(queues []anomalies.Queue, sinks []string) map[string]bool {
 	names := map[string]bool{}
 	for _, q := range queues {
 		names[q.Name] = true
 	}
 	out := map[string]bool{}
-	for _, n := range contracts.InspectionQueues {
+	for _, n := range sinks {
 		if names[n] {
 			out[n] = true
 		}

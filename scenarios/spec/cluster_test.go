@@ -18,7 +18,7 @@ func clusterStepSrc(t *testing.T, step string) string {
 }
 
 func TestClusterStepParses(t *testing.T) {
-	s, err := Parse("x.yaml", []byte(clusterStepSrc(t, "    type: cluster\n    op: split\n    minority: [3]\n")))
+	s, err := Parse("x.yaml", []byte(clusterStepSrc(t, "    type: cluster\n    op: split\n    minority: [3]\n")), testVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestClusterStepErrors(t *testing.T) {
 		"    type: cluster\n    op: bridge\n    minority: [1]\n": "only split takes minority",
 		"    type: cluster\n    op: isolate\n    nodes: 2\n":     `unknown field "nodes" in a cluster step`,
 	} {
-		_, err := Parse("x.yaml", []byte(clusterStepSrc(t, step)))
+		_, err := Parse("x.yaml", []byte(clusterStepSrc(t, step)), testVocs)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("step\n%s: error %v, want %q", step, err, want)
 		}

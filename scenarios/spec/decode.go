@@ -37,24 +37,24 @@ func (e *Error) Error() string {
 }
 
 // ParseFile reads and validates a scenario file.
-func ParseFile(path string) (*Scenario, error) {
+func ParseFile(path string, vocs Vocabularies) (*Scenario, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read scenario: %w", err)
 	}
-	return Parse(path, data)
+	return Parse(path, data, vocs)
 }
 
 // Parse decodes a scenario strictly — unknown fields, wrong types, bad
 // durations, unknown action types and names are errors — applies defaults and
-// validates it. Every error is a *Error ("file:line: message"); all of them,
+// validates it against the vocabulary of its system, one of vocs. Every error is a *Error ("file:line: message"); all of them,
 // decoding and validation errors alike, are returned together (errors.Join),
 // sorted by line. Validation runs on what could be decoded; a validation
 // error on a line that already has a decoding error is left out, since it
 // restates that error (a value that did not decode reads as zero). Only a
 // YAML syntax error stops at the first problem: the rest of the file cannot
 // be read.
-func Parse(name string, data []byte) (*Scenario, error) {
+func Parse(name string, data []byte, vocs Vocabularies) (*Scenario, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
@@ -81,7 +81,7 @@ func Parse(name string, data []byte) (*Scenario, error) {
 		errs = appendUnique(errs, err)
 	}
 	s.setDefaults()
-	if err := s.Validate(); err != nil {
+	if err := s.Validate(vocs); err != nil {
 		errs = append(errs, newLines(errs, err)...)
 	}
 	if len(errs) > 0 {
@@ -467,22 +467,22 @@ type Protections map[string]Switch
 type Switch struct {
 	All      *bool
 	Services map[string]bool
+
+	line  int            // the protection's line
+	lines map[string]int // service → line
 }
 
-// UnmarshalYAML reads {dedup: off, ordering: {sla: off}} and checks the names.
+// UnmarshalYAML reads {dedup: off, ordering: {sla: off}}; the names are
+// checked against the system's vocabulary by Validate.
 func (p *Protections) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		return lineErr(n, "protections must map a protection (%s) to on/off or to {service: on/off}", strings.Join(ProtectionNames, ", "))
+		return lineErr(n, "protections must map a protection to on/off or to {service: on/off}")
 	}
 	out := Protections{}
 	var errs []string
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !slices.Contains(ProtectionNames, k.Value) {
-			errs = append(errs, fmt.Sprintf("line %d: unknown protection %q (valid: %s)", k.Line, k.Value, strings.Join(ProtectionNames, ", ")))
-			continue
-		}
-		var sw Switch
+		sw := Switch{line: k.Line}
 		switch v.Kind {
 		case yaml.ScalarNode:
 			b, ok := onOff(v.Value)
@@ -492,13 +492,10 @@ func (p *Protections) UnmarshalYAML(n *yaml.Node) error {
 			}
 			sw.All = &b
 		case yaml.MappingNode:
-			sw.Services = map[string]bool{}
+			sw.Services, sw.lines = map[string]bool{}, map[string]int{}
 			for j := 0; j+1 < len(v.Content); j += 2 {
 				sk, sv := v.Content[j], v.Content[j+1]
-				if !slices.Contains(Services, sk.Value) {
-					errs = append(errs, fmt.Sprintf("line %d: unknown service %q (valid: %s)", sk.Line, sk.Value, strings.Join(Services, ", ")))
-					continue
-				}
+				sw.lines[sk.Value] = sk.Line
 				b, ok := onOff(sv.Value)
 				if !ok {
 					errs = append(errs, fmt.Sprintf("line %d: %s.%s must be on or off, not %q", sv.Line, k.Value, sk.Value, sv.Value))

@@ -37,6 +37,14 @@
 // decoding error is left out as a restatement of it. A step that fails to
 // decode keeps its place in its list, so later steps keep their lines.
 //
+// The names a scenario gives its system — services, message types,
+// protections, in-app faults — are judged by that system's Vocabulary,
+// which the system under test supplies (scenarios/sut); Parse takes the
+// vocabularies of every known system and picks the one `system:` names.
+// An unknown system is reported once, with the known ones, and its names
+// are not judged. The lab's own names (action types, toxics, operations,
+// message faults, probes) are in names.go.
+//
 // A step's `when` (When) keys it to an event of the run instead of the wall
 // clock: the count-th distinct message of a type a service handled or
 // published, another step started or healed, or a live counter compared
@@ -53,7 +61,9 @@
 // duration. The runner heals every fault in a deferred step that also runs
 // on error and Ctrl-C, then runs the rollbacks.
 //
-// The JSON Schema for editors is scenarios/scenario.schema.json; a test in
+// The JSON Schema for editors is generated from the vocabularies by
+// scenarios.SchemaFor (`tflab scenarios schema`); the committed
+// scenarios/scenario.schema.json is Ticketflow's. A test in
 // scenarios/catalog validates every catalog file with it and proves it
 // rejects a bad one, and compares its keys with these types.
 //

@@ -17,7 +17,7 @@ func TestMessagePrefetch(t *testing.T) {
 		{step + "    prefetch: 70000\n", "want 1 to 65535"},
 	} {
 		src := strings.Replace(valid, step, c.edit, 1)
-		s, err := Parse("x.yaml", []byte(src))
+		s, err := Parse("x.yaml", []byte(src), testVocs)
 		switch {
 		case c.want == "" && err != nil:
 			t.Fatalf("%q: %v", c.edit, err)
@@ -30,12 +30,12 @@ func TestMessagePrefetch(t *testing.T) {
 			t.Fatalf("%q: error %v, want %q", c.edit, err, c.want)
 		}
 	}
-	if _, err := Parse("x.yaml", []byte(strings.Replace(valid, step, step+"    delay: 50ms\n", 1))); err != nil {
+	if _, err := Parse("x.yaml", []byte(strings.Replace(valid, step, step+"    delay: 50ms\n", 1)), testVocs); err != nil {
 		t.Fatalf("reorder with a window wait: %v", err)
 	}
 	src := strings.Replace(valid, "    fault: reorder\n", "    fault: duplicate-delivery\n    prefetch: 10\n", 1)
 	src = strings.Replace(src, step, "", 1)
-	if _, err := Parse("x.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), "only reorder takes a prefetch") {
+	if _, err := Parse("x.yaml", []byte(src), testVocs); err == nil || !strings.Contains(err.Error(), "only reorder takes a prefetch") {
 		t.Fatalf("prefetch on duplicate-delivery: %v", err)
 	}
 }
@@ -57,7 +57,7 @@ func TestMessageAckTimeout(t *testing.T) {
 		{step + "    ackTimeout: 2s\n", "only drop-ack takes an ackTimeout", "", 0},
 	} {
 		src := strings.Replace(valid, step, c.edit, 1)
-		s, err := Parse("x.yaml", []byte(src))
+		s, err := Parse("x.yaml", []byte(src), testVocs)
 		if c.want != "" {
 			line := strings.Count(src[:strings.Index(src, "ackTimeout")], "\n") + 1
 			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("x.yaml:%d: ", line)) || !strings.Contains(err.Error(), c.want) {
@@ -87,7 +87,7 @@ func TestMessageFaultOldSpelling(t *testing.T) {
 	for old, now := range map[string]string{"reorder-deliveries": "reorder", "close-channel": "channel-close"} {
 		src := strings.Replace(valid, "    fault: reorder\n", "    fault: "+old+"\n", 1)
 		line := strings.Count(src[:strings.Index(src, old)], "\n") + 1
-		_, err := Parse("x.yaml", []byte(src))
+		_, err := Parse("x.yaml", []byte(src), testVocs)
 		want := fmt.Sprintf("x.yaml:%d: method[3].fault: message fault %q was renamed: spell it %q", line, old, now)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want %s", old, err, want)

@@ -1,19 +1,9 @@
 package spec
 
-// Vocabularies a scenario file may use. They are spelled as the rest of the
-// lab spells them (system/messaging protections, system/ticketflow services,
-// anomaly and message type names of the original Ticketflow); the spec keeps
-// its own copy so that parsing a scenario needs no live package.
-
-// Systems under test.
-var Systems = []string{"ticketflow"}
-
-// Services of Ticketflow (spec §2), short names.
-var Services = []string{"inquiries", "tickets", "translations", "sla", "communication", "metrics"}
-
-// ProtectionNames are the protections a run can switch off per service
-// (DESIGN §4; "idempotency" is a service's own idempotent side effects).
-var ProtectionNames = []string{"confirms", "outbox", "dedup", "ordering", "retries", "idempotency"}
+// The lab's own vocabularies a scenario file may use: action types,
+// toxics, process and broker operations, message faults, probes. The names
+// of a system under test (services, message types, protections, in-app
+// faults) come from its Vocabulary (vocabulary.go).
 
 // Action types (the `type` of a method step).
 const (
@@ -64,32 +54,6 @@ var (
 	BrokerOps        = []string{"stop", "start", "memory-alarm", "disk-alarm", "close-connections"}
 	brokerInstantOps = []string{"start", "close-connections"}
 )
-
-// Anomalies are the nine in-app anomaly types of the original (spec §8.2), verbatim.
-var Anomalies = []string{
-	"ConsumerErrorBeforeHandler", "ConsumerErrorAfterHandler",
-	"ConsumerDelayBeforeHandler", "ConsumerDelayAfterHandler",
-	"ProducerErrorBeforeTransaction", "ProducerErrorWithinTransaction", "ProducerErrorAfterTransaction",
-	"OutboxErrorOnSave", "OutboxErrorOnPublish",
-}
-
-// delayAnomalies need params.DelayInMs.
-var delayAnomalies = []string{"ConsumerDelayBeforeHandler", "ConsumerDelayAfterHandler"}
-
-// consumerAnomalies may take params.StatusFilter.
-var consumerAnomalies = []string{"ConsumerErrorBeforeHandler", "ConsumerErrorAfterHandler",
-	"ConsumerDelayBeforeHandler", "ConsumerDelayAfterHandler"}
-
-// AnomalyServices expose the anomaly API (the original gave Translations none).
-var AnomalyServices = []string{"inquiries", "tickets", "sla", "communication"}
-
-// MessageTypes are Ticketflow's message type names (spec §4, plus the lab's
-// TicketUnblocked and the Communication-side alert class name).
-var MessageTypes = []string{
-	"InquirySubmitted", "RequestTranslationV1", "RequestTranslationV2", "TranslationCompleted", "TranslationSkipped",
-	"TicketCreated", "TicketQualified", "IncidentCreated", "AgentAssignedToTicket", "TicketBlocked", "TicketUnblocked",
-	"TicketResolved", "DeadlinesCalculated", "SLABreached", "ProducerAgnosticAlertMessage",
-}
 
 // MessageFaults are the AMQP-aware proxy's faults (DESIGN §5.2).
 var MessageFaults = []string{"duplicate-delivery", "reorder", "drop-ack", "drop-confirm", "delay-confirm",

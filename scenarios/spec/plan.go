@@ -58,6 +58,9 @@ type Plan struct {
 	Evidence   []history.Requirement
 	// Profile is the system variant the run starts (profile.go).
 	Profile string
+
+	// services and protections order Off (the vocabulary's order).
+	services, protections []string
 }
 
 // Scheduled is one step with its times drawn.
@@ -75,7 +78,7 @@ type Scheduled struct {
 // always give the same plan.
 func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 	for _, u := range opts.Unprotect {
-		if err := checkUnprotect(u); err != nil {
+		if err := s.voc.checkUnprotect(u); err != nil {
 			return nil, fmt.Errorf("--unprotect: %w", err)
 		}
 	}
@@ -107,7 +110,8 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		p.QueueType = cmp.Or(c.QueueType, p.QueueType)
 		p.PartitionHandling = cmp.Or(c.PartitionHandling, p.PartitionHandling)
 	}
-	p.Protections = resolveProtections(s.Protections, off)
+	p.Protections = resolveProtections(s.voc, s.Protections, off)
+	p.services, p.protections = s.voc.Services, s.voc.Protections
 	p.Profile = s.profileFor(opts.Control)
 	// One seeded source drives every random choice of the plan; the workload
 	// generator and the injectors derive their own streams from Plan.Seed.
@@ -136,12 +140,12 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 }
 
 // resolveProtections applies the file's switches, then the unprotect list.
-func resolveProtections(ps Protections, off []string) map[string]map[string]bool {
+func resolveProtections(voc Vocabulary, ps Protections, off []string) map[string]map[string]bool {
 	out := map[string]map[string]bool{}
-	for _, prot := range ProtectionNames {
+	for _, prot := range voc.Protections {
 		out[prot] = map[string]bool{}
 		sw := ps[prot]
-		for _, svc := range Services {
+		for _, svc := range voc.Services {
 			on := true
 			if sw.All != nil {
 				on = *sw.All
@@ -154,7 +158,7 @@ func resolveProtections(ps Protections, off []string) map[string]map[string]bool
 	}
 	for _, u := range off {
 		prot, svc, one := strings.Cut(u, ":")
-		for _, s := range Services {
+		for _, s := range voc.Services {
 			if !one || s == svc {
 				out[prot][s] = false
 			}
@@ -176,16 +180,29 @@ func canonicalInvariants(ids []string) []string {
 // Off lists "protection" (off everywhere) or "protection:service" entries
 // that are off in the plan, for logs and the journal.
 func (p *Plan) Off() []string {
+	protections, services := p.ProtectionNames(), p.services
+	if services == nil {
+		// A plan built in code: its own services, sorted.
+		for _, m := range p.Protections {
+			for s := range m {
+				if !slices.Contains(services, s) {
+					services = append(services, s)
+				}
+			}
+		}
+		slices.Sort(services)
+	}
 	var out []string
-	for _, prot := range ProtectionNames {
+	for _, prot := range protections {
 		var svcs []string
-		for _, s := range Services {
+		for _, s := range services {
 			if !p.Protections[prot][s] {
 				svcs = append(svcs, s)
 			}
 		}
 		switch {
-		case len(svcs) == len(Services):
+		case len(svcs) == 0:
+		case len(svcs) == len(services):
 			out = append(out, prot)
 		default:
 			for _, s := range svcs {
@@ -194,6 +211,15 @@ func (p *Plan) Off() []string {
 		}
 	}
 	return out
+}
+
+// ProtectionNames lists the plan's protections in its system's vocabulary
+// order (sorted for a plan built in code).
+func (p *Plan) ProtectionNames() []string {
+	if p.protections != nil {
+		return slices.Clone(p.protections)
+	}
+	return sortedKeys(p.Protections)
 }
 
 // Meta is the history header for a run of this plan; the runner fills Start,

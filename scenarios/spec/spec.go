@@ -36,6 +36,7 @@ type Scenario struct {
 
 	file  string
 	lines map[string]int // dotted path → line, for validation messages
+	voc   Vocabulary     // the system's, set by a successful Validate
 }
 
 // Workload is the `tflab load` generator's input.
@@ -141,3 +142,6 @@ func (d Duration) String() string { return time.Duration(d).String() }
 // File is the path the scenario was read from ("" when parsed from bytes
 // without a name).
 func (s *Scenario) File() string { return s.file }
+
+// Vocabulary is the vocabulary of the scenario's system, once validated.
+func (s *Scenario) Vocabulary() Vocabulary { return s.voc }

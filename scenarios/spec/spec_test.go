@@ -69,7 +69,7 @@ control:
 `
 
 func TestParseValid(t *testing.T) {
-	s, err := Parse("ok.yaml", []byte(valid))
+	s, err := Parse("ok.yaml", []byte(valid), testVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestParseErrorsAreLocated(t *testing.T) {
 			if src == valid {
 				t.Fatalf("replacement %q did not apply", r[0])
 			}
-			_, err := Parse("x.yaml", []byte(src))
+			_, err := Parse("x.yaml", []byte(src), testVocs)
 			if err == nil {
 				t.Fatal("parsed without error")
 			}
@@ -166,7 +166,7 @@ func TestParseReportsEveryError(t *testing.T) {
 	src := strings.Replace(valid, "seed: 42\n", "seed: 42\nsed: 1\n", 1)
 	src = strings.Replace(src, "  inquiries: 20\n", "  inquiries: many\n", 1)
 	src = strings.Replace(src, "    toxic: reset_peer\n", "    toxic: reset_peer\n    colour: red\n", 1)
-	_, err := Parse("x.yaml", []byte(src))
+	_, err := Parse("x.yaml", []byte(src), testVocs)
 	if err == nil {
 		t.Fatal("parsed")
 	}
@@ -179,14 +179,14 @@ func TestParseReportsEveryError(t *testing.T) {
 
 func TestValidateRequiresEvidenceAndMethod(t *testing.T) {
 	src := "name: x\ndescription: d\nworkload: {inquiries: 1}\n"
-	_, err := Parse("min.yaml", []byte(src))
+	_, err := Parse("min.yaml", []byte(src), testVocs)
 	if err == nil || !strings.Contains(err.Error(), "method: required") || !strings.Contains(err.Error(), "evidence: required") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
 func TestPlan(t *testing.T) {
-	s, err := Parse("ok.yaml", []byte(valid))
+	s, err := Parse("ok.yaml", []byte(valid), testVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ evidence: ["dedup.skips > 0"]
 `
 
 func TestParseReportsEveryErrorSortedByLine(t *testing.T) {
-	_, err := Parse("bad.yaml", []byte(malformed))
+	_, err := Parse("bad.yaml", []byte(malformed), testVocs)
 	if err == nil {
 		t.Fatal("parsed")
 	}
@@ -325,7 +325,7 @@ func TestParseReportsEveryErrorSortedByLine(t *testing.T) {
 // errors still point at its own lines.
 func TestParseFailedStepKeepsTheNextStepsLines(t *testing.T) {
 	src := "name: x\ndescription: d\nworkload: {inquiries: 1}\nmethod:\n  - type: netwrok\n  - type: outage\n    link: mail\nevidence: [\"dedup.skips > 0\"]\n"
-	_, err := Parse("x.yaml", []byte(src))
+	_, err := Parse("x.yaml", []byte(src), testVocs)
 	if err == nil {
 		t.Fatal("parsed")
 	}

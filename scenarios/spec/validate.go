@@ -69,7 +69,13 @@ func nameSteps(steps []Step, prefix string) {
 // validator collects located errors.
 type validator struct {
 	s    *Scenario
+	voc  Vocabulary
 	errs []error
+}
+
+// errorLine reports an error at a line no path records.
+func (v *validator) errorLine(line int, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.s.file, Line: line, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
@@ -91,13 +97,16 @@ func (s *Scenario) line(path string) int {
 	return 0
 }
 
-// Validate checks the scenario's meaning (names, ranges, combinations). The
-// errors are *Error values joined with errors.Join.
-func (s *Scenario) Validate() error {
+// Validate checks the scenario's meaning (names, ranges, combinations)
+// against the vocabulary of its system, one of vocs. The errors are *Error
+// values joined with errors.Join. On success the scenario keeps its
+// system's vocabulary for Plan.
+func (s *Scenario) Validate(vocs Vocabularies) error {
 	if s.lines == nil {
 		s.lines = map[string]int{}
 	}
-	v := &validator{s: s}
+	voc, known := vocs.Lookup(s.System)
+	v := &validator{s: s, voc: voc}
 	if !nameRE.MatchString(s.Name) {
 		v.errorf("name", "want a lowercase name of letters, digits and dashes, got %q", s.Name)
 	}
@@ -109,8 +118,14 @@ func (s *Scenario) Validate() error {
 			v.errorf(fmt.Sprintf("tags[%d]", i), "want a lowercase tag, got %q", t)
 		}
 	}
-	if !slices.Contains(Systems, s.System) {
-		v.errorf("system", "unknown system %q (valid: %s)", s.System, strings.Join(Systems, ", "))
+	if !known {
+		v.errorf("system", "unknown system %q (valid: %s)", s.System, vocs.systemsText())
+		// Without its vocabulary the system's names cannot be judged:
+		// report the system once rather than every name.
+		v.voc = Vocabulary{System: s.System}
+	} else {
+		s.voc = voc
+		s.Protections.validate(v)
 	}
 	s.Workload.validate(v)
 	validateQueueType(v, "queueType", s.QueueType)
@@ -245,7 +260,7 @@ func (c *Control) validate(v *validator) {
 		v.errorf("control", "a control switches a protection off (unprotect), changes the method, the profile, the queue type or the partition handling")
 	}
 	for i, u := range c.Unprotect {
-		if err := checkUnprotect(u); err != nil {
+		if err := v.voc.checkUnprotect(u); err != nil {
 			v.errorf(fmt.Sprintf("control.unprotect[%d]", i), "%v", err)
 		}
 	}
@@ -258,16 +273,46 @@ func (c *Control) validate(v *validator) {
 	}
 }
 
-// checkUnprotect validates "dedup" or "dedup:sla".
-func checkUnprotect(u string) error {
-	prot, svc, hasSvc := strings.Cut(u, ":")
-	if !slices.Contains(ProtectionNames, prot) {
-		return fmt.Errorf("unknown protection %q (valid: %s)", prot, strings.Join(ProtectionNames, ", "))
+// checkUnprotect validates "dedup" or "dedup:sla" (nothing when the
+// vocabulary is unknown: the scenario's system is reported instead).
+func (voc Vocabulary) checkUnprotect(u string) error {
+	if voc.Services == nil {
+		return nil
 	}
-	if hasSvc && !slices.Contains(Services, svc) {
-		return fmt.Errorf("unknown service %q in %q (valid: %s)", svc, u, strings.Join(Services, ", "))
+	prot, svc, hasSvc := strings.Cut(u, ":")
+	if !slices.Contains(voc.Protections, prot) {
+		return fmt.Errorf("unknown protection %q (valid: %s)", prot, strings.Join(voc.Protections, ", "))
+	}
+	if hasSvc && !slices.Contains(voc.Services, svc) {
+		return fmt.Errorf("unknown service %q in %q (valid: %s)", svc, u, strings.Join(voc.Services, ", "))
 	}
 	return nil
+}
+
+// validate checks the protections' and services' names of the protections
+// block.
+func (ps Protections) validate(v *validator) {
+	for _, prot := range sortedKeys(ps) {
+		sw := ps[prot]
+		if !slices.Contains(v.voc.Protections, prot) {
+			v.errorLine(sw.line, "unknown protection %q (valid: %s)", prot, strings.Join(v.voc.Protections, ", "))
+			continue
+		}
+		for _, svc := range sortedKeys(sw.Services) {
+			if !slices.Contains(v.voc.Services, svc) {
+				v.errorLine(sw.lines[svc], "unknown service %q (valid: %s)", svc, strings.Join(v.voc.Services, ", "))
+			}
+		}
+	}
+}
+
+// name checks a name of the system's vocabulary; an unknown system's names
+// are not judged (its system is reported).
+func (v *validator) name(path, what, got string, valid []string) bool {
+	if v.voc.Services == nil {
+		return true
+	}
+	return oneOf(v, path, what, got, valid)
 }
 
 func oneOf(v *validator, path, what, got string, valid []string) bool {
@@ -286,7 +331,7 @@ func (a *NetworkAction) validate(v *validator, path string) {
 	if !oneOf(v, path+".toxic", "toxic", a.Toxic, sortedKeys(Toxics)) {
 		return
 	}
-	oneOf(v, path+".link", "link (a service)", a.Link, Services)
+	v.name(path+".link", "link (a service)", a.Link, v.voc.Services)
 	if a.Direction != "" {
 		oneOf(v, path+".direction", "direction", a.Direction, Directions)
 	}
@@ -310,7 +355,7 @@ func (a *NetworkAction) validate(v *validator, path string) {
 }
 
 func (a *OutageAction) validate(v *validator, path string) {
-	oneOf(v, path+".link", "link (a service)", a.Link, Services)
+	v.name(path+".link", "link (a service)", a.Link, v.voc.Services)
 }
 
 func (a *PartitionAction) validate(v *validator, path string) {
@@ -320,7 +365,7 @@ func (a *PartitionAction) validate(v *validator, path string) {
 	seen := map[string]bool{}
 	for i, l := range a.Links {
 		p := fmt.Sprintf("%s.links[%d]", path, i)
-		oneOf(v, p, "link (a service)", l, Services)
+		v.name(p, "link (a service)", l, v.voc.Services)
 		if seen[l] {
 			v.errorf(p, "link %q listed twice", l)
 		}
@@ -330,7 +375,7 @@ func (a *PartitionAction) validate(v *validator, path string) {
 
 func (a *ProcessAction) validate(v *validator, path string) {
 	oneOf(v, path+".op", "process op", a.Op, ProcessOps)
-	oneOf(v, path+".service", "service", a.Service, Services)
+	v.name(path+".service", "service", a.Service, v.voc.Services)
 	if a.Instance < 0 {
 		v.errorf(path+".instance", "must not be negative")
 	}
@@ -348,26 +393,27 @@ func (a *BrokerAction) validate(v *validator, path string) {
 		if a.Op != "close-connections" {
 			v.errorf(path+".service", "only close-connections takes a service")
 		} else {
-			oneOf(v, path+".service", "service", a.Service, Services)
+			v.name(path+".service", "service", a.Service, v.voc.Services)
 		}
 	}
 }
 
 func (a *InAppAction) validate(v *validator, path string) {
-	known := oneOf(v, path+".anomaly", "anomaly", a.Anomaly, Anomalies)
-	oneOf(v, path+".service", "service with an anomaly API", a.Service, AnomalyServices)
-	oneOf(v, path+".messageType", "message type", a.MessageType, MessageTypes)
+	v.name(path+".anomaly", "anomaly", a.Anomaly, v.voc.InAppFaultNames())
+	v.name(path+".service", "service with an anomaly API", a.Service, v.voc.InAppServices)
+	v.name(path+".messageType", "message type", a.MessageType, v.voc.MessageTypes)
+	fault, known := v.voc.inAppFault(a.Anomaly)
 	if !known {
 		return // parameter rules depend on the anomaly
 	}
-	delay := slices.Contains(delayAnomalies, a.Anomaly)
+	delay := fault.Delay
 	switch {
 	case delay && a.Parameters.DelayInMs <= 0:
 		v.errorf(path+".params.DelayInMs", "%s needs DelayInMs > 0", a.Anomaly)
 	case !delay && a.Parameters.DelayInMs != 0:
 		v.errorf(path+".params.DelayInMs", "only the delay anomalies take DelayInMs")
 	}
-	if a.Parameters.StatusFilter != "" && !slices.Contains(consumerAnomalies, a.Anomaly) {
+	if a.Parameters.StatusFilter != "" && !fault.Consumer {
 		v.errorf(path+".params.StatusFilter", "only the consumer anomalies take StatusFilter")
 	}
 }
@@ -378,9 +424,9 @@ func (a *MessageAction) validate(v *validator, path string) {
 	} else {
 		oneOf(v, path+".fault", "message fault", a.Fault, MessageFaults)
 	}
-	oneOf(v, path+".service", "service", a.Service, Services)
+	v.name(path+".service", "service", a.Service, v.voc.Services)
 	if a.Match.MessageType != "" {
-		oneOf(v, path+".match.messageType", "message type", a.Match.MessageType, MessageTypes)
+		v.name(path+".match.messageType", "message type", a.Match.MessageType, v.voc.MessageTypes)
 	}
 	if a.Match.Nth < 0 || a.Match.Every < 0 || a.Match.Count < 0 {
 		v.errorf(path+".match", "nth, every and count must not be negative")

@@ -193,9 +193,9 @@ func validateWhen(v *validator, path string, st Step, steps []Step) {
 	switch forms[0] {
 	case WhenSpan:
 		if w.Service != "" {
-			oneOf(v, p+".service", "service", w.Service, Services)
+			v.name(p+".service", "service", w.Service, v.voc.Services)
 		}
-		oneOf(v, p+".messageType", "message type", w.MessageType, MessageTypes)
+		v.name(p+".messageType", "message type", w.MessageType, v.voc.MessageTypes)
 		oneOf(v, p+".event", "event", w.Event, WhenEvents)
 		if w.Count < 1 {
 			v.errorf(p+".count", "want a count of at least 1, got %d", w.Count)

@@ -42,7 +42,7 @@ func TestWhenParsesDefaultsAndPlans(t *testing.T) {
     when: {step: slow, delay: 2s}
     type: broker
     op: close-connections
-`))
+`), testVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestWhenRejectsBadConditionsWithLines(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse("when.yaml", withMethod(c.method))
+			_, err := Parse("when.yaml", withMethod(c.method), testVocs)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("got %v\nwant it to contain %q", err, c.want)
 			}
@@ -117,7 +117,7 @@ func TestWhenRejectsBadConditionsWithLines(t *testing.T) {
 
 func TestRollbackTakesNoWhen(t *testing.T) {
 	data := strings.Replace(valid, "rollbacks:\n  - type: process\n", "rollbacks:\n  - type: process\n    when: {step: reset}\n", 1)
-	_, err := Parse("when.yaml", []byte(data))
+	_, err := Parse("when.yaml", []byte(data), testVocs)
 	if err == nil || !strings.Contains(err.Error(), "rollbacks[0]: a rollback runs once at the end: it takes no at, jitter, duration or when") {
 		t.Errorf("got %v", err)
 	}

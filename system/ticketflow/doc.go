@@ -1,6 +1,10 @@
 // Package ticketflow is the root of the Ticketflow system under test: a
 // service desk of six services talking over RabbitMQ (spec
-// ticketflow-original.md). This package holds no code; its sub-packages do.
+// ticketflow-original.md). This package holds the System value that plugs
+// Ticketflow into the lab (System) and its snapshotter (ReadSnapshot: the
+// services' databases read at the end of a run; SLA records decoded by the
+// SLA service's own store, Communication's message kinds and tickets read
+// from the idempotency keys); its sub-packages hold the services.
 //
 // # Design
 //
