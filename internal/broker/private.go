@@ -24,7 +24,7 @@ type Private struct {
 	// Install is the located installation (see rabbitnode.Locate); zero
 	// searches the default folders.
 	Install rabbitnode.Install
-	// StartTimeout bounds each node's boot (default 60 s for a single node,
+	// StartTimeout bounds each node's boot (rabbitnode.DefaultStartTimeout for a single node,
 	// rabbitnode.ClusterStartTimeout for a cluster's).
 	StartTimeout time.Duration
 	// Disposable nodes are killed on Stop instead of stopped gracefully:

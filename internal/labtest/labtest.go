@@ -46,7 +46,7 @@ func SharedBroker(t testing.TB) Broker {
 			return
 		}
 		nodeDir = dir
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), rabbitnode.DefaultStartTimeout+time.Minute)
 		defer cancel()
 		node, nodeErr = rabbitnode.Start(ctx, rabbitnode.Config{
 			Name:       fmt.Sprintf("tflabtest%d", os.Getpid()),

@@ -68,7 +68,7 @@ type Config struct {
 	Management bool
 	// Install is the located installation; zero means Locate("").
 	Install Install
-	// StartTimeout bounds the boot; default 60 s.
+	// StartTimeout bounds the boot; default DefaultStartTimeout.
 	StartTimeout time.Duration
 	// StopTimeout bounds a graceful stop before the VM is killed; default 15 s.
 	StopTimeout time.Duration
@@ -139,6 +139,10 @@ type Node struct {
 	waitEr error
 }
 
+// DefaultStartTimeout bounds a node's boot: about 10 s on a quiet 2-core
+// machine, more than 60 s at a load of 20 or more.
+const DefaultStartTimeout = 3 * time.Minute
+
 // Start boots a node and returns once it accepts AMQP connections.
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := cfg.Validate(); err != nil {
@@ -152,7 +156,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Install = in
 	}
 	if cfg.StartTimeout <= 0 {
-		cfg.StartTimeout = 60 * time.Second
+		cfg.StartTimeout = DefaultStartTimeout
 	}
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = 15 * time.Second
@@ -161,12 +165,13 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	var err error
+	// Ports left 0 are picked free here; another process may take one
+	// between the pick and the node's bind, so a boot that dies of a taken
+	// port is retried with fresh ones.
+	var auto []*int
 	for _, p := range []*int{&cfg.AMQPPort, &cfg.DistPort, &cfg.ManagementPort} {
 		if *p == 0 {
-			if *p, err = FreePort(); err != nil {
-				return nil, err
-			}
+			auto = append(auto, p)
 		}
 	}
 	host := cfg.Host
@@ -177,21 +182,68 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Addr = net.IPv4(127, 0, 0, 1)
 	}
 	name := cfg.Name + "@" + host
-	n := &Node{cfg: cfg, nodeName: name, log: log.With("component", "rabbitnode", "node", name), exited: make(chan struct{})}
-	if err := n.prepare(); err != nil {
+	for attempt := 1; ; attempt++ {
+		for _, p := range auto {
+			var err error
+			if *p, err = FreePort(); err != nil {
+				return nil, err
+			}
+		}
+		n := &Node{cfg: cfg, nodeName: name, log: log.With("component", "rabbitnode", "node", name), exited: make(chan struct{})}
+		err := n.boot(ctx)
+		if err == nil {
+			n.log.Info("RabbitMQ node ready", "amqp", n.AMQPURL(), "management", n.ManagementURL(), "pid", n.PID())
+			return n, nil
+		}
+		if attempt < startAttempts && len(auto) > 0 && n.portTaken() {
+			n.log.Warn("RabbitMQ node lost a port to another process during boot; retrying with fresh ports", "attempt", attempt, "err", err)
+			continue
+		}
 		return nil, err
+	}
+}
+
+// startAttempts bounds the boots Start tries when a freshly picked port
+// was taken before the node could bind it.
+const startAttempts = 3
+
+// boot prepares the node's directories, launches it and waits until it is
+// ready, killing it if it is not.
+func (n *Node) boot(ctx context.Context) error {
+	if err := n.prepare(); err != nil {
+		return err
 	}
 	if err := n.launch(); err != nil {
-		return nil, err
+		return err
 	}
-	bootCtx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	bootCtx, cancel := context.WithTimeout(ctx, n.cfg.StartTimeout)
 	defer cancel()
 	if err := n.awaitReady(bootCtx); err != nil {
 		_ = n.Kill()
-		return nil, fmt.Errorf("rabbitmq node %s did not become ready (log: %s): %w", n.nodeName, n.LogDir(), err)
+		return fmt.Errorf("rabbitmq node %s did not become ready (log: %s): %w", n.nodeName, n.LogDir(), err)
 	}
-	n.log.Info("RabbitMQ node ready", "amqp", n.AMQPURL(), "management", n.ManagementURL(), "pid", n.PID())
-	return n, nil
+	return nil
+}
+
+// portTaken reports whether the node's process has exited and its logs say
+// a listener could not bind its address.
+func (n *Node) portTaken() bool {
+	select {
+	case <-n.exited:
+	default:
+		return false
+	}
+	entries, err := os.ReadDir(n.LogDir())
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(n.LogDir(), e.Name()))
+		if err == nil && (bytes.Contains(b, []byte("eaddrinuse")) || bytes.Contains(b, []byte("could_not_start_listener"))) {
+			return true
+		}
+	}
+	return false
 }
 
 func (n *Node) prepare() error {
