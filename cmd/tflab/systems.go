@@ -6,6 +6,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/ticketflow"
+	"github.com/ticketflow-lab/tflab/system/ticketsale"
 )
 
 // systems is the registry of systems under test: one line per system. up,
@@ -13,6 +14,7 @@ import (
 // "labtest" tag also knows the lab's test systems (labtestSystems).
 var systems = mustRegistry(append([]sut.System{
 	ticketflow.System(),
+	ticketsale.System(),
 }, labtestSystems()...)...)
 
 // mustRegistry builds the registry; a bad system table is a programming

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,8 +53,32 @@ func TestScenariosSchemaPerSystem(t *testing.T) {
 		t.Errorf("schema of every system: exit %d", code)
 	}
 	_, stderr, code = runInProcess(t, nil, "scenarios", "schema", "--system", "nope")
-	if code != ExitUsage || !strings.Contains(stderr, "known: placeholder, ticketflow") {
+	if code != ExitUsage || !strings.Contains(stderr, "known: placeholder, ticketflow, ticketsale") {
 		t.Errorf("unknown system: exit %d, %s", code, stderr)
+	}
+}
+
+// ticketsale's schema names its six services and its event subjects.
+func TestScenariosSchemaOfTicketsale(t *testing.T) {
+	out, stderr, code := runInProcess(t, nil, "scenarios", "schema", "--system", "ticketsale")
+	if code != ExitPass {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct {
+		Defs map[string]struct {
+			Enum []string `json:"enum"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	services := doc.Defs["service"].Enum
+	slices.Sort(services)
+	if want := []string{"auth", "expiration", "gateway", "orders", "payments", "tickets"}; !slices.Equal(services, want) {
+		t.Errorf("service enum %v, want %v", services, want)
+	}
+	if !strings.Contains(out, `"order:created"`) {
+		t.Errorf("schema names no event subject: %s", out)
 	}
 }
 
@@ -106,7 +131,7 @@ func TestScenariosListBySystem(t *testing.T) {
 		t.Errorf("placeholder has no catalog scenarios: exit %d\n%s", code, out)
 	}
 	_, stderr, code = runInProcess(t, nil, "scenarios", "list", "--system", "nope")
-	if code != ExitUsage || !strings.Contains(stderr, "known: placeholder, ticketflow") {
+	if code != ExitUsage || !strings.Contains(stderr, "known: placeholder, ticketflow, ticketsale") {
 		t.Errorf("unknown system: exit %d, %s", code, stderr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -357,7 +358,7 @@ func serviceSpecs(sys sut.System, scale map[string]int) ([]lab.ServiceSpec, erro
 		if n < 1 || n > 9 {
 			return nil, usageErrorf("--scale %s=%d: want 1 to 9", s.Name, n)
 		}
-		specs = append(specs, lab.ServiceSpec{Name: s.Name, Instances: n, HTTPPort: s.Port})
+		specs = append(specs, lab.ServiceSpec{Name: s.Name, Instances: n, HTTPPort: s.Port, Needs: maps.Clone(s.Needs)})
 	}
 	for name := range scale {
 		if !known[name] {

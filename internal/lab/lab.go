@@ -55,6 +55,10 @@ type ServiceSpec struct {
 	HTTPPort  int
 	Settings  map[string]string
 	Unprotect []string
+	// Needs maps a setting to the service whose HTTP base URL the lab
+	// gives every instance under it (instance 1's), e.g. "gateway-url" →
+	// "gateway"; a value in Settings wins.
+	Needs map[string]string
 }
 
 // Config describes a lab.
@@ -117,6 +121,13 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("lab: service %s: %d instances, want 1 to 9", s.Name, s.Instances))
 		}
 	}
+	for _, s := range c.Services {
+		for _, setting := range slices.Sorted(maps.Keys(s.Needs)) {
+			if need := s.Needs[setting]; !seen[need] {
+				errs = append(errs, fmt.Errorf("lab: service %s: setting %s needs service %q, which the lab does not run", s.Name, setting, need))
+			}
+		}
+	}
 	if c.Broker == nil {
 		errs = append(errs, errors.New("lab: broker provider must be set"))
 	}
@@ -172,6 +183,8 @@ type instance struct {
 	proxyListen string
 	// fixedHTTP is the service's own fixed HTTP port (0 = generic plan).
 	fixedHTTP int
+	// needs is the spec's Needs (setting → service).
+	needs map[string]string
 }
 
 // Start brings the lab up: broker (booting while Toxiproxy starts and the
@@ -295,6 +308,7 @@ func planInstances(cfg Config, layout Layout) ([]*instance, error) {
 					RunDir: layout.Dir, Seed: cfg.Seed,
 					Unprotect: slices.Clone(s.Unprotect), Settings: maps.Clone(s.Settings),
 				},
+				needs: s.Needs,
 			})
 		}
 	}
@@ -373,21 +387,33 @@ func reserveHTTPPorts(plan []*instance) (release func(), err error) {
 
 // setPeers tells every instance where the first instance of every service
 // answers HTTP (for services that call each other, e.g. a sync contrast
-// flow), unless the spec set the key itself.
+// flow), under PeerSetting and under each setting its spec Needs, unless
+// the spec set the key itself.
 func setPeers(plan []*instance) {
+	first := map[string]string{}
+	for _, peer := range plan {
+		if peer.cfg.Instance == 1 {
+			first[peer.cfg.Name] = "http://127.0.0.1:" + strconv.Itoa(peer.httpPort)
+		}
+	}
 	for _, in := range plan {
-		for _, peer := range plan {
-			if peer.cfg.Instance != 1 {
-				continue
+		keys := map[string]string{}
+		for name := range first {
+			keys[PeerSetting(name)] = name
+		}
+		maps.Copy(keys, in.needs)
+		for key, name := range keys {
+			url, ok := first[name]
+			if !ok {
+				continue // Config.Validate refuses a need the lab does not run
 			}
-			key := PeerSetting(peer.cfg.Name)
 			if _, set := in.cfg.Settings[key]; set {
 				continue
 			}
 			if in.cfg.Settings == nil {
 				in.cfg.Settings = map[string]string{}
 			}
-			in.cfg.Settings[key] = "http://127.0.0.1:" + strconv.Itoa(peer.httpPort)
+			in.cfg.Settings[key] = url
 		}
 	}
 }

@@ -43,7 +43,10 @@ func TestConfigValidate(t *testing.T) {
 		"ports":           func(c *lab.Config) { c.Ports = "some" },
 		"run dir":         func(c *lab.Config) { c.RunDir = "" },
 		"command":         func(c *lab.Config) { c.Command = nil },
-		"queue type":      func(c *lab.Config) { c.QueueType = "lazy" },
+		`needs service "gateway"`: func(c *lab.Config) {
+			c.Services = []lab.ServiceSpec{{Name: "payments", Needs: map[string]string{"gateway-url": "gateway"}}}
+		},
+		"queue type": func(c *lab.Config) { c.QueueType = "lazy" },
 		"partition": func(c *lab.Config) {
 			c.Broker = broker.Private{NodeName: "x", Nodes: 3}
 			c.PartitionHandling = "sometimes"

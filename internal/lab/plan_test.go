@@ -41,6 +41,44 @@ func TestPlanGivesServicesTheirFixedPortsAndPeers(t *testing.T) {
 	}
 }
 
+func TestNeedsGetTheNamedServicesURL(t *testing.T) {
+	cfg := Config{System: "ticketsale", Ports: PortsRandom, Services: []ServiceSpec{
+		{Name: "payments", Instances: 2, Needs: map[string]string{"gateway-url": "gateway"}},
+		{Name: "gateway", Instances: 2},
+		{Name: "orders", Needs: map[string]string{"gateway-url": "gateway"}, Settings: map[string]string{"gateway-url": "http://elsewhere"}},
+	}}
+	plan, err := planInstances(cfg, Layout{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := reserveHTTPPorts(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	urls := map[string]string{}
+	for _, in := range plan {
+		urls[in.cfg.ID()] = "http://127.0.0.1:" + strconv.Itoa(in.httpPort)
+	}
+	for _, in := range plan {
+		got, set := in.cfg.Settings["gateway-url"]
+		switch in.cfg.Name {
+		case "payments":
+			if got != urls["gateway"] {
+				t.Errorf("%s: gateway-url %q, want instance 1's %q", in.cfg.ID(), got, urls["gateway"])
+			}
+		case "orders":
+			if got != "http://elsewhere" {
+				t.Errorf("orders: gateway-url %q, want the spec's own value", got)
+			}
+		default:
+			if set {
+				t.Errorf("%s needs nothing but got gateway-url %q", in.cfg.ID(), got)
+			}
+		}
+	}
+}
+
 func TestRandomHTTPPortsAreHeldUntilReleased(t *testing.T) {
 	cfg := Config{System: "ticketflow", Ports: PortsRandom, Services: []ServiceSpec{{Name: "inquiries"}, {Name: "tickets", Instances: 2}}}
 	plan, err := planInstances(cfg, Layout{Dir: t.TempDir()})

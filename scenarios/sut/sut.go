@@ -3,6 +3,7 @@ package sut
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -51,6 +52,10 @@ type Service struct {
 	Port int
 	// Main runs one instance (`tflab serve <system>/<service>`).
 	Main service.Main
+	// Needs maps a setting to the service of the system whose HTTP base
+	// URL `tflab up` gives this one under it, e.g. "gateway-url" →
+	// "gateway" (nil: none).
+	Needs map[string]string
 }
 
 var namePattern = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
@@ -76,6 +81,13 @@ func (s System) Validate() error {
 		}
 		if svc.Instances < 0 || svc.Port < 0 {
 			errs = append(errs, fmt.Errorf("system %s: service %s: negative instances or port", s.Name, svc.Name))
+		}
+	}
+	for _, svc := range s.Services {
+		for _, setting := range slices.Sorted(maps.Keys(svc.Needs)) {
+			if need := svc.Needs[setting]; setting == "" || !seen[need] {
+				errs = append(errs, fmt.Errorf("system %s: service %s: setting %q needs %q, not a service of the system", s.Name, svc.Name, setting, need))
+			}
 		}
 	}
 	if err := s.Variants.Validate(); err != nil {

@@ -53,12 +53,20 @@ func TestRegistryLookup(t *testing.T) {
 func TestRegistryRefusesBadSystems(t *testing.T) {
 	noMain := sys("b", "x")
 	noMain.Services[0].Main = nil
+	needsStranger := sys("a", "x", "y")
+	needsStranger.Services[0].Needs = map[string]string{"z-url": "z"}
+	needsFriend := sys("b", "x", "y")
+	needsFriend.Services[0].Needs = map[string]string{"y-url": "y"}
+	if _, err := sut.NewRegistry(needsFriend); err != nil {
+		t.Errorf("a need of a service of the system: %v", err)
+	}
 	for name, ss := range map[string][]sut.System{
 		"duplicate":                    {sys("a", "x"), sys("a", "y")},
 		"bad name":                     {sys("A b", "x")},
 		"no services":                  {sys("a")},
 		"duplicate service":            {sys("a", "x", "x")},
 		"no main":                      {noMain},
+		"needs an unknown service":     {needsStranger},
 		"vocabulary of another system": {func() sut.System { s := sys("a", "x"); s.Vocabulary.System = "b"; return s }()},
 		"bad variants":                 {{Name: "a", Services: sys("a", "x").Services, Vocabulary: sys("a", "x").Vocabulary, Variants: service.Variants{Toggles: []service.Toggle{{Name: "t", Unprotect: []string{"nope"}}}}}},
 	} {

@@ -1,6 +1,9 @@
 package ticketsale
 
 import (
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
+	"github.com/ticketflow-lab/tflab/system/messaging"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/auth"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
@@ -101,4 +104,35 @@ func Variants() service.Variants {
 					ToggleNoPaymentGuards, ToggleNoDeleteGuards, ToggleNoReserveAtomic, ToggleNoOutbox, ToggleNoExpirationJobID}},
 		},
 	}
+}
+
+// Note is what `tflab up` and status say about the system.
+const Note = "ticketsale runs its services only: no workload, invariants, snapshot or scenarios yet"
+
+// System returns ticketsale as a plug-in of the lab: Services in their
+// start order with their fixed ports and Needs, Variants, and the
+// vocabulary scenario files may name.
+func System() sut.System {
+	s := sut.System{Name: Name, Note: Note, Variants: Variants(), Vocabulary: vocabulary()}
+	for _, svc := range Services {
+		s.Services = append(s.Services, sut.Service{Name: svc.Name, Port: svc.HTTPPort, Main: svc.Main, Needs: svc.Needs})
+	}
+	return s
+}
+
+// vocabulary is what ticketsale's scenario files may name: the services,
+// the event subjects as message types, and the protections a ticketsale
+// service honours in --unprotect (tsapp.Protections and
+// common.ParseToggles): confirms, retries and outbox. It has no in-app
+// fault points.
+func vocabulary() spec.Vocabulary {
+	v := spec.Vocabulary{
+		System:       Name,
+		Protections:  []string{messaging.ProtConfirms, messaging.ProtRetries, messaging.ProtOutbox},
+		MessageTypes: append([]string(nil), common.Subjects...),
+	}
+	for _, svc := range Services {
+		v.Services = append(v.Services, svc.Name)
+	}
+	return v
 }

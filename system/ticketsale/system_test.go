@@ -1,10 +1,12 @@
 package ticketsale_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/ticketflow-lab/tflab/system/ticketsale"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/payments"
 )
 
 func TestVariantsValidateAndEachToggleSwitchesOne(t *testing.T) {
@@ -54,5 +56,25 @@ func TestServicesAreComplete(t *testing.T) {
 		if !seen[n] {
 			t.Errorf("service %s missing", n)
 		}
+	}
+}
+
+func TestSystemIsAValidPluginThatWiresPaymentsToTheGateway(t *testing.T) {
+	s := ticketsale.System()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	pay, err := s.Service(common.ServicePayments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pay.Needs[payments.SettingGatewayURL]; got != common.ServiceGateway {
+		t.Errorf("payments needs %q for %s, want the gateway", got, payments.SettingGatewayURL)
+	}
+	if !slices.Equal(s.Vocabulary.MessageTypes, common.Subjects) {
+		t.Errorf("message types %v, want the subjects %v", s.Vocabulary.MessageTypes, common.Subjects)
+	}
+	if len(s.Vocabulary.InAppServices) != 0 || s.Note == "" {
+		t.Errorf("in-app services %v, note %q", s.Vocabulary.InAppServices, s.Note)
 	}
 }
