@@ -1,6 +1,7 @@
 package anomalies
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -153,15 +154,37 @@ type Consumer struct {
 		Name  string `json:"name"`
 		VHost string `json:"vhost"`
 	} `json:"queue"`
-	Channel struct {
-		Name string `json:"name"`
-		// ConnectionName is the broker's name of the connection (the one
-		// Connection.Name holds), not the client's connection_name.
-		ConnectionName string `json:"connection_name"`
-	} `json:"channel_details"`
-	Tag         string `json:"consumer_tag"`
-	Prefetch    int    `json:"prefetch_count"` // 0: unlimited
-	AckRequired bool   `json:"ack_required"`
+	Channel     ChannelDetails `json:"channel_details"`
+	Tag         string         `json:"consumer_tag"`
+	Prefetch    int            `json:"prefetch_count"` // 0: unlimited
+	AckRequired bool           `json:"ack_required"`
+}
+
+// ChannelDetails names a consumer's channel. The broker sends an empty
+// array instead of an object when the channel has just gone (a consumer
+// listed while its connection closes); that decodes as no channel.
+type ChannelDetails struct {
+	Name string `json:"name"`
+	// ConnectionName is the broker's name of the connection (the one
+	// Connection.Name holds), not the client's connection_name.
+	ConnectionName string `json:"connection_name"`
+}
+
+// UnmarshalJSON accepts the channel's object or the broker's empty array.
+func (c *ChannelDetails) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		var none []json.RawMessage
+		if err := json.Unmarshal(t, &none); err != nil {
+			return err
+		}
+		if len(none) > 0 {
+			return fmt.Errorf("channel_details: want an object or an empty array, got %d elements", len(none))
+		}
+		*c = ChannelDetails{}
+		return nil
+	}
+	type plain ChannelDetails
+	return json.Unmarshal(b, (*plain)(c))
 }
 
 // Consumers lists the queues' consumers, scoped like Queues. Like the queue

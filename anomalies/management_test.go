@@ -2,6 +2,7 @@ package anomalies
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -64,5 +65,22 @@ func TestManagementConsumersDecodesTheBrokersListing(t *testing.T) {
 	if len(got) != 1 || got[0].Queue.Name != "sla-ticket-changes" || got[0].Channel.ConnectionName != "127.0.0.1:5 -> 127.0.0.1:6" ||
 		got[0].Prefetch != 1 || !got[0].AckRequired {
 		t.Fatalf("decoded %+v", got)
+	}
+}
+
+// The broker lists a consumer whose channel has just closed with
+// channel_details as an empty array; the list must still decode.
+func TestConsumerChannelDetailsMayBeAnEmptyArray(t *testing.T) {
+	var cs []Consumer
+	src := `[{"queue":{"name":"q","vhost":"v"},"channel_details":{"name":"c (1)","connection_name":"127.0.0.1:1 -> 127.0.0.1:2"},"consumer_tag":"a","prefetch_count":1,"ack_required":true},
+	 {"queue":{"name":"q","vhost":"v"},"channel_details":[],"consumer_tag":"b","prefetch_count":0,"ack_required":true}]`
+	if err := json.Unmarshal([]byte(src), &cs); err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 || cs[0].Channel.ConnectionName != "127.0.0.1:1 -> 127.0.0.1:2" || cs[0].Prefetch != 1 || cs[1].Channel != (ChannelDetails{}) || cs[1].Tag != "b" {
+		t.Errorf("decoded %+v", cs)
+	}
+	if err := json.Unmarshal([]byte(`[{"channel_details":[1]}]`), &cs); err == nil {
+		t.Error("a non-empty array decoded as channel details")
 	}
 }
