@@ -50,11 +50,11 @@ jaeger: ## Build the Jaeger all-in-one into bin/jaeger from tools/jaeger (first 
 
 .PHONY: test
 test: deps ## Every test once (unit, integration, the README's tour with every catalog scenario + control live), race detector on
-	$(GO) test -race -count=1 -tags integration,scenario -timeout 18m $(GO_TEST_FLAGS) ./...
+	$(GO) test -race -count=1 -tags integration,scenario -timeout 30m $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-tour
 test-tour: deps ## Only the README's tour, typed in a fresh copy (TFLAB_TOUR=word,word picks lines; TFLAB_SCENARIOS=a,b narrows its suite)
-	$(GO) test -count=1 -tags integration,scenario -timeout 18m -run ReadmeTour -v ./cmd/tflab
+	$(GO) test -count=1 -tags integration,scenario -timeout 30m -run ReadmeTour -v ./cmd/tflab
 
 .PHONY: test-cluster
 test-cluster: deps ## Only the live test of the faults between cluster nodes (three nodes, nftables cuts; needs root)
@@ -73,7 +73,7 @@ test-jaeger: deps jaeger ## Only the Jaeger trace test: builds bin/jaeger first,
 
 .PHONY: test-scenarios
 test-scenarios: deps ## Only the live catalog: the tour's suite line (every scenario + control, about 4 minutes on 2 cores; TFLAB_SCENARIOS=a,b picks)
-	TFLAB_TOUR=suite $(GO) test -count=1 -tags integration,scenario -timeout 18m -run ReadmeTour -v ./cmd/tflab
+	TFLAB_TOUR=suite $(GO) test -count=1 -tags integration,scenario -timeout 30m -run ReadmeTour -v ./cmd/tflab
 
 # test-stress: how long the busy loops may live at most (they end by
 # themselves even if make is killed; the recipe kills them as soon as the
