@@ -237,25 +237,39 @@ func (b *Broker) closeConnections(ctx context.Context) (Healer, error) {
 	if env.Management == nil {
 		return nil, fmt.Errorf("inject %s: the broker has no management API", b.Name())
 	}
-	conns, err := env.Management.Connections(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("inject %s: %w", b.Name(), err)
-	}
-	env.log().Info("Injecting anomaly", "anomaly", b.Name(), "connections", len(conns))
+	// The management API lists connections as of its last statistics
+	// emission, which lags on a busy broker: when it shows none of the
+	// service's connections, look again until one shows or the wait ends.
+	until := time.Now().Add(closeListWait)
 	closed := 0
 	var errs []error
-	for _, c := range conns {
-		if b.Service != "" && !strings.HasPrefix(c.ClientName(), b.Service+"-") {
-			continue
+	for {
+		conns, err := env.Management.Connections(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("inject %s: %w", b.Name(), err)
 		}
-		err := env.Management.CloseConnection(ctx, c.Name, "tflab: "+b.Name())
-		switch {
-		case err == nil:
-			closed++
-		case isStatus(err, 404):
-			// it closed by itself meanwhile
-		default:
-			errs = append(errs, err)
+		env.log().Info("Injecting anomaly", "anomaly", b.Name(), "connections", len(conns))
+		for _, c := range conns {
+			if b.Service != "" && !strings.HasPrefix(c.ClientName(), b.Service+"-") {
+				continue
+			}
+			err := env.Management.CloseConnection(ctx, c.Name, "tflab: "+b.Name())
+			switch {
+			case err == nil:
+				closed++
+			case isStatus(err, 404):
+				// it closed by itself meanwhile
+			default:
+				errs = append(errs, err)
+			}
+		}
+		if closed > 0 || len(errs) > 0 || time.Now().After(until) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("inject %s: %w", b.Name(), ctx.Err())
+		case <-time.After(closeListEvery):
 		}
 	}
 	env.Evidence.Add(CounterConnectionsClosed, float64(closed))
@@ -267,3 +281,10 @@ func (b *Broker) closeConnections(ctx context.Context) (Healer, error) {
 	}
 	return Nothing, nil
 }
+
+// How long close-connections looks for a connection to close, and how
+// often.
+const (
+	closeListWait  = 10 * time.Second
+	closeListEvery = 250 * time.Millisecond
+)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -118,7 +119,33 @@ func Poll(wait time.Duration, fn func() error) error {
 
 // Logger writes to the test's output.
 func Logger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &endingWriter{w: t.Output()}
+	t.Cleanup(w.end)
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// endingWriter writes to a test's output until the test ends, then drops
+// what comes: goroutines of embedded libraries (Toxiproxy's links) may
+// still log while they wind down, and writing to a finished test panics.
+type endingWriter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	ended bool
+}
+
+func (e *endingWriter) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ended {
+		return len(p), nil
+	}
+	return e.w.Write(p)
+}
+
+func (e *endingWriter) end() {
+	e.mu.Lock()
+	e.ended = true
+	e.mu.Unlock()
 }
 
 var seq atomic.Int64
