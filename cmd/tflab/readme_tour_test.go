@@ -131,6 +131,7 @@ func (tr *tour) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, prog, args[1:]...)
 	cmd.Dir, cmd.Env = tr.dir, newcomerEnv()
 	cmd.WaitDelay = 10 * time.Second
+	labtest.DieWithTest(cmd)
 	return cmd
 }
 
@@ -172,7 +173,7 @@ func (tr *tour) start(args ...string) *bgProc {
 	p := &bgProc{stdout: &labtest.SyncBuffer{}, stderr: &labtest.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = tr.command(context.WithoutCancel(tr.t.Context()), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.SysProcAttr.Setpgid = true
 	if err := p.cmd.Start(); err != nil {
 		tr.t.Fatal(err)
 	}

@@ -76,6 +76,7 @@ func startUp(t *testing.T, workDir, name string, args ...string) *upProc {
 	u.cmd = exec.Command(tflabBinary(t), append([]string{"up", "--system", "placeholder", "--ports", "random", "--run-dir", filepath.Join("runs", name)}, args...)...)
 	u.cmd.Dir = workDir
 	u.cmd.Stdout, u.cmd.Stderr = u.stdout, u.stderr
+	labtest.DieWithTest(u.cmd)
 	if err := u.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -136,6 +137,7 @@ func runTflab(t *testing.T, workDir string, env []string, args ...string) (stdou
 	cmd.Env = append(os.Environ(), env...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
+	labtest.DieWithTest(cmd)
 	err := cmd.Run()
 	code = 0
 	if ee, ok := errors.AsType[*exec.ExitError](err); ok {

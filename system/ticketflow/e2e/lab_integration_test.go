@@ -93,6 +93,7 @@ func startLab(t *testing.T) *runningLab {
 	cmd.Dir = work
 	stdout, stderr := &labtest.SyncBuffer{}, &labtest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	labtest.DieWithTest(cmd)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
