@@ -34,6 +34,8 @@ import (
 
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
@@ -67,6 +69,9 @@ type Config struct {
 	// console adds NAME --out RunsRoot [--control]). Empty: the page lists
 	// the catalog but starts nothing.
 	RunCommand []string
+	// Evaluate judges a history for the Live page's invariant board: the
+	// evaluation `tflab verify` runs (nil: check.Evaluate).
+	Evaluate func(*history.History) check.Verdict
 }
 
 // Console is the web console's handler and the faults it injected.
@@ -83,6 +88,8 @@ type Console struct {
 	close   context.CancelFunc
 	jobMu   sync.Mutex
 	job     *scenarioJob // the last scenario run started from the Scenarios page
+	liveMu  sync.Mutex
+	liveSt  *liveState // the Live page's history, read from the lab's span files
 }
 
 // New builds a console. Faults it injects are recorded in the lab's run
@@ -164,6 +171,9 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /runs", c.runsPage)
 	mux.HandleFunc("GET /runs/{name}/report.html", c.report)
 	mux.HandleFunc("GET /trace", c.tracePage)
+	mux.HandleFunc("GET /live", c.livePage)
+	mux.HandleFunc("GET /live/stream", c.liveStream)
+	mux.HandleFunc("GET /live/board", c.liveBoard)
 	c.portalRoutes(mux)
 	c.deskRoutes(mux)
 	c.adminRoutes(mux)
