@@ -42,12 +42,12 @@ type depthSample struct {
 // liveState is the lab's history as far as the console has read it, the
 // queue-depth samples taken so far, and the board's last judgement.
 type liveState struct {
-	mu      sync.Mutex
-	dir     string // the traces directory tailed
-	tail    *run.SpanTail
-	events  []history.Event
-	depths  []depthSample
-	depthAt time.Time
+	mu       sync.Mutex
+	dir      string // the traces directory tailed
+	tail     *run.SpanTail
+	events   []history.Event
+	depths   []depthSample
+	depthAt  time.Time
 	depthErr string
 
 	judged   int // len(events) at the last judgement
