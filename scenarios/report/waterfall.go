@@ -35,9 +35,9 @@ type waterfall struct {
 
 type waterfallSpan struct {
 	Service, Kind, MessageType, MessageID, Name string
-	Offset, Width                              string // CSS percentages
-	Took                                       string
-	Marks                                      []string // redelivered, duplicate, dedup-skip, error
+	Offset, Width                               string // CSS percentages
+	Took                                        string
+	Marks                                       []string // redelivered, duplicate, dedup-skip, error
 }
 
 // idLink is an id in the violations table with where it links to: the
