@@ -66,8 +66,9 @@ type Config struct {
 	Log *slog.Logger
 	// RunCommand starts a scenario run on the Scenarios page: the command
 	// and arguments before the scenario's name, e.g. tflab run (the
-	// console adds NAME --out RunsRoot [--control]). Empty: the page lists
-	// the catalog but starts nothing.
+	// console adds NAME --out RunsRoot [--control], and --console-url with
+	// its own URL once started). Empty: the page lists the catalog but
+	// starts nothing.
 	RunCommand []string
 	// Evaluate judges a history for the Live page's invariant board: the
 	// evaluation `tflab verify` runs (nil: check.Evaluate).
@@ -82,6 +83,7 @@ type Console struct {
 	reg   *registry
 	log   *slog.Logger
 	srv   *http.Server
+	base  string // the URL Start serves on ("" before)
 	// closing ends when Close starts: long-lived streams (the desk's live
 	// metrics) end with it, so that shutting down does not wait for them.
 	closing context.Context
@@ -131,8 +133,9 @@ func (c *Console) Start(addr string) (string, error) {
 		return "", fmt.Errorf("console: %w", err)
 	}
 	c.srv = &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	c.base = "http://" + ln.Addr().String()
 	go func() { _ = c.srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
+	return c.base, nil
 }
 
 // Close heals every fault the console injected, stops a scenario run it
