@@ -773,7 +773,6 @@ func WriteRunFiles(dir string, h *history.History, v check.Verdict) error {
 	return writeRunFiles(dir, h, v, "")
 }
 
-
 func createFile(dir, name string, write func(io.Writer) error) error {
 	f, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
