@@ -94,6 +94,7 @@ func (c *Console) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /desk/alerts", h(c.alerts))
 	mux.HandleFunc("POST /desk/alerts/{id}/read", h(c.markAlert))
 	mux.HandleFunc("GET /desk/live-metrics", h(c.liveMetrics))
+	mux.HandleFunc("GET /desk/avatar", h(c.avatar))
 }
 
 // workingAgent returns the agent id the desk works as.
