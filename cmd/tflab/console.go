@@ -95,7 +95,9 @@ opens it in the desktop's browser (xdg-open).
 
 The console: inject a fault by click (the same fault classes and executors
 as scenario files), heal it; the topology with queue depths and active
-faults; the scenario catalog, each scenario or its control started as a
+faults; live throughput, latency and queue-depth charts with fault bands and
+the invariant board (the lab's spans judged as 'tflab verify' judges them);
+the scenario catalog, each scenario or its control started as a
 fresh run with its progress, verdict and report; the run directories with
 verdicts and reports; follow a message through every service's spans. For a Ticketflow lab also Ticketflow's own
 front ends: the customer portal (/portal), the agent desk with its

@@ -1,19 +1,24 @@
 // Package console is the lab's web console: inject a fault by click (forms
 // generated from the scenario schema, applied by the runner's executors),
-// the lab's topology with queue depths and active faults, the run
-// directories with their verdicts and reports, and a follow-a-message
-// waterfall from the span files. For a Ticketflow lab it also serves
-// Ticketflow's own three front ends, rendered server-side over the
-// services' HTTP APIs: the customer portal (/portal), the agent desk
-// (/desk, with the live-metrics widget relaying the Metrics service's
-// Server-Sent Events) and the admin panel (/admin, in-app anomaly tiles
-// applied to every instance of a service).
+// the lab's topology with queue depths and active faults, the Live page
+// (throughput, latency and queue-depth charts with the console's faults as
+// bands, sent as Server-Sent Events, and the invariant board: the lab's
+// span files tailed and judged by the evaluation `tflab verify` runs, each
+// latest finding linked to its waterfall), the scenario catalog with runs
+// started from it, the run directories with their verdicts and reports,
+// and a follow-a-message waterfall from the span files. For a Ticketflow
+// lab it also serves Ticketflow's own three front ends, rendered
+// server-side over the services' HTTP APIs: the customer portal (/portal),
+// the agent desk (/desk, with the live-metrics widget relaying the
+// Server-Sent Events of every Metrics instance, and avatars drawn locally)
+// and the admin panel (/admin, in-app anomaly tiles applied to every
+// instance of a service).
 //
 // It serves on loopback only, answers only requests addressed to a loopback
 // host name (no DNS rebinding), and takes every state-changing request as a
 // POST whose Origin (or Sec-Fetch-Site) says it came from the console's own
-// pages. It never shows the broker's credentials. Pages use htmx, vendored
-// under static/vendor, so the console works offline.
+// pages. It never shows the broker's credentials. Pages use htmx, uPlot and
+// Cytoscape.js, vendored under static/vendor, so the console works offline.
 package console
 
 import (

@@ -391,6 +391,7 @@ svg text { font-size: 11px; fill: #333; }
 .span-row.error .bar { background: #c62828; } .span-row.dedup-skip .bar, .span-row.duplicate .bar { background: #ef6c00; }
 .span-row .took { width: 6em; text-align: right; color: #666; }
 .mark { background: #ffebee; color: #c62828; border-radius: 3px; padding: 0 0.3em; margin-left: 0.3em; }
+section.waterfall:target { outline: 2px solid #1565c0; outline-offset: 4px; }
 </style>
 </head>
 <body>

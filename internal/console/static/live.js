@@ -25,7 +25,10 @@
         ctx.fillRect(x0, top, Math.max(2, x1 - x0), h);
         ctx.fillStyle = b.failed ? "#666" : "#c62828";
         ctx.font = (11 * devicePixelRatio) + "px system-ui, sans-serif";
-        ctx.fillText(b.label, x0 + 3, top + 12 * devicePixelRatio);
+        // The label reads inside the plot: right-aligned at a band near its end.
+        const near = right - x0 < ctx.measureText(b.label).width + 6;
+        ctx.textAlign = near ? "right" : "left";
+        ctx.fillText(b.label, near ? right - 3 : x0 + 3, top + (12 + 13 * n) * devicePixelRatio);
         n++;
       }
       ctx.restore();
@@ -36,7 +39,7 @@
   function chart(id, name, series) {
     const el = document.getElementById(id);
     const opts = {
-      width: Math.min(900, Math.max(360, el.clientWidth || 600)), height: 200,
+      width: 440, height: 200,
       series: [{}].concat(series),
       axes: [{}, { size: 60 }],
       hooks: { drawClear: [bands(name)] },
