@@ -50,9 +50,19 @@ type liveState struct {
 	depthAt  time.Time
 	depthErr string
 
-	judged   int // len(events) at the last judgement
-	judgedAt time.Time
-	verdict  *check.Verdict
+	judged    int // len(events) at the last judgement
+	judgedAt  time.Time
+	judgeTook time.Duration // how long the last judgement took
+	verdict   *check.Verdict
+
+	firstPub map[string]time.Time // each message id's first publish start
+	handled  []handling           // every handling read, in reading order
+}
+
+// handling is one process span as the charts need it.
+type handling struct {
+	End       time.Time
+	MessageID string
 }
 
 // live returns the lab's live state, created on first use for the lab's
@@ -75,8 +85,19 @@ func (l *liveState) read() error {
 	if l.dir == "" {
 		return nil
 	}
+	if l.firstPub == nil {
+		l.firstPub = map[string]time.Time{}
+	}
 	return l.tail.Read(func(e history.Event) bool {
 		l.events = append(l.events, e)
+		switch {
+		case e.Kind == history.KindPublish && e.MessageID != "":
+			if t, ok := l.firstPub[e.MessageID]; !ok || e.Start.Before(t) {
+				l.firstPub[e.MessageID] = e.Start
+			}
+		case e.Kind == history.KindProcess:
+			l.handled = append(l.handled, handling{End: e.End, MessageID: e.MessageID})
+		}
 		return true
 	})
 }
@@ -156,20 +177,10 @@ func (c *Console) series(ctx context.Context, now time.Time) liveSeries {
 	out.Spans = len(l.events)
 	from := now.Add(-liveWindow).Truncate(time.Second)
 	n := int(now.Sub(from)/time.Second) + 1
-	firstPub := map[string]time.Time{}
-	for i := range l.events {
-		e := &l.events[i]
-		if e.Kind == history.KindPublish && e.MessageID != "" {
-			if t, ok := firstPub[e.MessageID]; !ok || e.Start.Before(t) {
-				firstPub[e.MessageID] = e.Start
-			}
-		}
-	}
 	counts := make([]float64, n)
 	lats := make([][]float64, n)
-	for i := range l.events {
-		e := &l.events[i]
-		if e.Kind != history.KindProcess || e.End.Before(from) || e.End.After(now) {
+	for _, e := range l.handled {
+		if e.End.Before(from) || e.End.After(now) {
 			continue
 		}
 		k := int(e.End.Sub(from) / time.Second)
@@ -177,7 +188,7 @@ func (c *Console) series(ctx context.Context, now time.Time) liveSeries {
 			continue
 		}
 		counts[k]++
-		if p, ok := firstPub[e.MessageID]; ok && !e.End.Before(p) {
+		if p, ok := l.firstPub[e.MessageID]; ok && !e.End.Before(p) {
 			lats[k] = append(lats[k], float64(e.End.Sub(p))/float64(time.Millisecond))
 		}
 	}
@@ -298,19 +309,21 @@ func liveHistory(events []history.Event) *history.History {
 }
 
 // judge reads new spans and judges the history again when spans arrived
-// since the last judgement and boardEvery has passed.
+// since the last judgement and boardEvery (or, on a long history, four
+// times the last judgement's duration) has passed.
 func (c *Console) judge(now time.Time) (check.Verdict, int, error) {
 	l := c.live()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	err := l.read()
-	if l.verdict == nil || (len(l.events) != l.judged && now.Sub(l.judgedAt) >= boardEvery) {
+	if l.verdict == nil || (len(l.events) != l.judged && now.Sub(l.judgedAt) >= max(boardEvery, 4*l.judgeTook)) {
 		evaluate := c.cfg.Evaluate
 		if evaluate == nil {
 			evaluate = check.Evaluate
 		}
+		t0 := time.Now()
 		v := evaluate(liveHistory(slices.Clone(l.events))) // Evaluate sorts its events
-		l.verdict, l.judged, l.judgedAt = &v, len(l.events), now
+		l.verdict, l.judged, l.judgedAt, l.judgeTook = &v, len(l.events), now, time.Since(t0)
 	}
 	return *l.verdict, l.judged, err
 }
