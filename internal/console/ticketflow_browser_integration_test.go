@@ -178,11 +178,16 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 		do(t,
 			chromedp.Click(chromedp.CSS(row+` .inquiry-details summary`)),
 			chromedp.WaitVisible(chromedp.CSS(row+` .note-input`)),
-			chromedp.Click(chromedp.CSS(row+` .add-note`)), // empty
 		)
+		// A click before htmx has taken over the swapped-in form would post
+		// it natively and navigate away.
+		notesForm := fmt.Sprintf(`document.querySelector(%q)`, row+` .notes form`)
+		until(t, "htmx to take over the comment form", notesForm+`?.["htmx-internal-data"] !== undefined`, 20*time.Second)
+		do(t, chromedp.Click(chromedp.CSS(row+` .add-note`))) // empty
 		if reason := text(t, row+` .note-error`); reason != "note is required" {
 			t.Fatalf("empty note: %q", reason)
 		}
+		until(t, "htmx to take over the answered comment form", notesForm+`?.["htmx-internal-data"] !== undefined`, 20*time.Second)
 		do(t, chromedp.SetValue(chromedp.CSS(row+` .note-input`), "Thanks, it works now."), chromedp.Click(chromedp.CSS(row+` .add-note`)))
 		until(t, "the comment", fmt.Sprintf(`Array.from(document.querySelectorAll(%q)).some(li => li.textContent.includes("Thanks, it works now."))`, row+` li.note`), 20*time.Second)
 	})
