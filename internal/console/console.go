@@ -140,6 +140,7 @@ func (c *Console) Start(addr string) (string, error) {
 	c.srv = &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	c.base = "http://" + ln.Addr().String()
 	go func() { _ = c.srv.Serve(ln) }()
+	go c.sampleLive()
 	return c.base, nil
 }
 

@@ -132,6 +132,28 @@ func (l *liveState) sampleDepths(ctx context.Context, c *Console, now time.Time)
 	l.depths = l.depths[i:]
 }
 
+// sampleLive reads new spans and samples the queue depths every
+// depthEvery until the console closes, so that the Live page opens on a
+// full window.
+func (c *Console) sampleLive() {
+	tick := time.NewTicker(depthEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.closing.Done():
+			return
+		case now := <-tick.C:
+			l := c.live()
+			l.mu.Lock()
+			if err := l.read(); err != nil {
+				c.log.Debug("Reading the span files", "err", err)
+			}
+			l.sampleDepths(c.closing, c, now)
+			l.mu.Unlock()
+		}
+	}
+}
+
 // liveBand is one fault as a band on the charts: unix seconds, To 0 while
 // it is active.
 type liveBand struct {
