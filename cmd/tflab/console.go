@@ -22,9 +22,25 @@ import (
 // API's 21000).
 const consoleFixedPort = 21080
 
+// consoleRunCommand is how the console starts a scenario run: `tflab run`
+// on the lab's external broker when it has one (--amqp-url, and
+// --management-url when given), so a run never starts a broker the lab
+// was told not to.
+func consoleRunCommand(exe string, bf brokerFlags) []string {
+	cmd := []string{exe, "--log-level=warn", "run"}
+	if bf.amqpURL != "" {
+		cmd = append(cmd, "--amqp-url", bf.amqpURL)
+		if bf.managementURL != "" {
+			cmd = append(cmd, "--management-url", bf.managementURL)
+		}
+	}
+	return cmd
+}
+
 // startConsole serves the web console of l on addr ("" picks 127.0.0.1 with
 // the fixed port or a free one, after ports) and records its URL in lab.json.
-func startConsole(l *lab.Lab, addr, ports string, log *slog.Logger) (*console.Console, error) {
+// Scenario runs it starts use the lab's broker flags bf.
+func startConsole(l *lab.Lab, addr, ports string, bf brokerFlags, log *slog.Logger) (*console.Console, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 		if ports == string(lab.PortsFixed) {
@@ -39,7 +55,7 @@ func startConsole(l *lab.Lab, addr, ports string, log *slog.Logger) (*console.Co
 	// The Scenarios page starts each run as `tflab run`, a fresh lab of its own.
 	var runCmd []string
 	if exe, err := os.Executable(); err == nil {
-		runCmd = []string{exe, "--log-level=warn", "run"}
+		runCmd = consoleRunCommand(exe, bf)
 	}
 	c, err := console.New(console.Config{
 		Info:         l.Info,
@@ -79,7 +95,9 @@ opens it in the desktop's browser (xdg-open).
 
 The console: inject a fault by click (the same fault classes and executors
 as scenario files), heal it; the topology with queue depths and active
-faults; the scenario catalog, each scenario or its control started as a
+faults; live throughput, latency and queue-depth charts with fault bands and
+the invariant board (the lab's spans judged as 'tflab verify' judges them);
+the scenario catalog, each scenario or its control started as a
 fresh run with its progress, verdict and report; the run directories with
 verdicts and reports; follow a message through every service's spans. For a Ticketflow lab also Ticketflow's own
 front ends: the customer portal (/portal), the agent desk with its

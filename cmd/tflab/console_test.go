@@ -44,3 +44,17 @@ func TestStatusListsTheConsole(t *testing.T) {
 		t.Fatalf("status table:\n%s", b.String())
 	}
 }
+
+// The console's scenario runs use the lab's external broker.
+func TestConsoleRunCommandKeepsTheLabsBroker(t *testing.T) {
+	if got := strings.Join(consoleRunCommand("tflab", brokerFlags{}), " "); got != "tflab --log-level=warn run" {
+		t.Errorf("private broker: %s", got)
+	}
+	got := strings.Join(consoleRunCommand("tflab", brokerFlags{amqpURL: "amqp://u:p@127.0.0.1:5999/", managementURL: "http://u:p@127.0.0.1:15999"}), " ")
+	if got != "tflab --log-level=warn run --amqp-url amqp://u:p@127.0.0.1:5999/ --management-url http://u:p@127.0.0.1:15999" {
+		t.Errorf("external broker: %s", got)
+	}
+	if got := strings.Join(consoleRunCommand("tflab", brokerFlags{amqpURL: "amqp://127.0.0.1:5999/"}), " "); strings.Contains(got, "--management-url") {
+		t.Errorf("no management URL: %s", got)
+	}
+}

@@ -30,6 +30,9 @@ type runFlags struct {
 	// reuseVHost lets a run on an external broker use a vhost that
 	// already holds the system's queues.
 	reuseVHost bool
+	// consoleURL is a console serving the runs under out: the report links
+	// each violation to its follow-a-message page.
+	consoleURL string
 }
 
 func (f *runFlags) bind(cmd *cobra.Command) {
@@ -41,6 +44,7 @@ func (f *runFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringToStringVar(&f.settings, "set", nil, "extra service setting for every service, e.g. --set max-attempts=3")
 	cmd.Flags().BoolVar(&f.progress, "progress", true, "print a progress line every second on stderr")
 	cmd.Flags().BoolVar(&f.reuseVHost, "reuse-vhost", false, "with --amqp-url and no vhost of its own: run even in a vhost that already holds the system's queues")
+	cmd.Flags().StringVar(&f.consoleURL, "console-url", "", "a console serving --out's runs (its base URL): report.html links each violation to its follow-a-message page too")
 }
 
 // runLogger is the runner's logger: warnings only unless --log-level was
@@ -151,7 +155,7 @@ func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system st
 		return nil, err
 	}
 	res, err := run.Run(cmd.Context(), run.Config{Plan: p, Lab: tmpl, Dir: dir, Settings: settings,
-		Snapshot: sys.Snapshot, InspectionQueues: sys.InspectionQueues, Progress: progress, Log: log})
+		Snapshot: sys.Snapshot, InspectionQueues: sys.InspectionQueues, Progress: progress, Log: log, ConsoleURL: f.consoleURL})
 	switch {
 	case err == nil:
 		return res, nil

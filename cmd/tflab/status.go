@@ -117,7 +117,7 @@ func printLab(w io.Writer, in lab.Info) {
 		fmt.Fprintf(tw, "lab API\t%s\t\tmessage faults: %s/services/<id>/faults, .../evidence\n", in.LabAPI, in.LabAPI)
 	}
 	if in.Console != "" {
-		fmt.Fprintf(tw, "console\t%s\t\tinject faults, topology, runs, follow a message (tflab console)\n", in.Console)
+		fmt.Fprintf(tw, "console\t%s\t\tinject faults, topology, live charts and invariants, scenarios, runs, follow a message (tflab console)\n", in.Console)
 	}
 	for _, id := range in.IDs() {
 		s := in.Services[id]

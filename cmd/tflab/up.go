@@ -233,7 +233,7 @@ exports to it; status shows both endpoints.`,
 			}
 			var cons *console.Console
 			if consoleAddr != "off" {
-				if cons, err = startConsole(l, consoleAddr, ports, log); err != nil {
+				if cons, err = startConsole(l, consoleAddr, ports, bf, log); err != nil {
 					return errors.Join(fmt.Errorf("lab console: %w", err), stop())
 				}
 				stopLab := stop

@@ -59,14 +59,15 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// browser starts headless Chromium; every action runs under ctx's deadline.
-func browser(t *testing.T, path string) context.Context {
-	return browserWithin(t, path, 120*time.Second)
-}
+// tab is one headless Chromium tab of a browser test; every action runs
+// under the deadline openTab gave it. Its methods fail the test they are
+// given.
+type tab struct{ ctx context.Context }
 
-// browserWithin starts headless Chromium; every action runs under a
-// deadline of d from now.
-func browserWithin(t *testing.T, path string, d time.Duration) context.Context {
+// openTab finds Chromium (or skips the test) and starts it headless; every
+// action runs under a deadline of within from now.
+func openTab(t *testing.T, within time.Duration) *tab {
+	path := chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.WindowSize(1400, 1000))
@@ -78,13 +79,66 @@ func browserWithin(t *testing.T, path string, d time.Duration) context.Context {
 		cancelA()
 		t.Fatalf("start Chromium: %v", err)
 	}
-	ctx, cancelC := context.WithTimeout(bctx, d)
+	ctx, cancelC := context.WithTimeout(bctx, within)
 	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
-	return ctx
+	return &tab{ctx: ctx}
 }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+// do runs void steps.
+func (b *tab) do(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// text waits at most a minute for sel to be visible and reads it.
+func (b *tab) text(t *testing.T, sel string) string {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		t.Fatalf("wait for %s: %v", sel, err)
+	}
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// count is the number of elements sel matches now.
+func (b *tab) count(t *testing.T, sel string) int {
+	t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// until polls a JavaScript predicate; the browser's own clock paces it.
+func (b *tab) until(t *testing.T, what, js string, within time.Duration) {
+	t.Helper()
+	ok, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(within)))
+	if err != nil || !ok {
+		t.Fatalf("%s: not within %s (%v)", what, within, err)
+	}
+}
+
+// eval evaluates a JavaScript expression to a string.
+func (b *tab) eval(t *testing.T, js string) string {
+	t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return s
+}
+
+// screenshot saves the page as NAME.png among the test's artefacts.
+func (b *tab) screenshot(t *testing.T, name string) {
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return
@@ -93,6 +147,41 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(p, png, 0o644); err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 	}
+}
+
+// browserLab starts a lab of the test binary's services (placeholder.Command,
+// with env added) on the shared broker, in a run directory under a fresh
+// runs root, and waits for it to be healthy.
+func browserLab(t *testing.T, services []lab.ServiceSpec, env []string, seed int64, healthy time.Duration) (*lab.Lab, labtest.Broker, string) {
+	t.Helper()
+	b := labtest.SharedBroker(t)
+	runs := filepath.Join(t.TempDir(), "runs")
+	runDir, err := lab.NewRunDir(runs, "ticketflow", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve, serveEnv := placeholder.Command()
+	l, err := lab.Start(t.Context(), lab.Config{
+		System:   "ticketflow",
+		Services: services,
+		Broker:   broker.External{AMQPURL: b.AMQPURL, ManagementURL: b.ManagementURL},
+		Ports:    lab.PortsRandom,
+		RunDir:   runDir,
+		Command:  serve,
+		Env:      append(serveEnv, env...),
+		Seed:     seed,
+		Log:      labtest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Stop(context.Background()) })
+	hctx, cancel := context.WithTimeout(t.Context(), healthy)
+	defer cancel()
+	if err := l.WaitHealthy(hctx); err != nil {
+		t.Fatal(err)
+	}
+	return l, b, runs
 }
 
 // messageRules reads the rules installed in a service's real message proxy.
@@ -112,34 +201,8 @@ func messageRules(t *testing.T, labAPI, id string) []json.RawMessage {
 }
 
 func TestConsoleInBrowser(t *testing.T) {
-	chrome := chromium(t)
-	b := labtest.SharedBroker(t)
-	runs := filepath.Join(t.TempDir(), "runs")
-	runDir, err := lab.NewRunDir(runs, "ticketflow", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	serve, serveEnv := placeholder.Command()
-	l, err := lab.Start(t.Context(), lab.Config{
-		System:   "ticketflow",
-		Services: []lab.ServiceSpec{{Name: "tickets"}, {Name: "sla"}},
-		Broker:   broker.External{AMQPURL: b.AMQPURL, ManagementURL: b.ManagementURL},
-		Ports:    lab.PortsRandom,
-		RunDir:   runDir,
-		Command:  serve,
-		Env:      serveEnv,
-		Seed:     7,
-		Log:      labtest.Logger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Stop(context.Background())
-	hctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := l.WaitHealthy(hctx); err != nil {
-		t.Fatal(err)
-	}
+	tb := openTab(t, 5*time.Minute)
+	l, _, runs := browserLab(t, []lab.ServiceSpec{{Name: "tickets"}, {Name: "sla"}}, nil, 7, 30*time.Second)
 	env := run.EnvOf(l, labtest.Logger(t))
 	c, err := console.New(console.Config{Info: l.Info, Vocabulary: ticketflow.System().Vocabulary, RunsRoot: runs, Management: env.Management, Log: labtest.Logger(t),
 		Anomaly: func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) }})
@@ -152,35 +215,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	defer c.Close(context.Background())
 	labAPI := l.Info().LabAPI
-	ctx := browser(t, chrome)
-
-	// do runs void steps; text waits for sel to be visible and reads it.
-	do := func(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(t *testing.T, sel string) string {
-		t.Helper()
-		do(t, chromedp.WaitVisible(chromedp.CSS(sel)))
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	count := func(t *testing.T, sel string) int {
-		t.Helper()
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf("document.querySelectorAll(%q).length", sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	ctx := tb.ctx
+	do, text, count := tb.do, tb.text, tb.count
 
 	t.Run("inject a message fault by click, see it, heal it", func(t *testing.T) {
-		defer screenshot(t, ctx, "inject")
+		defer tb.screenshot(t, "inject")
 		do(t,
 			chromedp.Navigate(base+"/inject?service=tickets"),
 			chromedp.Click(chromedp.CSS(`#form-message summary`)),
@@ -213,7 +252,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		if err != nil || other {
 			t.Fatalf("the graph marks a hop the fault does not act on (%v)", err)
 		}
-		screenshot(t, ctx, "topology")
+		tb.screenshot(t, "topology")
 		do(t,
 			chromedp.Navigate(base+"/inject?service=tickets"),
 			chromedp.Click(chromedp.CSS(`#heal-console-message-1`)),
@@ -234,7 +273,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 
 	t.Run("a malformed form shows the reason next to the field", func(t *testing.T) {
-		defer screenshot(t, ctx, "malformed")
+		defer tb.screenshot(t, "malformed")
 		do(t,
 			chromedp.Navigate(base+"/inject?service=tickets"),
 			chromedp.Click(chromedp.CSS(`#form-message summary`)),
@@ -323,7 +362,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(past, "report.html"), []byte(`<!doctype html><title>r</title><h1 id="report-title">duplicate-delivery: PASS</h1>`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		defer screenshot(t, ctx, "runs")
+		defer tb.screenshot(t, "runs")
 		do(t, chromedp.Navigate(base+"/runs"))
 		if v := text(t, `#run-20260101-000000-duplicate-delivery .verdict`); v != "PASS" {
 			t.Fatalf("verdict %q", v)
@@ -359,13 +398,103 @@ func TestConsoleInBrowser(t *testing.T) {
 				want++
 			}
 		}
-		defer screenshot(t, ctx, "waterfall")
+		defer tb.screenshot(t, "waterfall")
 		do(t,
 			chromedp.Navigate(base+"/trace?run=20260101-000001-synth&id="+id),
 			chromedp.WaitVisible(chromedp.CSS(`#waterfall .span-row`)),
 		)
 		if rows, skips := count(t, `#waterfall .span-row`), count(t, `#waterfall .span-row.dedup-skip`); rows != want || skips < 1 {
 			t.Fatalf("waterfall has %d rows (want %d) and %d dedup skips", rows, want, skips)
+		}
+	})
+
+	t.Run("the live page draws the band of an injected fault", func(t *testing.T) {
+		defer tb.screenshot(t, "live")
+		do(t,
+			chromedp.Navigate(base+"/inject?service=tickets"),
+			chromedp.Click(chromedp.CSS(`#form-message summary`)),
+			chromedp.SetValue(chromedp.CSS(`#message-fault`), "drop-ack"),
+			chromedp.Click(chromedp.CSS(`#inject-message`)),
+		)
+		if done := text(t, `#done-message`); !strings.Contains(done, "drop-ack") {
+			t.Fatalf("confirmation %q", done)
+		}
+		do(t, chromedp.Navigate(base+"/live"))
+		tb.until(t, "the drop-ack band drawn on every chart", `(() => {
+			const s = window.liveState;
+			return !!s && !!s.series && s.series.bands.some(b => b.label.includes("drop-ack tickets") && !b.to) &&
+				s.drawn.throughput >= 1 && s.drawn.latency >= 1 && s.drawn.depth >= 1;
+		})()`, time.Minute)
+		for _, chart := range []string{"throughput", "latency", "depth"} {
+			if n := count(t, `#chart-`+chart+` canvas`); n == 0 {
+				t.Fatalf("the %s chart drew no canvas", chart)
+			}
+		}
+		tb.screenshot(t, "live-fault")
+		// Healed, the band ends: it stays in the window with an end.
+		do(t, chromedp.Navigate(base+"/inject"), chromedp.Click(chromedp.CSS(`#heal-all`)), chromedp.WaitVisible(chromedp.CSS(`#no-faults`)),
+			chromedp.Navigate(base+"/live"))
+		tb.until(t, "the healed band", `(() => {
+			const s = window.liveState;
+			return !!s && !!s.series && s.series.bands.some(b => b.label.includes("drop-ack tickets") && b.to >= b.from);
+		})()`, time.Minute)
+	})
+
+	t.Run("open a violation on the live board and land on its waterfall", func(t *testing.T) {
+		defer tb.screenshot(t, "board-waterfall")
+		src := t.TempDir()
+		if _, err := spanfile.Synthesize(src, 3000, 9); err != nil {
+			t.Fatal(err)
+		}
+		// The synthetic traffic joins the lab's span files, as the services' would.
+		if err := os.CopyFS(filepath.Join(lab.Layout{Dir: l.RunDir()}.Traces(), "synth"), os.DirFS(filepath.Join(src, "traces"))); err != nil {
+			t.Fatal(err)
+		}
+		do(t, chromedp.Navigate(base+"/live"))
+		tb.until(t, "a red invariant with a trace link", `!!document.querySelector("#invariants tr.bad a.trace-link")`, time.Minute)
+		tb.screenshot(t, "board")
+		id := tb.eval(t, `document.querySelector("#invariants tr.bad a.trace-link").textContent.trim()`)
+		do(t, chromedp.Click(chromedp.CSS(`#invariants tr.bad a.trace-link`)), chromedp.WaitVisible(chromedp.CSS(`#waterfall .span-row`)))
+		if got := tb.eval(t, `document.getElementById("trace-id").value`); got != id {
+			t.Fatalf("landed on the waterfall of %q, clicked %q", got, id)
+		}
+		if n := count(t, `#waterfall .span-row`); n == 0 {
+			t.Fatal("the waterfall has no span")
+		}
+	})
+
+	t.Run("open a violation in report.html and land on its waterfall", func(t *testing.T) {
+		name := "20260101-000002-synth-violations"
+		dir := filepath.Join(runs, name)
+		if _, err := spanfile.Synthesize(dir, 3000, 13); err != nil {
+			t.Fatal(err)
+		}
+		v, err := run.Verify(dir, run.VerifyOptions{FromSpans: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := v.History
+		h.Events, h.Table = h.Table.Events(), nil
+		var page strings.Builder
+		if err := report.WriteHTML(&page, report.Run{History: h, Verdict: v.Verdict, ConsoleTrace: report.ConsoleTraceURL(base, name)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "report.html"), []byte(page.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer tb.screenshot(t, "report-waterfall")
+		do(t, chromedp.Navigate(base+"/runs/"+name+"/report.html"), chromedp.WaitVisible(chromedp.CSS(`tr.violation`)))
+		// In the report: its own waterfall of the trace (works offline).
+		id := tb.eval(t, `document.querySelector('tr.violation td:nth-child(5) a[href^="#trace-"]').textContent.trim()`)
+		do(t, chromedp.Click(chromedp.CSS(`tr.violation td:nth-child(5) a[href^="#trace-"]`)))
+		tb.until(t, "the report's waterfall as the target", fmt.Sprintf(`location.hash === "#trace-%s" && document.querySelectorAll(":target .span-row").length > 0`, id), 30*time.Second)
+		tb.screenshot(t, "report-anchor")
+		// In the console: the follow-a-message page of the run.
+		do(t, chromedp.Navigate(base+"/runs/"+name+"/report.html"), chromedp.WaitVisible(chromedp.CSS(`tr.violation`)))
+		id = tb.eval(t, `new URL(document.querySelector('tr.violation a[title="follow it in the console"]').href).searchParams.get("id")`)
+		do(t, chromedp.Click(chromedp.CSS(`tr.violation a[title="follow it in the console"]`)), chromedp.WaitVisible(chromedp.CSS(`#waterfall .span-row`)))
+		if got := tb.eval(t, `document.getElementById("trace-id").value`); got != id {
+			t.Fatalf("landed on the waterfall of %q, clicked %q", got, id)
 		}
 	})
 }

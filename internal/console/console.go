@@ -1,19 +1,24 @@
 // Package console is the lab's web console: inject a fault by click (forms
 // generated from the scenario schema, applied by the runner's executors),
-// the lab's topology with queue depths and active faults, the run
-// directories with their verdicts and reports, and a follow-a-message
-// waterfall from the span files. For a Ticketflow lab it also serves
-// Ticketflow's own three front ends, rendered server-side over the
-// services' HTTP APIs: the customer portal (/portal), the agent desk
-// (/desk, with the live-metrics widget relaying the Metrics service's
-// Server-Sent Events) and the admin panel (/admin, in-app anomaly tiles
-// applied to every instance of a service).
+// the lab's topology with queue depths and active faults, the Live page
+// (throughput, latency and queue-depth charts with the console's faults as
+// bands, sent as Server-Sent Events, and the invariant board: the lab's
+// span files tailed and judged by the evaluation `tflab verify` runs, each
+// latest finding linked to its waterfall), the scenario catalog with runs
+// started from it, the run directories with their verdicts and reports,
+// and a follow-a-message waterfall from the span files. For a Ticketflow
+// lab it also serves Ticketflow's own three front ends, rendered
+// server-side over the services' HTTP APIs: the customer portal (/portal),
+// the agent desk (/desk, with the live-metrics widget relaying the
+// Server-Sent Events of every Metrics instance, and avatars drawn locally)
+// and the admin panel (/admin, in-app anomaly tiles applied to every
+// instance of a service).
 //
 // It serves on loopback only, answers only requests addressed to a loopback
 // host name (no DNS rebinding), and takes every state-changing request as a
 // POST whose Origin (or Sec-Fetch-Site) says it came from the console's own
-// pages. It never shows the broker's credentials. Pages use htmx, vendored
-// under static/vendor, so the console works offline.
+// pages. It never shows the broker's credentials. Pages use htmx, uPlot and
+// Cytoscape.js, vendored under static/vendor, so the console works offline.
 package console
 
 import (
@@ -34,6 +39,8 @@ import (
 
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
@@ -64,9 +71,13 @@ type Config struct {
 	Log *slog.Logger
 	// RunCommand starts a scenario run on the Scenarios page: the command
 	// and arguments before the scenario's name, e.g. tflab run (the
-	// console adds NAME --out RunsRoot [--control]). Empty: the page lists
-	// the catalog but starts nothing.
+	// console adds NAME --out RunsRoot [--control], and --console-url with
+	// its own URL once started). Empty: the page lists the catalog but
+	// starts nothing.
 	RunCommand []string
+	// Evaluate judges a history for the Live page's invariant board: the
+	// evaluation `tflab verify` runs (nil: check.Evaluate).
+	Evaluate func(*history.History) check.Verdict
 }
 
 // Console is the web console's handler and the faults it injected.
@@ -77,12 +88,15 @@ type Console struct {
 	reg   *registry
 	log   *slog.Logger
 	srv   *http.Server
+	base  string // the URL Start serves on ("" before)
 	// closing ends when Close starts: long-lived streams (the desk's live
 	// metrics) end with it, so that shutting down does not wait for them.
 	closing context.Context
 	close   context.CancelFunc
 	jobMu   sync.Mutex
 	job     *scenarioJob // the last scenario run started from the Scenarios page
+	liveMu  sync.Mutex
+	liveSt  *liveState // the Live page's history, read from the lab's span files
 }
 
 // New builds a console. Faults it injects are recorded in the lab's run
@@ -124,8 +138,10 @@ func (c *Console) Start(addr string) (string, error) {
 		return "", fmt.Errorf("console: %w", err)
 	}
 	c.srv = &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	c.base = "http://" + ln.Addr().String()
 	go func() { _ = c.srv.Serve(ln) }()
-	return "http://" + ln.Addr().String(), nil
+	go c.sampleLive()
+	return c.base, nil
 }
 
 // Close heals every fault the console injected, stops a scenario run it
@@ -164,6 +180,9 @@ func (c *Console) Handler() http.Handler {
 	mux.HandleFunc("GET /runs", c.runsPage)
 	mux.HandleFunc("GET /runs/{name}/report.html", c.report)
 	mux.HandleFunc("GET /trace", c.tracePage)
+	mux.HandleFunc("GET /live", c.livePage)
+	mux.HandleFunc("GET /live/stream", c.liveStream)
+	mux.HandleFunc("GET /live/board", c.liveBoard)
 	c.portalRoutes(mux)
 	c.deskRoutes(mux)
 	c.adminRoutes(mux)

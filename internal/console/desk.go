@@ -1,7 +1,9 @@
 package console
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
@@ -91,6 +94,7 @@ func (c *Console) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /desk/alerts", h(c.alerts))
 	mux.HandleFunc("POST /desk/alerts/{id}/read", h(c.markAlert))
 	mux.HandleFunc("GET /desk/live-metrics", h(c.liveMetrics))
+	mux.HandleFunc("GET /desk/avatar", h(c.avatar))
 }
 
 // workingAgent returns the agent id the desk works as.
@@ -376,39 +380,42 @@ func (c *Console) markAlert(w http.ResponseWriter, r *http.Request) {
 	c.alerts(w, r)
 }
 
-// liveMetrics relays the Metrics service's /live-metrics Server-Sent Events
-// stream, so that the desk's EventSource stays on the console's origin. It
-// ends when the browser goes, the service ends the stream, or the console
-// closes.
+// liveMetrics relays the /live-metrics Server-Sent Events streams of every
+// Metrics instance (each pulls its share of the ticks from the broker) as
+// one stream, event by event, so that the desk's EventSource stays on the
+// console's origin. An instance that cannot be reached is left out; with
+// none reachable the answer is 502. It ends when the browser goes, every
+// instance has ended its stream, or the console closes.
 func (c *Console) liveMetrics(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
-	base, err := c.first("metrics")
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusNotFound)
+	ins := c.instances("metrics")
+	if len(ins) == 0 {
+		http.Error(w, "this lab runs no metrics service", http.StatusNotFound)
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	stop := context.AfterFunc(c.closing, cancel)
 	defer stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/live-metrics", nil)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
+	var (
+		streams []io.ReadCloser
+		errs    []error
+	)
+	for _, in := range ins {
+		body, err := openMetrics(ctx, in.HTTP)
+		if err != nil {
+			c.log.Debug("Live metrics of an instance unavailable", "instance", in.ID, "err", err)
+			errs = append(errs, fmt.Errorf("%s: %w", in.ID, err))
+			continue
+		}
+		streams = append(streams, body)
 	}
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := (&http.Client{Transport: http.DefaultTransport}).Do(req)
-	if err != nil {
-		http.Error(w, "live metrics: "+err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		http.Error(w, "live metrics: the Metrics service answered "+resp.Status, http.StatusBadGateway)
+	if len(streams) == 0 {
+		http.Error(w, "live metrics: "+errors.Join(errs...).Error(), http.StatusBadGateway)
 		return
 	}
 	h := w.Header()
@@ -416,22 +423,80 @@ func (c *Console) liveMetrics(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
-	buf := make([]byte, 32<<10)
+	events := make(chan []byte)
+	var wg sync.WaitGroup
+	for _, body := range streams {
+		wg.Go(func() {
+			defer body.Close()
+			if err := sseEvents(body, func(ev []byte) bool {
+				select {
+				case events <- ev:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			}); err != nil && ctx.Err() == nil {
+				c.log.Debug("Live metrics relay of an instance ended", "err", err)
+			}
+		})
+	}
+	go func() { wg.Wait(); close(events) }()
 	for {
-		n, err := resp.Body.Read(buf)
-		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			if _, err := w.Write(ev); err != nil {
 				return
 			}
 			fl.Flush()
-		}
-		if err != nil {
-			if err != io.EOF && ctx.Err() == nil {
-				c.log.Debug("Live metrics relay ended", "err", err)
-			}
+		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// openMetrics opens one Metrics instance's /live-metrics stream.
+func openMetrics(ctx context.Context, base string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/live-metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := (&http.Client{Transport: http.DefaultTransport}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("the Metrics service answered %s", resp.Status)
+	}
+	return resp.Body, nil
+}
+
+// sseEvents hands each complete event of a Server-Sent Events stream (its
+// lines and the blank line that ends it) to emit, until emit returns false
+// or the stream ends.
+func sseEvents(r io.Reader, emit func([]byte) bool) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var ev []byte
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			if len(ev) == 0 {
+				continue
+			}
+			if !emit(append(ev, '\n')) {
+				return nil
+			}
+			ev = nil
+			continue
+		}
+		ev = append(append(ev, line...), '\n')
+	}
+	return sc.Err()
 }
 
 // deadlineIn renders deadline − createdAt as the original's d/h/m/s badge.

@@ -40,6 +40,7 @@ type registry struct {
 	mu     sync.Mutex
 	seq    map[string]int
 	active []*Active
+	past   []history.Fault // healed, failed and instant faults, in the order they ended
 	fileMu sync.Mutex
 }
 
@@ -61,14 +62,17 @@ func (r *registry) inject(ctx context.Context, a spec.Action) (*Active, error) {
 	h, err := an.Inject(ctx)
 	if err != nil {
 		f.Error = err.Error()
+		f.Healed = time.Now()
 		r.log.Error("Injecting anomaly failed", "anomaly", name, "err", err)
 		r.record(f)
+		r.ended(f)
 		return nil, err
 	}
 	act := &Active{ID: name, Fault: f, Describe: a.Describe(), healer: h}
 	if h == anomalies.Nothing {
 		act.Fault.Healed = f.Started
 		r.record(act.Fault)
+		r.ended(act.Fault)
 		return act, nil
 	}
 	r.record(act.Fault)
@@ -104,6 +108,7 @@ func (r *registry) heal(ctx context.Context, id string) error {
 		r.log.Info("Anomaly healed from the console", "anomaly", id)
 	}
 	r.record(act.Fault)
+	r.ended(act.Fault)
 	return err
 }
 
@@ -125,6 +130,25 @@ func (r *registry) healAll(ctx context.Context) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// ended keeps a fault that is no longer active (healed, failed, instant).
+func (r *registry) ended(f history.Fault) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.past = append(r.past, f)
+}
+
+// faults is every fault the console injected: the ended ones, then the
+// active ones (Healed zero).
+func (r *registry) faults() []history.Fault {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := slices.Clone(r.past)
+	for _, a := range r.active {
+		out = append(out, a.Fault)
+	}
+	return out
 }
 
 func (r *registry) list() []*Active {

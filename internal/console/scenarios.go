@@ -218,6 +218,9 @@ func (c *Console) startScenario(w http.ResponseWriter, r *http.Request) {
 	if control {
 		args = append(args, "--control")
 	}
+	if c.base != "" {
+		args = append(args, "--console-url", c.base) // its report links violations to this console
+	}
 	cmd := exec.CommandContext(c.closing, c.cfg.RunCommand[0], args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) } // the run stops its lab
 	cmd.WaitDelay = 2 * time.Minute

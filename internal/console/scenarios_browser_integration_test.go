@@ -22,7 +22,7 @@ import (
 // as `tflab run` (built here) with a private broker node of its own, and
 // waits for PASS and the link to its report.
 func TestScenariosPageRunsQuickstart(t *testing.T) {
-	chrome := chromium(t)
+	tb := openTab(t, 12*time.Minute)
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to build tflab with")
 	}
@@ -47,8 +47,8 @@ func TestScenariosPageRunsQuickstart(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	ctx := browserWithin(t, chrome, 12*time.Minute)
-	defer screenshot(t, ctx, "scenarios")
+	ctx := tb.ctx
+	defer tb.screenshot(t, "scenarios")
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/scenarios"),
 		chromedp.WaitVisible(chromedp.CSS(`#scenario-quickstart .description`)),

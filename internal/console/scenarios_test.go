@@ -137,3 +137,24 @@ func TestCloseStopsARunningScenario(t *testing.T) {
 		t.Fatalf("after Close the job is %+v", v)
 	}
 }
+
+// A started console passes its URL to the run, so that the run's report
+// links its violations to this console's waterfalls.
+func TestScenarioRunGetsTheConsolesURL(t *testing.T) {
+	c, root := scenarioConsole(t, []string{"sh", "-c", `echo "args $*" >&2; exit 3`, "sh"})
+	base, err := c.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := post(c.Handler(), "/scenarios/quickstart/start", nil, sameSite); rec.Code != http.StatusOK {
+		t.Fatalf("start: %d %s", rec.Code, rec.Body)
+	}
+	labtestEventually(t, 30*time.Second, func() bool {
+		v := c.currentJob()
+		return v != nil && v.Done
+	})
+	progress := c.currentJob().Progress
+	if want := "args quickstart --out " + root + " --console-url " + base; progress != want {
+		t.Fatalf("the run's arguments: %q, want %q", progress, want)
+	}
+}

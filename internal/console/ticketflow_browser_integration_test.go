@@ -7,18 +7,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/console"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
-	"github.com/ticketflow-lab/tflab/internal/labtest/placeholder"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/ticketflow"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
@@ -50,37 +47,11 @@ var ticketflowMains = map[string]service.Main{
 // closure message; an anomaly tile enables an anomaly on every Tickets
 // instance's GET /anomalies, then disables it everywhere.
 func TestTicketflowUIsInBrowser(t *testing.T) {
-	chrome := chromium(t)
-	b := labtest.SharedBroker(t)
-	runs := filepath.Join(t.TempDir(), "runs")
-	runDir, err := lab.NewRunDir(runs, "ticketflow", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tb := openTab(t, 8*time.Minute)
 	// The order of `tflab up`: each service's consumers are up before the
 	// next one publishes to them.
-	serve, serveEnv := placeholder.Command()
-	l, err := lab.Start(t.Context(), lab.Config{
-		System: "ticketflow",
-		Services: []lab.ServiceSpec{{Name: "translations"}, {Name: "tickets", Instances: 2}, {Name: "inquiries"},
-			{Name: "communication"}, {Name: "sla"}, {Name: "metrics"}},
-		Broker:  broker.External{AMQPURL: b.AMQPURL, ManagementURL: b.ManagementURL},
-		Ports:   lab.PortsRandom,
-		RunDir:  runDir,
-		Command: serve,
-		Env:     append(serveEnv, ticketflowEnv+"=1"),
-		Seed:    11,
-		Log:     labtest.Logger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Stop(context.Background())
-	hctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-	defer cancel()
-	if err := l.WaitHealthy(hctx); err != nil {
-		t.Fatal(err)
-	}
+	l, _, runs := browserLab(t, []lab.ServiceSpec{{Name: "translations"}, {Name: "tickets", Instances: 2}, {Name: "inquiries"},
+		{Name: "communication"}, {Name: "sla"}, {Name: "metrics"}}, []string{ticketflowEnv + "=1"}, 11, 120*time.Second)
 	c, err := console.New(console.Config{Info: l.Info, Vocabulary: ticketflow.System().Vocabulary, RunsRoot: runs, Log: labtest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -90,40 +61,12 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(context.Background())
-	ctx := browserWithin(t, chrome, 6*time.Minute)
-
-	do := func(t *testing.T, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// text waits at most a minute for sel to be visible and reads it.
-	text := func(t *testing.T, sel string) string {
-		t.Helper()
-		wctx, cancel := context.WithTimeout(ctx, time.Minute)
-		defer cancel()
-		if err := chromedp.Do(wctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
-			t.Fatalf("wait for %s: %v", sel, err)
-		}
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	// until polls a JavaScript predicate; the browser's own clock paces it.
-	until := func(t *testing.T, what, js string, within time.Duration) {
-		t.Helper()
-		ok, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(within)))
-		if err != nil || !ok {
-			t.Fatalf("%s: not within %s (%v)", what, within, err)
-		}
-	}
+	ctx := tb.ctx
+	do, text, until := tb.do, tb.text, tb.until
 
 	var inquiryID string
 	t.Run("portal: a bad submission shows its reasons, a good one is sent", func(t *testing.T) {
-		defer screenshot(t, ctx, "portal-submit")
+		defer tb.screenshot(t, "portal-submit")
 		do(t,
 			chromedp.Navigate(base+"/portal/submit-inquiry"),
 			chromedp.SetValue(chromedp.CSS(`#inquiry-title`), "Cannot log in"),
@@ -155,7 +98,7 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 	ticket := `#ticket-` + inquiryID // the ticket's id is the inquiry's
 
 	t.Run("desk: qualify, assign and resolve the ticket", func(t *testing.T) {
-		defer screenshot(t, ctx, "desk")
+		defer tb.screenshot(t, "desk")
 		do(t, chromedp.Navigate(base+"/desk/tickets-list"), chromedp.WaitVisible(chromedp.CSS(`#choose-agent`)))
 		sup := tickets.SeedAgents()[0]
 		do(t, chromedp.SetValue(chromedp.CSS(`#work-as`), sup.ID), chromedp.Click(chromedp.CSS(`#work-as-go`)))
@@ -201,7 +144,7 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 	})
 
 	t.Run("desk: the live-metrics widget shows the services' ticks", func(t *testing.T) {
-		defer screenshot(t, ctx, "desk-metrics")
+		defer tb.screenshot(t, "desk-metrics")
 		do(t, chromedp.Navigate(base+"/desk/tickets-list"))
 		until(t, "ticks of several services", `document.querySelectorAll("#metrics-table tr.metric").length >= 3`, 60*time.Second)
 		if conn := text(t, `#metrics-conn`); conn != "connected" {
@@ -210,7 +153,7 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 	})
 
 	t.Run("portal: exactly one closure message, comments on the ticket", func(t *testing.T) {
-		defer screenshot(t, ctx, "portal-messages")
+		defer tb.screenshot(t, "portal-messages")
 		closures := fmt.Sprintf(`Array.from(document.querySelectorAll("#messages li.message")).filter(li =>
 			li.querySelector(".title").textContent === %q && li.querySelector(".content").textContent.includes(%q)).length`,
 			communication.ClosureTitle, inquiryID)
@@ -235,17 +178,22 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 		do(t,
 			chromedp.Click(chromedp.CSS(row+` .inquiry-details summary`)),
 			chromedp.WaitVisible(chromedp.CSS(row+` .note-input`)),
-			chromedp.Click(chromedp.CSS(row+` .add-note`)), // empty
 		)
+		// A click before htmx has taken over the swapped-in form would post
+		// it natively and navigate away.
+		notesForm := fmt.Sprintf(`document.querySelector(%q)`, row+` .notes form`)
+		until(t, "htmx to take over the comment form", notesForm+`?.["htmx-internal-data"] !== undefined`, 20*time.Second)
+		do(t, chromedp.Click(chromedp.CSS(row+` .add-note`))) // empty
 		if reason := text(t, row+` .note-error`); reason != "note is required" {
 			t.Fatalf("empty note: %q", reason)
 		}
+		until(t, "htmx to take over the answered comment form", notesForm+`?.["htmx-internal-data"] !== undefined`, 20*time.Second)
 		do(t, chromedp.SetValue(chromedp.CSS(row+` .note-input`), "Thanks, it works now."), chromedp.Click(chromedp.CSS(row+` .add-note`)))
 		until(t, "the comment", fmt.Sprintf(`Array.from(document.querySelectorAll(%q)).some(li => li.textContent.includes("Thanks, it works now."))`, row+` li.note`), 20*time.Second)
 	})
 
 	t.Run("admin: a tile enables an anomaly on every instance, then disables it", func(t *testing.T) {
-		defer screenshot(t, ctx, "admin")
+		defer tb.screenshot(t, "admin")
 		ids := []string{}
 		for _, id := range l.Info().IDs() {
 			if l.Info().Services[id].Service == "tickets" {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -279,14 +280,22 @@ func TestDeskShowsOnlyTheOriginalsActions(t *testing.T) {
 	}
 }
 
-func TestDeskRelaysLiveMetricsUntilClose(t *testing.T) {
-	agg := metrics.NewAggregator(clock.Or(nil), 0)
-	agg.Add(contracts.MetricTick{Name: "tickets-service", Instance: "1", Status: contracts.HealthHealthy, LastChecked: time.Now()})
-	mux := http.NewServeMux()
-	mux.Handle("GET /live-metrics", metrics.LiveHandler(agg, 0, nil))
-	ms := httptest.NewServer(mux)
-	defer ms.Close()
-	c := sutConsole(t, map[string]lab.ServiceInfo{"metrics": {Service: "metrics", Instance: 1, HTTP: ms.URL}})
+// The desk relays the streams of every Metrics instance as one (each
+// instance pulls its own share of the ticks), until the console closes.
+func TestDeskRelaysLiveMetricsOfEveryInstanceUntilClose(t *testing.T) {
+	services := map[string]lab.ServiceInfo{}
+	var aggs []*metrics.Aggregator
+	for i := 1; i <= 2; i++ {
+		agg := metrics.NewAggregator(clock.Or(nil), 0)
+		mux := http.NewServeMux()
+		mux.Handle("GET /live-metrics", metrics.LiveHandler(agg, 0, nil))
+		ms := httptest.NewServer(mux)
+		defer ms.Close()
+		aggs = append(aggs, agg)
+		services[fmt.Sprintf("metrics-%d", i)] = lab.ServiceInfo{Service: "metrics", Instance: i, HTTP: ms.URL}
+	}
+	aggs[0].Add(contracts.MetricTick{Name: "tickets-service", Instance: "1", Status: contracts.HealthHealthy, LastChecked: time.Now()})
+	c := sutConsole(t, services)
 	srv := httptest.NewServer(c.Handler())
 	defer srv.Close()
 	// The console answers loopback host names only; httptest serves 127.0.0.1.
@@ -311,8 +320,9 @@ func TestDeskRelaysLiveMetricsUntilClose(t *testing.T) {
 	if l := next(); !strings.Contains(l, `"name":"tickets-service"`) {
 		t.Fatalf("data %q", l)
 	}
-	labtestEventually(t, 10*time.Second, func() bool { return agg.Subscribers() == 1 })
-	agg.Add(contracts.MetricTick{Name: "sla-service", Instance: "1", Status: contracts.HealthError, LastChecked: time.Now()})
+	labtestEventually(t, 10*time.Second, func() bool { return aggs[0].Subscribers() == 1 && aggs[1].Subscribers() == 1 })
+	// A tick of the second instance arrives as a whole event.
+	aggs[1].Add(contracts.MetricTick{Name: "sla-service", Instance: "2", Status: contracts.HealthError, LastChecked: time.Now()})
 	for l := next(); !strings.Contains(l, `"name":"sla-service"`); l = next() {
 	}
 	done := make(chan struct{})
@@ -328,6 +338,19 @@ func TestDeskRelaysLiveMetricsUntilClose(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the relayed stream did not end when the console closed")
+	}
+}
+
+// sseEvents keeps each event whole: its lines, then the blank line.
+func TestSSEEventsKeepsEventsWhole(t *testing.T) {
+	var got []string
+	in := "event: A\ndata: 1\n\n\n: keepalive\n\nevent: B\ndata: 2\n\nevent: torn\n"
+	if err := sseEvents(strings.NewReader(in), func(ev []byte) bool { got = append(got, string(ev)); return true }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"event: A\ndata: 1\n\n", ": keepalive\n\n", "event: B\ndata: 2\n\n"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("events %q, want %q", got, want)
 	}
 }
 

@@ -2,7 +2,10 @@
 // machine record), junit.xml (one testcase per steady-state probe and per
 // invariant plus fault efficacy), report.html (one self-contained page with
 // the steady-state probes, an inline SVG timeline of faults against
-// throughput and latency, and every violation) and the text verdict table
+// throughput and latency, and every violation, its trace and message ids
+// linked to a waterfall of the trace drawn in the page and, when the run
+// names a console (Run.ConsoleTrace), to the console's follow-a-message
+// page) and the text verdict table
 // `tflab run` prints. Every steady-state probe is a row of each, in the
 // order the run went: probes before the method, invariants, probes after. It imports only
 // scenarios/history and scenarios/check, so a saved run renders offline.

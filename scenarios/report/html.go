@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -44,12 +45,14 @@ type view struct {
 	Chart       chart
 	Faults      []faultRow
 	Violations  []violationGroup
+	Waterfalls  []waterfall
 	Counts      Counts
 	Counters    []counter
 }
 
 type row struct {
-	ID, Name, Result, Class, Evidence, Trace, Guarantee string
+	ID, Name, Result, Class, Evidence, Guarantee string
+	Trace                                        idLink
 }
 
 // probeRow is one steady-state probe.
@@ -63,9 +66,15 @@ type faultRow struct {
 
 type violationGroup struct {
 	ID, Name, Guarantee string
-	Violations          []check.Violation
+	Violations          []violationRow
 	More                int
 	Expected            bool
+}
+
+// violationRow is one violation with its ids' links.
+type violationRow struct {
+	check.Violation
+	Messages, Traces []idLink
 }
 
 type counter struct {
@@ -113,15 +122,57 @@ func newView(run Run) view {
 	if vw.Unprotected == "" {
 		vw.Unprotected = "none (all protections on)"
 	}
+	// The traces of the violations shown get a waterfall each (the first
+	// MaxWaterfalls); every id links to its waterfall and, when the run
+	// names a console, to the console's follow-a-message page.
+	var traceIDs []string
+	for _, r := range v.Results {
+		shown := r.Violations[:min(len(r.Violations), MaxViolationsShown)]
+		for _, viol := range shown {
+			traceIDs = append(traceIDs, viol.TraceIDs...)
+		}
+	}
+	vw.Waterfalls = waterfalls(h, traceIDs)
+	drawn := map[string]bool{}
+	for _, w := range vw.Waterfalls {
+		drawn[w.TraceID] = true
+	}
+	link := func(id string, trace bool) idLink {
+		l := idLink{ID: id}
+		if trace && drawn[id] {
+			l.Anchor = "#trace-" + id
+		}
+		if run.ConsoleTrace != "" && id != "" {
+			l.Console = run.ConsoleTrace + url.QueryEscape(id)
+		}
+		return l
+	}
 	for _, r := range v.Results {
 		vw.Rows = append(vw.Rows, row{ID: r.ID, Name: r.Name, Result: resultLabel(r), Class: statusClass(r),
-			Evidence: r.Evidence(), Trace: r.ExampleTraceID(), Guarantee: r.Guarantee})
+			Evidence: r.Evidence(), Trace: link(r.ExampleTraceID(), true), Guarantee: r.Guarantee})
 		if len(r.Violations) > 0 {
 			g := violationGroup{ID: r.ID, Name: r.Name, Guarantee: r.Guarantee, Expected: r.Expected}
-			g.Violations = r.Violations
-			if len(g.Violations) > MaxViolationsShown {
-				g.More = len(g.Violations) - MaxViolationsShown
-				g.Violations = g.Violations[:MaxViolationsShown]
+			shown := r.Violations
+			if len(shown) > MaxViolationsShown {
+				g.More = len(shown) - MaxViolationsShown
+				shown = shown[:MaxViolationsShown]
+			}
+			for _, viol := range shown {
+				vr := violationRow{Violation: viol}
+				anchor := "" // a message id links to the violation's first waterfall
+				for _, id := range viol.TraceIDs {
+					l := link(id, true)
+					if anchor == "" {
+						anchor = l.Anchor
+					}
+					vr.Traces = append(vr.Traces, l)
+				}
+				for _, id := range viol.MessageIDs {
+					l := link(id, false)
+					l.Anchor = anchor
+					vr.Messages = append(vr.Messages, l)
+				}
+				g.Violations = append(g.Violations, vr)
 			}
 			vw.Violations = append(vw.Violations, g)
 		}
@@ -314,7 +365,7 @@ func newChart(h *history.History) chart {
 	return c
 }
 
-var page = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+var page = template.Must(template.Must(template.New("report").Parse(idTemplate)).New("page").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8"/>
@@ -332,6 +383,15 @@ td.pass { color: #2e7d32; font-weight: bold; } td.fail { color: #c62828; font-we
 td.inconclusive { color: #ef6c00; font-weight: bold; } td.skipped { color: #777; }
 .muted { color: #666; }
 svg text { font-size: 11px; fill: #333; }
+.span-row { display: flex; align-items: center; gap: 0.5em; font-size: 0.85em; border-bottom: 1px solid #eee; }
+.span-row .label { width: 24em; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
+.span-row .track { flex: 1; position: relative; height: 12px; background: #fafafa; }
+.span-row .bar { height: 12px; background: #1565c0; }
+.span-row .bar.kind-publish { background: #26a69a; }
+.span-row.error .bar { background: #c62828; } .span-row.dedup-skip .bar, .span-row.duplicate .bar { background: #ef6c00; }
+.span-row .took { width: 6em; text-align: right; color: #666; }
+.mark { background: #ffebee; color: #c62828; border-radius: 3px; padding: 0 0.3em; margin-left: 0.3em; }
+section.waterfall:target { outline: 2px solid #1565c0; outline-offset: 4px; }
 </style>
 </head>
 <body>
@@ -349,7 +409,7 @@ svg text { font-size: 11px; fill: #333; }
 <h2>Invariants</h2>
 <table>
 <tr><th>invariant</th><th>result</th><th>evidence</th><th>example trace id</th></tr>
-{{range .Rows}}<tr><td title="{{.Guarantee}}">{{.ID}} {{.Name}}</td><td class="{{.Class}}">{{.Result}}</td><td>{{.Evidence}}</td><td class="mono">{{.Trace}}</td></tr>
+{{range .Rows}}<tr><td title="{{.Guarantee}}">{{.ID}} {{.Name}}</td><td class="{{.Class}}">{{.Result}}</td><td>{{.Evidence}}</td><td class="mono">{{template "id" .Trace}}</td></tr>
 {{end}}</table>
 
 <h2>Fault efficacy</h2>
@@ -389,10 +449,18 @@ svg text { font-size: 11px; fill: #333; }
 <p class="muted">{{.Guarantee}}</p>
 <table>
 <tr><th>category</th><th>subject</th><th>detail</th><th>message ids</th><th>trace ids</th></tr>
-{{range .Violations}}<tr><td>{{.Category}}</td><td class="mono">{{.Subject}}</td><td>{{.Detail}}</td><td class="mono">{{range .MessageIDs}}{{.}}<br/>{{end}}</td><td class="mono">{{range .TraceIDs}}{{.}}<br/>{{end}}</td></tr>
+{{range .Violations}}<tr class="violation"><td>{{.Category}}</td><td class="mono">{{.Subject}}</td><td>{{.Detail}}</td><td class="mono">{{range .Messages}}{{template "id" .}}<br/>{{end}}</td><td class="mono">{{range .Traces}}{{template "id" .}}<br/>{{end}}</td></tr>
 {{end}}</table>
 {{if .More}}<p>… and {{.More}} more (see journal.json).</p>{{end}}
 {{end}}
+{{if .Waterfalls}}<h2>Traces of the violations</h2>
+<p class="muted">Every span of each trace, placed by start and length over the trace's duration. Marks: redelivered, duplicate (a service handled the message again), dedup-skip, error.</p>
+{{range .Waterfalls}}<section class="waterfall" id="trace-{{.TraceID}}">
+<h3 class="mono">trace {{.TraceID}} <span class="muted">{{len .Spans}} spans over {{.Took}}</span></h3>
+{{range .Spans}}<div class="span-row{{range .Marks}} {{.}}{{end}}"><div class="label"><strong>{{.Service}}</strong> {{.Kind}} {{.MessageType}} <span class="muted">{{.Name}}</span>{{range .Marks}} <span class="mark">{{.}}</span>{{end}}</div><div class="track"><div class="bar kind-{{.Kind}}" style="margin-left: {{.Offset}}; width: {{.Width}}" title="{{.Took}} message {{.MessageID}}"></div></div><div class="took">{{.Took}}</div></div>
+{{end}}{{if .More}}<p>… and {{.More}} more spans.</p>{{end}}
+</section>
+{{end}}{{end}}
 
 <h2>Counts</h2>
 <table>
@@ -406,6 +474,10 @@ svg text { font-size: 11px; fill: #333; }
 </body>
 </html>
 `))
+
+// idTemplate renders an id linked to its in-report waterfall, plus a link
+// to the console when the run names one.
+const idTemplate = `{{define "id"}}{{if .Anchor}}<a href="{{.Anchor}}">{{.ID}}</a>{{else}}{{.ID}}{{end}}{{if .Console}} <a href="{{.Console}}" title="follow it in the console">↗</a>{{end}}{{end}}`
 
 // PlotWidth is the width of the plot area.
 func (c chart) PlotWidth() int { return c.Width - c.Left - c.Right }

@@ -16,6 +16,11 @@ import (
 type Run struct {
 	History *history.History
 	Verdict check.Verdict
+	// ConsoleTrace is the console's follow-a-message URL for this run's
+	// spans up to the id (ConsoleTraceURL); when set, report.html links each
+	// violation's message and trace ids there too. "" links only the
+	// report's own waterfalls.
+	ConsoleTrace string
 }
 
 // SuiteName names a run's test suite: the scenario, marked when it is the control.

@@ -381,3 +381,47 @@ func TestNeverFiredStepInJournalAndHTML(t *testing.T) {
 		t.Error("report.html does not show the step's when condition")
 	}
 }
+
+// Every violation's trace and message ids link to a waterfall drawn in the
+// report; with a console named, also to the console's follow-a-message page.
+func TestHTMLLinksViolationsToWaterfalls(t *testing.T) {
+	run := loadRun(t)
+	for _, console := range []string{"", ConsoleTraceURL("http://127.0.0.1:21080", "20260101-000000-reset-during-consume")} {
+		run.ConsoleTrace = console
+		var b bytes.Buffer
+		if err := WriteHTML(&b, run); err != nil {
+			t.Fatal(err)
+		}
+		html := b.String()
+		wellFormed(t, html)
+		n := 0
+		for _, r := range run.Verdict.Results {
+			for _, v := range r.Violations {
+				for _, id := range v.TraceIDs {
+					n++
+					if !strings.Contains(html, `<a href="#trace-`+id+`">`+id+`</a>`) {
+						t.Errorf("trace %s of %s does not link to its waterfall", id, r.ID)
+					}
+					if !strings.Contains(html, `<section class="waterfall" id="trace-`+id+`">`) {
+						t.Errorf("trace %s of %s has no waterfall", id, r.ID)
+					}
+					consoleLink := `href="http://127.0.0.1:21080/trace?run=20260101-000000-reset-during-consume&amp;id=` + id + `"`
+					if got := strings.Contains(html, consoleLink); got != (console != "") {
+						t.Errorf("console %q: link to the console's waterfall of %s present: %v", console, id, got)
+					}
+				}
+				for _, id := range v.MessageIDs {
+					if !strings.Contains(html, `<a href="#trace-`+v.TraceIDs[0]+`">`+id+`</a>`) {
+						t.Errorf("message %s of %s does not link to its trace's waterfall", id, r.ID)
+					}
+				}
+			}
+		}
+		if n == 0 {
+			t.Fatal("the committed run has no violation with a trace id: nothing was checked")
+		}
+		if console == "" && externalRef.MatchString(html) {
+			t.Errorf("without a console the report references %q", externalRef.FindString(html))
+		}
+	}
+}

@@ -13,11 +13,25 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 )
 
+// writeRunFiles is WriteRunFiles with the report's violations linked to a
+// console's follow-a-message page too ("" for none).
+func writeRunFiles(dir string, h *history.History, v check.Verdict, consoleURL string) error {
+	if err := history.Save(dir, h); err != nil {
+		return err
+	}
+	rr := report.Run{History: h, Verdict: v}
+	if consoleURL != "" {
+		rr.ConsoleTrace = report.ConsoleTraceURL(consoleURL, filepath.Base(dir))
+	}
+	return writeReports(dir, rr)
+}
+
 // writeReports writes journal.json, junit.xml and report.html.
-func writeReports(dir string, h *history.History, v check.Verdict) error {
-	run := report.Run{History: h, Verdict: v}
+func writeReports(dir string, run report.Run) error {
 	return errors.Join(
-		createFile(dir, JournalFile, func(w io.Writer) error { return report.WriteJournal(w, report.NewJournal(h, v)) }),
+		createFile(dir, JournalFile, func(w io.Writer) error {
+			return report.WriteJournal(w, report.NewJournal(run.History, run.Verdict))
+		}),
 		createFile(dir, JUnitFile, func(w io.Writer) error { return report.WriteJUnit(w, run) }),
 		createFile(dir, ReportFile, func(w io.Writer) error { return report.WriteHTML(w, run) }),
 	)
@@ -87,7 +101,7 @@ func Verify(dir string, opts VerifyOptions) (*Verified, error) {
 		if h.Table != nil {
 			h.Events, h.Table = h.Table.Events(), nil
 		}
-		if err := writeReports(dir, h, out.Verdict); err != nil {
+		if err := writeReports(dir, report.Run{History: h, Verdict: out.Verdict}); err != nil {
 			return nil, err
 		}
 	}

@@ -89,6 +89,11 @@ type Config struct {
 	Progress      io.Writer
 	ProgressEvery time.Duration
 	Log           *slog.Logger
+	// ConsoleURL is the base URL of a console that serves the runs root Dir
+	// is in: report.html then links each violation to the console's
+	// follow-a-message page of this run too ("" links only the report's
+	// own waterfalls).
+	ConsoleURL string
 }
 
 func (c *Config) setDefaults() {
@@ -411,7 +416,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.mu.Unlock()
 	v := check.Evaluate(h)
 	r.setPhase("writing the report")
-	if err := WriteRunFiles(cfg.Dir, h, v); err != nil {
+	if err := writeRunFiles(cfg.Dir, h, v, cfg.ConsoleURL); err != nil {
 		return nil, err
 	}
 	r.log.Info("Run judged", "verdict", v.Outcome, "exit", v.ExitCode, "reason", v.Reason, "spans", len(events),
@@ -435,7 +440,7 @@ func (r *runner) notStarted(probes []history.Probe, failed history.Probe) (*Resu
 	r.mu.Unlock()
 	v := check.Evaluate(h)
 	r.setPhase("writing the report")
-	if err := WriteRunFiles(r.cfg.Dir, h, v); err != nil {
+	if err := writeRunFiles(r.cfg.Dir, h, v, r.cfg.ConsoleURL); err != nil {
 		return nil, err
 	}
 	r.log.Warn("Steady state not met before the method; the run did not start", "probe", failed.Name, "detail", failed.Detail)
@@ -765,10 +770,7 @@ const (
 // WriteRunFiles writes the history (history.json, events.jsonl), the
 // journal, the JUnit file and the HTML report into dir.
 func WriteRunFiles(dir string, h *history.History, v check.Verdict) error {
-	if err := history.Save(dir, h); err != nil {
-		return err
-	}
-	return writeReports(dir, h, v)
+	return writeRunFiles(dir, h, v, "")
 }
 
 func createFile(dir, name string, write func(io.Writer) error) error {
