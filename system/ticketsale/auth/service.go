@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -34,12 +33,7 @@ var Spec = tsapp.Spec{Service: common.ServiceAuth, Migrations: []store.Migration
 // Main runs the auth service: /api/users/signup, signin, signout and
 // currentuser.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	Wire(rt)
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, func(rt *tsapp.Runtime) error { Wire(rt); return nil })
 }
 
 // Wire registers the routes on rt.

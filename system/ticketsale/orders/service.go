@@ -2,13 +2,13 @@ package orders
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
@@ -31,21 +31,13 @@ var Spec = tsapp.Spec{Service: common.ServiceOrders, Messaging: true,
 // Main runs the orders service: /api/orders and the ticket:created,
 // ticket:updated, expiration:complete and payment:created listeners.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("orders: %w", err)
-	}
-	if err := Wire(rt); err != nil {
-		_ = rt.Close()
-		return fmt.Errorf("orders: %w", err)
-	}
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, Wire)
 }
 
 // Wire registers the listeners and routes on rt (Main without Run).
 func Wire(rt *tsapp.Runtime) error {
 	w := &wiring{rt: rt, window: DefaultExpirationWindow}
-	if err := tsapp.Duration(rt.Config().Settings, SettingExpirationWindow, &w.window); err != nil {
+	if err := runtime.Duration(rt.Config().Settings, SettingExpirationWindow, &w.window); err != nil {
 		return err
 	}
 	rt.Listen(common.SubjectTicketCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {

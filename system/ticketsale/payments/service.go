@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
@@ -37,15 +38,7 @@ var Spec = tsapp.Spec{Service: common.ServicePayments, Messaging: true,
 // Main runs the payments service: POST /api/payments, the order:created,
 // order:cancelled and order:updated listeners, and the refund loop.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("payments: %w", err)
-	}
-	if err := Wire(rt); err != nil {
-		_ = rt.Close()
-		return fmt.Errorf("payments: %w", err)
-	}
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, Wire)
 }
 
 // Wire registers listeners, routes and the refund loop on rt.
@@ -55,12 +48,10 @@ func Wire(rt *tsapp.Runtime) error {
 	if url == "" {
 		return fmt.Errorf("setting %s is required", SettingGatewayURL)
 	}
-	timeout, poll := 10*time.Second, 500*time.Millisecond
-	if err := errors.Join(tsapp.Duration(s, SettingGatewayTimeout, &timeout), tsapp.Duration(s, SettingRefundPoll, &poll)); err != nil {
+	timeout := 10 * time.Second
+	poll, err := runtime.PositiveDuration(s, SettingRefundPoll, 500*time.Millisecond)
+	if err := errors.Join(err, runtime.Duration(s, SettingGatewayTimeout, &timeout)); err != nil {
 		return err
-	}
-	if poll <= 0 {
-		return fmt.Errorf("setting %s must be positive", SettingRefundPoll)
 	}
 	w := &wiring{rt: rt, gw: &gateway.Client{BaseURL: strings.TrimRight(url, "/"), HTTP: &http.Client{Timeout: timeout}}, poll: poll}
 	rt.Listen(common.SubjectOrderCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {

@@ -2,7 +2,6 @@ package tickets
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -23,12 +22,7 @@ var Spec = tsapp.Spec{Service: common.ServiceTickets, Messaging: true,
 // Main runs the tickets service: /api/tickets and the order:created and
 // order:cancelled listeners.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("tickets: %w", err)
-	}
-	Wire(rt)
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, func(rt *tsapp.Runtime) error { Wire(rt); return nil })
 }
 
 // Wire registers the listeners and routes on rt (Main without Run).

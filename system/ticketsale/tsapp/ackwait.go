@@ -58,14 +58,14 @@ func (rt *Runtime) expire(queue string, d *messaging.Delivery) {
 	h[HeaderAckWaitExpired] = "true"
 	m.Headers = h
 	route := messaging.ToQueue(messaging.RetryQueueName(queue))
-	if !rt.bus.Protections().Retries {
+	if !rt.Bus().Protections().Retries {
 		route = messaging.ToQueue(queue)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := rt.bus.Publisher().Publish(ctx, route, m); err != nil {
-		rt.log.Warn("AckWait copy not sent", "queue", queue, "msg_id", d.ID, "err", err)
+	if err := rt.Bus().Publisher().Publish(ctx, route, m); err != nil {
+		rt.Log().Warn("AckWait copy not sent", "queue", queue, "msg_id", d.ID, "err", err)
 		return
 	}
-	rt.log.Info("Handling outlived ackWait; message delivered again", "queue", queue, "msg_id", d.ID, "type", d.Type)
+	rt.Log().Info("Handling outlived ackWait; message delivered again", "queue", queue, "msg_id", d.ID, "type", d.Type)
 }
