@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 )
 
 // HeaderAckWaitExpired marks a copy sent back because its handling
@@ -24,13 +25,7 @@ func (rt *Runtime) started(queue string) func(ctx context.Context, d *messaging.
 	return func(ctx context.Context, d *messaging.Delivery) error {
 		rt.inflight.Store(d, time.AfterFunc(rt.set.AckWait, func() { rt.expire(queue, d) }))
 		if rt.set.HandlerDelay > 0 {
-			t := time.NewTimer(rt.set.HandlerDelay)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-			}
+			return clock.Sleep(ctx, rt.Clock(), rt.set.HandlerDelay)
 		}
 		return nil
 	}
