@@ -192,9 +192,6 @@ func (rt *Runtime) newBus(b Bus) (*messaging.Bus, error) {
 // Config is the process config the runtime was built from.
 func (rt *Runtime) Config() service.Config { return rt.cfg }
 
-// RuntimeSettings are the runtime's parsed settings.
-func (rt *Runtime) RuntimeSettings() Settings { return rt.set }
-
 // Log is the service's logger (scoped with service and instance).
 func (rt *Runtime) Log() *slog.Logger { return rt.log }
 
