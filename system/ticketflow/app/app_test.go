@@ -1,6 +1,10 @@
 package app
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +120,40 @@ func TestProtectionsSplitIdempotency(t *testing.T) {
 	}
 	if _, _, err := protections(service.Config{Unprotect: []string{"luck"}}); err == nil {
 		t.Fatal("unknown protection accepted")
+	}
+}
+
+// The runtime's routes answer in Ticketflow's shape: /health with app,
+// amqp and protections (503 before the bus is up), /lab/clock errors as
+// {"message"}, CORS on every route; Run refuses a service whose accepted
+// types have no handler.
+func TestRoutesSpeakTicketflowAndRunChecksHandlers(t *testing.T) {
+	cfg := service.Config{System: "ticketflow", Name: contracts.Tickets.Name, Instance: 1,
+		AMQPURL: "amqp://guest:guest@127.0.0.1:1/", HTTPAddr: "127.0.0.1:0", DBPath: filepath.Join(t.TempDir(), "t.db"),
+		Unprotect: []string{"dedup"}, Settings: map[string]string{SettingMetricsInterval: "0"}}
+	rt, err := New(t.Context(), cfg, nil, Spec{Service: contracts.Tickets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(r *http.Request) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		rt.Handler().ServeHTTP(rec, r)
+		return rec
+	}
+	rec := serve(httptest.NewRequest(http.MethodGet, "/health", nil))
+	var h Health
+	if rec.Code != http.StatusServiceUnavailable || json.Unmarshal(rec.Body.Bytes(), &h) != nil || h.Status != "Unhealthy" ||
+		h.App != contracts.Tickets.AppName || h.AMQP.Connected || !h.DB.OK || h.Protections != "off: dedup" || !h.Idempotency {
+		t.Fatalf("health before Run: %d %s", rec.Code, rec.Body)
+	}
+	if rec.Header().Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatal("no CORS header on /health")
+	}
+	rec = serve(httptest.NewRequest(http.MethodPost, "/lab/clock", strings.NewReader(`{}`)))
+	if rec.Code != http.StatusBadRequest || strings.TrimSpace(rec.Body.String()) != `{"message":"offsetMs is required"}` {
+		t.Fatalf("POST /lab/clock {}: %d %s", rec.Code, rec.Body)
+	}
+	if err := rt.Run(t.Context()); err == nil || !strings.Contains(err.Error(), "no handler for") {
+		t.Fatalf("Run without handlers: %v", err)
 	}
 }
