@@ -40,42 +40,10 @@ func Wire(rt *tsapp.Runtime) error {
 	if err := runtime.Duration(rt.Config().Settings, SettingExpirationWindow, &w.window); err != nil {
 		return err
 	}
-	rt.Listen(common.SubjectTicketCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.TicketCreated
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnTicketCreated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
-	rt.Listen(common.SubjectTicketUpdated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.TicketUpdated
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnTicketUpdated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
-	rt.Listen(common.SubjectExpirationComplete, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.ExpirationComplete
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		out, err := OnExpirationComplete(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-		if err != nil {
-			return err
-		}
-		return rt.PublishAll(ctx, tx, out)
-	})
-	rt.Listen(common.SubjectPaymentCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.PaymentCreated
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		out, err := OnPaymentCreated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-		if err != nil {
-			return err
-		}
-		return rt.PublishAll(ctx, tx, out)
-	})
+	tsapp.ListenTo(rt, common.SubjectTicketCreated, tsapp.Silent(OnTicketCreated))
+	tsapp.ListenTo(rt, common.SubjectTicketUpdated, tsapp.Silent(OnTicketUpdated))
+	tsapp.ListenTo(rt, common.SubjectExpirationComplete, OnExpirationComplete)
+	tsapp.ListenTo(rt, common.SubjectPaymentCreated, OnPaymentCreated)
 	m := rt.Mux()
 	m.HandleFunc("POST /api/orders", common.RequireAuth(w.create))
 	m.HandleFunc("GET /api/orders", common.RequireAuth(w.list))

@@ -54,27 +54,9 @@ func Wire(rt *tsapp.Runtime) error {
 		return err
 	}
 	w := &wiring{rt: rt, gw: &gateway.Client{BaseURL: strings.TrimRight(url, "/"), HTTP: &http.Client{Timeout: timeout}}, poll: poll}
-	rt.Listen(common.SubjectOrderCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.OrderCreatedEvent
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnOrderCreated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
-	rt.Listen(common.SubjectOrderCancelled, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.OrderCancelledEvent
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnOrderCancelled(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
-	rt.Listen(common.SubjectOrderUpdated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.OrderUpdatedEvent
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnOrderUpdated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
+	tsapp.ListenTo(rt, common.SubjectOrderCreated, tsapp.Silent(OnOrderCreated))
+	tsapp.ListenTo(rt, common.SubjectOrderCancelled, tsapp.Silent(OnOrderCancelled))
+	tsapp.ListenTo(rt, common.SubjectOrderUpdated, tsapp.Silent(OnOrderUpdated))
 	rt.Mux().HandleFunc("POST /api/payments", common.RequireAuth(w.pay))
 	rt.Go("refunds", w.refunds)
 	return nil

@@ -28,8 +28,8 @@ func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
 // Wire registers the listeners and routes on rt (Main without Run).
 func Wire(rt *tsapp.Runtime) {
 	w := &wiring{rt: rt}
-	rt.Listen(common.SubjectOrderCreated, w.orderCreated)
-	rt.Listen(common.SubjectOrderCancelled, w.orderCancelled)
+	tsapp.ListenTo(rt, common.SubjectOrderCreated, OnOrderCreated)
+	tsapp.ListenTo(rt, common.SubjectOrderCancelled, OnOrderCancelled)
 	m := rt.Mux()
 	m.HandleFunc("POST /api/tickets", common.RequireAuth(w.create))
 	m.HandleFunc("GET /api/tickets", w.list)
@@ -38,30 +38,6 @@ func Wire(rt *tsapp.Runtime) {
 }
 
 type wiring struct{ rt *tsapp.Runtime }
-
-func (w *wiring) orderCreated(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-	var ev common.OrderCreatedEvent
-	if err := d.Decode(&ev); err != nil {
-		return err
-	}
-	out, err := OnOrderCreated(ctx, tx.Tx, w.rt.Toggles(), ev, w.rt.Clock().Now())
-	if err != nil {
-		return err
-	}
-	return w.rt.PublishAll(ctx, tx, out)
-}
-
-func (w *wiring) orderCancelled(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-	var ev common.OrderCancelledEvent
-	if err := d.Decode(&ev); err != nil {
-		return err
-	}
-	out, err := OnOrderCancelled(ctx, tx.Tx, w.rt.Toggles(), ev, w.rt.Clock().Now())
-	if err != nil {
-		return err
-	}
-	return w.rt.PublishAll(ctx, tx, out)
-}
 
 // TicketBody is the body of POST and PUT /api/tickets.
 type TicketBody struct {

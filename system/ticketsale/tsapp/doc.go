@@ -10,7 +10,8 @@
 //	Main(ctx, cfg, log) = tsapp.Main(ctx, cfg, log, Spec, Wire)
 //	  rt, err := tsapp.New(ctx, cfg, log, tsapp.Spec{Service: "orders", Messaging: true, Migrations: ...})
 //	  Wire(rt):
-//	    rt.Listen(subject, handler)        // queue <service>-service.<key>, ackWait emulation
+//	    tsapp.ListenTo(rt, subject, OnX)   // decode, OnX(ctx, q, toggles, ev, now), publish its events
+//	    rt.Listen(subject, handler)        // (the raw form) queue <service>-service.<key>, ackWait emulation
 //	    rt.Mux().HandleFunc(pattern, h)    // routes, behind the currentUser middleware
 //	    rt.Go("worker", loop)              // background loops
 //	  return rt.Run(ctx)                   // the shared runtime's Run
