@@ -63,15 +63,10 @@ type OrderBody struct {
 }
 
 func (w *wiring) create(rw http.ResponseWriter, r *http.Request) {
-	var b OrderBody
-	if err := common.DecodeBody(r, &b); err != nil {
-		common.WriteError(rw, err)
-		return
-	}
-	var v common.Validation
-	v.Check(strings.TrimSpace(b.TicketID) != "", "ticketId", "TicketId must be provided")
-	if err := v.Err(); err != nil {
-		common.WriteError(rw, err)
+	b, ok := common.ReadBody(rw, r, func(b OrderBody, v *common.Validation) {
+		v.Check(strings.TrimSpace(b.TicketID) != "", "ticketId", "TicketId must be provided")
+	})
+	if !ok {
 		return
 	}
 	tg := w.rt.Toggles()

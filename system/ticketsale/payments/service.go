@@ -80,16 +80,11 @@ type Created struct {
 }
 
 func (w *wiring) pay(rw http.ResponseWriter, r *http.Request) {
-	var b PaymentBody
-	if err := common.DecodeBody(r, &b); err != nil {
-		common.WriteError(rw, err)
-		return
-	}
-	var v common.Validation
-	v.Check(strings.TrimSpace(b.Token) != "", "token", "Invalid value")
-	v.Check(strings.TrimSpace(b.OrderID) != "", "orderId", "Invalid value")
-	if err := v.Err(); err != nil {
-		common.WriteError(rw, err)
+	b, ok := common.ReadBody(rw, r, func(b PaymentBody, v *common.Validation) {
+		v.Check(strings.TrimSpace(b.Token) != "", "token", "Invalid value")
+		v.Check(strings.TrimSpace(b.OrderID) != "", "orderId", "Invalid value")
+	})
+	if !ok {
 		return
 	}
 	ctx := r.Context()

@@ -45,21 +45,14 @@ type TicketBody struct {
 	Price float64 `json:"price"`
 }
 
-func (b TicketBody) validate() error {
-	var v common.Validation
+func (b TicketBody) check(v *common.Validation) {
 	v.Check(strings.TrimSpace(b.Title) != "", "title", "Title is required")
 	v.Check(b.Price > 0, "price", "Price must be greater than 0")
-	return v.Err()
 }
 
 func (w *wiring) create(rw http.ResponseWriter, r *http.Request) {
-	var b TicketBody
-	if err := common.DecodeBody(r, &b); err != nil {
-		common.WriteError(rw, err)
-		return
-	}
-	if err := b.validate(); err != nil {
-		common.WriteError(rw, err)
+	b, ok := common.ReadBody(rw, r, TicketBody.check)
+	if !ok {
 		return
 	}
 	u, _ := common.UserFrom(r.Context())
@@ -101,13 +94,8 @@ func (w *wiring) show(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *wiring) update(rw http.ResponseWriter, r *http.Request) {
-	var b TicketBody
-	if err := common.DecodeBody(r, &b); err != nil {
-		common.WriteError(rw, err)
-		return
-	}
-	if err := b.validate(); err != nil {
-		common.WriteError(rw, err)
+	b, ok := common.ReadBody(rw, r, TicketBody.check)
+	if !ok {
 		return
 	}
 	u, _ := common.UserFrom(r.Context())
