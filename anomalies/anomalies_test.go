@@ -15,8 +15,8 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/internal/supervisor"
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/anomaly"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
 )
 
 func TestEvidenceAddMaxAndNil(t *testing.T) {

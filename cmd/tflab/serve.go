@@ -8,8 +8,8 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
 )
 
 // applyProfile resolves a profile expression of the system and applies it
@@ -73,11 +73,11 @@ SIGTERM or Ctrl-C.`,
 			// Spans also go to an OTLP collector when the standard variable
 			// names one (services never read the environment themselves).
 			if ep := st.getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); ep != "" {
-				if _, set := cfg.Settings[app.SettingOTLPEndpoint]; !set {
+				if _, set := cfg.Settings[runtime.SettingOTLPEndpoint]; !set {
 					if cfg.Settings == nil {
 						cfg.Settings = map[string]string{}
 					}
-					cfg.Settings[app.SettingOTLPEndpoint] = ep
+					cfg.Settings[runtime.SettingOTLPEndpoint] = ep
 				}
 			}
 			run, err := lookupService(cfg.System, cfg.Name)

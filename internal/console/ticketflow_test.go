@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/anomaly"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/metrics"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/tickets"

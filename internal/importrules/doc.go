@@ -7,6 +7,8 @@
 //     (system/<name>), which describes the system to the lab as its plug-in
 //     value (its vocabulary, snapshot, invariants) and so speaks the
 //     scenario packages' types; no service imports it;
+//   - the shared layers under system/ (messaging, service, store, runtime)
+//     import no system's packages: contracts reach them as data;
 //   - tracing/ depends on OpenTelemetry, amqp091 and itself only.
 //
 // The package has no code: only its test.

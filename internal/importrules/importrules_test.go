@@ -45,6 +45,28 @@ func pluginPackage(path string) bool {
 	return ok && !strings.Contains(rest, "/") && !slices.Contains(sharedLayers, rest)
 }
 
+// sharedLayer reports whether path is in one of the shared layers.
+func sharedLayer(path string) bool {
+	rest, ok := strings.CutPrefix(path, module+"system/")
+	first, _, _ := strings.Cut(rest, "/")
+	return ok && slices.Contains(sharedLayers, first)
+}
+
+// The shared layers serve every system, so they import none of them:
+// a system's contracts reach system/runtime as data.
+func TestSharedLayersImportNoSystem(t *testing.T) {
+	for path, imports := range packages(t, module+"system/...") {
+		if !sharedLayer(path) {
+			continue
+		}
+		for _, imp := range imports {
+			if strings.HasPrefix(imp, module+"system/") && !sharedLayer(imp) {
+				t.Errorf("%s imports %s: a shared layer must not depend on a system", path, imp)
+			}
+		}
+	}
+}
+
 func TestServicesNeverImportFaultsOrScenarios(t *testing.T) {
 	pkgs := packages(t, module+"system/...")
 	for path, imports := range pkgs {
@@ -87,6 +109,19 @@ func TestPluginPackage(t *testing.T) {
 	} {
 		if got := pluginPackage(path); got != want {
 			t.Errorf("pluginPackage(%s) = %v, want %v", path, got, want)
+		}
+	}
+	for path, want := range map[string]bool{
+		module + "system/runtime":          true,
+		module + "system/runtime/clock":    true,
+		module + "system/messaging":        true,
+		module + "system/ticketflow/app":   false,
+		module + "system/ticketsale/tsapp": false,
+		module + "system/runtimex":         false,
+		module + "scenarios/runtime":       false,
+	} {
+		if got := sharedLayer(path); got != want {
+			t.Errorf("sharedLayer(%s) = %v, want %v", path, got, want)
 		}
 	}
 }

@@ -39,11 +39,17 @@ type Service struct {
 var Services = []Service{
 	{Name: common.ServiceGateway, Main: gateway.Main, HTTPPort: 3106},
 	{Name: common.ServiceAuth, Main: auth.Main, HTTPPort: 3101},
-	{Name: common.ServiceExpiration, Listens: common.Listens[common.ServiceExpiration], Publishes: common.Publishes[common.ServiceExpiration], Main: expiration.Main, HTTPPort: 3104, Messaging: true},
-	{Name: common.ServicePayments, Listens: common.Listens[common.ServicePayments], Publishes: common.Publishes[common.ServicePayments], Main: payments.Main, HTTPPort: 3105, Messaging: true,
-		Needs: map[string]string{payments.SettingGatewayURL: common.ServiceGateway}},
-	{Name: common.ServiceTickets, Listens: common.Listens[common.ServiceTickets], Publishes: common.Publishes[common.ServiceTickets], Main: tickets.Main, HTTPPort: 3102, Messaging: true},
-	{Name: common.ServiceOrders, Listens: common.Listens[common.ServiceOrders], Publishes: common.Publishes[common.ServiceOrders], Main: orders.Main, HTTPPort: 3103, Messaging: true},
+	onBroker(common.ServiceExpiration, expiration.Main, 3104, nil),
+	onBroker(common.ServicePayments, payments.Main, 3105, map[string]string{payments.SettingGatewayURL: common.ServiceGateway}),
+	onBroker(common.ServiceTickets, tickets.Main, 3102, nil),
+	onBroker(common.ServiceOrders, orders.Main, 3103, nil),
+}
+
+// onBroker is a service that talks to the broker, with its subjects from
+// common.Listens and common.Publishes.
+func onBroker(name string, main service.Main, port int, needs map[string]string) Service {
+	return Service{Name: name, Main: main, HTTPPort: port, Messaging: true, Needs: needs,
+		Listens: common.Listens[name], Publishes: common.Publishes[name]}
 }
 
 // Profiles of the system.

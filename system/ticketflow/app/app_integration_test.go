@@ -16,6 +16,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/internal/toxihost"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/anomaly"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
@@ -95,7 +96,7 @@ func TestRuntimeRoutesAndBadInput(t *testing.T) {
 	}
 
 	code, body = in.Do(t, http.MethodPost, "/lab/clock", `{"offsetMs": -90000}`)
-	var c app.ClockBody
+	var c runtime.ClockBody
 	if err := json.Unmarshal(body, &c); err != nil || code != http.StatusOK || c.OffsetMs != -90000 {
 		t.Fatalf("set clock: %d %s", code, body)
 	}

@@ -1,4 +1,7 @@
-// Package app is the shared runtime of every Ticketflow service process: it
+// Package app is Ticketflow's wiring of the shared service runtime
+// (system/runtime): it passes Ticketflow's contracts (topology, protections,
+// health fields, error format) to runtime.New and adds the anomaly registry,
+// the anomaly points around handlers and commands, and the metric ticks. It
 // turns a service's Main into a short declaration of its migrations,
 // handlers, HTTP routes and background loops.
 //
@@ -11,15 +14,12 @@
 //	  rt.Go("scheduler", loop)               // background loops
 //	  return rt.Run(ctx)                     // nil on a clean stop
 //
-// New opens, in order: the store at cfg.DBPath (messaging.Migrations, this
-// package's Migrations, then the service's), tracing.Setup (span file
-// cfg.SpanFile, OTLP from the otlp-endpoint setting), the messaging.Bus (the
-// topology of contracts.ForServiceWith with the lesson variant of the
-// settings, converted by Topology; protections from cfg.Unprotect, settings,
-// seeded jitter), the anomaly registry with its sync
-// consumer, and the HTTP listener. Run starts the bus, the HTTP server, the
-// metric ticks and the loops in one errgroup; when ctx ends it drains HTTP,
-// lets in-flight handlings settle, then closes the store and flushes spans.
+// New builds the shared runtime (store, tracing, bus, HTTP listener: see
+// system/runtime) with the topology of contracts.ForServiceWith and the
+// lesson variant of the settings, converted by Topology, and protections
+// from cfg.Unprotect; then it adds the anomaly registry with its sync
+// consumer, the anomaly routes and the metric ticks. Run refuses to start
+// while an accepted type has no handler, then runs the shared runtime.
 //
 // Anomaly points (spec §8.2) relative to the transaction of an execution:
 //
@@ -60,12 +60,14 @@
 // fails the execution: a handling takes the messaging retry path; a command
 // returns the error (HTTP 500 "internal error" through httpjson).
 //
-// HTTP routes every service gets: GET /health (200 Healthy / 503 Unhealthy
-// with amqp, db, protections; amqp.connected is live: both connections open
-// now, messaging.Bus.Connected), GET/POST /anomalies and DELETE
+// HTTP routes every service gets: GET /health (200 Healthy / 503 Unhealthy;
+// Health adds app, amqp, messages, protections and idempotency to the
+// runtime's part; amqp.connected is live: both connections open now,
+// messaging.Bus.Connected), GET/POST /anomalies and DELETE
 // /anomalies/{type}/messages/{messageType} (anomaly.Handler), GET/POST
-// /lab/clock {"offsetMs":N}; every response allows any origin (CORS).
-// Runtime.Handler (what Run serves) also continues the caller's trace: a
+// /lab/clock {"offsetMs":N} (errors as {"message"}); every response allows
+// any origin (runtime.CORS). Runtime.Handler (what Run serves) also
+// continues the caller's trace (runtime.TraceContext): a
 // request's W3C traceparent becomes the remote parent of the spans its
 // handler starts, so a command span (Exec) joins the trace of the caller (the
 // workload records one trace id per submission and sends it this way; a
@@ -81,16 +83,13 @@
 // its retry companions) instead of leaking new ones, and picks up changes
 // broadcast while it was down (within the expiry).
 //
-// Ids: NewID draws from a source seeded by (run seed, service, instance,
-// start count). The start count is a row per process start in app_starts,
-// so a restarted process does not repeat earlier ids (a repeated message id
-// would be swallowed as a duplicate downstream) while a rerun with the same
-// seed and history repeats them.
+// Ids: messages and entities take their ids from the runtime's seeded
+// NewID (runtime.Runtime.NewID).
 //
-// Settings (cfg.Settings, see the Setting* constants): heartbeat,
-// confirm-timeout, retry-delay, max-attempts, handler-timeout, outbox-poll,
-// metrics-interval, otlp-endpoint, shutdown-timeout, clock-offset,
-// direct-publish. The service-level protection "idempotency" is reported by
+// Settings (cfg.Settings): the shared runtime's (runtime.SettingHeartbeat,
+// ...) and, see the Setting* constants, retry-delay, max-attempts,
+// handler-timeout, metrics-interval, direct-publish and the lesson
+// variants. The service-level protection "idempotency" is reported by
 // Idempotency.
 //
 // Outbox off (--unprotect outbox): direct-publish=in-tx (the default, as the

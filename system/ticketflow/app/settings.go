@@ -3,28 +3,23 @@ package app
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 
-// Setting keys the runtime reads from service.Config.Settings (cmd passes
+// Setting keys Ticketflow's runtime reads from service.Config.Settings
+// besides the shared runtime's (runtime.SettingHeartbeat, ...; cmd passes
 // them with --set key=value). Services read their own keys with
 // Runtime.Setting and Runtime.Duration.
 const (
-	SettingHeartbeat       = "heartbeat"        // AMQP heartbeat, e.g. 2s (messaging default 10s)
-	SettingConfirmTimeout  = "confirm-timeout"  // publisher confirm timeout, e.g. 1s (default 5s)
 	SettingRetryDelay      = "retry-delay"      // delay of the retry queue (default 1s)
 	SettingMaxAttempts     = "max-attempts"     // handlings before dead-lettering (default 5)
 	SettingHandlerTimeout  = "handler-timeout"  // bound of one handling (default 30s)
-	SettingOutboxPoll      = "outbox-poll"      // outbox relay poll interval (default 1s)
 	SettingMetricsInterval = "metrics-interval" // MetricTick period (default 5s; 0 turns ticks off)
-	SettingOTLPEndpoint    = "otlp-endpoint"    // OTLP/HTTP collector, e.g. http://127.0.0.1:4318
-	SettingShutdownTimeout = "shutdown-timeout" // bound of the HTTP drain and the span flush (default 5s)
-	SettingClockOffset     = "clock-offset"     // initial clock skew, e.g. -3s (changeable via POST /lab/clock)
 	// SettingDirectPublish says when a publish leaves with the outbox off:
 	// "in-tx" (default, as the original: inside the transaction, so a
 	// rollback leaves a ghost event) or "after-commit" (never a ghost, lost
@@ -48,45 +43,23 @@ const (
 // not know: it is in service.Protections and passes through SplitProtections.
 const ProtIdempotency = "idempotency"
 
-// settings are the runtime's parsed settings.
+// settings are Ticketflow's parsed settings (the shared runtime parses its
+// own).
 type settings struct {
-	heartbeat, confirmTimeout, retryDelay, handlerTimeout, outboxPoll time.Duration
-	metricsInterval, shutdownTimeout, clockOffset                     time.Duration
-	maxAttempts                                                       int
-	otlp, directPublish                                               string
-	variant                                                           contracts.Variant
+	retryDelay, handlerTimeout, metricsInterval time.Duration
+	maxAttempts                                 int
+	directPublish                               string
+	variant                                     contracts.Variant
 }
 
 func parseSettings(cfg service.Config) (settings, error) {
-	s := settings{metricsInterval: 5 * time.Second, shutdownTimeout: 5 * time.Second}
-	var errs []error
-	dur := func(key string, into *time.Duration) {
-		if err := parseDuration(cfg.Settings, key, into); err != nil {
-			errs = append(errs, err)
-		}
+	s := settings{metricsInterval: 5 * time.Second}
+	errs := []error{
+		runtime.Duration(cfg.Settings, SettingRetryDelay, &s.retryDelay),
+		runtime.Duration(cfg.Settings, SettingHandlerTimeout, &s.handlerTimeout),
+		runtime.Duration(cfg.Settings, SettingMetricsInterval, &s.metricsInterval),
+		runtime.Int(cfg.Settings, SettingMaxAttempts, &s.maxAttempts, 1),
 	}
-	dur(SettingHeartbeat, &s.heartbeat)
-	dur(SettingConfirmTimeout, &s.confirmTimeout)
-	dur(SettingRetryDelay, &s.retryDelay)
-	dur(SettingHandlerTimeout, &s.handlerTimeout)
-	dur(SettingOutboxPoll, &s.outboxPoll)
-	dur(SettingMetricsInterval, &s.metricsInterval)
-	dur(SettingShutdownTimeout, &s.shutdownTimeout)
-	if v := cfg.Settings[SettingClockOffset]; v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("setting %s=%q: want a duration such as -3s", SettingClockOffset, v))
-		}
-		s.clockOffset = d
-	}
-	if v, ok := cfg.Settings[SettingMaxAttempts]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("setting %s=%q: want a whole number >= 1", SettingMaxAttempts, v))
-		}
-		s.maxAttempts = n
-	}
-	s.otlp = cfg.Settings[SettingOTLPEndpoint]
 	switch v := cfg.Settings[SettingDirectPublish]; v {
 	case "", messaging.DirectInTx, messaging.DirectAfterCommit:
 		s.directPublish = v
@@ -108,13 +81,7 @@ func parseSettings(cfg service.Config) (settings, error) {
 	}
 	s.variant.TranslationV1 = onOff(SettingTranslationV1, false)
 	s.variant.SLAQueues = cfg.Settings[SettingSLAQueues]
-	if v, ok := cfg.Settings[SettingSLAPartitions]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("setting %s=%q: want a whole number >= 1", SettingSLAPartitions, v))
-		}
-		s.variant.SLAPartitions = n
-	}
+	errs = append(errs, runtime.Int(cfg.Settings, SettingSLAPartitions, &s.variant.SLAPartitions, 1))
 	s.variant.NoSingleActiveConsumer = !onOff(SettingSingleActiveConsumer, true)
 	s.variant.ListenToYourself = onOff(SettingListenToYourself, false)
 	s.variant.Faults = onOff(SettingPublishFault, false)
@@ -124,61 +91,29 @@ func parseSettings(cfg service.Config) (settings, error) {
 	return s, errors.Join(errs...)
 }
 
-// parseDuration sets *into from settings[key] when present; a negative or
-// malformed value is an error naming the key.
-func parseDuration(m map[string]string, key string, into *time.Duration) error {
-	v, ok := m[key]
-	if !ok || v == "" {
-		return nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return fmt.Errorf("setting %s=%q: want a non-negative duration such as 2s or 500ms", key, v)
-	}
-	*into = d
-	return nil
-}
-
-// messagingConfig builds the bus config of one service instance.
-func messagingConfig(cfg service.Config, s settings, topo messaging.Topology) (messaging.Config, bool, error) {
+// protections reads cfg.Unprotect: the messaging protections, and whether
+// the service-level "idempotency" protection stays on.
+func protections(cfg service.Config) (messaging.Protections, bool, error) {
 	ours, rest := messaging.SplitProtections(cfg.Unprotect)
 	prot, err := messaging.ParseProtections(ours)
 	if err != nil {
-		return messaging.Config{}, false, err
+		return prot, false, err
 	}
 	idempotency := true
 	for _, p := range rest {
 		if p != ProtIdempotency {
-			return messaging.Config{}, false, fmt.Errorf("unknown protection %q", p)
+			return prot, false, fmt.Errorf("unknown protection %q", p)
 		}
 		idempotency = false
 	}
-	mc := messaging.Config{
-		Service:        cfg.Name,
-		Instance:       cfg.ID(),
-		URL:            cfg.AMQPURL,
-		Fallbacks:      cfg.AMQPFallbacks,
-		QueueType:      cfg.QueueType,
-		Topology:       topo,
-		Protections:    prot,
-		Heartbeat:      s.heartbeat,
-		HandlerTimeout: s.handlerTimeout,
-		DirectPublish:  s.directPublish,
-	}
-	mc.Publisher.ConfirmTimeout = s.confirmTimeout
-	mc.Retry.Delay = s.retryDelay
-	mc.Retry.MaxAttempts = s.maxAttempts
-	mc.Outbox.PollInterval = s.outboxPoll
-	return mc, idempotency, nil
+	return prot, idempotency, nil
 }
 
 // CheckSettings reports what New would refuse in cfg's settings and
 // protections, without opening anything.
 func CheckSettings(cfg service.Config) error {
-	s, err := parseSettings(cfg)
-	if err != nil {
-		return err
-	}
-	_, _, err = messagingConfig(cfg, s, messaging.Topology{})
-	return err
+	_, rerr := runtime.ParseSettings(cfg)
+	_, err := parseSettings(cfg)
+	_, _, perr := protections(cfg)
+	return errors.Join(rerr, err, perr)
 }

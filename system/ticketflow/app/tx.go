@@ -66,15 +66,15 @@ func (t *Tx) Publish(ctx context.Context, m contracts.Message) error {
 	t.published = append(t.published, published{m.MessageType(), status})
 	t.mu.Unlock()
 	reg := t.rt.reg
-	if t.rt.bus.Protections().Outbox {
-		if err := reg.Check(anomaly.OutboxSave, m.MessageType(), status).Apply(ctx, t.rt.clk); err != nil {
+	if t.rt.Bus().Protections().Outbox {
+		if err := reg.Check(anomaly.OutboxSave, m.MessageType(), status).Apply(ctx, t.rt.Clock()); err != nil {
 			return err
 		}
 	}
-	if t.background && t.rt.bus.Protections().Outbox {
+	if t.background && t.rt.Bus().Protections().Outbox {
 		return nil
 	}
-	return reg.Check(anomaly.Publish, m.MessageType(), status).Apply(ctx, t.rt.clk)
+	return reg.Check(anomaly.Publish, m.MessageType(), status).Apply(ctx, t.rt.Clock())
 }
 
 // ExecOption tunes one Exec.
@@ -102,12 +102,12 @@ func (rt *Runtime) deadLettered(ctx context.Context, queue string, d *messaging.
 	}
 	msg, err := messaging.NewMessage(f.MessageType(), f)
 	if err == nil {
-		msg.ID, msg.Timestamp, msg.CausationID, msg.CorrelationID = rt.NewID(), rt.clk.Now(), d.ID, d.CorrelationID
+		msg.ID, msg.Timestamp, msg.CausationID, msg.CorrelationID = rt.NewID(), rt.Clock().Now(), d.ID, d.CorrelationID
 		r := contracts.FaultRoute(contracts.ExchangeFaults, d.Type)
-		err = rt.bus.Publisher().Publish(ctx, messaging.To(r.Exchange, r.RoutingKey), msg)
+		err = rt.Bus().Publisher().Publish(ctx, messaging.To(r.Exchange, r.RoutingKey), msg)
 	}
 	if err != nil {
-		rt.log.Warn("Fault not published", "queue", queue, "msg_id", d.ID, "err", err)
+		rt.Log().Warn("Fault not published", "queue", queue, "msg_id", d.ID, "err", err)
 	}
 }
 
@@ -118,7 +118,7 @@ func (rt *Runtime) afterRelayPublish(ctx context.Context, m messaging.Message) e
 	if msg, err := contracts.Decode(m.Type, m.Body); err == nil {
 		status = contracts.TicketStatusOf(msg)
 	}
-	return rt.reg.Check(anomaly.Publish, m.Type, status).Apply(ctx, rt.clk)
+	return rt.reg.Check(anomaly.Publish, m.Type, status).Apply(ctx, rt.Clock())
 }
 
 // Prepared returns what the handler's Prepare step computed before the
@@ -157,7 +157,7 @@ func (rt *Runtime) envelope(m contracts.Message) (messaging.Message, messaging.R
 		return messaging.Message{}, messaging.Route{}, fmt.Errorf("encode %s: %w", m.MessageType(), err)
 	}
 	msg.ID = rt.NewID()
-	msg.Timestamp = rt.clk.Now()
+	msg.Timestamp = rt.Clock().Now()
 	if v, ok := m.(contracts.Versioned); ok && v.AggregateID() != "" && v.AggregateVersion() > 0 {
 		msg = msg.WithAggregate(v.AggregateID(), int64(v.AggregateVersion()))
 		if rt.set.variant.SLAQueues == contracts.SLAQueuesPartitioned {
@@ -184,7 +184,7 @@ func (rt *Runtime) checkPublished(ctx context.Context, p anomaly.Point, pubs []p
 			act.Err = a.Err
 		}
 	}
-	return act.Apply(ctx, rt.clk)
+	return act.Apply(ctx, rt.Clock())
 }
 
 // execState carries one handling's anomaly state from the Before hook
@@ -303,7 +303,7 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 		if err := h(ctx, tx, msg); err != nil {
 			return err
 		}
-		if err := rt.reg.Check(anomaly.AfterHandler, name, status).Apply(ctx, rt.clk); err != nil {
+		if err := rt.reg.Check(anomaly.AfterHandler, name, status).Apply(ctx, rt.Clock()); err != nil {
 			return err
 		}
 		st.pubs = tx.publishedCopy()
@@ -316,11 +316,11 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 			if decodeErr == nil {
 				status = contracts.TicketStatusOf(msg)
 			}
-			if err := rt.reg.CheckAny(anomaly.BeforeTransaction, outputs, status).Apply(ctx, rt.clk); err != nil {
+			if err := rt.reg.CheckAny(anomaly.BeforeTransaction, outputs, status).Apply(ctx, rt.Clock()); err != nil {
 				return err
 			}
 			act := rt.reg.Check(anomaly.BeforeHandler, name, status)
-			if err := (anomaly.Action{Delay: act.Delay}).Apply(ctx, rt.clk); err != nil {
+			if err := (anomaly.Action{Delay: act.Delay}).Apply(ctx, rt.Clock()); err != nil {
 				return err
 			}
 			st := &execState{beforeErr: act.Err}
@@ -351,7 +351,7 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 	rt.mu.Lock()
 	rt.handled[queue] = append(rt.handled[queue], msgType)
 	rt.mu.Unlock()
-	rt.bus.Handle(queue, msgType, wrapped, mopts...)
+	rt.Bus().Handle(queue, msgType, wrapped, mopts...)
 }
 
 // Exec runs a command (an HTTP command, a scheduler round: any execution
@@ -370,7 +370,7 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 // direct publish (outbox off, direct-publish after-commit) failed.
 func (rt *Runtime) Exec(ctx context.Context, command, status string, fn func(ctx context.Context, tx *Tx) error, opts ...ExecOption) error {
 	ctx, span := rt.tracer.Start(ctx, "command "+command, trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(otelamqp.LabService.String(rt.cfg.Name), otelamqp.LabInstance.String(rt.cfg.ID()),
+		trace.WithAttributes(otelamqp.LabService.String(rt.Config().Name), otelamqp.LabInstance.String(rt.Config().ID()),
 			otelamqp.LabCommand.String(command)))
 	defer span.End()
 	err := rt.exec(ctx, span, command, status, fn, opts)
@@ -383,11 +383,11 @@ func (rt *Runtime) Exec(ctx context.Context, command, status string, fn func(ctx
 
 func (rt *Runtime) exec(ctx context.Context, span trace.Span, command, status string, fn func(ctx context.Context, tx *Tx) error, opts []ExecOption) error {
 	outputs := contracts.Publishes(rt.svc.Name, command)
-	if err := rt.reg.CheckAny(anomaly.BeforeTransaction, outputs, status).Apply(ctx, rt.clk); err != nil {
+	if err := rt.reg.CheckAny(anomaly.BeforeTransaction, outputs, status).Apply(ctx, rt.Clock()); err != nil {
 		return err
 	}
 	var tx *Tx
-	err := rt.bus.InTx(ctx, func(ctx context.Context, mtx *messaging.Tx) error {
+	err := rt.Bus().InTx(ctx, func(ctx context.Context, mtx *messaging.Tx) error {
 		tx = &Tx{Tx: mtx, rt: rt}
 		for _, o := range opts {
 			o(tx)

@@ -9,10 +9,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 

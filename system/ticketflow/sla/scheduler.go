@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 	"github.com/ticketflow-lab/tflab/system/store"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/clock"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 )
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -34,12 +33,7 @@ var Spec = tsapp.Spec{Service: common.ServiceAuth, Migrations: []store.Migration
 // Main runs the auth service: /api/users/signup, signin, signout and
 // currentuser.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	Wire(rt)
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, func(rt *tsapp.Runtime) error { Wire(rt); return nil })
 }
 
 // Wire registers the routes on rt.
@@ -77,17 +71,12 @@ func validEmail(s string) bool {
 }
 
 func (h *handler) signup(w http.ResponseWriter, r *http.Request) {
-	var c Credentials
-	if err := common.DecodeBody(r, &c); err != nil {
-		common.WriteError(w, err)
-		return
-	}
-	var v common.Validation
-	v.Check(validEmail(c.Email), "email", "Email must be valid")
-	p := strings.TrimSpace(c.Password)
-	v.Check(len(p) >= 4 && len(p) <= 20, "password", "Password must be between 4 and 20 characters")
-	if err := v.Err(); err != nil {
-		common.WriteError(w, err)
+	c, ok := common.ReadBody(w, r, func(c Credentials, v *common.Validation) {
+		v.Check(validEmail(c.Email), "email", "Email must be valid")
+		p := strings.TrimSpace(c.Password)
+		v.Check(len(p) >= 4 && len(p) <= 20, "password", "Password must be between 4 and 20 characters")
+	})
+	if !ok {
 		return
 	}
 	hash, err := HashPassword(c.Password)
@@ -129,16 +118,11 @@ func (h *handler) startSession(w http.ResponseWriter, u User) error {
 }
 
 func (h *handler) signin(w http.ResponseWriter, r *http.Request) {
-	var c Credentials
-	if err := common.DecodeBody(r, &c); err != nil {
-		common.WriteError(w, err)
-		return
-	}
-	var v common.Validation
-	v.Check(validEmail(c.Email), "email", "Email must be valid")
-	v.Check(strings.TrimSpace(c.Password) != "", "password", "You must supply a password")
-	if err := v.Err(); err != nil {
-		common.WriteError(w, err)
+	c, ok := common.ReadBody(w, r, func(c Credentials, v *common.Validation) {
+		v.Check(validEmail(c.Email), "email", "Email must be valid")
+		v.Check(strings.TrimSpace(c.Password) != "", "password", "You must supply a password")
+	})
+	if !ok {
 		return
 	}
 	var u User

@@ -164,3 +164,30 @@ func TestDecodeBodyRejectsBadBodiesWith400AndMessage(t *testing.T) {
 		}
 	}
 }
+
+// ReadBody answers a bad body and a failed check with the course's 400 and
+// hands a good body over.
+func TestReadBody(t *testing.T) {
+	type body struct {
+		Title string `json:"title"`
+	}
+	check := func(b body, v *common.Validation) { v.Check(b.Title != "", "title", "Title is required") }
+	for in, want := range map[string]string{
+		``:              "request body is required",
+		`{`:             "invalid JSON body",
+		`{"title":""}`:  "Title is required",
+		`{"title":"x"}`: "",
+	} {
+		rec := httptest.NewRecorder()
+		b, ok := common.ReadBody(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(in)), check)
+		if want == "" {
+			if !ok || b.Title != "x" || rec.Body.Len() != 0 {
+				t.Errorf("%q: ok %v, body %+v, answered %s", in, ok, b, rec.Body)
+			}
+			continue
+		}
+		if ok || rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("%q: ok %v, %d %s, want 400 with %q", in, ok, rec.Code, rec.Body, want)
+		}
+	}
+}

@@ -105,3 +105,20 @@ func DecodeBody(r *http.Request, v any) error {
 	}
 	return nil
 }
+
+// ReadBody decodes r's body into a T and runs check on it (the course's
+// validateRequest); a bad body or a failed check is answered on w (400 with
+// every field error) and ok is false.
+func ReadBody[T any](w http.ResponseWriter, r *http.Request, check func(b T, v *Validation)) (b T, ok bool) {
+	if err := DecodeBody(r, &b); err != nil {
+		WriteError(w, err)
+		return b, false
+	}
+	var v Validation
+	check(b, &v)
+	if err := v.Err(); err != nil {
+		WriteError(w, err)
+		return b, false
+	}
+	return b, true
+}

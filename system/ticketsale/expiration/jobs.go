@@ -59,30 +59,21 @@ func Schedule(ctx context.Context, q store.Querier, tg common.Toggles, ev common
 
 // Due lists up to limit waiting jobs due at now, earliest first.
 func Due(ctx context.Context, q store.Querier, now time.Time, limit int) ([]Job, error) {
-	rows, err := q.Query(ctx, `SELECT id, order_id, due_ms, state FROM jobs WHERE state = ? AND due_ms <= ? ORDER BY due_ms, rowid LIMIT ?`,
+	return queryJobs(ctx, q, "due jobs", `WHERE state = ? AND due_ms <= ? ORDER BY due_ms, rowid LIMIT ?`,
 		StateWaiting, now.UnixMilli(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("due jobs: %w", err)
-	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		var j Job
-		var ms int64
-		if err := rows.Scan(&j.ID, &j.OrderID, &ms, &j.State); err != nil {
-			return nil, err
-		}
-		j.Due = time.UnixMilli(ms).UTC()
-		out = append(out, j)
-	}
-	return out, rows.Err()
 }
 
 // Jobs lists every job, oldest first.
 func Jobs(ctx context.Context, q store.Querier) ([]Job, error) {
-	rows, err := q.Query(ctx, `SELECT id, order_id, due_ms, state FROM jobs ORDER BY rowid`)
+	return queryJobs(ctx, q, "jobs", `ORDER BY rowid`)
+}
+
+// queryJobs lists the jobs the SQL tail (filter and order) selects; what
+// names the query in errors.
+func queryJobs(ctx context.Context, q store.Querier, what, tail string, args ...any) ([]Job, error) {
+	rows, err := q.Query(ctx, `SELECT id, order_id, due_ms, state FROM jobs `+tail, args...)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []Job
@@ -90,7 +81,7 @@ func Jobs(ctx context.Context, q store.Querier) ([]Job, error) {
 		var j Job
 		var ms int64
 		if err := rows.Scan(&j.ID, &j.OrderID, &ms, &j.State); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		j.Due = time.UnixMilli(ms).UTC()
 		out = append(out, j)

@@ -2,11 +2,11 @@ package expiration
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
@@ -24,25 +24,14 @@ var Spec = tsapp.Spec{Service: common.ServiceExpiration, Messaging: true, Migrat
 // Main runs the expiration service: the order:created listener that
 // schedules jobs and the worker that runs them.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("expiration: %w", err)
-	}
-	if err := Wire(rt); err != nil {
-		_ = rt.Close()
-		return fmt.Errorf("expiration: %w", err)
-	}
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, Wire)
 }
 
 // Wire registers the listener and the worker on rt.
 func Wire(rt *tsapp.Runtime) error {
-	poll := 250 * time.Millisecond
-	if err := tsapp.Duration(rt.Config().Settings, SettingPoll, &poll); err != nil {
+	poll, err := runtime.PositiveDuration(rt.Config().Settings, SettingPoll, 250*time.Millisecond)
+	if err != nil {
 		return err
-	}
-	if poll <= 0 {
-		return fmt.Errorf("setting %s must be positive", SettingPoll)
 	}
 	rt.Listen(common.SubjectOrderCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
 		var ev common.OrderCreatedEvent

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -24,15 +23,7 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 // Main runs the fake payment gateway: POST /v1/charges, POST /v1/refunds,
 // GET /v1/charges, GET and PUT /lab/knobs.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("gateway: %w", err)
-	}
-	if _, err := Wire(rt); err != nil {
-		_ = rt.Close()
-		return fmt.Errorf("gateway: %w", err)
-	}
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, func(rt *tsapp.Runtime) error { _, err := Wire(rt); return err })
 }
 
 // Wire registers the routes on rt and returns the gateway.

@@ -2,13 +2,13 @@ package orders
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
@@ -31,59 +31,19 @@ var Spec = tsapp.Spec{Service: common.ServiceOrders, Messaging: true,
 // Main runs the orders service: /api/orders and the ticket:created,
 // ticket:updated, expiration:complete and payment:created listeners.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("orders: %w", err)
-	}
-	if err := Wire(rt); err != nil {
-		_ = rt.Close()
-		return fmt.Errorf("orders: %w", err)
-	}
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, Wire)
 }
 
 // Wire registers the listeners and routes on rt (Main without Run).
 func Wire(rt *tsapp.Runtime) error {
 	w := &wiring{rt: rt, window: DefaultExpirationWindow}
-	if err := tsapp.Duration(rt.Config().Settings, SettingExpirationWindow, &w.window); err != nil {
+	if err := runtime.Duration(rt.Config().Settings, SettingExpirationWindow, &w.window); err != nil {
 		return err
 	}
-	rt.Listen(common.SubjectTicketCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.TicketCreated
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnTicketCreated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
-	rt.Listen(common.SubjectTicketUpdated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.TicketUpdated
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnTicketUpdated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
-	rt.Listen(common.SubjectExpirationComplete, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.ExpirationComplete
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		out, err := OnExpirationComplete(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-		if err != nil {
-			return err
-		}
-		return rt.PublishAll(ctx, tx, out)
-	})
-	rt.Listen(common.SubjectPaymentCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.PaymentCreated
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		out, err := OnPaymentCreated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-		if err != nil {
-			return err
-		}
-		return rt.PublishAll(ctx, tx, out)
-	})
+	tsapp.ListenTo(rt, common.SubjectTicketCreated, tsapp.Silent(OnTicketCreated))
+	tsapp.ListenTo(rt, common.SubjectTicketUpdated, tsapp.Silent(OnTicketUpdated))
+	tsapp.ListenTo(rt, common.SubjectExpirationComplete, OnExpirationComplete)
+	tsapp.ListenTo(rt, common.SubjectPaymentCreated, OnPaymentCreated)
 	m := rt.Mux()
 	m.HandleFunc("POST /api/orders", common.RequireAuth(w.create))
 	m.HandleFunc("GET /api/orders", common.RequireAuth(w.list))
@@ -103,15 +63,10 @@ type OrderBody struct {
 }
 
 func (w *wiring) create(rw http.ResponseWriter, r *http.Request) {
-	var b OrderBody
-	if err := common.DecodeBody(r, &b); err != nil {
-		common.WriteError(rw, err)
-		return
-	}
-	var v common.Validation
-	v.Check(strings.TrimSpace(b.TicketID) != "", "ticketId", "TicketId must be provided")
-	if err := v.Err(); err != nil {
-		common.WriteError(rw, err)
+	b, ok := common.ReadBody(rw, r, func(b OrderBody, v *common.Validation) {
+		v.Check(strings.TrimSpace(b.TicketID) != "", "ticketId", "TicketId must be provided")
+	})
+	if !ok {
 		return
 	}
 	tg := w.rt.Toggles()

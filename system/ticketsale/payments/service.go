@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
@@ -37,15 +38,7 @@ var Spec = tsapp.Spec{Service: common.ServicePayments, Messaging: true,
 // Main runs the payments service: POST /api/payments, the order:created,
 // order:cancelled and order:updated listeners, and the refund loop.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("payments: %w", err)
-	}
-	if err := Wire(rt); err != nil {
-		_ = rt.Close()
-		return fmt.Errorf("payments: %w", err)
-	}
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, Wire)
 }
 
 // Wire registers listeners, routes and the refund loop on rt.
@@ -55,35 +48,15 @@ func Wire(rt *tsapp.Runtime) error {
 	if url == "" {
 		return fmt.Errorf("setting %s is required", SettingGatewayURL)
 	}
-	timeout, poll := 10*time.Second, 500*time.Millisecond
-	if err := errors.Join(tsapp.Duration(s, SettingGatewayTimeout, &timeout), tsapp.Duration(s, SettingRefundPoll, &poll)); err != nil {
+	timeout := 10 * time.Second
+	poll, err := runtime.PositiveDuration(s, SettingRefundPoll, 500*time.Millisecond)
+	if err := errors.Join(err, runtime.Duration(s, SettingGatewayTimeout, &timeout)); err != nil {
 		return err
 	}
-	if poll <= 0 {
-		return fmt.Errorf("setting %s must be positive", SettingRefundPoll)
-	}
 	w := &wiring{rt: rt, gw: &gateway.Client{BaseURL: strings.TrimRight(url, "/"), HTTP: &http.Client{Timeout: timeout}}, poll: poll}
-	rt.Listen(common.SubjectOrderCreated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.OrderCreatedEvent
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnOrderCreated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
-	rt.Listen(common.SubjectOrderCancelled, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.OrderCancelledEvent
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnOrderCancelled(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
-	rt.Listen(common.SubjectOrderUpdated, func(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-		var ev common.OrderUpdatedEvent
-		if err := d.Decode(&ev); err != nil {
-			return err
-		}
-		return OnOrderUpdated(ctx, tx.Tx, rt.Toggles(), ev, rt.Clock().Now())
-	})
+	tsapp.ListenTo(rt, common.SubjectOrderCreated, tsapp.Silent(OnOrderCreated))
+	tsapp.ListenTo(rt, common.SubjectOrderCancelled, tsapp.Silent(OnOrderCancelled))
+	tsapp.ListenTo(rt, common.SubjectOrderUpdated, tsapp.Silent(OnOrderUpdated))
 	rt.Mux().HandleFunc("POST /api/payments", common.RequireAuth(w.pay))
 	rt.Go("refunds", w.refunds)
 	return nil
@@ -107,16 +80,11 @@ type Created struct {
 }
 
 func (w *wiring) pay(rw http.ResponseWriter, r *http.Request) {
-	var b PaymentBody
-	if err := common.DecodeBody(r, &b); err != nil {
-		common.WriteError(rw, err)
-		return
-	}
-	var v common.Validation
-	v.Check(strings.TrimSpace(b.Token) != "", "token", "Invalid value")
-	v.Check(strings.TrimSpace(b.OrderID) != "", "orderId", "Invalid value")
-	if err := v.Err(); err != nil {
-		common.WriteError(rw, err)
+	b, ok := common.ReadBody(rw, r, func(b PaymentBody, v *common.Validation) {
+		v.Check(strings.TrimSpace(b.Token) != "", "token", "Invalid value")
+		v.Check(strings.TrimSpace(b.OrderID) != "", "orderId", "Invalid value")
+	})
+	if !ok {
 		return
 	}
 	ctx := r.Context()

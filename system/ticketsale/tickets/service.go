@@ -2,7 +2,6 @@ package tickets
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -23,19 +22,14 @@ var Spec = tsapp.Spec{Service: common.ServiceTickets, Messaging: true,
 // Main runs the tickets service: /api/tickets and the order:created and
 // order:cancelled listeners.
 func Main(ctx context.Context, cfg service.Config, log *slog.Logger) error {
-	rt, err := tsapp.New(ctx, cfg, log, Spec)
-	if err != nil {
-		return fmt.Errorf("tickets: %w", err)
-	}
-	Wire(rt)
-	return rt.Run(ctx)
+	return tsapp.Main(ctx, cfg, log, Spec, func(rt *tsapp.Runtime) error { Wire(rt); return nil })
 }
 
 // Wire registers the listeners and routes on rt (Main without Run).
 func Wire(rt *tsapp.Runtime) {
 	w := &wiring{rt: rt}
-	rt.Listen(common.SubjectOrderCreated, w.orderCreated)
-	rt.Listen(common.SubjectOrderCancelled, w.orderCancelled)
+	tsapp.ListenTo(rt, common.SubjectOrderCreated, OnOrderCreated)
+	tsapp.ListenTo(rt, common.SubjectOrderCancelled, OnOrderCancelled)
 	m := rt.Mux()
 	m.HandleFunc("POST /api/tickets", common.RequireAuth(w.create))
 	m.HandleFunc("GET /api/tickets", w.list)
@@ -45,51 +39,20 @@ func Wire(rt *tsapp.Runtime) {
 
 type wiring struct{ rt *tsapp.Runtime }
 
-func (w *wiring) orderCreated(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-	var ev common.OrderCreatedEvent
-	if err := d.Decode(&ev); err != nil {
-		return err
-	}
-	out, err := OnOrderCreated(ctx, tx.Tx, w.rt.Toggles(), ev, w.rt.Clock().Now())
-	if err != nil {
-		return err
-	}
-	return w.rt.PublishAll(ctx, tx, out)
-}
-
-func (w *wiring) orderCancelled(ctx context.Context, tx *messaging.Tx, d *messaging.Delivery) error {
-	var ev common.OrderCancelledEvent
-	if err := d.Decode(&ev); err != nil {
-		return err
-	}
-	out, err := OnOrderCancelled(ctx, tx.Tx, w.rt.Toggles(), ev, w.rt.Clock().Now())
-	if err != nil {
-		return err
-	}
-	return w.rt.PublishAll(ctx, tx, out)
-}
-
 // TicketBody is the body of POST and PUT /api/tickets.
 type TicketBody struct {
 	Title string  `json:"title"`
 	Price float64 `json:"price"`
 }
 
-func (b TicketBody) validate() error {
-	var v common.Validation
+func (b TicketBody) check(v *common.Validation) {
 	v.Check(strings.TrimSpace(b.Title) != "", "title", "Title is required")
 	v.Check(b.Price > 0, "price", "Price must be greater than 0")
-	return v.Err()
 }
 
 func (w *wiring) create(rw http.ResponseWriter, r *http.Request) {
-	var b TicketBody
-	if err := common.DecodeBody(r, &b); err != nil {
-		common.WriteError(rw, err)
-		return
-	}
-	if err := b.validate(); err != nil {
-		common.WriteError(rw, err)
+	b, ok := common.ReadBody(rw, r, TicketBody.check)
+	if !ok {
 		return
 	}
 	u, _ := common.UserFrom(r.Context())
@@ -131,13 +94,8 @@ func (w *wiring) show(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *wiring) update(rw http.ResponseWriter, r *http.Request) {
-	var b TicketBody
-	if err := common.DecodeBody(r, &b); err != nil {
-		common.WriteError(rw, err)
-		return
-	}
-	if err := b.validate(); err != nil {
-		common.WriteError(rw, err)
+	b, ok := common.ReadBody(rw, r, TicketBody.check)
+	if !ok {
 		return
 	}
 	u, _ := common.UserFrom(r.Context())

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime/clock"
 )
 
 // HeaderAckWaitExpired marks a copy sent back because its handling
@@ -24,13 +25,7 @@ func (rt *Runtime) started(queue string) func(ctx context.Context, d *messaging.
 	return func(ctx context.Context, d *messaging.Delivery) error {
 		rt.inflight.Store(d, time.AfterFunc(rt.set.AckWait, func() { rt.expire(queue, d) }))
 		if rt.set.HandlerDelay > 0 {
-			t := time.NewTimer(rt.set.HandlerDelay)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-			}
+			return clock.Sleep(ctx, rt.Clock(), rt.set.HandlerDelay)
 		}
 		return nil
 	}
@@ -58,14 +53,14 @@ func (rt *Runtime) expire(queue string, d *messaging.Delivery) {
 	h[HeaderAckWaitExpired] = "true"
 	m.Headers = h
 	route := messaging.ToQueue(messaging.RetryQueueName(queue))
-	if !rt.bus.Protections().Retries {
+	if !rt.Bus().Protections().Retries {
 		route = messaging.ToQueue(queue)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := rt.bus.Publisher().Publish(ctx, route, m); err != nil {
-		rt.log.Warn("AckWait copy not sent", "queue", queue, "msg_id", d.ID, "err", err)
+	if err := rt.Bus().Publisher().Publish(ctx, route, m); err != nil {
+		rt.Log().Warn("AckWait copy not sent", "queue", queue, "msg_id", d.ID, "err", err)
 		return
 	}
-	rt.log.Info("Handling outlived ackWait; message delivered again", "queue", queue, "msg_id", d.ID, "type", d.Type)
+	rt.Log().Info("Handling outlived ackWait; message delivered again", "queue", queue, "msg_id", d.ID, "type", d.Type)
 }

@@ -1,20 +1,24 @@
-// Package tsapp is the runtime every ticketsale service runs on: it turns a
-// service's Main into a declaration of its store, listeners, routes and
-// loops, over the lab's shared layers (system/messaging, system/store,
-// tracing, system/service).
+// Package tsapp is ticketsale's wiring of the shared service runtime
+// (system/runtime): it passes ticketsale's contracts (the queue-group
+// topology of spec C.3, the protections its toggles imply, the ackWait retry
+// path, its health fields, the course's error format and currentUser
+// middleware) to runtime.New, and adds listeners with the ackWait
+// emulation, event publishing and the toggles.
 //
 // # Design
 //
-//	Main(ctx, cfg, log)
+//	Main(ctx, cfg, log) = tsapp.Main(ctx, cfg, log, Spec, Wire)
 //	  rt, err := tsapp.New(ctx, cfg, log, tsapp.Spec{Service: "orders", Messaging: true, Migrations: ...})
-//	  rt.Listen(subject, handler)        // queue <service>-service.<key>, ackWait emulation
-//	  rt.Mux().HandleFunc(pattern, h)    // routes, behind the currentUser middleware
-//	  rt.Go("worker", loop)              // background loops
-//	  return rt.Run(ctx)
+//	  Wire(rt):
+//	    tsapp.ListenTo(rt, subject, OnX)   // decode, OnX(ctx, q, toggles, ev, now), publish its events
+//	    rt.Listen(subject, handler)        // (the raw form) queue <service>-service.<key>, ackWait emulation
+//	    rt.Mux().HandleFunc(pattern, h)    // routes, behind the currentUser middleware
+//	    rt.Go("worker", loop)              // background loops
+//	  return rt.Run(ctx)                   // the shared runtime's Run
 //
-// It does not use Ticketflow's runtime (system/ticketflow/app): that one
-// takes its contracts (services, topology, message types, anomaly points)
-// from Ticketflow's contracts package by name, not as data.
+// Store, tracing, bus, clock, HTTP server, /health, /lab/clock, loops and
+// shutdown are the shared runtime's (system/runtime); settings such as
+// outbox-poll and clock-offset are its too.
 //
 // Messaging protections: the course has no inbox and uses its own version
 // rule, so dedup and ordering are off; the outbox follows the Outbox toggle
@@ -32,8 +36,9 @@
 // deliveries at once (default 16). handler-delay makes every handling slow.
 //
 // Routes every service gets: GET /health (200 Healthy / 503 Unhealthy;
-// amqp omitted without messaging), GET/POST /lab/clock {"offsetMs":N}, GET
-// /lab/toggles.
+// Health adds toggles and amqp, omitted without messaging, to the runtime's
+// part), GET/POST /lab/clock {"offsetMs":N} (errors in the course's
+// format), GET /lab/toggles.
 //
 // # Best practices
 //

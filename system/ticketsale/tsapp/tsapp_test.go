@@ -1,6 +1,10 @@
 package tsapp_test
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +66,39 @@ func TestTopologyDeclaresOneQueuePerSubject(t *testing.T) {
 	}
 	if len(top.Queues) != 3 || top.Queues[0].Name != "payments-service.order.created" || top.Bindings[1].Key != "order.cancelled" {
 		t.Errorf("topology %+v", top)
+	}
+}
+
+// The runtime's routes answer in ticketsale's shape: /health with toggles
+// and without amqp for a service without messaging, /lab/clock errors in
+// the course's format, /lab/toggles.
+func TestRoutesSpeakTicketsale(t *testing.T) {
+	c := cfg(map[string]string{"deleteGuards": "faithful"})
+	c.Name, c.AMQPURL, c.HTTPAddr, c.DBPath = common.ServiceAuth, "amqp://guest:guest@127.0.0.1:1/", "127.0.0.1:0", filepath.Join(t.TempDir(), "auth.db")
+	rt, err := tsapp.New(t.Context(), c, nil, tsapp.Spec{Service: common.ServiceAuth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	serve := func(method, path, body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		rt.Handler().ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		return rec
+	}
+	rec := serve(http.MethodGet, "/health", "")
+	var h map[string]any
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &h) != nil || h["status"] != "Healthy" ||
+		h["toggles"] != rt.Toggles().String() || h["amqp"] != nil || h["service"] != common.ServiceAuth {
+		t.Fatalf("health %d %s", rec.Code, rec.Body)
+	}
+	rec = serve(http.MethodPost, "/lab/clock", `{}`)
+	var e common.ErrorBody
+	if rec.Code != http.StatusBadRequest || json.Unmarshal(rec.Body.Bytes(), &e) != nil || len(e.Errors) != 1 || e.Errors[0].Message != "offsetMs is required" {
+		t.Fatalf("POST /lab/clock {}: %d %s, want the course's error body", rec.Code, rec.Body)
+	}
+	rec = serve(http.MethodGet, "/lab/toggles", "")
+	var tg tsapp.TogglesBody
+	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &tg) != nil || len(tg.Faithful) != 1 || tg.Faithful[0] != common.DeleteGuards {
+		t.Fatalf("toggles %d %s", rec.Code, rec.Body)
 	}
 }

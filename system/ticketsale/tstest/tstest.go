@@ -16,6 +16,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
@@ -71,7 +72,7 @@ func WireErr(wire func(*tsapp.Runtime)) func(*tsapp.Runtime) error {
 // a store in a temporary folder, the broker at amqpURL, settings on top of
 // a short ackWait (1s).
 func Config(t testing.TB, name, amqpURL string, instance int, settings map[string]string) service.Config {
-	s := map[string]string{tsapp.SettingAckWait: "1s", tsapp.SettingOutboxPoll: "100ms"}
+	s := map[string]string{tsapp.SettingAckWait: "1s", runtime.SettingOutboxPoll: "100ms"}
 	for k, v := range settings {
 		s[k] = v
 	}

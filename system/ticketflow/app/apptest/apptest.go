@@ -38,6 +38,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/system/messaging"
+	"github.com/ticketflow-lab/tflab/system/runtime"
 	"github.com/ticketflow-lab/tflab/system/service"
 	"github.com/ticketflow-lab/tflab/system/store"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/app"
@@ -80,9 +81,9 @@ type Options struct {
 // confirms, no metric ticks.
 func Defaults() map[string]string {
 	return map[string]string{
-		app.SettingHeartbeat: "2s", app.SettingConfirmTimeout: "2s", app.SettingRetryDelay: "100ms",
-		app.SettingMaxAttempts: "3", app.SettingMetricsInterval: "0", app.SettingShutdownTimeout: "3s",
-		app.SettingOutboxPoll: "200ms",
+		runtime.SettingHeartbeat: "2s", runtime.SettingConfirmTimeout: "2s", app.SettingRetryDelay: "100ms",
+		app.SettingMaxAttempts: "3", app.SettingMetricsInterval: "0", runtime.SettingShutdownTimeout: "3s",
+		runtime.SettingOutboxPoll: "200ms",
 	}
 }
 

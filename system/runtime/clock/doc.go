@@ -1,4 +1,4 @@
-// Package clock is the one place every Ticketflow service reads time from.
+// Package clock is the one place every service of every system reads time from.
 //
 // # Design
 //
