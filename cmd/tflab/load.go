@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
-	"github.com/ticketflow-lab/tflab/system/ticketflow"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 )
 
@@ -26,7 +25,6 @@ func newLoadCmd(st *state) *cobra.Command {
 		seed      int64
 		runDir    string
 		asJSON    bool
-		generic   systemLoad
 	)
 	cfg.Shares = workload.DefaultShares
 	cmd := &cobra.Command{
@@ -44,12 +42,7 @@ submit → resolved and submit → notified.
 --languages takes codes (en,pl,de: equal weights) or weights (en=3,pl=1);
 the generator writes en, pl, de, es and fr. The full record (every
 submission and command, in the scenario history's format, plus the summary)
-is written to <run-dir>/load/<time>-seed<N>.json.
-
-A lab of another system (or --set/--workload given) is driven by that
-system's own workload driver: its scenario workload block comes from
---workload FILE and --set key=value (e.g. --set users=20), --settle and
---seed apply, and the summary counts the requests sent and accepted by kind.`,
+is written to <run-dir>/load/<time>-seed<N>.json.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			langs, err := parseLanguages(languages)
@@ -64,22 +57,14 @@ system's own workload driver: its scenario workload block comes from
 			if !lab.ControlAlive(in) {
 				return withCode(ExitEnvironment, fmt.Errorf("the lab in %s is not running (start one with 'tflab up')", shortPath(dir)))
 			}
-			if !cmd.Flags().Changed("seed") {
-				seed = time.Now().UnixNano()
-			}
-			if in.System != ticketflow.Name || len(generic.sets) > 0 || generic.file != "" {
-				sys, err := lookupSystem("the lab's system", in.System)
-				if err != nil {
-					return err
-				}
-				generic.seed, generic.settle, generic.asJSON = seed, cfg.Settle, asJSON
-				return generic.run(cmd.Context(), st, sys, dir, in)
-			}
 			ep, err := loadEndpoints(in)
 			if err != nil {
 				return withCode(ExitEnvironment, err)
 			}
 			cfg.Endpoints = ep
+			if !cmd.Flags().Changed("seed") {
+				seed = time.Now().UnixNano()
+			}
 			cfg.Log = st.logger().With("component", "load")
 			plan, err := workload.Plan(cfg, rand.New(rand.NewPCG(uint64(seed), 0x6c6f6164))) // "load"
 			if err != nil {
@@ -136,8 +121,6 @@ system's own workload driver: its scenario workload block comes from
 	f.Int64Var(&seed, "seed", 0, "seed for every choice (default: from the clock; printed)")
 	f.StringVar(&runDir, "run-dir", "", "the lab's run directory (default: the newest running lab under runs/)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
-	f.StringArrayVar(&generic.sets, "set", nil, "a key=value of the lab's system's workload block (any system; repeatable)")
-	f.StringVar(&generic.file, "workload", "", "a YAML file with the lab's system's workload block (any system)")
 	return cmd
 }
 
