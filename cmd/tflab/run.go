@@ -155,7 +155,7 @@ func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system st
 		return nil, err
 	}
 	res, err := run.Run(cmd.Context(), run.Config{Plan: p, Lab: tmpl, Dir: dir, Settings: settings,
-		Snapshot: sys.Snapshot, InspectionQueues: sys.InspectionQueues, Progress: progress, Log: log, ConsoleURL: f.consoleURL})
+		System: sys, Progress: progress, Log: log, ConsoleURL: f.consoleURL})
 	switch {
 	case err == nil:
 		return res, nil
@@ -228,7 +228,7 @@ evidence, or the steady state did not hold before the method).`,
 			if err != nil {
 				return err
 			}
-			rr := report.Run{History: res.History, Verdict: res.Verdict}
+			rr := report.Run{History: res.History, Verdict: res.Verdict, Counts: res.Counts}
 			if err := report.WriteTable(st.stdout, rr); err != nil {
 				return err
 			}

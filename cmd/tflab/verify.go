@@ -60,13 +60,13 @@ for 'tflab run'.`,
 			runtime.GC()
 			stop := samplePeakHeap()
 			start := time.Now()
-			v, err := run.Verify(dir, run.VerifyOptions{FromSpans: fromSpans, Write: write})
+			v, err := run.Verify(dir, run.VerifyOptions{FromSpans: fromSpans, Write: write, Systems: systems})
 			took := time.Since(start)
 			peak := stop()
 			if err != nil {
 				return err
 			}
-			rr := report.Run{History: v.History, Verdict: v.Verdict}
+			rr := report.Run{History: v.History, Verdict: v.Verdict, Counts: v.Counts}
 			if err := report.WriteTable(st.stdout, rr); err != nil {
 				return err
 			}

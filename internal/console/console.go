@@ -76,7 +76,8 @@ type Config struct {
 	// starts nothing.
 	RunCommand []string
 	// Evaluate judges a history for the Live page's invariant board: the
-	// evaluation `tflab verify` runs (nil: check.Evaluate).
+	// evaluation `tflab verify` runs (nil: check.Evaluate with the
+	// vocabulary's invariants).
 	Evaluate func(*history.History) check.Verdict
 }
 

@@ -325,8 +325,8 @@ var boardCategories = []struct {
 
 // liveHistory is the history the board judges: the lab's spans so far,
 // with the header `tflab verify` gives a run directory of spans alone.
-func liveHistory(events []history.Event) *history.History {
-	return &history.History{Meta: history.Meta{SchemaVersion: history.SchemaVersion, Scenario: "(spans only)"},
+func liveHistory(system string, events []history.Event) *history.History {
+	return &history.History{Meta: history.Meta{SchemaVersion: history.SchemaVersion, Scenario: "(spans only)", System: system},
 		Events: events}
 }
 
@@ -341,10 +341,10 @@ func (c *Console) judge(now time.Time) (check.Verdict, int, error) {
 	if l.verdict == nil || (len(l.events) != l.judged && now.Sub(l.judgedAt) >= max(boardEvery, 4*l.judgeTook)) {
 		evaluate := c.cfg.Evaluate
 		if evaluate == nil {
-			evaluate = check.Evaluate
+			evaluate = func(h *history.History) check.Verdict { return check.Evaluate(h, c.cfg.Vocabulary.Invariants...) }
 		}
 		t0 := time.Now()
-		v := evaluate(liveHistory(slices.Clone(l.events))) // Evaluate sorts its events
+		v := evaluate(liveHistory(c.cfg.Vocabulary.System, slices.Clone(l.events))) // Evaluate sorts its events
 		l.verdict, l.judged, l.judgedAt, l.judgeTook = &v, len(l.events), now, time.Since(t0)
 	}
 	return *l.verdict, l.judged, err

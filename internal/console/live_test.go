@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -100,7 +102,11 @@ func TestLiveBoardAgreesWithVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ver, err := run.Verify(c.cfg.Info().RunDir, run.VerifyOptions{FromSpans: true})
+	systems, err := sut.NewRegistry(ticketflow.System())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ver, err := run.Verify(c.cfg.Info().RunDir, run.VerifyOptions{FromSpans: true, Systems: systems})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,11 @@
 //
 //   - a system's services never import anomalies/ or scenarios/: faults
 //     reach them only through the network, the broker, signals and their
-//     own anomaly API. The one exception is a system's root package
-//     (system/<name>), which describes the system to the lab as its plug-in
-//     value (its vocabulary, snapshot, invariants) and so speaks the
-//     scenario packages' types; no service imports it;
+//     own anomaly API. The exception is a system's plug-in side: its root
+//     package (system/<name>), which describes the system to the lab as its
+//     plug-in value, and the packages under system/<name>/lab (its
+//     workload, probe, snapshot, invariants and counts), which speak the
+//     scenario packages' types; no service imports them;
 //   - the shared layers under system/ (messaging, service, store, runtime)
 //     import no system's packages: contracts reach them as data;
 //   - tracing/ depends on OpenTelemetry, amqp091 and itself only.

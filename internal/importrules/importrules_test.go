@@ -38,11 +38,20 @@ func packages(t *testing.T, pattern string) map[string][]string {
 // share; they are not systems.
 var sharedLayers = []string{"messaging", "service", "store", "runtime"}
 
-// pluginPackage reports whether path is a system's root package
-// (system/<name>), the one place a system describes itself to the lab.
+// pluginPackage reports whether path is a system's plug-in side: its root
+// package (system/<name>), where it describes itself to the lab, or a
+// package under system/<name>/lab, its workload, probe, snapshot,
+// invariants and counts.
 func pluginPackage(path string) bool {
 	rest, ok := strings.CutPrefix(path, module+"system/")
-	return ok && !strings.Contains(rest, "/") && !slices.Contains(sharedLayers, rest)
+	if !ok {
+		return false
+	}
+	name, sub, nested := strings.Cut(rest, "/")
+	if slices.Contains(sharedLayers, name) {
+		return false
+	}
+	return !nested || sub == "lab" || strings.HasPrefix(sub, "lab/")
 }
 
 // sharedLayer reports whether path is in one of the shared layers.
@@ -100,12 +109,16 @@ func TestTracingDependsOnOTelAndAMQPOnly(t *testing.T) {
 // is caught, a plug-in package is not.
 func TestPluginPackage(t *testing.T) {
 	for path, want := range map[string]bool{
-		module + "system/ticketflow":         true,
-		module + "system/ticketsale":         true,
-		module + "system/ticketflow/tickets": false,
-		module + "system/messaging":          false,
-		module + "system/store":              false,
-		module + "scenarios/run":             false,
+		module + "system/ticketflow":                true,
+		module + "system/ticketsale":                true,
+		module + "system/ticketflow/tickets":        false,
+		module + "system/ticketflow/lab":            true,
+		module + "system/ticketsale/lab/invariants": true,
+		module + "system/ticketflow/labels":         false,
+		module + "system/messaging/lab":             false,
+		module + "system/messaging":                 false,
+		module + "system/store":                     false,
+		module + "scenarios/run":                    false,
 	} {
 		if got := pluginPackage(path); got != want {
 			t.Errorf("pluginPackage(%s) = %v, want %v", path, got, want)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // onCluster is a clean synthetic run recorded on a three-node broker.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // loadReference loads a saved history as Load did before the event table:
@@ -99,7 +99,7 @@ func TestTableVerdictOfLargerRun(t *testing.T) {
 	h := res.History
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
 	// Broken things, so that the verdict has violations and notes to compare.
-	h.Snapshot.Tickets = h.Snapshot.Tickets[1:]
+	orphan(t, h)
 	e := find(t, h, history.KindProcess, "communication", "TicketResolved", "")
 	again(h, e, time.Millisecond, func(d *history.Event) { d.Redelivered = true })
 	dir := t.TempDir()

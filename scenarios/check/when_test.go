@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 func unfired() history.Fault {
@@ -30,7 +30,7 @@ func TestNeverFiredStep_MakesAPassInconclusive_NamingTheStep(t *testing.T) {
 func TestNeverFiredStep_MakesAControlInconclusive_NotFailed(t *testing.T) {
 	h := synth.New(synth.Config{Seed: 2, Inquiries: 6}).History
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
-	h.Meta.Control, h.Meta.Expect.Violated = true, []string{"TF2"}
+	h.Meta.Control, h.Meta.Expect.Violated = true, []string{"TF9"}
 	if v := Evaluate(h); v.Outcome != OutcomeFail {
 		t.Fatalf("control without its violation: %s: %s", v.Outcome, v.Reason)
 	}
@@ -43,7 +43,7 @@ func TestNeverFiredStep_MakesAControlInconclusive_NotFailed(t *testing.T) {
 func TestNeverFiredStep_DoesNotHideAnUnexpectedViolation(t *testing.T) {
 	h := synth.New(synth.Config{Seed: 3, Inquiries: 6}).History
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
-	h.Snapshot.Inquiries = h.Snapshot.Inquiries[1:] // lose one accepted inquiry
+	orphan(t, h) // break TF9
 	h.Faults = append(h.Faults, unfired())
 	if v := Evaluate(h); v.Outcome != OutcomeFail {
 		t.Fatalf("verdict %s: %s", v.Outcome, v.Reason)

@@ -21,6 +21,8 @@ type Run struct {
 	// violation's message and trace ids there too. "" links only the
 	// report's own waterfalls.
 	ConsoleTrace string
+	// Counts are the system's counts of the run (sut.System.Counts).
+	Counts []history.Count
 }
 
 // SuiteName names a run's test suite: the scenario, marked when it is the control.

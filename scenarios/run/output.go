@@ -11,15 +11,18 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 )
 
-// writeRunFiles is WriteRunFiles with the report's violations linked to a
-// console's follow-a-message page too ("" for none).
-func writeRunFiles(dir string, h *history.History, v check.Verdict, consoleURL string) error {
+// writeRunFiles writes the history and the reports into dir; counts are
+// the system's, and consoleURL links the report's violations to a console's
+// follow-a-message page too ("" for none).
+func writeRunFiles(dir string, h *history.History, v check.Verdict, counts []history.Count, consoleURL string) error {
 	if err := history.Save(dir, h); err != nil {
 		return err
 	}
-	rr := report.Run{History: h, Verdict: v}
+	rr := report.Run{History: h, Verdict: v, Counts: counts}
 	if consoleURL != "" {
 		rr.ConsoleTrace = report.ConsoleTraceURL(consoleURL, filepath.Base(dir))
 	}
@@ -30,7 +33,7 @@ func writeRunFiles(dir string, h *history.History, v check.Verdict, consoleURL s
 func writeReports(dir string, run report.Run) error {
 	return errors.Join(
 		createFile(dir, JournalFile, func(w io.Writer) error {
-			return report.WriteJournal(w, report.NewJournal(run.History, run.Verdict))
+			return report.WriteJournal(w, report.NewJournal(run.History, run.Verdict, run.Counts...))
 		}),
 		createFile(dir, JUnitFile, func(w io.Writer) error { return report.WriteJUnit(w, run) }),
 		createFile(dir, ReportFile, func(w io.Writer) error { return report.WriteHTML(w, run) }),
@@ -44,12 +47,18 @@ type VerifyOptions struct {
 	FromSpans bool
 	// Write rewrites journal.json, junit.xml and report.html with the new verdict.
 	Write bool
+	// Systems are the systems Verify may find the run's system among
+	// (history meta; spec.DefaultSystem when unrecorded): the verdict
+	// takes its invariants. Nil: the generic invariants only.
+	Systems *sut.Registry
 }
 
 // Verified is the outcome of Verify.
 type Verified struct {
 	History *history.History
 	Verdict check.Verdict
+	// Counts are the system's counts of the run.
+	Counts []history.Count
 	// Source says where the events came from: events.jsonl or the span files.
 	Source string
 	Spans  SpanStats
@@ -96,12 +105,27 @@ func Verify(dir string, opts VerifyOptions) (*Verified, error) {
 		}
 		h.Events, h.Table, out.Spans, out.Source = nil, table, st, "span files"
 	}
-	out.Verdict = check.Evaluate(h)
+	var sys sut.System
+	if opts.Systems != nil {
+		name := h.Meta.System
+		if name == "" {
+			name = spec.DefaultSystem
+		}
+		found, err := opts.Systems.Lookup(name)
+		if err != nil {
+			return nil, fmt.Errorf("verify %s: %w", dir, err)
+		}
+		sys = found
+	}
+	out.Verdict = check.Evaluate(h, sys.Vocabulary.Invariants...)
+	if sys.Counts != nil {
+		out.Counts = sys.Counts(h)
+	}
 	if opts.Write {
 		if h.Table != nil {
 			h.Events, h.Table = h.Table.Events(), nil
 		}
-		if err := writeReports(dir, report.Run{History: h, Verdict: out.Verdict}); err != nil {
+		if err := writeReports(dir, report.Run{History: h, Verdict: out.Verdict, Counts: out.Counts}); err != nil {
 			return nil, err
 		}
 	}

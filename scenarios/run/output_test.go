@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // A run that names a console links its report's violations to the
@@ -22,7 +22,7 @@ func TestRunFilesLinkViolationsToTheConsole(t *testing.T) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := writeRunFiles(dir, h, v, console); err != nil {
+		if err := writeRunFiles(dir, h, v, nil, console); err != nil {
 			t.Fatal(err)
 		}
 		b, err := os.ReadFile(filepath.Join(dir, ReportFile))

@@ -9,6 +9,9 @@ import (
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/course"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
+	tflab "github.com/ticketflow-lab/tflab/system/ticketflow/lab"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/metrics/metricsvc"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/tickets"
@@ -38,7 +41,10 @@ func System() sut.System {
 		},
 		Variants:         course.Variants(),
 		Queues:           queues,
-		Snapshot:         ReadSnapshot,
+		Snapshot:         tflab.Snapshot,
+		Counts:           tflab.Counts,
+		Workload:         tflab.Workload,
+		Probe:            tflab.Probe,
 		InspectionQueues: contracts.InspectionQueues,
 	}
 	s.Vocabulary = vocabulary()
@@ -52,6 +58,8 @@ func System() sut.System {
 func vocabulary() spec.Vocabulary {
 	v := spec.Vocabulary{
 		System:        Name,
+		Invariants:    invariants.All,
+		Workload:      workload.Type(),
 		Protections:   service.Protections,
 		InAppServices: []string{contracts.Inquiries.Name, contracts.Tickets.Name, contracts.SLA.Name, contracts.Communication.Name},
 	}

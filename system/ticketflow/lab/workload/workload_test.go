@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"errors"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -14,9 +15,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
-	"github.com/ticketflow-lab/tflab/scenarios/workload/fakedesk"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload/fakedesk"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -114,7 +114,7 @@ func b2f(b bool) float64 { return float64(b2i(b)) }
 func TestFromSpecUsesDefaultSharesOnlyWhereUnset(t *testing.T) {
 	half := 0.5
 	zero := 0.0
-	cfg := FromSpec(spec.Workload{Inquiries: 7, Rate: 2, Languages: map[string]float64{"pl": 1}, ResolveShare: &half, BlockShare: &zero, Settle: spec.Duration(3 * time.Second), Think: spec.Duration(2 * time.Second)})
+	cfg := FromSpec(&Spec{Inquiries: 7, Rate: 2, Languages: map[string]float64{"pl": 1}, ResolveShare: &half, BlockShare: &zero, Think: spec.Duration(2 * time.Second)}, 3*time.Second)
 	want := DefaultShares
 	want.Resolve, want.Block = 0.5, 0
 	if cfg.Shares != want || cfg.Inquiries != 7 || cfg.Rate != 2 || cfg.Settle != 3*time.Second || cfg.Think != 2*time.Second || cfg.Languages["pl"] != 1 {
@@ -171,7 +171,7 @@ func TestRunTakesEveryInquiryThroughItsLifecycle(t *testing.T) {
 	if len(res.Submissions) != 30 {
 		t.Fatalf("%d submissions", len(res.Submissions))
 	}
-	ids := map[string]history.Submission{}
+	ids := map[string]tfhistory.Submission{}
 	for _, sub := range res.Submissions {
 		if !sub.Accepted || sub.Status != 200 || sub.InquiryID == "" || sub.TraceID.IsZero() || sub.Email == "" || sub.Language == "" {
 			t.Fatalf("submission %+v", sub)

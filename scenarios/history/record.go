@@ -1,0 +1,103 @@
+package history
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+)
+
+// Record is one thing a system's workload (or its end-to-end probe) asked
+// of the system, in a shape every system shares: the checkers hold the
+// system to an accepted record, and a record whose outcome is unknown
+// (no answer) to nothing.
+type Record struct {
+	// Kind is what was asked, in the system's words, e.g. "submit",
+	// "qualify", "buy".
+	Kind string `json:"kind"`
+	// ID is the subject the request created or addressed (an inquiry id, a
+	// ticket id, an order id).
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+	// Accepted is true when the system answered 2xx.
+	Accepted bool `json:"accepted"`
+	// Status is the HTTP status, 0 when none arrived.
+	Status  int     `json:"status,omitempty"`
+	TraceID TraceID `json:"traceId,omitzero"`
+	// Attrs are the system's details of the request, e.g. language, email,
+	// severity, price.
+	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// Count is one of the numbers a system sizes a run with in the journal and
+// the report, e.g. {Name: "slaRecords", Label: "SLA records", N: 30, Of:
+// CountSnapshot}.
+type Count struct {
+	Name  string // the journal's key, lowerCamelCase
+	Label string // the report's column header ("" = Name)
+	N     int
+	// Of says what the count sizes: CountWorkload (what was asked) or
+	// CountSnapshot (what the system stored); it places the count among
+	// the lab's own (spans before the snapshot, dead letters last).
+	Of string
+}
+
+// What a Count sizes.
+const (
+	CountWorkload = "workload"
+	CountSnapshot = "snapshot"
+)
+
+// SystemSnapshot holds a system's own snapshot: the typed value its
+// snapshotter returned or a test built, or, in a loaded history, the JSON it
+// was saved as. SnapshotAs gives the typed value either way.
+type SystemSnapshot struct{ v any }
+
+// NewSystemSnapshot wraps a system's snapshot value (a pointer to its
+// snapshot type, so that SnapshotAs returns it as it is).
+func NewSystemSnapshot(v any) SystemSnapshot { return SystemSnapshot{v: v} }
+
+// IsZero reports whether no snapshot is held.
+func (s SystemSnapshot) IsZero() bool {
+	if raw, ok := s.v.(json.RawMessage); ok {
+		return len(raw) == 0 || string(raw) == "null"
+	}
+	return s.v == nil
+}
+
+// MarshalJSON writes the snapshot's JSON.
+func (s SystemSnapshot) MarshalJSON() ([]byte, error) {
+	if raw, ok := s.v.(json.RawMessage); ok {
+		return raw, nil
+	}
+	return json.Marshal(s.v)
+}
+
+// UnmarshalJSON keeps the JSON for SnapshotAs.
+func (s *SystemSnapshot) UnmarshalJSON(b []byte) error {
+	s.v = json.RawMessage(slices.Clone(b))
+	return nil
+}
+
+// SnapshotAs returns the snapshot as a *T: the value held, or the JSON
+// decoded into a new T on every call (it never modifies s, so concurrent
+// readers are safe; check.SystemSnapshot decodes once per evaluation). It
+// returns nil and no error when s holds nothing.
+func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
+	if s.IsZero() {
+		return nil, nil
+	}
+	switch v := s.v.(type) {
+	case *T:
+		return v, nil
+	case json.RawMessage:
+		t := new(T)
+		if err := json.Unmarshal(v, t); err != nil {
+			return nil, fmt.Errorf("system snapshot: %w", err)
+		}
+		return t, nil
+	default:
+		return nil, fmt.Errorf("system snapshot: holds %T, want *%v", s.v, reflect.TypeFor[T]())
+	}
+}
