@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -76,31 +77,38 @@ func newIndex(h *history.History) *index {
 		reminders:  make(map[string][]*history.Reminder, len(h.Snapshot.Reminders)),
 		deadLetter: make(map[string][]*history.DeadLetter),
 	}
+	// The span index, the aggregate index and the other indexes are built
+	// concurrently: each reads the history only.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range n {
+			if span, _, _, _ := keys(i); !span.IsZero() {
+				x.span = append(x.span, spanEntry{binary.BigEndian.Uint64(span[:]), int32(i)})
+			}
+		}
+		slices.SortFunc(x.span, func(a, b spanEntry) int {
+			return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.n, b.n))
+		})
+	})
+	wg.Go(func() {
+		for i := range n {
+			if _, kind, _, aggr := keys(i); aggr != "" && (kind == history.KindPublish || kind == history.KindProcess) {
+				x.byAggr[aggr] = append(x.byAggr[aggr], int32(i))
+			}
+		}
+	})
 	for i := range n {
-		span, kind, msg, aggr := keys(i)
-		n := int32(i)
-		if !span.IsZero() {
-			x.span = append(x.span, spanEntry{binary.BigEndian.Uint64(span[:]), n})
+		_, kind, msg, _ := keys(i)
+		if msg == "" {
+			continue
 		}
 		switch kind {
 		case history.KindPublish:
-			if msg != "" {
-				x.publishes[msg] = append(x.publishes[msg], n)
-			}
+			x.publishes[msg] = append(x.publishes[msg], int32(i))
 		case history.KindProcess:
-			if msg != "" {
-				x.handlings[msg] = append(x.handlings[msg], n)
-			}
-		default:
-			continue
-		}
-		if aggr != "" {
-			x.byAggr[aggr] = append(x.byAggr[aggr], n)
+			x.handlings[msg] = append(x.handlings[msg], int32(i))
 		}
 	}
-	slices.SortFunc(x.span, func(a, b spanEntry) int {
-		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.n, b.n))
-	})
 	for i := range h.Workload {
 		x.submission[h.Workload[i].InquiryID] = &h.Workload[i]
 	}
@@ -118,6 +126,7 @@ func newIndex(h *history.History) *index {
 		d := &h.Snapshot.DeadLetters[i]
 		x.deadLetter[d.MessageID] = append(x.deadLetter[d.MessageID], d)
 	}
+	wg.Wait()
 	return x
 }
 
