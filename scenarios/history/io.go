@@ -244,7 +244,7 @@ func readEventFile(f *os.File, maxParts int) (*EventTable, error) {
 			}
 			k, err := readLines(io.NewSectionReader(f, cuts[i], n), n, total, t)
 			if i > 0 {
-				t.Seal() // appendTable needs the lookups of the first table only
+				t.Seal() // AppendTable needs the lookups of the first table only
 			}
 			res[i] = part{t, k, err}
 		})
@@ -260,7 +260,7 @@ func readEventFile(f *os.File, maxParts int) (*EventTable, error) {
 	t := res[0].t
 	t.Reserve(before - t.Len())
 	for _, p := range res[1:] {
-		t.appendTable(p.t)
+		t.AppendTable(p.t)
 	}
 	t.Seal()
 	return t, nil

@@ -256,12 +256,12 @@ func (t *EventTable) reserveStrings(n int) {
 	t.handle = m
 }
 
-// appendTable appends the events of u in order, as Append of each of them
+// AppendTable appends the events of u in order, as Append of each of them
 // would: u's strings, shapes, trace ids and zones are looked up among t's
 // and added when new. t takes over u's strings and effect keys without
 // copying them (an effect key stays u's copy even when t holds an equal
 // string); u must not be used afterwards.
-func (t *EventTable) appendTable(u *EventTable) {
+func (t *EventTable) AppendTable(u *EventTable) {
 	str := make([]uint32, len(u.strs))
 	for h := 1; h < len(u.strs); h++ {
 		s := u.strs[h]
