@@ -67,7 +67,6 @@ func newIndex(h *history.History) *index {
 	x := &index{
 		h:          h,
 		tol:        h.Meta.Limits.ClockToleranceOrDefault(),
-		span:       make(spanIndex, 0, n),
 		publishes:  make(map[string][]int32, pubs),
 		handlings:  make(map[string][]int32, procs),
 		byAggr:     make(map[string][]int32, len(h.Workload)),
@@ -81,14 +80,13 @@ func newIndex(h *history.History) *index {
 	// concurrently: each reads the history only.
 	var wg sync.WaitGroup
 	wg.Go(func() {
+		entries := make([]spanEntry, 0, n)
 		for i := range n {
 			if span, _, _, _ := keys(i); !span.IsZero() {
-				x.span = append(x.span, spanEntry{binary.BigEndian.Uint64(span[:]), int32(i)})
+				entries = append(entries, spanEntry{binary.BigEndian.Uint64(span[:]), int32(i)})
 			}
 		}
-		slices.SortFunc(x.span, func(a, b spanEntry) int {
-			return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.n, b.n))
-		})
+		x.span = newSpanIndex(entries)
 	})
 	wg.Go(func() {
 		for i := range n {
@@ -130,27 +128,60 @@ func newIndex(h *history.History) *index {
 	return x
 }
 
-// spanIndex maps span ids to events: sorted by span id, then event. A
-// sorted slice takes 16 bytes a span where a map took about 40.
-type spanIndex []spanEntry
+// spanIndex maps span ids to events: entries sorted by span id, then
+// event (16 bytes a span where a map took about 40), and the first entry
+// of each bucket of ids that share their top bits (about one entry a
+// bucket, 4 bytes each), so a lookup searches one bucket instead of the
+// whole slice.
+type spanIndex struct {
+	entries []spanEntry
+	start   []uint32 // bucket b holds entries[start[b]:start[b+1]]
+	shift   uint     // an id's bucket is id >> shift
+}
 
 type spanEntry struct {
 	id uint64 // the SpanID's bytes
 	n  int32
 }
 
+// newSpanIndex sorts entries and indexes their buckets.
+func newSpanIndex(entries []spanEntry) spanIndex {
+	slices.SortFunc(entries, func(a, b spanEntry) int {
+		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.n, b.n))
+	})
+	bits := uint(0)
+	for bits < 24 && 1<<bits < len(entries) {
+		bits++
+	}
+	s := spanIndex{entries: entries, start: make([]uint32, 1<<bits+1), shift: 64 - bits}
+	k := 0
+	for b := range 1 << bits {
+		for k < len(entries) && entries[k].id>>s.shift < uint64(b) {
+			k++
+		}
+		s.start[b] = uint32(k)
+	}
+	s.start[1<<bits] = uint32(len(entries))
+	return s
+}
+
 // event returns the last event with span id, as a map filled in event
 // order would.
 func (s spanIndex) event(span history.SpanID) (int32, bool) {
-	id := binary.BigEndian.Uint64(span[:])
-	i, _ := slices.BinarySearchFunc(s, id+1, func(e spanEntry, id uint64) int { return cmp.Compare(e.id, id) })
-	if id == math.MaxUint64 {
-		i = len(s)
-	}
-	if i == 0 || s[i-1].id != id {
+	if len(s.start) == 0 {
 		return 0, false
 	}
-	return s[i-1].n, true
+	id := binary.BigEndian.Uint64(span[:])
+	b := id >> s.shift
+	bucket := s.entries[s.start[b]:s.start[b+1]]
+	i, _ := slices.BinarySearchFunc(bucket, id+1, func(e spanEntry, id uint64) int { return cmp.Compare(e.id, id) })
+	if id == math.MaxUint64 {
+		i = len(bucket)
+	}
+	if i == 0 || bucket[i-1].id != id {
+		return 0, false
+	}
+	return bucket[i-1].n, true
 }
 
 // ev returns event n: a pointer into History.Events or, when the events are
