@@ -66,6 +66,12 @@
 // PASS, an undecided run or a control's missing violation into
 // INCONCLUSIVE naming the step: the run did not do what the scenario says.
 //
+// Evaluate builds the index on three goroutines, then runs DeriveCounters
+// and the checkers concurrently on GOMAXPROCS goroutines, each with an
+// index of its own (index.ev's cache of copied events is per goroutine),
+// and puts the results back in invariant order. The span index is sorted
+// by span id with the start of each bucket of ids sharing their top bits.
+//
 // TF5's oracle (Oracle) is written from the SLA rules in the spec, not from
 // the SLA service's code: an oracle must not reuse the code it checks.
 //
@@ -79,4 +85,6 @@
 //     golden files do not flap.
 //   - Derived counters are recomputed from the history and never trusted from
 //     the runner; runner-only counters (Toxiproxy, broker) come from History.Counters.
+//   - A checker only reads the index and the history: checkers run
+//     concurrently (the check tests run under -race).
 package check
