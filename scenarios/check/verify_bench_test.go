@@ -32,8 +32,9 @@ const (
 // core, as before the loaders and checkers ran in parallel) and procs=N
 // with the process's GOMAXPROCS. Each reports spans/s (wall), spans per
 // CPU second and the peak heap, and each against its target
-// (spans-per-s/target ≥ 1 and heap/target ≤ 1 meet them); the log line
-// gives the ratios procs=N / procs=1 of the same run:
+// (spans-per-s/target ≥ 1 and heap/target ≤ 1 meet them); procs=N also
+// reports its spans/s and spans per CPU second over those of procs=1 in
+// the same run:
 //
 //	go test ./scenarios/check -run '^$' -bench Verify -benchtime 1x
 func BenchmarkVerify(b *testing.B) {
@@ -65,10 +66,11 @@ func BenchmarkVerify(b *testing.B) {
 			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(p))
 			wall, cpu := verifyOnce(b, dir, input, spans)
 			got[p] = figures{wall, cpu}
+			if one := got[1]; p > 1 && one.wall > 0 && one.cpu > 0 {
+				b.ReportMetric(wall/one.wall, "spans-per-s/procs=1")
+				b.ReportMetric(cpu/one.cpu, "spans-per-cpu-s/procs=1")
+			}
 		})
-	}
-	if one, n := got[1], got[procs]; procs > 1 && one.wall > 0 && one.cpu > 0 {
-		b.Logf("procs=%d / procs=1, same run: spans/s ×%.2f, spans per CPU second ×%.2f", procs, n.wall/one.wall, n.cpu/one.cpu)
 	}
 }
 
