@@ -79,6 +79,14 @@
 // PASS, an undecided run or a control's missing violation into
 // INCONCLUSIVE naming the step: the run did not do what the scenario says.
 //
+// Evaluate builds the index on three goroutines, then runs DeriveCounters
+// and the checkers (the lab's and the system's) concurrently on GOMAXPROCS
+// goroutines, each with an index of its own (index.ev's cache of copied
+// events is per goroutine; a View's Memo is shared and builds each value
+// once), and puts the results back in invariant order. The span index is
+// sorted by span id with the start of each bucket of ids sharing their top
+// bits.
+//
 // # Best practices
 //
 //   - Test a checker on a hand-built history (e.g. Ticketflow's
@@ -89,4 +97,6 @@
 //     golden files do not flap.
 //   - Derived counters are recomputed from the history and never trusted from
 //     the runner; runner-only counters (Toxiproxy, broker) come from History.Counters.
+//   - A checker only reads the index and the history: checkers run
+//     concurrently (the check tests run under -race).
 package check

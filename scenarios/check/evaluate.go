@@ -93,13 +93,7 @@ func (v Verdict) Result(id string) (Result, bool) {
 // ("violated: TF1; also deviated: …").
 func Evaluate(h *history.History, system ...Invariant) Verdict {
 	view := newView(h)
-	v := Verdict{Control: h.Meta.Control, Counters: DeriveCounters(h)}
-	for k, val := range h.Counters {
-		if c, ok := history.LookupCounter(k); ok && c.Source == history.FromHistory {
-			continue // derived counters are recomputed, never trusted from the runner
-		}
-		v.Counters[k] = val
-	}
+	v := Verdict{Control: h.Meta.Control}
 	v.Probes = probeResults(h.Probes)
 	notStarted := failedProbes(v.Probes, history.ProbeBefore) != ""
 	selected := map[string]bool{}
@@ -114,21 +108,41 @@ func Evaluate(h *history.History, system ...Invariant) Verdict {
 			expected[inv.ID] = true
 		}
 	}
-	for _, inv := range All(system) {
+	all := All(system)
+	skipped := func(inv Invariant) string {
 		switch {
 		case notStarted:
-			r := newResult(inv, "")
-			r.Status, r.Reason = Skipped, "not judged: the run did not start"
-			v.Results = append(v.Results, r)
-			continue
+			return "not judged: the run did not start"
 		case len(h.Meta.Invariants) > 0 && !selected[inv.ID] && !expected[inv.ID] && inv.ID != quiescenceID &&
 			(inv.ID != queueOracleID || !h.Meta.Cluster()):
+			return "not selected by the scenario"
+		}
+		return ""
+	}
+	// The counters and the checkers read the history and the index only:
+	// they run concurrently.
+	jobs := []func(*index){func(*index) { v.Counters = DeriveCounters(h) }}
+	judged := make([]Result, len(all))
+	for i, inv := range all {
+		if skipped(inv) == "" {
+			jobs = append(jobs, func(x *index) { judged[i] = inv.Check(inv, view.with(x)) })
+		}
+	}
+	concurrently(view.x, jobs)
+	for k, val := range h.Counters {
+		if c, ok := history.LookupCounter(k); ok && c.Source == history.FromHistory {
+			continue // derived counters are recomputed, never trusted from the runner
+		}
+		v.Counters[k] = val
+	}
+	for i, inv := range all {
+		if reason := skipped(inv); reason != "" {
 			r := newResult(inv, "")
-			r.Status, r.Reason = Skipped, "not selected by the scenario"
+			r.Status, r.Reason = Skipped, reason
 			v.Results = append(v.Results, r)
 			continue
 		}
-		r := account(inv.Check(inv, view), h.Snapshot.Holdings)
+		r := account(judged[i], h.Snapshot.Holdings)
 		r.Invariant = inv
 		r.Expected = expected[inv.ID]
 		v.Results = append(v.Results, r)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -62,65 +63,104 @@ func newIndex(h *history.History) *index {
 	x := &index{
 		h:          h,
 		tol:        h.Meta.Limits.ClockToleranceOrDefault(),
-		span:       make(spanIndex, 0, n),
 		publishes:  make(map[string][]int32, pubs),
 		handlings:  make(map[string][]int32, procs),
 		byAggr:     make(map[string][]int32, len(h.Records)),
 		deadLetter: make(map[string][]*history.DeadLetter),
 	}
+	// The span index, the aggregate index and the other indexes are built
+	// concurrently: each reads the history only.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		entries := make([]spanEntry, 0, n)
+		for i := range n {
+			if span, _, _, _ := keys(i); !span.IsZero() {
+				entries = append(entries, spanEntry{binary.BigEndian.Uint64(span[:]), int32(i)})
+			}
+		}
+		x.span = newSpanIndex(entries)
+	})
+	wg.Go(func() {
+		for i := range n {
+			if _, kind, _, aggr := keys(i); aggr != "" && (kind == history.KindPublish || kind == history.KindProcess) {
+				x.byAggr[aggr] = append(x.byAggr[aggr], int32(i))
+			}
+		}
+	})
 	for i := range n {
-		span, kind, msg, aggr := keys(i)
-		n := int32(i)
-		if !span.IsZero() {
-			x.span = append(x.span, spanEntry{binary.BigEndian.Uint64(span[:]), n})
+		_, kind, msg, _ := keys(i)
+		if msg == "" {
+			continue
 		}
 		switch kind {
 		case history.KindPublish:
-			if msg != "" {
-				x.publishes[msg] = append(x.publishes[msg], n)
-			}
+			x.publishes[msg] = append(x.publishes[msg], int32(i))
 		case history.KindProcess:
-			if msg != "" {
-				x.handlings[msg] = append(x.handlings[msg], n)
-			}
-		default:
-			continue
-		}
-		if aggr != "" {
-			x.byAggr[aggr] = append(x.byAggr[aggr], n)
+			x.handlings[msg] = append(x.handlings[msg], int32(i))
 		}
 	}
-	slices.SortFunc(x.span, func(a, b spanEntry) int {
-		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.n, b.n))
-	})
 	for i := range h.Snapshot.DeadLetters {
 		d := &h.Snapshot.DeadLetters[i]
 		x.deadLetter[d.MessageID] = append(x.deadLetter[d.MessageID], d)
 	}
+	wg.Wait()
 	return x
 }
 
-// spanIndex maps span ids to events: sorted by span id, then event. A
-// sorted slice takes 16 bytes a span where a map took about 40.
-type spanIndex []spanEntry
+// spanIndex maps span ids to events: entries sorted by span id, then
+// event (16 bytes a span where a map took about 40), and the first entry
+// of each bucket of ids that share their top bits (about one entry a
+// bucket, 4 bytes each), so a lookup searches one bucket instead of the
+// whole slice.
+type spanIndex struct {
+	entries []spanEntry
+	start   []uint32 // bucket b holds entries[start[b]:start[b+1]]
+	shift   uint     // an id's bucket is id >> shift
+}
 
 type spanEntry struct {
 	id uint64 // the SpanID's bytes
 	n  int32
 }
 
+// newSpanIndex sorts entries and indexes their buckets.
+func newSpanIndex(entries []spanEntry) spanIndex {
+	slices.SortFunc(entries, func(a, b spanEntry) int {
+		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.n, b.n))
+	})
+	bits := uint(0)
+	for bits < 24 && 1<<bits < len(entries) {
+		bits++
+	}
+	s := spanIndex{entries: entries, start: make([]uint32, 1<<bits+1), shift: 64 - bits}
+	k := 0
+	for b := range 1 << bits {
+		for k < len(entries) && entries[k].id>>s.shift < uint64(b) {
+			k++
+		}
+		s.start[b] = uint32(k)
+	}
+	s.start[1<<bits] = uint32(len(entries))
+	return s
+}
+
 // event returns the last event with span id, as a map filled in event
 // order would.
 func (s spanIndex) event(span history.SpanID) (int32, bool) {
-	id := binary.BigEndian.Uint64(span[:])
-	i, _ := slices.BinarySearchFunc(s, id+1, func(e spanEntry, id uint64) int { return cmp.Compare(e.id, id) })
-	if id == math.MaxUint64 {
-		i = len(s)
-	}
-	if i == 0 || s[i-1].id != id {
+	if len(s.start) == 0 {
 		return 0, false
 	}
-	return s[i-1].n, true
+	id := binary.BigEndian.Uint64(span[:])
+	b := id >> s.shift
+	bucket := s.entries[s.start[b]:s.start[b+1]]
+	i, _ := slices.BinarySearchFunc(bucket, id+1, func(e spanEntry, id uint64) int { return cmp.Compare(e.id, id) })
+	if id == math.MaxUint64 {
+		i = len(bucket)
+	}
+	if i == 0 || bucket[i-1].id != id {
+		return 0, false
+	}
+	return bucket[i-1].n, true
 }
 
 // ev returns event n: a pointer into History.Events or, when the events are

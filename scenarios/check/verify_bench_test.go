@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"fmt"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 	"os"
 	"path/filepath"
@@ -27,9 +28,14 @@ const (
 // BenchmarkVerify measures what `tflab verify RUN_DIR` does — load a saved
 // history from disk into an event table and judge it — on a synthetic run
 // of about a million spans (about 16.4 spans per inquiry), under the soft
-// memory limit tflab verify sets (history.LimitMemoryForJudging). It reports
-// spans/s and the peak heap during load + judge, and each against its
-// target (spans-per-s/target ≥ 1 and heap/target ≤ 1 meet them):
+// memory limit tflab verify sets (history.LimitMemoryForJudging). It runs
+// twice on the same files: procs=1 with GOMAXPROCS=1 (every step on one
+// core, as before the loaders and checkers ran in parallel) and procs=N
+// with the process's GOMAXPROCS. Each reports spans/s (wall), spans per
+// CPU second and the peak heap, and each against its target
+// (spans-per-s/target ≥ 1 and heap/target ≤ 1 meet them); procs=N also
+// reports its spans/s and spans per CPU second over those of procs=1 in
+// the same run:
 //
 //	go test ./scenarios/check -run '^$' -bench Verify -benchtime 1x
 func BenchmarkVerify(b *testing.B) {
@@ -50,6 +56,28 @@ func BenchmarkVerify(b *testing.B) {
 		}
 		input += fi.Size()
 	}
+	type figures struct{ wall, cpu float64 }
+	got := map[int]figures{}
+	procs := runtime.GOMAXPROCS(0)
+	for _, p := range []int{1, procs} {
+		if _, done := got[p]; done {
+			continue
+		}
+		b.Run(fmt.Sprintf("procs=%d", p), func(b *testing.B) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(p))
+			wall, cpu := verifyOnce(b, dir, input, spans)
+			got[p] = figures{wall, cpu}
+			if one := got[1]; p > 1 && one.wall > 0 && one.cpu > 0 {
+				b.ReportMetric(wall/one.wall, "spans-per-s/procs=1")
+				b.ReportMetric(cpu/one.cpu, "spans-per-cpu-s/procs=1")
+			}
+		})
+	}
+}
+
+// verifyOnce is one measurement of BenchmarkVerify; it returns spans/s and
+// spans per CPU second.
+func verifyOnce(b *testing.B, dir string, input int64, spans int) (wall, perCPU float64) {
 	defer history.LimitMemoryForJudging(input)()
 	runtime.GC()
 	b.ResetTimer()
@@ -69,15 +97,17 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	cpu := (cpuTime() - cpu0).Seconds()
 	rate := float64(spans) * float64(b.N) / b.Elapsed().Seconds()
+	perCPU = float64(spans) * float64(b.N) / cpu
 	b.ReportMetric(rate, "spans/s")
 	b.ReportMetric(rate/targetSpansPerSec, "spans-per-s/target")
 	b.ReportMetric(float64(peak)/targetPeakHeap, "heap/target")
 	// On a shared machine wall time depends on the neighbours; CPU time does not.
-	b.ReportMetric(float64(spans)*float64(b.N)/cpu, "spans/cpu-s")
+	b.ReportMetric(perCPU, "spans/cpu-s")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(live)/(1<<20), "peak-live-MiB")
 	b.ReportMetric(float64(spans), "spans")
 	b.ReportMetric(float64(debug.SetMemoryLimit(-1))/(1<<20), "mem-limit-MiB")
+	return rate, perCPU
 }
 
 // cpuTime is the process's user + system CPU time.

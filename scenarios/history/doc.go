@@ -35,7 +35,10 @@
 // table of distinct strings. Both loaders stream: history.json member by
 // member and array element by element, events.jsonl line by line through a
 // hand-written decoder (encoding/json takes the lines it does not handle:
-// escapes, nulls, unknown keys). Code that reads events of either form uses
+// escapes, nulls, unknown keys). LoadTable cuts a large events.jsonl at
+// line ends into one part per CPU, decodes each into a table of its own and
+// appends them in file order (EventTable.AppendTable), while the run file
+// is read beside them. Code that reads events of either form uses
 // NumEvents, EventAt and AllEvents; EventAt copies a row out of the table.
 // HeadAt and EventsWhere read only an event's EventHead (kind, service,
 // message id and type, aggregate id, outcome, trace and span ids), so a

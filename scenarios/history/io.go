@@ -79,7 +79,8 @@ func Load(dir string) (*History, error) {
 
 // LoadTable is Load with the events in History.Table instead of
 // History.Events: the form for judging a large history. The run file and
-// the events are read concurrently.
+// the events are read concurrently, and a large events file is decoded in
+// parts, one per CPU.
 func LoadTable(dir string) (*History, error) {
 	type header struct {
 		h   *History
@@ -96,7 +97,7 @@ func LoadTable(dir string) (*History, error) {
 			return nil, fmt.Errorf("load history: %w", err)
 		}
 		defer f.Close()
-		t, err := ReadEventTable(f)
+		t, err := readEventFile(f, runtime.GOMAXPROCS(0))
 		if err != nil {
 			return nil, fmt.Errorf("load history %s: %w", filepath.Join(dir, EventsFile), err)
 		}
@@ -150,6 +151,17 @@ func ReadEventTable(r io.Reader) (*EventTable, error) {
 			size = fi.Size()
 		}
 	}
+	if _, err := readLines(r, size, size, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// readLines appends the JSON-lines events of r, size bytes long when known,
+// to t, reserving room in t for the events of total bytes (size, or more
+// when t is to receive other tables). It returns the number of events
+// read; an error names the event by its number in r.
+func readLines(r io.Reader, size, total int64, t *EventTable) (int, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var (
 		e      Event
@@ -169,17 +181,21 @@ func ReadEventTable(r io.Reader) (*EventTable, error) {
 			line = long
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read events: %w", err)
+			return n, fmt.Errorf("read events: %w", err)
 		}
-		if n == 1000 && size > 0 {
-			t.Reserve(int(float64(size)/float64(read)*1.02*float64(n)) - n)
+		if n == 1000 && total > 0 {
+			// The first thousand lines tell the bytes per event and the
+			// distinct strings per event.
+			scale := float64(total) / float64(read) * 1.02
+			t.Reserve(int(scale*float64(n)) - n)
+			t.reserveStrings(int(scale*float64(len(t.strs))) - len(t.strs))
 		}
 		read += int64(len(line))
 		if line = bytes.TrimSpace(line); len(line) > 0 {
 			n++
 			e.EffectKeys = keyBuf[:0]
 			if derr := decodeEvent(line, &e, t.internBytes); derr != nil {
-				return nil, fmt.Errorf("event %d: %w", n, derr)
+				return n, &lineError{n, derr}
 			}
 			if cap(e.EffectKeys) > cap(keyBuf) {
 				keyBuf = e.EffectKeys
@@ -187,9 +203,113 @@ func ReadEventTable(r io.Reader) (*EventTable, error) {
 			t.Append(&e)
 		}
 		if err != nil {
-			return t, nil
+			return n, nil
 		}
 	}
+}
+
+// minPartSize is the smallest part of an events file readEventFile gives a
+// decoder of its own.
+var minPartSize int64 = 1 << 20
+
+// readEventFile is ReadEventTable for a file, decoding it in parallel: the
+// file is cut at line ends into at most maxParts parts of at least
+// minPartSize, each part is decoded into a table of its own, and the
+// tables are appended to the first in file order. The result holds the
+// events of ReadEventTable in the same order.
+func readEventFile(f *os.File, maxParts int) (*EventTable, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	size := fi.Size()
+	parts := int(max(1, min(int64(maxParts), size/minPartSize)))
+	cuts, err := lineCuts(f, size, parts)
+	if err != nil {
+		return nil, err
+	}
+	type part struct {
+		t   *EventTable
+		n   int
+		err error
+	}
+	res := make([]part, len(cuts)-1)
+	var wg sync.WaitGroup
+	for i := range res {
+		wg.Go(func() {
+			t := &EventTable{}
+			n, total := cuts[i+1]-cuts[i], cuts[i+1]-cuts[i]
+			if i == 0 {
+				total = size // the first table receives the others
+			}
+			k, err := readLines(io.NewSectionReader(f, cuts[i], n), n, total, t)
+			if i > 0 {
+				t.Seal() // AppendTable needs the lookups of the first table only
+			}
+			res[i] = part{t, k, err}
+		})
+	}
+	wg.Wait()
+	before := 0 // events in the parts before
+	for _, p := range res {
+		if p.err != nil {
+			return nil, renumber(p.err, before)
+		}
+		before += p.n
+	}
+	t := res[0].t
+	t.Reserve(before - t.Len())
+	for _, p := range res[1:] {
+		t.AppendTable(p.t)
+	}
+	t.Seal()
+	return t, nil
+}
+
+// lineError is an event that did not decode, by its number.
+type lineError struct {
+	n   int
+	err error
+}
+
+func (e *lineError) Error() string { return fmt.Sprintf("event %d: %v", e.n, e.err) }
+func (e *lineError) Unwrap() error { return e.err }
+
+// renumber turns the error of a part into one naming the event by its
+// number in the whole file, before events after the part's first.
+func renumber(err error, before int) error {
+	if le, ok := errors.AsType[*lineError](err); ok {
+		return &lineError{before + le.n, le.err}
+	}
+	return err
+}
+
+// lineCuts returns parts+1 offsets into the file, from 0 to size, each
+// inner one just after a newline (or size), in ascending order.
+func lineCuts(f *os.File, size int64, parts int) ([]int64, error) {
+	cuts := []int64{0}
+	buf := make([]byte, 64<<10)
+	for i := 1; i < parts; i++ {
+		at := max(size*int64(i)/int64(parts), cuts[len(cuts)-1])
+	search:
+		for at < size {
+			n, err := f.ReadAt(buf, at)
+			if k := bytes.IndexByte(buf[:n], '\n'); k >= 0 {
+				at += int64(k) + 1
+				break search
+			}
+			at += int64(n)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					at = size
+					break
+				}
+				return nil, fmt.Errorf("read events: %w", err)
+			}
+		}
+		cuts = append(cuts, at)
+	}
+	return append(cuts, size), nil
 }
 
 // ReadEvents reads JSON-lines events. Lines are decoded in parallel batches

@@ -3,6 +3,7 @@ package history
 import (
 	"cmp"
 	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -217,7 +218,11 @@ func (t *EventTable) intern(s string) uint32 {
 
 // add adds a copy of s, which the table does not hold yet unless the
 // lookup was dropped, and returns its handle.
-func (t *EventTable) add(s string) uint32 {
+func (t *EventTable) add(s string) uint32 { return t.addString(s, true) }
+
+// addString is add; without copy the table keeps s itself, whose bytes
+// must then never change.
+func (t *EventTable) addString(s string, copy bool) uint32 {
 	if t.handle == nil {
 		if len(t.strs) == 0 {
 			t.strs = append(t.strs, "")
@@ -231,10 +236,80 @@ func (t *EventTable) add(s string) uint32 {
 		}
 	}
 	h := uint32(len(t.strs))
-	c := t.copyString(s)
+	c := s
+	if copy {
+		c = t.copyString(s)
+	}
 	t.strs = append(t.strs, c)
 	t.handle[c] = h
 	return h
+}
+
+// reserveStrings makes room for n more distinct strings.
+func (t *EventTable) reserveStrings(n int) {
+	if n <= 0 || t.handle == nil {
+		return
+	}
+	t.strs = slices.Grow(t.strs, n)
+	m := make(map[string]uint32, len(t.handle)+n)
+	maps.Copy(m, t.handle)
+	t.handle = m
+}
+
+// AppendTable appends the events of u in order, as Append of each of them
+// would: u's strings, shapes, trace ids and zones are looked up among t's
+// and added when new. t takes over u's strings and effect keys without
+// copying them (an effect key stays u's copy even when t holds an equal
+// string); u must not be used afterwards.
+func (t *EventTable) AppendTable(u *EventTable) {
+	str := make([]uint32, len(u.strs))
+	for h := 1; h < len(u.strs); h++ {
+		s := u.strs[h]
+		if k, ok := t.handle[s]; ok {
+			str[h] = k
+		} else {
+			str[h] = t.addString(s, false)
+		}
+	}
+	trace := make([]uint32, len(u.traces))
+	for h, id := range u.traces {
+		trace[h] = t.traceHandle(id)
+	}
+	const perRow = math.MaxUint32 // a shape with zones: looked up row by row
+	shapeOf := func(h uint32) rowShape {
+		sh := u.shapes[h]
+		for k, s := range sh.str {
+			sh.str[k] = str[s]
+		}
+		return sh
+	}
+	shape := make([]uint32, len(u.shapes))
+	for h := range u.shapes {
+		if sh := shapeOf(uint32(h)); sh.startLoc == 0 && sh.endLoc == 0 {
+			shape[h] = t.shapeHandle(&sh)
+		} else {
+			shape[h] = perRow
+		}
+	}
+	keyBase := uint32(len(t.keys))
+	t.keys = append(t.keys, u.keys...)
+	t.rows = slices.Grow(t.rows, len(u.rows))
+	for _, r := range u.rows {
+		for k, s := range r.str {
+			r.str[k] = str[s]
+		}
+		r.trace = trace[r.trace]
+		r.keyOff += keyBase
+		if h := shape[r.shape]; h != perRow {
+			r.shape = h
+		} else {
+			sh := shapeOf(r.shape)
+			sh.startLoc = t.location(u.getTime(r.startSec, r.startNs, sh.startLoc))
+			sh.endLoc = t.location(u.getTime(r.endSec, r.endNs, sh.endLoc))
+			r.shape = t.shapeHandle(&sh)
+		}
+		t.rows = append(t.rows, r)
+	}
 }
 
 // copyString copies s into the current chunk (a new one when it is full),

@@ -70,7 +70,9 @@
 // attribute named in history.EventAttributes to its event field; every span
 // becomes an event (kind publish, create, process, command or other), so
 // the trace checker sees whole flows. ReadSpanTable does the same into a
-// history.EventTable, which Verify judges. The snapshot is the system's:
+// history.EventTable, which Verify judges, reading consecutive groups of
+// files of about equal size on one goroutine per CPU and appending their
+// tables in file order. The snapshot is the system's:
 // Config.System.Snapshot (e.g. Ticketflow's lab.Snapshot) reads each service
 // database read-only after the settle into the system's own snapshot; the
 // runner adds the dead letters and the broker's holdings. The workload

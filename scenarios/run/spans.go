@@ -3,7 +3,9 @@ package run
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -75,36 +77,104 @@ func ReadSpanFiles(files []string) ([]history.Event, SpanStats, error) {
 
 // ReadSpanTable is ReadSpans into an event table, the compact form for
 // judging a large run: each span is flattened by EventOf and appended, its
-// strings shared with the table, so no slice of Events is ever built.
+// strings shared with the table, so no slice of Events is ever built. The
+// files are read in groups, one per CPU (consecutive files of about equal
+// size), each into a table of its own; the tables are then appended in
+// file order, so the result and the stats are those of one reader.
 func ReadSpanTable(dir string) (*history.EventTable, SpanStats, error) {
 	files, err := spanfile.Files(dir)
 	if err != nil {
 		return nil, SpanStats{}, fmt.Errorf("list span files: %w", err)
 	}
-	t := &history.EventTable{}
-	defer t.Seal()
+	sizes := make([]int64, len(files))
 	var size int64
-	for _, f := range files {
+	for i, f := range files {
 		if fi, err := os.Stat(f); err == nil {
+			sizes[i] = fi.Size()
 			size += fi.Size()
 		}
 	}
-	t.Reserve(int(min(size/800, 50_000_000))) // a span line is about 900 bytes
-	rd := spanfile.Reader{Intern: t.Intern}
-	ws, err := rd.Walk(files, func(r *spanfile.Record, _ spanfile.Position) error {
-		e := EventOf(r)
-		t.Append(&e)
-		return nil
-	})
-	st := SpanStats{Files: ws.Files, Spans: ws.Spans, Torn: ws.Torn, Bad: ws.Bad}
-	for _, p := range ws.Problems {
-		st.Problems = append(st.Problems, p.String())
+	groups := fileGroups(sizes, runtime.GOMAXPROCS(0))
+	type part struct {
+		t   *history.EventTable
+		ws  spanfile.WalkStats
+		err error
 	}
-	if err != nil {
-		return nil, st, fmt.Errorf("read spans: %w", err)
+	parts := make([]part, len(groups))
+	var wg sync.WaitGroup
+	for i, g := range groups {
+		wg.Go(func() {
+			t := &history.EventTable{}
+			want := size // the first table receives the others
+			if i > 0 {
+				want = 0
+				for _, n := range sizes[g[0]:g[1]] {
+					want += n
+				}
+			}
+			t.Reserve(int(min(want/800, 50_000_000))) // a span line is about 900 bytes
+			rd := spanfile.Reader{Intern: t.Intern}
+			ws, err := rd.Walk(files[g[0]:g[1]], func(r *spanfile.Record, _ spanfile.Position) error {
+				e := EventOf(r)
+				t.Append(&e)
+				return nil
+			})
+			if i > 0 {
+				t.Seal() // AppendTable needs the lookups of the first table only
+			}
+			parts[i] = part{t, ws, err}
+		})
 	}
+	wg.Wait()
+	var st SpanStats
+	for _, p := range parts {
+		st.Files += p.ws.Files
+		st.Spans += p.ws.Spans
+		st.Torn += p.ws.Torn
+		st.Bad += p.ws.Bad
+		for _, pr := range p.ws.Problems {
+			if len(st.Problems) < spanfile.MaxProblems {
+				st.Problems = append(st.Problems, pr.String())
+			}
+		}
+		if p.err != nil {
+			return nil, st, fmt.Errorf("read spans: %w", p.err)
+		}
+	}
+	t := &history.EventTable{}
+	if len(parts) > 0 {
+		t = parts[0].t
+	}
+	for _, p := range parts[min(1, len(parts)):] {
+		t.AppendTable(p.t)
+	}
+	t.Seal()
 	t.SortByStart()
 	return t, st, nil
+}
+
+// fileGroups cuts files of the given sizes into at most n runs of
+// consecutive files, [from, to) each, of about equal total size.
+func fileGroups(sizes []int64, n int) [][2]int {
+	var total int64
+	for _, s := range sizes {
+		total += s
+	}
+	var groups [][2]int
+	from := 0
+	var sum int64
+	for i, s := range sizes {
+		sum += s
+		// Close the group once it reaches its share of the bytes.
+		if len(groups) < n-1 && sum*int64(n) >= total*int64(len(groups)+1) {
+			groups = append(groups, [2]int{from, i + 1})
+			from = i + 1
+		}
+	}
+	if from < len(sizes) {
+		groups = append(groups, [2]int{from, len(sizes)})
+	}
+	return groups
 }
 
 // EventOf flattens one span into a history event. Each field comes from the

@@ -149,8 +149,26 @@ func TestReadSpansOrdersByStartAndSkipsTornLines(t *testing.T) {
 // checkers reach the same verdict on either.
 func TestReadSpanTableMatchesReadSpans(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := spanfile.Synthesize(dir, 3000, 4); err != nil {
+	syn, err := spanfile.Synthesize(dir, 3000, 4)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(syn.Files) < 2 {
+		t.Fatalf("synthesized %d span files, want several (read in parallel)", len(syn.Files))
+	}
+	// A torn last line in the first and the last file: the stats of the
+	// parallel reader add up as one reader's.
+	for _, name := range []string{syn.Files[0], syn.Files[len(syn.Files)-1]} {
+		f, err := os.OpenFile(name, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(`{"v":1,"trace_id":"0100`); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	events, st, err := ReadSpans(dir)
 	if err != nil {
@@ -160,7 +178,7 @@ func TestReadSpanTableMatchesReadSpans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(st, tst) || table.Len() != len(events) || len(events) < 3000 {
+	if !reflect.DeepEqual(st, tst) || table.Len() != len(events) || len(events) < 3000 || st.Torn != 2 {
 		t.Fatalf("ReadSpans: %d events, %+v; ReadSpanTable: %d, %+v", len(events), st, table.Len(), tst)
 	}
 	if got := table.Events(); !reflect.DeepEqual(got, events) {
@@ -174,5 +192,26 @@ func TestReadSpanTableMatchesReadSpans(t *testing.T) {
 	got := check.Evaluate(&history.History{Table: table}, invariants.All...)
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("verdict from the table:\n%+v\nfrom the events:\n%+v", got, want)
+	}
+}
+
+func TestFileGroups(t *testing.T) {
+	for _, c := range []struct {
+		sizes []int64
+		n     int
+		want  [][2]int
+	}{
+		{nil, 2, nil},
+		{[]int64{7}, 4, [][2]int{{0, 1}}},
+		{[]int64{5, 5, 5, 5}, 1, [][2]int{{0, 4}}},
+		{[]int64{5, 5, 5, 5}, 2, [][2]int{{0, 2}, {2, 4}}},
+		{[]int64{100, 1, 1}, 2, [][2]int{{0, 1}, {1, 3}}},
+		{[]int64{1, 1, 100}, 2, [][2]int{{0, 3}}},
+		{[]int64{3, 3, 3}, 8, [][2]int{{0, 1}, {1, 2}, {2, 3}}},
+		{[]int64{0, 0}, 2, [][2]int{{0, 1}, {1, 2}}},
+	} {
+		if got := fileGroups(c.sizes, c.n); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("fileGroups(%v, %d) = %v, want %v", c.sizes, c.n, got, c.want)
+		}
 	}
 }
