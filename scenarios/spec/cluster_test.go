@@ -68,7 +68,7 @@ func TestClusterStepLeaderOf(t *testing.T) {
 	for step, want := range map[string]string{
 		"    type: cluster\n    op: isolate\n    node: 1\n    leaderOf: q\n": "give node or leaderOf, not both",
 		"    type: cluster\n    op: split\n    leaderOf: q\n":                "split takes no leaderOf",
-		"    type: cluster\n    op: kill-node\n":                           "kill-node needs a node (1, 2, …) or leaderOf",
+		"    type: cluster\n    op: kill-node\n":                             "kill-node needs a node (1, 2, …) or leaderOf",
 	} {
 		_, err := Parse("x.yaml", []byte(clusterStepSrc(t, step)), testVocs)
 		if err == nil || !strings.Contains(err.Error(), want) {
