@@ -29,7 +29,7 @@ const clusterRunTimeout = 8 * time.Minute
 // with nftables rules, so it needs root. Exit code 0 is the verdict the
 // file expects (PASS, or the control's named violation). The run
 // directories are kept with go test -artifacts. TFLAB_CLUSTER_SCENARIOS=a,b
-// picks scenarios by name ("none" skips them all).
+// picks scenarios by name ("all" or unset: every one; "none" skips them).
 func TestClusterScenariosLive(t *testing.T) {
 	if err := netfilter.Available(); err != nil {
 		t.Skipf("cluster scenarios need nftables (root): %v", err)
@@ -38,7 +38,7 @@ func TestClusterScenariosLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pick := os.Getenv("TFLAB_CLUSTER_SCENARIOS"); pick != "" {
+	if pick := os.Getenv("TFLAB_CLUSTER_SCENARIOS"); pick != "" && pick != "all" {
 		names := strings.Split(pick, ",")
 		files = slices.DeleteFunc(files, func(f string) bool {
 			return !slices.Contains(names, strings.TrimSuffix(f, ".yaml.cluster"))
