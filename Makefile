@@ -51,9 +51,9 @@ jaeger: ## Build the Jaeger all-in-one into bin/jaeger from tools/jaeger (first 
 # test: bin/jaeger first (make jaeger: minutes the first time, seconds from
 # the build cache after), so the Jaeger trace test runs instead of skipping.
 # The cluster scenarios (scenarios/catalog, root only) run beside cmd/tflab,
-# one cluster at a time; a scenario with its control took 9 min at load 30,
-# so make test runs CLUSTER_SCENARIOS (all = every *.yaml.cluster; numbers
-# in scenarios/README.md).
+# one cluster at a time; the four pairs took 11 min at load 20-35, so make
+# test runs CLUSTER_SCENARIOS (all = every *.yaml.cluster; numbers and the
+# reasons in scenarios/README.md).
 CLUSTER_SCENARIOS ?= cluster-partition-quorum
 
 .PHONY: test
