@@ -58,6 +58,13 @@ type SlowHealer interface {
 	HealTimeout() time.Duration
 }
 
+// Resolver is an Anomaly whose target is chosen when it is injected (a
+// cluster fault on the node leading a queue). Resolved reports the choice
+// as step parameters for the history ("node": "2"); nil before it is made.
+type Resolver interface {
+	Resolved() map[string]string
+}
+
 // HealTimeoutOf is timeout, raised to a's own HealTimeout when a is a
 // SlowHealer that needs longer.
 func HealTimeoutOf(a Anomaly, timeout time.Duration) time.Duration {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,6 +87,14 @@ type Cluster struct {
 	To int
 	// Minority are the nodes split off (split only).
 	Minority []int
+	// LeaderOf, when set, names a queue in the lab's vhost whose leader is
+	// the target instead of Node: a quorum queue's Raft leader, a classic
+	// (or mirrored) queue's home node, read from the management API when
+	// Inject runs. Resolved reports the node it found.
+	LeaderOf string
+
+	leader     string // the leader's node name, once resolved
+	leaderNode int    // its number, once resolved
 }
 
 var _ Anomaly = (*Cluster)(nil)
@@ -101,15 +110,19 @@ func (c *Cluster) HealTimeout() time.Duration { return ClusterHealTimeout }
 
 var _ SlowHealer = (*Cluster)(nil)
 
-// Name is "<op>[-<node>[-<to>]]" ("split-3", "one-way-1-2").
+// Name is "<op>[-<node>[-<to>]]" ("split-3", "one-way-1-2"); a LeaderOf
+// target not yet resolved is "leader-of-<queue>".
 func (c *Cluster) Name() string {
 	parts := []string{c.Op}
-	if c.Op == OpSplit {
+	switch {
+	case c.Op == OpSplit:
 		for _, m := range c.Minority {
 			parts = append(parts, strconv.Itoa(m))
 		}
-	} else if c.Node > 0 {
-		parts = append(parts, strconv.Itoa(c.Node))
+	case c.target() > 0:
+		parts = append(parts, strconv.Itoa(c.target()))
+	case c.LeaderOf != "":
+		parts = append(parts, "leader-of-"+c.LeaderOf)
 	}
 	if c.Op == OpOneWay {
 		parts = append(parts, strconv.Itoa(c.To))
@@ -147,10 +160,10 @@ func (c *Cluster) Shape(size int) (Shape, error) {
 	}
 	switch c.Op {
 	case OpIsolate:
-		if !in(c.Node) {
-			return Shape{}, fmt.Errorf("isolate: node %d not in 1..%d", c.Node, size)
+		if !in(c.target()) {
+			return Shape{}, fmt.Errorf("isolate: node %d not in 1..%d", c.target(), size)
 		}
-		return Shape{Pairs: both([]int{c.Node}, without([]int{c.Node}))}, nil
+		return Shape{Pairs: both([]int{c.target()}, without([]int{c.target()}))}, nil
 	case OpSplit:
 		minority := c.Minority
 		if len(minority) == 0 {
@@ -166,10 +179,11 @@ func (c *Cluster) Shape(size int) (Shape, error) {
 		}
 		return Shape{Pairs: both(minority, without(minority))}, nil
 	case OpOneWay:
-		if !in(c.Node) || !in(c.To) || c.Node == c.To {
-			return Shape{}, fmt.Errorf("one-way: from %d to %d: want two different nodes in 1..%d", c.Node, c.To, size)
+		from := c.target()
+		if !in(from) || !in(c.To) || from == c.To {
+			return Shape{}, fmt.Errorf("one-way: from %d to %d: want two different nodes in 1..%d", from, c.To, size)
 		}
-		return Shape{Pairs: [][2]int{{c.Node, c.To}}}, nil
+		return Shape{Pairs: [][2]int{{from, c.To}}}, nil
 	case OpBridge:
 		if size < 3 {
 			return Shape{}, fmt.Errorf("bridge needs at least 3 nodes, have %d", size)
@@ -193,6 +207,11 @@ func (c *Cluster) Inject(ctx context.Context) (Healer, error) {
 	nodes := env.ClusterNodes
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("inject %s: the lab has no private cluster (start it with --nodes N)", c.Name())
+	}
+	if c.LeaderOf != "" {
+		if err := c.resolveLeader(ctx, nodes); err != nil {
+			return nil, fmt.Errorf("inject %s: %w", c.Name(), err)
+		}
 	}
 	switch c.Op {
 	case OpNodeKill, OpNodePause, OpNodeRestart:
@@ -236,10 +255,10 @@ func (c *Cluster) Inject(ctx context.Context) (Healer, error) {
 // nodeFault kills, pauses or restarts one node.
 func (c *Cluster) nodeFault(ctx context.Context, nodes []ClusterNode) (Healer, error) {
 	env := c.Env
-	if c.Node < 1 || c.Node > len(nodes) {
-		return nil, fmt.Errorf("inject %s: node %d not in 1..%d", c.Name(), c.Node, len(nodes))
+	if c.target() < 1 || c.target() > len(nodes) {
+		return nil, fmt.Errorf("inject %s: node %d not in 1..%d", c.Name(), c.target(), len(nodes))
 	}
-	n := nodes[c.Node-1]
+	n := nodes[c.target()-1]
 	env.log().Info("Injecting anomaly", "anomaly", c.Name(), "node", n.Name())
 	healed := func(err error) error {
 		env.log().Info("Anomaly healed", "anomaly", c.Name(), "err", err)
@@ -279,6 +298,65 @@ func (c *Cluster) nodeFault(ctx context.Context, nodes []ClusterNode) (Healer, e
 		return Nothing, nil
 	}
 	return nil, fmt.Errorf("inject %s: unknown cluster operation %q", c.Name(), c.Op)
+}
+
+// target is the node the operation acts on: the resolved leader of
+// LeaderOf, else Node.
+func (c *Cluster) target() int {
+	if c.LeaderOf != "" {
+		return c.leaderNode
+	}
+	return c.Node
+}
+
+// Resolved implements Resolver: with LeaderOf, once Inject has found the
+// leader, its number ("node") and name ("leader"); nil otherwise.
+func (c *Cluster) Resolved() map[string]string {
+	if c.LeaderOf == "" || c.leaderNode == 0 {
+		return nil
+	}
+	return map[string]string{"node": strconv.Itoa(c.leaderNode), "leader": c.leader}
+}
+
+var _ Resolver = (*Cluster)(nil)
+
+// resolveLeader reads LeaderOf's leader from the first node whose
+// management API answers (a quorum queue's "leader", else its "node") and
+// finds its number among nodes.
+func (c *Cluster) resolveLeader(ctx context.Context, nodes []ClusterNode) error {
+	vhost, user, pass := "/", "", ""
+	if m := c.Env.Management; m != nil {
+		user, pass = m.User, m.Password
+		if m.VHost != "" {
+			vhost = m.VHost
+		}
+	}
+	var errs []error
+	for _, n := range nodes {
+		var q struct {
+			Type   string `json:"type"`
+			Leader string `json:"leader"`
+			Node   string `json:"node"`
+		}
+		m := &Management{URL: n.ManagementURL(), User: user, Password: pass, HTTP: viewHTTP}
+		path := "/api/queues/" + url.PathEscape(vhost) + "/" + url.PathEscape(c.LeaderOf)
+		if err := m.call(ctx, http.MethodGet, path, nil, &q, nil); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n.Name(), err))
+			continue
+		}
+		leader := q.Leader
+		if leader == "" {
+			leader = q.Node
+		}
+		i := slices.IndexFunc(nodes, func(n ClusterNode) bool { return n.Name() == leader })
+		if i < 0 {
+			return fmt.Errorf("the leader of queue %s is %q, not a node of the lab's cluster", c.LeaderOf, leader)
+		}
+		c.leader, c.leaderNode = leader, i+1
+		c.Env.log().Info("Resolved the node leading a queue", "queue", c.LeaderOf, "type", q.Type, "leader", leader, "node", i+1)
+		return nil
+	}
+	return fmt.Errorf("read the leader of queue %s: %w", c.LeaderOf, errors.Join(errs...))
 }
 
 // clusterPoll is how often the cluster's view is asked while waiting.

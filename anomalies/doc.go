@@ -31,7 +31,9 @@
 //	                        drop rules in the lab's nftables table (Env.Cuts;
 //	                        heal: rules removed, then the cluster awaited
 //	                        whole); kill-node (heal: start), pause-node
-//	                        (heal: continue), restart-node
+//	                        (heal: continue), restart-node; the target may
+//	                        be the node leading a queue (LeaderOf), read
+//	                        from the management API at Inject (Resolver)
 //	inapp.go    InApp       POST /anomalies on every instance (heal: DELETE)
 //	management.go           the management API client the broker faults and
 //	                        the scenario runner share

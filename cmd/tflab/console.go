@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/console"
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/internal/netfilter"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
@@ -37,10 +39,29 @@ func consoleRunCommand(exe string, bf brokerFlags) []string {
 	return cmd
 }
 
+// labConsole is the console of a running lab and the nftables table its
+// cluster faults cut nodes apart in (nil without a private cluster).
+type labConsole struct {
+	*console.Console
+	cuts *netfilter.Lazy
+}
+
+// Close heals the console's faults, then removes the lab's nftables table
+// (created by the first cut from the console, if any).
+func (c *labConsole) Close(ctx context.Context) error {
+	err := c.Console.Close(ctx)
+	if c.cuts != nil {
+		if cerr := c.cuts.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("remove nftables table %s: %w", c.cuts.Name(), cerr))
+		}
+	}
+	return err
+}
+
 // startConsole serves the web console of l on addr ("" picks 127.0.0.1 with
 // the fixed port or a free one, after ports) and records its URL in lab.json.
 // Scenario runs it starts use the lab's broker flags bf.
-func startConsole(l *lab.Lab, addr, ports string, bf brokerFlags, log *slog.Logger) (*console.Console, error) {
+func startConsole(l *lab.Lab, addr, ports string, bf brokerFlags, log *slog.Logger) (*labConsole, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 		if ports == string(lab.PortsFixed) {
@@ -48,6 +69,10 @@ func startConsole(l *lab.Lab, addr, ports string, bf brokerFlags, log *slog.Logg
 		}
 	}
 	env := run.EnvOf(l, log) // EnvOf names the component
+	lc := &labConsole{}
+	if cuts, ok := env.Cuts.(*netfilter.Lazy); ok {
+		lc.cuts = cuts
+	}
 	sys, err := lookupSystem("console", l.Info().System)
 	if err != nil {
 		return nil, err
@@ -70,6 +95,7 @@ func startConsole(l *lab.Lab, addr, ports string, bf brokerFlags, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	lc.Console = c
 	url, err := c.Start(addr)
 	if err != nil {
 		var opErr *net.OpError
@@ -78,7 +104,7 @@ func startConsole(l *lab.Lab, addr, ports string, bf brokerFlags, log *slog.Logg
 		}
 		return nil, err
 	}
-	return c, l.SetConsole(url)
+	return lc, l.SetConsole(url)
 }
 
 func newConsoleCmd(st *state) *cobra.Command {

@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
-	"github.com/ticketflow-lab/tflab/internal/console"
 	"github.com/ticketflow-lab/tflab/internal/jaeger"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
@@ -231,7 +230,7 @@ exports to it; status shows both endpoints.`,
 				}
 				return errors.Join(fmt.Errorf("lab up: %w", err), stop())
 			}
-			var cons *console.Console
+			var cons *labConsole
 			if consoleAddr != "off" {
 				if cons, err = startConsole(l, consoleAddr, ports, bf, log); err != nil {
 					return errors.Join(fmt.Errorf("lab console: %w", err), stop())

@@ -29,6 +29,9 @@ type Active struct {
 	Fault    history.Fault
 	Describe string
 	healer   anomalies.Healer
+	// healTimeout bounds the heal (longer for a cluster that must become
+	// whole again).
+	healTimeout time.Duration
 }
 
 // registry holds the console's injected faults.
@@ -60,6 +63,7 @@ func (r *registry) inject(ctx context.Context, a spec.Action) (*Active, error) {
 	f.Started = time.Now()
 	r.log.Info("Injecting anomaly from the console", "anomaly", name, "type", f.Type, "op", f.Op, "target", f.Target, "params", f.Params)
 	h, err := an.Inject(ctx)
+	f = run.WithResolved(f, an)
 	if err != nil {
 		f.Error = err.Error()
 		f.Healed = time.Now()
@@ -68,7 +72,8 @@ func (r *registry) inject(ctx context.Context, a spec.Action) (*Active, error) {
 		r.ended(f)
 		return nil, err
 	}
-	act := &Active{ID: name, Fault: f, Describe: a.Describe(), healer: h}
+	act := &Active{ID: name, Fault: f, Describe: a.Describe(), healer: h,
+		healTimeout: anomalies.HealTimeoutOf(an, anomalies.DefaultHealTimeout)}
 	if h == anomalies.Nothing {
 		act.Fault.Healed = f.Started
 		r.record(act.Fault)
@@ -97,7 +102,7 @@ func (r *registry) heal(ctx context.Context, id string) error {
 	act := r.active[i]
 	r.active = slices.Delete(r.active, i, i+1)
 	r.mu.Unlock()
-	hctx, cancel := anomalies.HealContext(ctx, 0)
+	hctx, cancel := anomalies.HealContext(ctx, act.healTimeout)
 	defer cancel()
 	err := act.healer.Heal(hctx)
 	act.Fault.Healed = time.Now()

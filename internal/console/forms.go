@@ -31,7 +31,7 @@ type Form struct {
 // ("fault", "match.messageType", "attributes.latency").
 type Field struct {
 	Name        string
-	Kind        string   // select, multi, integer, number, duration, text
+	Kind        string   // select, multi, list (comma-separated), integer, number, duration, text
 	Options     []string // select and multi
 	Required    bool
 	Description string
@@ -115,8 +115,11 @@ func fieldsOf(defs map[string]json.RawMessage, obj schemaNode, prefix string) []
 		switch {
 		case len(n.Enum) > 0:
 			f.Kind, f.Options = "select", strs(n.Enum)
-		case n.Type == "array" && n.Items != nil:
+		case n.Type == "array" && n.Items != nil && len(resolve(defs, *n.Items).Enum) > 0:
 			f.Kind, f.Options = "multi", strs(resolve(defs, *n.Items).Enum)
+		case n.Type == "array":
+			// no choices to list (a split's minority nodes): typed, comma-separated
+			f.Kind = "list"
 		case n.Type == "object" && n.PropertyNames != nil:
 			// a map of integers (a toxic's attributes): one field per key
 			for _, key := range strs(n.PropertyNames.Enum) {
@@ -234,6 +237,19 @@ func (f Form) Decode(values url.Values) (spec.Action, error) {
 				q[i] = strconv.Quote(v)
 			}
 			emit(fd.Name, indent+key+": ["+strings.Join(q, ", ")+"]")
+		case "list":
+			var items []string
+			for _, v := range vals {
+				for item := range strings.SplitSeq(v, ",") {
+					if item = strings.TrimSpace(item); item != "" {
+						if !plainNumber.MatchString(item) {
+							item = strconv.Quote(item)
+						}
+						items = append(items, item)
+					}
+				}
+			}
+			emit(fd.Name, indent+key+": ["+strings.Join(items, ", ")+"]")
 		case "integer", "number":
 			v := vals[0]
 			if !plainNumber.MatchString(v) {

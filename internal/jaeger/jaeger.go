@@ -73,6 +73,13 @@ func Start(ctx context.Context, cfg Config) (*Jaeger, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("jaeger: config dir must be set")
 	}
+	// Jaeger runs in Dir and reads its config by path: a relative Dir (a
+	// run directory under runs/) would be resolved twice.
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("jaeger: %w", err)
+	}
+	cfg.Dir = dir
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -77,3 +77,22 @@ func TestRenderConfigUsesEveryPort(t *testing.T) {
 		t.Errorf("config listens beyond the given loopback ports:\n%s", cfg)
 	}
 }
+
+// Jaeger runs in its config dir and is given its config by path, so a
+// relative dir (a run directory under runs/) must still name the file.
+func TestStartWithARelativeDirFindsItsConfig(t *testing.T) {
+	t.Chdir(t.TempDir())
+	marker := filepath.Join(t.TempDir(), "config-read")
+	bin := filepath.Join(t.TempDir(), "jaeger")
+	script := "#!/bin/sh\n[ \"$1\" = --config ] && [ -r \"${2#file:}\" ] && echo ok > " + marker + "\nexit 1\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Start(t.Context(), Config{Binary: bin, Dir: filepath.Join("runs", "x", "jaeger")})
+	if err == nil {
+		t.Fatal("a binary that exits started")
+	}
+	if _, serr := os.Stat(marker); serr != nil {
+		t.Fatalf("the binary could not read its config through the path it was given (start: %v)", err)
+	}
+}

@@ -45,6 +45,12 @@
 //	rabbitmqctl     listens and connects on 127.0.0.1, which no cut between
 //	                node addresses matches, so it reaches every node
 //
+// Node 1 boots first; nodes 2..N then boot at once with node 1 as their
+// classic_config peer (Config.Peers) and join its cluster while they boot.
+// A node that booted alone anyway joins with rabbitmqctl stop_app,
+// join_cluster, start_app: each call is an Erlang VM of its own, which at
+// load 30 made joining two nodes take 2 to 4 minutes.
+//
 // The nodes register with an epmd of the cluster's own, run in the
 // foreground as a child (Pdeathsig) on a free port (ERL_EPMD_PORT) and
 // listening on 127.0.0.1 and every node address: a node looks a peer up in

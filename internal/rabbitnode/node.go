@@ -97,6 +97,10 @@ type Config struct {
 	// EpmdPort is the port of the epmd the node registers with and looks
 	// other nodes up in (ERL_EPMD_PORT); 0 = the machine's epmd on 4369.
 	EpmdPort int
+	// Peers are node names for RabbitMQ's classic_config peer discovery: a
+	// node that boots with no data of its own joins the cluster of the first
+	// of them it reaches while it boots (none reached: it boots alone).
+	Peers []string
 }
 
 // Validate reports what is wrong with the config.
@@ -260,6 +264,7 @@ func (n *Node) prepare() error {
 	conf := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\ncollect_statistics_interval = 1000\nconsumer_timeout = %d\n",
 		c.AMQPPort, ConsumerTimeout.Milliseconds())
 	conf += partitionHandlingConf(c.PartitionHandling)
+	conf += peersConf(c.Peers)
 	// The consistent-hash exchange is part of the original Ticketflow broker
 	// (its partitioning lessons); it costs nothing at boot.
 	plugins := "[rabbitmq_consistent_hash_exchange]."

@@ -26,3 +26,14 @@ func TestPartitionHandlingIsValidatedAndWrittenToTheConfig(t *testing.T) {
 		t.Errorf("default writes %q, want nothing", got)
 	}
 }
+
+func TestPeersAreWrittenForClassicConfigDiscovery(t *testing.T) {
+	want := "cluster_formation.peer_discovery_backend = classic_config\n" +
+		"cluster_formation.classic_config.nodes.1 = c-1@c-n1\n"
+	if got := peersConf([]string{"c-1@c-n1"}); got != want {
+		t.Errorf("conf %q, want %q", got, want)
+	}
+	if got := peersConf(nil); got != "" {
+		t.Errorf("no peers writes %q", got)
+	}
+}

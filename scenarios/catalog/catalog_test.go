@@ -249,10 +249,9 @@ func TestSchemaWhenCountersMatchSpec(t *testing.T) {
 }
 
 // The cluster scenarios (*.yaml.cluster) are scenario files beside the
-// catalog, not in it: each needs a private three-node cluster and root for
-// its nftables cuts, and a run with its control takes longer than the
-// whole suite's budget in make test. They run with `make cluster-scenarios`.
-// Here they must parse, satisfy the schema and ask for a cluster, and
+// catalog, not in it: each needs a private three-node cluster of its own
+// and root for its nftables cuts. TestClusterScenariosLive (tags
+// integration,scenario) runs them live. Here they must parse, satisfy the schema and ask for a cluster, and
 // their control must differ from the run.
 func TestClusterScenarioFilesParse(t *testing.T) {
 	files, err := filepath.Glob("*.yaml.cluster")

@@ -26,6 +26,13 @@
 //	reorder-window             message proxy: SLA deliveries shuffled from version 2 → TF3 without ordering
 //	reorder-first-version      message proxy: SLA deliveries shuffled from version 1 → TF3 without ordering
 //
+// Cluster scenarios sit beside the catalog as <name>.yaml.cluster (each
+// boots a private three-node cluster of its own, so tflab suite leaves
+// them out): cluster-partition-quorum, minority-paused, node-kill-quorum,
+// leader-node-partitioned (the node leading a queue, leaderOf). The live
+// test TestClusterScenariosLive (tags integration,scenario) runs each with
+// its control as `tflab run FILE`.
+//
 // Workloads are CI-sized (tens of inquiries, seconds of faults). Each
 // scenario's evidence names what only its fault can produce. The controls
 // are hypotheses about the live system until the runner has confirmed each

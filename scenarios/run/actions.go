@@ -26,7 +26,7 @@ func anomalyOf(a spec.Action, env *anomalies.Env) (anomalies.Anomaly, error) {
 	case *spec.BrokerAction:
 		return &anomalies.Broker{Env: env, Op: a.Op, Node: a.Node, Service: a.Service}, nil
 	case *spec.ClusterAction:
-		return &anomalies.Cluster{Env: env, Op: a.Op, Node: a.Node, To: a.To, Minority: a.Minority}, nil
+		return &anomalies.Cluster{Env: env, Op: a.Op, Node: a.Node, To: a.To, Minority: a.Minority, LeaderOf: a.LeaderOf}, nil
 	case *spec.InAppAction:
 		return &anomalies.InApp{Env: env, Anomaly: a.Anomaly, Service: a.Service, MessageType: a.MessageType,
 			DelayInMs: a.Parameters.DelayInMs, StatusFilter: a.Parameters.StatusFilter}, nil

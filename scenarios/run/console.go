@@ -24,6 +24,15 @@ func EnvOf(l *lab.Lab, log *slog.Logger) *anomalies.Env {
 	return (&runner{log: log}).buildEnv(l)
 }
 
+// WithResolved is the fault record f with what an anomaly chose as it was
+// injected (a cluster step's leader node) added to its parameters.
+func WithResolved(f history.Fault, a anomalies.Anomaly) history.Fault {
+	if r, ok := a.(anomalies.Resolver); ok {
+		f.Params = withResolved(f.Params, r)
+	}
+	return f
+}
+
 // FaultOf is the journal record of a step before it runs.
 func FaultOf(name string, a spec.Action, at time.Duration) history.Fault {
 	op := ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -98,6 +99,9 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 	}
 	started := time.Now()
 	healer, err := s.anomaly.Inject(ctx)
+	if r, ok := s.anomaly.(anomalies.Resolver); ok {
+		t.record(i, func(f *history.Fault) { f.Params = withResolved(f.Params, r) })
+	}
 	if err != nil {
 		t.log.Error("Injecting anomaly failed", "anomaly", s.sched.Name, "err", err)
 		t.record(i, func(f *history.Fault) { f.Started, f.Error = started, err.Error() })
@@ -115,6 +119,21 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 	t.setActive(s.sched.Name, true)
 	defer t.heal(ctx, i, healer)
 	_ = sleepUntil(ctx, healAt)
+}
+
+// withResolved adds what a Resolver chose when it was injected to a
+// fault's parameters (a copy; the plan's stay as written).
+func withResolved(params map[string]string, r anomalies.Resolver) map[string]string {
+	res := r.Resolved()
+	if len(res) == 0 {
+		return params
+	}
+	out := maps.Clone(params)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, res)
+	return out
 }
 
 // heal undoes step i on a context that outlives ctx's cancellation.

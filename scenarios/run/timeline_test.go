@@ -161,3 +161,38 @@ func TestRollbacksRunOnACancelledContextAndHealWhatTheyInstall(t *testing.T) {
 		}
 	})
 }
+
+// resolvingAnomaly picks its target when injected, like a cluster step on
+// the leader of a queue.
+type resolvingAnomaly struct {
+	fakeAnomaly
+	node string
+}
+
+func (r *resolvingAnomaly) Resolved() map[string]string {
+	if r.injected == 0 {
+		return nil
+	}
+	return map[string]string{"node": r.node, "leader": "rabbit-" + r.node + "@n"}
+}
+
+func TestTimelineRecordsWhatAStepResolved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := time.Now()
+		r := &resolvingAnomaly{fakeAnomaly: fakeAnomaly{name: "leader", base: base}, node: "3"}
+		act := &spec.ClusterAction{Op: "isolate", LeaderOf: "sla-ticket-changes"}
+		tl := newTimeline([]step{{spec.Scheduled{Name: "leader", At: time.Second, HealAt: 2 * time.Second, Action: act}, r}},
+			time.Second, slog.New(slog.DiscardHandler))
+		if p := tl.Faults()[0].Params; p["node"] != "" || p["leaderOf"] != "sla-ticket-changes" {
+			t.Fatalf("params before the step fired: %v", p)
+		}
+		tl.run(t.Context(), base)
+		p := tl.Faults()[0].Params
+		if p["node"] != "3" || p["leader"] != "rabbit-3@n" || p["leaderOf"] != "sla-ticket-changes" || p["op"] != "isolate" {
+			t.Errorf("params recorded %v, want the plan's plus node 3 and its name", p)
+		}
+		if got := act.Params(); got["node"] != "" {
+			t.Errorf("the plan's action changed: %v", got)
+		}
+	})
+}

@@ -30,6 +30,10 @@ type ClusterAction struct {
 	To int `yaml:"to"`
 	// Minority are the nodes a split cuts off (default: the last ⌊N/2⌋).
 	Minority []int `yaml:"minority"`
+	// LeaderOf names a queue instead of Node: the target is the node that
+	// leads it (a quorum queue's Raft leader, a classic queue's home node)
+	// when the step fires, read from the management API.
+	LeaderOf string `yaml:"leaderOf"`
 }
 
 type clusterStep struct {
@@ -51,6 +55,15 @@ func (a *ClusterAction) Instant() bool  { return slices.Contains(clusterInstantO
 func (a *ClusterAction) Target() string { return "cluster" }
 
 func (a *ClusterAction) Describe() string {
+	if a.LeaderOf != "" {
+		switch a.Op {
+		case "isolate":
+			return fmt.Sprintf("the node leading queue %s is cut off from the cluster", a.LeaderOf)
+		case "one-way":
+			return fmt.Sprintf("the packets of the node leading queue %s to node %d are dropped", a.LeaderOf, a.To)
+		}
+		return fmt.Sprintf("%s the node leading queue %s", a.Op, a.LeaderOf)
+	}
 	switch a.Op {
 	case "isolate":
 		return fmt.Sprintf("node %d is cut off from the cluster", a.Node)
@@ -81,6 +94,9 @@ func (a *ClusterAction) Params() map[string]string {
 	if len(a.Minority) > 0 {
 		p["minority"] = joinInts(a.Minority)
 	}
+	if a.LeaderOf != "" {
+		p["leaderOf"] = a.LeaderOf
+	}
 	return p
 }
 
@@ -89,8 +105,13 @@ func (a *ClusterAction) validate(v *validator, path string) {
 		return
 	}
 	needsNode := a.Op != "split" && a.Op != "bridge"
-	if needsNode && a.Node < 1 {
-		v.errorf(path+".node", "%s needs a node (1, 2, …)", a.Op)
+	switch {
+	case a.LeaderOf != "" && !needsNode:
+		v.errorf(path+".leaderOf", "%s takes no leaderOf (only isolate, one-way, kill-node, pause-node, restart-node)", a.Op)
+	case a.LeaderOf != "" && a.Node != 0:
+		v.errorf(path+".leaderOf", "give node or leaderOf, not both")
+	case a.LeaderOf == "" && needsNode && a.Node < 1:
+		v.errorf(path+".node", "%s needs a node (1, 2, …) or leaderOf (a queue)", a.Op)
 	}
 	if a.Node < 0 {
 		v.errorf(path+".node", "node %d: nodes are numbered from 1", a.Node)

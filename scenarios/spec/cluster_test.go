@@ -49,3 +49,30 @@ func TestClusterStepErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestClusterStepLeaderOf(t *testing.T) {
+	s, err := Parse("x.yaml", []byte(clusterStepSrc(t, "    type: cluster\n    op: isolate\n    leaderOf: sla-ticket-changes\n")), testVocs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := s.Method[0].Action.(*ClusterAction)
+	if a.LeaderOf != "sla-ticket-changes" || a.Node != 0 {
+		t.Fatalf("parsed %+v", a)
+	}
+	if p := a.Params(); p["leaderOf"] != "sla-ticket-changes" || p["node"] != "" {
+		t.Errorf("params %v", p)
+	}
+	if d := a.Describe(); !strings.Contains(d, "leading queue sla-ticket-changes") {
+		t.Errorf("describe %q", d)
+	}
+	for step, want := range map[string]string{
+		"    type: cluster\n    op: isolate\n    node: 1\n    leaderOf: q\n": "give node or leaderOf, not both",
+		"    type: cluster\n    op: split\n    leaderOf: q\n":                "split takes no leaderOf",
+		"    type: cluster\n    op: kill-node\n":                             "kill-node needs a node (1, 2, …) or leaderOf",
+	} {
+		_, err := Parse("x.yaml", []byte(clusterStepSrc(t, step)), testVocs)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("step\n%s: error %v, want %q", step, err, want)
+		}
+	}
+}
