@@ -45,15 +45,27 @@ func pluginPackage(path string) bool {
 	return ok && !strings.Contains(rest, "/") && !slices.Contains(sharedLayers, rest)
 }
 
+// labPackage reports whether path is under a system's lab side
+// (system/<name>/lab/...): its workload, probe, snapshot and invariants,
+// which speak the scenario packages' types.
+func labPackage(path string) bool {
+	rest, ok := strings.CutPrefix(path, module+"system/")
+	if !ok {
+		return false
+	}
+	name, sub, _ := strings.Cut(rest, "/")
+	return !slices.Contains(sharedLayers, name) && (sub == "lab" || strings.HasPrefix(sub, "lab/"))
+}
+
 func TestServicesNeverImportFaultsOrScenarios(t *testing.T) {
 	pkgs := packages(t, module+"system/...")
 	for path, imports := range pkgs {
 		for _, imp := range imports {
 			lab := strings.HasPrefix(imp, module+"anomalies") || strings.HasPrefix(imp, module+"scenarios")
-			if lab && !pluginPackage(path) {
+			if lab && !pluginPackage(path) && !labPackage(path) {
 				t.Errorf("%s imports %s: a system's services reach the lab's faults and scenarios only through their public interfaces", path, imp)
 			}
-			if pluginPackage(imp) && imp != path && !pluginPackage(path) {
+			if (pluginPackage(imp) && imp != path && !pluginPackage(path)) || (labPackage(imp) && !pluginPackage(path) && !labPackage(path)) {
 				t.Errorf("%s imports the plug-in package %s: services must not depend on the system's description", path, imp)
 			}
 		}
@@ -87,6 +99,18 @@ func TestPluginPackage(t *testing.T) {
 	} {
 		if got := pluginPackage(path); got != want {
 			t.Errorf("pluginPackage(%s) = %v, want %v", path, got, want)
+		}
+	}
+	for path, want := range map[string]bool{
+		module + "system/ticketsale/lab":          true,
+		module + "system/ticketsale/lab/snapshot": true,
+		module + "system/ticketsale/labels":       false,
+		module + "system/ticketsale/orders":       false,
+		module + "system/runtime/lab":             false,
+		module + "scenarios/lab":                  false,
+	} {
+		if got := labPackage(path); got != want {
+			t.Errorf("labPackage(%s) = %v, want %v", path, got, want)
 		}
 	}
 }
