@@ -75,7 +75,7 @@ func TestPlanIsSeeded(t *testing.T) {
 }
 
 // The course's experiment: 200 tickets, each 5 → 10 → 15, nobody orders.
-func TestPriceUpdateRace(t *testing.T) {
+func TestPriceUpdateRacePlan(t *testing.T) {
 	cfg, err := workload.Decode(node(t, "tickets: 200\nprices: [5, 10, 15]\norderShare: 0\nrate: 10000\nmaxInFlight: 200\nsellers: 1\n"))
 	if err != nil {
 		t.Fatal(err)
