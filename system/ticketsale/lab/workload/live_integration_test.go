@@ -75,7 +75,6 @@ func (s system) client(t *testing.T) *client.Client {
 	return c
 }
 
-
 // A fault-free crowd on the fixed system: every request the plan makes is
 // answered, racing buyers get one order per ticket, and at quiescence
 // (after the expiration clock jumps past every window) each order is
