@@ -89,7 +89,7 @@ func TestCrowdOnFixedSystem(t *testing.T) {
 
 	if res, err := probe.Run(ctx, c, probe.Options{Wait: time.Minute}); err != nil {
 		t.Fatalf("probe on a healthy system: %v", err)
-	} else if res.Order == "" || res.Ticket == "" {
+	} else if res.Order == "" || res.Ticket == "" || len(res.Records) != 5 {
 		t.Errorf("probe result %+v", res)
 	}
 

@@ -155,3 +155,24 @@ func TestValidateReportsEveryField(t *testing.T) {
 		}
 	}
 }
+
+func TestSchemaNamesEveryField(t *testing.T) {
+	props := workload.Properties()
+	for _, f := range workload.Fields() {
+		if _, ok := props[f]; !ok {
+			t.Errorf("no schema for %s", f)
+		}
+	}
+	if len(props) != len(workload.Fields()) {
+		t.Errorf("%d properties, %d fields", len(props), len(workload.Fields()))
+	}
+}
+
+func TestSpan(t *testing.T) {
+	if got := (workload.Config{Tickets: 11, Rate: 2}).Span(); got != 5*time.Second {
+		t.Errorf("span %s, want 5s", got)
+	}
+	if got := (workload.Config{Tickets: 1, Rate: 2}).Span(); got != 0 {
+		t.Errorf("one ticket: span %s", got)
+	}
+}
