@@ -201,7 +201,7 @@ func (c Config) Validate() error {
 			between(s.field, *s.p, 0, 1)
 		}
 	}
-	if pay, cancel := share(c.PayShare, 0), share(c.CancelShare, 0); pay+cancel > 1+1e-9 {
+	if pay, cancel := share(c.PayShare, 0), share(c.CancelShare, 0); pay >= 0 && pay <= 1 && cancel >= 0 && cancel <= 1 && pay+cancel > 1+1e-9 {
 		errs = append(errs, fieldErr("cancelShare", "payShare + cancelShare must not exceed 1, got %g + %g", pay, cancel))
 	}
 	if share(c.OrderShare, 0) > 0 && c.Users < c.Racers {
@@ -234,9 +234,9 @@ var yamlFields = func() []string {
 func Fields() []string { return slices.Clone(yamlFields) }
 
 // Decode reads a scenario's workload block strictly: an unknown field, a
-// value of the wrong type and a value out of range are *FieldErrors with
-// the line they are on. A nil or empty node is the defaults. The result has
-// its defaults applied.
+// value of the wrong type (also a fraction for a count) and a value out of
+// range are *FieldErrors with the line they are on. A nil or empty node is
+// the defaults. The result has its defaults applied.
 func Decode(n *yaml.Node) (Config, error) {
 	var c Config
 	if n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
@@ -250,36 +250,65 @@ func Decode(n *yaml.Node) (Config, error) {
 		return Config{}, &FieldError{Field: "", Line: n.Line, Msg: "want a mapping of workload fields"}
 	}
 	var errs []error
-	lines := map[string]int{}
+	lines, bad := map[string]int{}, map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if !slices.Contains(yamlFields, k.Value) {
+		kind, known := yamlKinds[k.Value]
+		if !known {
 			errs = append(errs, &FieldError{Field: k.Value, Line: k.Line,
 				Msg: "unknown field of a ticketsale workload (known: " + strings.Join(yamlFields, ", ") + ")"})
 			continue
 		}
 		lines[k.Value] = k.Line
+		if kind == reflect.Int && (v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int") {
+			errs = append(errs, &FieldError{Field: k.Value, Line: v.Line, Msg: fmt.Sprintf("want a whole number, got %q", v.Value)})
+			bad[k.Value] = true
+			continue
+		}
 		one := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{k, v}}
 		if err := one.Decode(&c); err != nil {
 			errs = append(errs, &FieldError{Field: k.Value, Line: v.Line, Msg: yamlMessage(err)})
+			bad[k.Value] = true
+		}
+	}
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		for _, e := range unjoin(err) {
+			if fe, ok := e.(*FieldError); ok {
+				if bad[fe.Field] {
+					continue // restates the decoding error
+				}
+				if fe.Line == 0 {
+					fe.Line = lines[fe.Field]
+				}
+				if fe.Line == 0 {
+					fe.Line = n.Line // a default field: the block's line
+				}
+			}
+			errs = append(errs, e)
 		}
 	}
 	if len(errs) > 0 {
 		return Config{}, errors.Join(errs...)
 	}
-	c = c.WithDefaults()
-	if err := c.Validate(); err != nil {
-		var out []error
-		for _, e := range unjoin(err) {
-			if fe, ok := e.(*FieldError); ok && fe.Line == 0 {
-				fe.Line = lines[fe.Field]
-			}
-			out = append(out, e)
-		}
-		return Config{}, errors.Join(out...)
-	}
 	return c, nil
 }
+
+// yamlKinds maps each YAML field to its Go kind (pointers dereferenced).
+var yamlKinds = func() map[string]reflect.Kind {
+	out := map[string]reflect.Kind{}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		out[name] = ft.Kind()
+	}
+	return out
+}()
 
 // yamlMessage strips yaml.v3's "yaml: unmarshal errors:\n  line N: "
 // prefix from a decoding error.

@@ -125,13 +125,16 @@ func TestDecodeNamesFieldAndLine(t *testing.T) {
 		{"tickets: 5\npayShare: 1.5\n", "payShare", 2, "between 0 and 1"},
 		{"tickets: 5\nbogus: 3\n", "bogus", 2, "unknown field"},
 		{"users: 1\n\nracers: 3\n", "users", 1, "at least racers"},
-		{"tickets: many\n", "tickets", 1, "cannot unmarshal"},
+		{"tickets: many\n", "tickets", 1, "whole number"},
+		{"rate: fast\n", "rate", 1, "cannot unmarshal"},
 		{"rate: 0.5\nthink: soon\n", "think", 2, "duration"},
 		{"payShare: 0.7\ncancelShare: 0.5\n", "cancelShare", 2, "must not exceed 1"},
 		{"prices: [5, 10]\npriceUpdates: 2\n", "priceUpdates", 2, "not both"},
 		{"prices: [5, -1]\n", "prices", 1, "price 2"},
 		{"rate: -2\n", "rate", 1, "above 0"},
 		{"sellers: -1\n", "sellers", 1, "between 1"},
+		{"tickets: 3\nracers: 0.5\n", "racers", 2, "whole number"},
+		{"tickets: [1]\n", "tickets", 1, "whole number"},
 	} {
 		_, err := workload.Decode(node(t, c.src))
 		var fe *workload.FieldError
