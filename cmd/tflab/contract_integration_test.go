@@ -196,6 +196,16 @@ func snapshotRoundTrip(t *testing.T, sys sut.System, runDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	accepted := 0
+	for _, r := range h.Records {
+		if r.Accepted {
+			accepted++
+		}
+	}
+	if sys.Workload != nil && accepted == 0 {
+		t.Errorf("the fault-free workload of %s recorded no accepted request (%d records)", sys.Name, len(h.Records))
+	}
+	t.Logf("%s: %d records, %d accepted", sys.Name, len(h.Records), accepted)
 	if sys.Snapshot == nil {
 		if len(h.Snapshot.System) != 0 {
 			t.Errorf("%s has no snapshotter but the run saved a snapshot", sys.Name)
