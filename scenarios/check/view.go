@@ -3,6 +3,7 @@ package check
 import (
 	"iter"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -122,3 +123,42 @@ func Memo[T any](v *View, build func(*View) T) T {
 	v.memo[k] = val
 	return val
 }
+
+// Event numbers: Events and EventsWhere yield each event with its number;
+// the methods below take and give numbers, so that a checker keeps a
+// reference to an event without copying it out of a compact history.
+
+// Event returns event number n: a pointer into History.Events or, for a
+// compact history, a copy nothing else writes to (callers may keep it).
+func (v *View) Event(n int32) *history.Event { return v.x.ev(n) }
+
+// Head returns the fields of event n that checkers filter on, without
+// copying the rest of it.
+func (v *View) Head(n int32) history.EventHead { return v.x.head(n) }
+
+// AboutN returns the numbers of the publish and process events about
+// aggregate, in time order.
+func (v *View) AboutN(aggregate string) []int32 { return v.x.byAggr[aggregate] }
+
+// HandlingsN returns the numbers of the process events of a message id, in
+// time order.
+func (v *View) HandlingsN(messageID string) []int32 { return v.x.handlings[messageID] }
+
+// PublishesN returns the numbers of the publish events of a message id, in
+// time order.
+func (v *View) PublishesN(messageID string) []int32 { return v.x.publishes[messageID] }
+
+// HandledMessages returns the ids of every message handled at least once,
+// sorted.
+func (v *View) HandledMessages() []string {
+	ids := make([]string, 0, len(v.x.handlings))
+	for id := range v.x.handlings {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// SpanEvent returns the number of the event with span id (the last one, if
+// recorded twice).
+func (v *View) SpanEvent(span history.SpanID) (int32, bool) { return v.x.span.event(span) }

@@ -30,12 +30,24 @@ type Record struct {
 	Attrs map[string]string `json:"attrs,omitempty"`
 }
 
-// Count is one of the numbers that size a run in the journal and the
-// report, e.g. {"inquiries", 30}.
+// Count is one of the numbers a system sizes a run with in the journal and
+// the report, e.g. {Name: "slaRecords", Label: "SLA records", N: 30, Of:
+// CountSnapshot}.
 type Count struct {
-	Name string `json:"name"`
-	N    int    `json:"n"`
+	Name  string // the journal's key, lowerCamelCase
+	Label string // the report's column header ("" = Name)
+	N     int
+	// Of says what the count sizes: CountWorkload (what was asked) or
+	// CountSnapshot (what the system stored); it places the count among
+	// the lab's own (spans before the snapshot, dead letters last).
+	Of string
 }
+
+// What a Count sizes.
+const (
+	CountWorkload = "workload"
+	CountSnapshot = "snapshot"
+)
 
 // SystemSnapshot holds a system's own snapshot: the typed value its
 // snapshotter returned or a test built, or, in a loaded history, the JSON it
