@@ -81,8 +81,9 @@ func (s *SystemSnapshot) UnmarshalJSON(b []byte) error {
 }
 
 // SnapshotAs returns the snapshot as a *T: the value held, or the JSON
-// decoded into a new T, which s then holds. It returns nil and no error
-// when s holds nothing.
+// decoded into a new T on every call (it never modifies s, so concurrent
+// readers are safe; check.SystemSnapshot decodes once per evaluation). It
+// returns nil and no error when s holds nothing.
 func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
 	if s.IsZero() {
 		return nil, nil
@@ -95,7 +96,6 @@ func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
 		if err := json.Unmarshal(v, t); err != nil {
 			return nil, fmt.Errorf("system snapshot: %w", err)
 		}
-		s.v = t
 		return t, nil
 	default:
 		return nil, fmt.Errorf("system snapshot: holds %T, want *%v", s.v, reflect.TypeFor[T]())
