@@ -155,9 +155,9 @@ func Counts(h *history.History) []history.Count {
 		}
 	}
 	out := []history.Count{
-		{Name: "listed", N: accepted[workload.KindTicketCreate]},
-		{Name: "ordered", N: accepted[workload.KindOrderPlace]},
-		{Name: "paid", N: accepted[workload.KindPayment]},
+		{Name: "listed", Label: "Tickets listed", N: accepted[workload.KindTicketCreate], Of: history.CountWorkload},
+		{Name: "ordered", Label: "Orders placed", N: accepted[workload.KindOrderPlace], Of: history.CountWorkload},
+		{Name: "paid", Label: "Payments", N: accepted[workload.KindPayment], Of: history.CountWorkload},
 	}
 	s, err := history.SnapshotAs[snapshot.Snapshot](&h.Snapshot.System)
 	if err != nil || s == nil {
@@ -167,12 +167,15 @@ func Counts(h *history.History) []history.Count {
 	for _, o := range s.Orders {
 		status[o.Status]++
 	}
+	stored := func(name, label string, n int) history.Count {
+		return history.Count{Name: name, Label: label, N: n, Of: history.CountSnapshot}
+	}
 	return append(out,
-		history.Count{Name: "tickets", N: len(s.Tickets)},
-		history.Count{Name: "orders", N: len(s.Orders)},
-		history.Count{Name: "complete", N: status[common.OrderComplete]},
-		history.Count{Name: "cancelled", N: status[common.OrderCancelled]},
-		history.Count{Name: "charges", N: len(s.Charges)},
-		history.Count{Name: "jobs", N: len(s.Jobs)},
+		stored("tickets", "Tickets", len(s.Tickets)),
+		stored("orders", "Orders", len(s.Orders)),
+		stored("complete", "Complete", status[common.OrderComplete]),
+		stored("cancelled", "Cancelled", status[common.OrderCancelled]),
+		stored("charges", "Charges", len(s.Charges)),
+		stored("jobs", "Expiration jobs", len(s.Jobs)),
 	)
 }
