@@ -3,10 +3,11 @@
 //
 //   - a system's services never import anomalies/ or scenarios/: faults
 //     reach them only through the network, the broker, signals and their
-//     own anomaly API. The one exception is a system's root package
-//     (system/<name>), which describes the system to the lab as its plug-in
-//     value (its vocabulary, snapshot, invariants) and so speaks the
-//     scenario packages' types; no service imports it;
+//     own anomaly API. The exceptions are a system's root package
+//     (system/<name>) and its lab side (system/<name>/lab/...), which
+//     describe the system to the lab as its plug-in value (its vocabulary,
+//     snapshot, invariants) and so speak the scenario packages' types; no
+//     service imports them;
 //   - tracing/ depends on OpenTelemetry, amqp091 and itself only.
 //
 // The package has no code: only its test.
