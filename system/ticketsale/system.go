@@ -12,6 +12,7 @@ import (
 	"github.com/ticketflow-lab/tflab/system/ticketsale/orders"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/payments"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/tickets"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/tsapp"
 )
 
 // Name is the system's name (`tflab serve ticketsale/<service>`).
@@ -65,6 +66,9 @@ const (
 	ToggleNoReserveAtomic       = "no-reserve-atomic"
 	ToggleNoOutbox              = "no-outbox"
 	ToggleNoExpirationJobID     = "no-expiration-job-id"
+	// ToggleShortWindows scales the course's time windows to a scenario
+	// run; it switches no behaviour.
+	ToggleShortWindows = "short-windows"
 )
 
 func faithful(g common.Toggle) map[string]string {
@@ -96,6 +100,8 @@ func Variants() service.Variants {
 				Doc: "events are published after the commit, fire and forget: a crash or outage loses them (L8, L9)"},
 			{Name: ToggleNoExpirationJobID, Settings: faithful(common.ExpirationJobID),
 				Doc: "expiration jobs get random ids: a duplicate order:created schedules a second expiration (L5)"},
+			{Name: ToggleShortWindows, Settings: map[string]string{orders.SettingExpirationWindow: "10s", tsapp.SettingAckWait: "1s"},
+				Doc: "orders expire 10 s after they are placed and ackWait is 1 s (the course's 60 s and 5 s scaled to a scenario run); behaviour unchanged"},
 		},
 		Profiles: []service.Profile{
 			{Name: ProfileFixed, Doc: "every toggle fixed (the lab's default)"},
