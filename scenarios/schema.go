@@ -20,10 +20,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
@@ -34,14 +36,30 @@ import (
 var Schema []byte
 
 // SchemaFor returns the scenario JSON Schema for the systems of vocs: the
-// system, service, message type, protection and in-app fault names come
-// from their vocabularies (the union, in order of first appearance).
+// system, service, message type, protection, in-app fault and invariant
+// names come from their vocabularies (the union, in order of first
+// appearance), and so do the workload block's keys (with the lab's settle;
+// its required keys only for a single system).
 func SchemaFor(vocs ...spec.Vocabulary) ([]byte, error) {
 	if len(vocs) == 0 {
 		return nil, errors.New("scenario schema: no system")
 	}
-	var systems, services, protections, types, faults, inapp []string
-	for _, v := range vocs {
+	var systems, services, protections, types, faults, inapp, invariants, required []string
+	workload := map[string]any{spec.SettleKey: map[string]any{"$ref": "#/$defs/duration"}}
+	var ids, names []string
+	for i, v := range vocs {
+		for _, inv := range check.All(v.Invariants) {
+			ids, names = union(ids, inv.ID), union(names, inv.Name)
+		}
+		if v.Workload != nil {
+			maps.Copy(workload, v.Workload.Properties)
+			if i == 0 {
+				required = v.Workload.Required
+			}
+		}
+		if len(vocs) > 1 {
+			required = nil // each system requires its own keys
+		}
 		systems = union(systems, v.System)
 		services = union(services, v.Services...)
 		protections = union(protections, v.Protections...)
@@ -49,6 +67,7 @@ func SchemaFor(vocs ...spec.Vocabulary) ([]byte, error) {
 		faults = union(faults, v.InAppFaultNames()...)
 		inapp = union(inapp, v.InAppServices...)
 	}
+	invariants = append(ids, names...)
 	var doc map[string]any
 	if err := json.Unmarshal(Schema, &doc); err != nil {
 		return nil, fmt.Errorf("scenario schema: %w", err)
@@ -68,12 +87,20 @@ func SchemaFor(vocs ...spec.Vocabulary) ([]byte, error) {
 		{[]string{"$defs", "control", "properties", "unprotect", "items"}, "pattern", unprotect},
 		{[]string{"$defs", "when", "properties", "service"}, "enum", services},
 		{[]string{"$defs", "when", "properties", "messageType"}, "enum", types},
+		{[]string{"$defs"}, "invariant", map[string]any{"enum": invariants}},
+		{[]string{"$defs", "workload"}, "properties", workload},
 	} {
 		node, err := at(doc, set.path)
 		if err != nil {
 			return nil, err
 		}
 		node[set.key] = set.value
+	}
+	if wl, err := at(doc, []string{"$defs", "workload"}); err == nil {
+		delete(wl, "required")
+		if len(required) > 0 {
+			wl["required"] = required
+		}
 	}
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

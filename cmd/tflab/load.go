@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
-	"github.com/ticketflow-lab/tflab/scenarios/workload"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 )
 
 func newLoadCmd(st *state) *cobra.Command {

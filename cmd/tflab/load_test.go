@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
-	"github.com/ticketflow-lab/tflab/scenarios/workload"
-	"github.com/ticketflow-lab/tflab/scenarios/workload/fakedesk"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload/fakedesk"
 )
 
 // fakeLab writes a lab.json whose control process is this test and whose

@@ -151,7 +151,7 @@ func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system st
 		return nil, err
 	}
 	res, err := run.Run(cmd.Context(), run.Config{Plan: p, Lab: tmpl, Dir: dir, Settings: settings,
-		Snapshot: sys.Snapshot, InspectionQueues: sys.InspectionQueues, Progress: progress, Log: log})
+		System: sys, Progress: progress, Log: log})
 	switch {
 	case err == nil:
 		return res, nil

@@ -107,7 +107,7 @@ func TestVerifyReproducesASavedVerdict(t *testing.T) {
 	h.Meta.Scenario = "saved"
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
 	h.Snapshot.Tickets = h.Snapshot.Tickets[2:] // two inquiries never became tickets
-	v := check.Evaluate(h)
+	v := check.Evaluate(h, check.Ticketflow...)
 	if err := run.WriteRunFiles(dir, h, v); err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ for 'tflab run'.`,
 			runtime.GC()
 			stop := samplePeakHeap()
 			start := time.Now()
-			v, err := run.Verify(dir, run.VerifyOptions{FromSpans: fromSpans, Write: write})
+			v, err := run.Verify(dir, run.VerifyOptions{FromSpans: fromSpans, Write: write, Systems: systems})
 			took := time.Since(start)
 			peak := stop()
 			if err != nil {

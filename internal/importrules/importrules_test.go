@@ -38,19 +38,20 @@ func packages(t *testing.T, pattern string) map[string][]string {
 // share; they are not systems.
 var sharedLayers = []string{"messaging", "service", "store", "runtime"}
 
-// pluginPackage reports whether path is a system's root package
-// (system/<name>) or part of its lab side (system/<name>/lab/...), where a
-// system describes itself to the lab.
+// pluginPackage reports whether path is a system's plug-in side: its root
+// package (system/<name>), where it describes itself to the lab, or a
+// package under system/<name>/lab, its workload, probe, snapshot,
+// invariants and counts.
 func pluginPackage(path string) bool {
 	rest, ok := strings.CutPrefix(path, module+"system/")
 	if !ok {
 		return false
 	}
-	name, sub, _ := strings.Cut(rest, "/")
+	name, sub, nested := strings.Cut(rest, "/")
 	if slices.Contains(sharedLayers, name) {
 		return false
 	}
-	return sub == "" || sub == "lab" || strings.HasPrefix(sub, "lab/")
+	return !nested || sub == "lab" || strings.HasPrefix(sub, "lab/")
 }
 
 func TestServicesNeverImportFaultsOrScenarios(t *testing.T) {
@@ -89,8 +90,10 @@ func TestPluginPackage(t *testing.T) {
 		module + "system/ticketflow":                true,
 		module + "system/ticketsale":                true,
 		module + "system/ticketflow/tickets":        false,
+		module + "system/ticketflow/lab":            true,
 		module + "system/ticketsale/lab/invariants": true,
-		module + "system/ticketsale/labels":         false,
+		module + "system/ticketflow/labels":         false,
+		module + "system/messaging/lab":             false,
 		module + "system/messaging":                 false,
 		module + "system/store":                     false,
 		module + "scenarios/run":                    false,

@@ -3,6 +3,7 @@ package catalog
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
@@ -36,7 +38,7 @@ func TestCatalogLoads(t *testing.T) {
 			continue
 		}
 		for _, id := range s.Control.Expect.Violated {
-			if _, ok := check.Lookup(id); !ok {
+			if _, ok := check.Lookup(s.Vocabulary().Invariants, id); !ok {
 				t.Errorf("%s control expects unknown invariant %q", n, id)
 			}
 		}
@@ -46,8 +48,8 @@ func TestCatalogLoads(t *testing.T) {
 		if len(s.Tags) == 0 {
 			t.Errorf("%s has no tags", n)
 		}
-		if s.Workload.Inquiries > 100 {
-			t.Errorf("%s submits %d inquiries; keep catalog workloads CI-sized", n, s.Workload.Inquiries)
+		if w := s.Workload.Config; w != nil && w.Span() > 2*time.Minute {
+			t.Errorf("%s loads the system for %s; keep catalog workloads CI-sized", n, w.Span())
 		}
 		for _, st := range s.Method {
 			if st.Action.Type() == spec.TypeInApp {
@@ -210,13 +212,15 @@ func TestSchemaKeysMatchTypes(t *testing.T) {
 	}
 	check("scenario", keys(doc.Properties), spec.YAMLKeys(reflect.TypeFor[spec.Scenario]()))
 	for def, ty := range map[string]reflect.Type{
-		"workload": reflect.TypeFor[spec.Workload](), "probe": reflect.TypeFor[spec.Probe](),
+		"probe":       reflect.TypeFor[spec.Probe](),
 		"steadyState": reflect.TypeFor[spec.SteadyState](), "control": reflect.TypeFor[spec.Control](),
 		"match": reflect.TypeFor[spec.Match](), "inappParams": reflect.TypeFor[spec.InAppParams](),
 		"when": reflect.TypeFor[spec.When](),
 	} {
 		check(def, keys(doc.Defs[def].Properties), spec.YAMLKeys(ty))
 	}
+	check("workload", keys(doc.Defs["workload"].Properties),
+		slices.Sorted(slices.Values(append(spec.YAMLKeys(reflect.TypeFor[workload.Spec]()), spec.SettleKey))))
 	for _, typ := range spec.ActionTypes {
 		check(typ+"Step", keys(doc.Defs[typ+"Step"].Properties), spec.StepKeys(typ))
 	}

@@ -91,7 +91,7 @@ func runCases(t *testing.T, cases []invariantCase) {
 			if tc.mutate != nil {
 				tc.mutate(t, res)
 			}
-			v := Evaluate(res.History)
+			v := Evaluate(res.History, Ticketflow...)
 			sameVerdictFromDisk(t, res.History, v)
 			r, ok := v.Result(tc.inv)
 			if !ok {
@@ -693,7 +693,7 @@ func TestVerdict(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(res.History)
 			}
-			v := Evaluate(res.History)
+			v := Evaluate(res.History, Ticketflow...)
 			if v.Outcome != tc.outcome || v.ExitCode != tc.exit || !strings.Contains(v.Reason, tc.inReason) {
 				t.Fatalf("verdict %s/%d %q; want %s/%d containing %q", v.Outcome, v.ExitCode, v.Reason, tc.outcome, tc.exit, tc.inReason)
 			}
@@ -705,7 +705,7 @@ func TestSkippedInvariants(t *testing.T) {
 	res := sixFlows(t)
 	res.History.Meta.Invariants = []string{"TF1"}
 	res.History.Meta.Expect.Violated = []string{"TF2"}
-	v := Evaluate(res.History)
+	v := Evaluate(res.History, Ticketflow...)
 	for _, r := range v.Results {
 		want := Skipped
 		if r.ID == "TF1" || r.ID == "TF2" || r.ID == "TF10" { // TF10 is judged in every run

@@ -11,7 +11,7 @@ func TestCleanHistoryPasses(t *testing.T) {
 	res := synth.New(synth.Config{Seed: 1, Inquiries: 24})
 	res.History.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
 	res.History.Meta.Broker = &history.BrokerMeta{Nodes: 3} // so Q1 TotalQueue is judged too
-	v := Evaluate(res.History)
+	v := Evaluate(res.History, Ticketflow...)
 	for _, r := range v.Results {
 		if r.Status != Pass {
 			t.Errorf("%s %s = %s: %s; violations: %v", r.ID, r.Name, r.Status, r.Reason, r.Violations)

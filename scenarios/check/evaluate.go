@@ -59,7 +59,8 @@ func (v Verdict) Result(id string) (Result, bool) {
 	return Result{}, false
 }
 
-// Evaluate judges a history. It sorts its events (h.Events, or h.Table when
+// Evaluate judges a history by the system's invariants (its vocabulary's)
+// and the generic ones (Generic). It sorts its events (h.Events, or h.Table when
 // Events is empty) by start time in place.
 //
 // The verdict, in order:
@@ -90,8 +91,9 @@ func (v Verdict) Result(id string) (Result, bool) {
 // its reason ends in "; also deviated: …", but the outcome is the one rules
 // 4–7 give. A run that violated something and also deviated says both
 // ("violated: TF1; also deviated: …").
-func Evaluate(h *history.History) Verdict {
-	x := newIndex(h)
+func Evaluate(h *history.History, system ...Invariant) Verdict {
+	legacyTicketflow(h)
+	view := newView(h)
 	v := Verdict{Control: h.Meta.Control, Counters: DeriveCounters(h)}
 	for k, val := range h.Counters {
 		if c, ok := history.LookupCounter(k); ok && c.Source == history.FromHistory {
@@ -103,17 +105,17 @@ func Evaluate(h *history.History) Verdict {
 	notStarted := failedProbes(v.Probes, history.ProbeBefore) != ""
 	selected := map[string]bool{}
 	for _, id := range h.Meta.Invariants {
-		if inv, ok := Lookup(id); ok {
+		if inv, ok := Lookup(system, id); ok {
 			selected[inv.ID] = true
 		}
 	}
 	expected := map[string]bool{}
 	for _, id := range h.Meta.Expect.Violated {
-		if inv, ok := Lookup(id); ok {
+		if inv, ok := Lookup(system, id); ok {
 			expected[inv.ID] = true
 		}
 	}
-	for _, inv := range Invariants {
+	for _, inv := range All(system) {
 		switch {
 		case notStarted:
 			r := newResult(inv, "")
@@ -127,7 +129,7 @@ func Evaluate(h *history.History) Verdict {
 			v.Results = append(v.Results, r)
 			continue
 		}
-		r := account(inv.check(inv, x), h.Snapshot.Holdings)
+		r := account(inv.Check(inv, view), h.Snapshot.Holdings)
 		r.Invariant = inv
 		r.Expected = expected[inv.ID]
 		v.Results = append(v.Results, r)

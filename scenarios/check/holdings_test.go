@@ -93,7 +93,7 @@ func TestQuiescence(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(t, res)
 			}
-			v := Evaluate(res.History)
+			v := Evaluate(res.History, Ticketflow...)
 			r := result(t, v, "TF10")
 			if r.Status != tc.want || !strings.Contains(r.Evidence(), tc.evidence) {
 				t.Fatalf("TF10 = %s %q; want %s containing %q", r.Status, r.Evidence(), tc.want, tc.evidence)
@@ -128,7 +128,7 @@ func TestStuckIsNotLost(t *testing.T) {
 		held = append(held, unqualifiedBySLA(t, h, f.InquiryID))
 	}
 	synth.Hold(h, "sla-queue", 1, end.Add(-74*time.Second), held...)
-	v := Evaluate(h)
+	v := Evaluate(h, Ticketflow...)
 
 	for _, id := range []string{"TF2", "TF6"} {
 		r := result(t, v, id)
@@ -217,7 +217,7 @@ func TestMissingEffectClassified(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res := sixFlows(t)
 			tc.edit(t, res)
-			r := result(t, Evaluate(res.History), "TF2")
+			r := result(t, Evaluate(res.History, Ticketflow...), "TF2")
 			if r.Status != tc.want || !slices.Equal(categories(r.Violations), tc.cats) {
 				t.Fatalf("TF2 = %s %v; want %s %v", r.Status, r.Violations, tc.want, tc.cats)
 			}
@@ -255,7 +255,7 @@ func TestOneDefectOneFinding(t *testing.T) {
 	if dups != 17 {
 		t.Fatalf("%d resolved tickets, want 17", dups)
 	}
-	r := result(t, Evaluate(h), "TF2")
+	r := result(t, Evaluate(h, Ticketflow...), "TF2")
 	if r.Status != Violated || len(r.Violations) != dups {
 		t.Fatalf("TF2 = %s with %d findings, want %d: %v", r.Status, len(r.Violations), dups, r.Violations)
 	}
@@ -278,7 +278,7 @@ func TestOneDefectOneFindingTF1TF6(t *testing.T) {
 		h := res.History
 		h.Snapshot.Inquiries = append(h.Snapshot.Inquiries, history.Inquiry{ID: "foreign", TicketID: "foreign", Status: "New"})
 		h.Snapshot.Tickets = append(h.Snapshot.Tickets, history.Ticket{ID: "foreign", Status: "BeforeQualification"})
-		r := result(t, Evaluate(h), "TF1")
+		r := result(t, Evaluate(h, Ticketflow...), "TF1")
 		if r.Status != Violated || len(r.Violations) != 1 {
 			t.Fatalf("TF1 = %s %v; want one finding", r.Status, r.Violations)
 		}
@@ -291,7 +291,7 @@ func TestOneDefectOneFindingTF1TF6(t *testing.T) {
 		h := res.History
 		id := res.Flows[1].InquiryID
 		h.Snapshot.Tickets = slices.DeleteFunc(h.Snapshot.Tickets, func(tk history.Ticket) bool { return tk.ID == id })
-		r := result(t, Evaluate(h), "TF6")
+		r := result(t, Evaluate(h, Ticketflow...), "TF6")
 		if r.Status != Violated || len(r.Violations) != 1 {
 			t.Fatalf("TF6 = %s %v; want one finding", r.Status, r.Violations)
 		}

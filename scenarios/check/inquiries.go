@@ -142,10 +142,16 @@ func prependUnique(list []string, s string) []string {
 	return append([]string{s}, list...)
 }
 
-// notes accumulates legal findings by category.
-type notes []Note
+// Notes accumulates legal findings by category.
+type Notes []Note
 
-func (ns *notes) add(c Category, example, trace string) {
+type notes = Notes
+
+// Add counts one legal finding of category c; the first of a category
+// keeps its example subject and trace id.
+func (ns *Notes) Add(c Category, example, trace string) { ns.add(c, example, trace) }
+
+func (ns *Notes) add(c Category, example, trace string) {
 	for i := range *ns {
 		if (*ns)[i].Category == c {
 			(*ns)[i].Count++
@@ -160,7 +166,12 @@ func (ns *notes) add(c Category, example, trace string) {
 
 func (ns notes) list() []Note { return []Note(ns) }
 
-// finish sets VIOLATED when there are violations.
+// List returns the notes, for Result.Notes.
+func (ns Notes) List() []Note { return []Note(ns) }
+
+// Finish sets VIOLATED when r has violations.
+func Finish(r Result) Result { return finish(r) }
+
 func finish(r Result) Result {
 	if len(r.Violations) > 0 {
 		r.Status = Violated

@@ -84,7 +84,7 @@ func sameVerdictsOf(t *testing.T, dir string, want Verdict) {
 		}
 	}
 	for name, h := range map[string]*history.History{"reference": ref, "Load": loaded, "LoadTable": table} {
-		if got, want := verdictText(Evaluate(h)), verdictText(want); got != want {
+		if got, want := verdictText(Evaluate(h, Ticketflow...)), verdictText(want); got != want {
 			t.Errorf("verdict of the history read by %s differs:\n got  %s\n want %s", name, got, want)
 		}
 	}
@@ -106,7 +106,7 @@ func TestTableVerdictOfLargerRun(t *testing.T) {
 	if err := history.Save(dir, h); err != nil {
 		t.Fatal(err)
 	}
-	want := Evaluate(loadReference(t, dir))
+	want := Evaluate(loadReference(t, dir), Ticketflow...)
 	if want.Outcome != OutcomeFail {
 		t.Fatalf("the broken run is %s, want FAIL", want.Outcome)
 	}
@@ -115,5 +115,5 @@ func TestTableVerdictOfLargerRun(t *testing.T) {
 
 func TestTableVerdictOfSavedRun(t *testing.T) {
 	dir := filepath.Join("..", "report", "testdata", "history")
-	sameVerdictsOf(t, dir, Evaluate(loadReference(t, dir)))
+	sameVerdictsOf(t, dir, Evaluate(loadReference(t, dir), Ticketflow...))
 }

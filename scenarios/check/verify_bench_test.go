@@ -60,7 +60,7 @@ func BenchmarkVerify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		v := check.Evaluate(h)
+		v := check.Evaluate(h, check.Ticketflow...)
 		stop()
 		if v.Outcome != check.OutcomePass {
 			b.Fatalf("verdict %s: %s", v.Outcome, v.Reason)

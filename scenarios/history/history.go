@@ -16,6 +16,9 @@ type History struct {
 	Meta     Meta         `json:"meta"`
 	Workload []Submission `json:"workload"`
 	Commands []Command    `json:"commands,omitempty"`
+	// Records are the system's workload and probe requests (a system
+	// plugged in through sut.System.Workload).
+	Records []Record `json:"records,omitempty"`
 	// Events are the spans of the run, ordered by Start. They are stored in a
 	// separate JSON-lines file (events.jsonl) so that a million spans stream.
 	Events []Event `json:"-"`
@@ -52,7 +55,10 @@ type Probe struct {
 type Meta struct {
 	SchemaVersion int    `json:"schemaVersion"`
 	Scenario      string `json:"scenario"`
-	Description   string `json:"description,omitempty"`
+	// System is the system under test ("" in a history saved before it
+	// was recorded: ticketflow).
+	System      string `json:"system,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Control is true for a negative-control run (protections switched off,
 	// a named violation expected).
 	Control bool  `json:"control,omitempty"`
@@ -313,6 +319,9 @@ type Snapshot struct {
 	Messages    []Message    `json:"messages"`    // Communication inbox
 	Alerts      []Alert      `json:"alerts"`      // Communication alerts
 	DeadLetters []DeadLetter `json:"deadLetters"` // every dead-letter queue, drained at the end
+	// System is the system's own snapshot (sut.System.Snapshot), as JSON;
+	// empty when the system keeps none or it was not taken.
+	System SystemSnapshot `json:"system,omitempty"`
 	// Holdings is what the broker still held at the end; nil when not recorded.
 	Holdings *Holdings `json:"holdings,omitempty"`
 }

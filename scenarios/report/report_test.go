@@ -82,7 +82,7 @@ func loadRun(t *testing.T) Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Run{History: h, Verdict: check.Evaluate(h)}
+	return Run{History: h, Verdict: check.Evaluate(h, check.Ticketflow...)}
 }
 
 // controlOf is the same history judged as the negative control expecting TF2.
@@ -97,7 +97,7 @@ func controlOf(t *testing.T) Run {
 	for s := range h.Meta.Protections["dedup"] {
 		h.Meta.Protections["dedup"][s] = false
 	}
-	return Run{History: h, Verdict: check.Evaluate(h)}
+	return Run{History: h, Verdict: check.Evaluate(h, check.Ticketflow...)}
 }
 
 // deviatedOf is the committed history without its duplicated closure
@@ -110,7 +110,7 @@ func deviatedOf(t *testing.T) Run {
 	}
 	h.Meta.Scenario = "reset-during-consume-deviated"
 	h.Snapshot.Messages = slices.DeleteFunc(h.Snapshot.Messages, func(m history.Message) bool { return m.ID == "closure-duplicate" })
-	return Run{History: h, Verdict: check.Evaluate(h)}
+	return Run{History: h, Verdict: check.Evaluate(h, check.Ticketflow...)}
 }
 
 // notStartedOf is the committed scenario stopped by a failed probe before
@@ -127,7 +127,7 @@ func notStartedOf(t *testing.T) Run {
 		{Phase: history.ProbeBefore, Name: "services-healthy", OK: true, Detail: "ok", At: meta.Start, Took: history.Duration(15 * time.Millisecond)},
 		{Phase: history.ProbeBefore, Name: "end-to-end", Detail: "inquiry 4f0c did not become a ready ticket within 1ms: no ticket", At: meta.Start, Took: history.Duration(40 * time.Millisecond)},
 	}}
-	return Run{History: h, Verdict: check.Evaluate(h)}
+	return Run{History: h, Verdict: check.Evaluate(h, check.Ticketflow...)}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -241,7 +241,7 @@ func TestJUnitInconclusiveIsAnError(t *testing.T) {
 	h.Meta.Evidence = []history.Requirement{{Counter: "dedup.skips", Op: ">", Value: 100}}
 	h.Snapshot.Messages = h.Snapshot.Messages[:len(h.Snapshot.Messages)-1] // drop the duplicate
 	h.Probes = nil                                                         // and the deviation
-	run.Verdict = check.Evaluate(h)
+	run.Verdict = check.Evaluate(h, check.Ticketflow...)
 	if run.Verdict.Outcome != check.OutcomeInconclusive {
 		t.Fatalf("verdict %s: %s", run.Verdict.Outcome, run.Verdict.Reason)
 	}
@@ -367,7 +367,7 @@ func TestNeverFiredStepInJournalAndHTML(t *testing.T) {
 	h.Faults = append(h.Faults, history.Fault{Name: "broker-down", Type: "broker", Op: "stop",
 		PlannedAt: history.Duration(time.Second), When: "tickets published TicketResolved ≥2", NeverFired: true,
 		Error: "never fired: when tickets published TicketResolved ≥2"})
-	run.Verdict = check.Evaluate(h)
+	run.Verdict = check.Evaluate(h, check.Ticketflow...)
 	j := NewJournal(h, run.Verdict)
 	last := j.Timeline[len(j.Timeline)-1]
 	if !last.NeverFired || last.When != "tickets published TicketResolved ≥2" || last.StartedAt != nil {

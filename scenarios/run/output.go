@@ -11,6 +11,8 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 )
 
 // writeReports writes journal.json, junit.xml and report.html.
@@ -30,6 +32,10 @@ type VerifyOptions struct {
 	FromSpans bool
 	// Write rewrites journal.json, junit.xml and report.html with the new verdict.
 	Write bool
+	// Systems are the systems Verify may find the run's system among
+	// (history meta; spec.DefaultSystem when unrecorded): the verdict
+	// takes its invariants. Nil: the generic invariants only.
+	Systems *sut.Registry
 }
 
 // Verified is the outcome of Verify.
@@ -82,7 +88,19 @@ func Verify(dir string, opts VerifyOptions) (*Verified, error) {
 		}
 		h.Events, h.Table, out.Spans, out.Source = nil, table, st, "span files"
 	}
-	out.Verdict = check.Evaluate(h)
+	var sys sut.System
+	if opts.Systems != nil {
+		name := h.Meta.System
+		if name == "" {
+			name = spec.DefaultSystem
+		}
+		found, err := opts.Systems.Lookup(name)
+		if err != nil {
+			return nil, fmt.Errorf("verify %s: %w", dir, err)
+		}
+		sys = found
+	}
+	out.Verdict = check.Evaluate(h, sys.Vocabulary.Invariants...)
 	if opts.Write {
 		if h.Table != nil {
 			h.Events, h.Table = h.Table.Events(), nil

@@ -12,7 +12,6 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
-	"github.com/ticketflow-lab/tflab/scenarios/workload"
 )
 
 // Probe names (spec.Probes).
@@ -134,43 +133,19 @@ func (r *runner) queuesEmpty(ctx context.Context) error {
 	return nil
 }
 
-// endToEnd submits one inquiry and waits until its ticket is ready for the
-// desk. The submission joins the run's workload, so the checkers hold the
-// system to it like to any other.
+// endToEnd runs the system's end-to-end probe. Its records join the run's
+// workload, so the checkers hold the system to them like to any other.
 func (r *runner) endToEnd(ctx context.Context, timeout time.Duration) error {
-	eps, err := r.endpoints()
-	if err != nil {
-		return err
+	if r.cfg.System.Probe == nil {
+		return fmt.Errorf("system %s has no end-to-end probe", r.cfg.System.Name)
 	}
 	r.probeSeq++
-	cfg := workload.Config{Inquiries: 1, Rate: 1, Languages: map[string]float64{"en": 1}, Endpoints: eps,
-		TicketTimeout: timeout, Timeout: timeout + 10*time.Second, Log: r.log}
 	rng := rand.New(rand.NewPCG(uint64(r.plan.Seed), 0xe2e0000+uint64(r.probeSeq)))
-	res, err := r.workloadFn(ctx, cfg, rng)
-	if res != nil {
-		r.addWorkload(res.Submissions, res.Commands)
-	}
-	if err != nil {
-		return err
-	}
-	if len(res.Outcomes) != 1 {
-		return fmt.Errorf("the probe's workload ran %d inquiries", len(res.Outcomes))
-	}
-	o := res.Outcomes[0]
-	switch {
-	case !o.Accepted:
-		return fmt.Errorf("inquiry not accepted: %s", orText(o.Err, "no 2xx"))
-	case o.ReadyAt.IsZero():
-		return fmt.Errorf("inquiry %s did not become a ready ticket within %s: %s", o.InquiryID, timeout, orText(o.Err, "no ticket"))
-	}
-	return nil
-}
-
-func orText(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
+	env := r.loadEnv(rng)
+	env.MethodEnd, env.Quiet, env.Log = 0, nil, r.log
+	recs, err := r.cfg.System.Probe(ctx, env, timeout)
+	r.addRecords(recs)
+	return err
 }
 
 // throughputProbe judges min-throughput from the spans: handlings per second

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,7 +29,6 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
-	"github.com/ticketflow-lab/tflab/scenarios/workload"
 )
 
 // ErrSteadyState reports that the system was not in its steady state before
@@ -50,9 +50,6 @@ var ScenarioSettings = map[string]string{"heartbeat": "2s", "confirm-timeout": "
 // before a message is dead-lettered (setting max-attempts overrides it).
 const defaultMaxAttempts = 5
 
-// WorkloadFunc drives the system: workload.Run, or a stand-in in tests.
-type WorkloadFunc func(ctx context.Context, cfg workload.Config, rng *rand.Rand) (*workload.Result, error)
-
 // Config is one live run of a scenario plan.
 type Config struct {
 	Plan *spec.Plan
@@ -66,14 +63,12 @@ type Config struct {
 	Dir string
 	// Settings are added to every service's settings over ScenarioSettings.
 	Settings map[string]string
-	// Workload runs the workload (nil: workload.Run).
-	Workload WorkloadFunc
-	// Snapshot reads the services' databases after the settle: the
-	// system's snapshotter (nil: an empty snapshot).
-	Snapshot sut.Snapshotter
-	// InspectionQueues are the system's queues whose messages stay by
-	// design; like dead-letter queues, they are never pending or held.
-	InspectionQueues []string
+	// System is the system under test: its Workload drives the run, its
+	// Probe is the end-to-end probe, its Snapshot reads the services'
+	// databases after the settle, its vocabulary's invariants judge the
+	// run, and its InspectionQueues (messages stay by design), like
+	// dead-letter queues, are never pending or held.
+	System sut.System
 	// HealthTimeout bounds the wait for every service to be healthy (default 90 s).
 	HealthTimeout time.Duration
 	// HealTimeout bounds one heal (default anomalies.DefaultHealTimeout).
@@ -107,9 +102,6 @@ func (c *Config) setDefaults() {
 	if c.ProgressEvery <= 0 {
 		c.ProgressEvery = time.Second
 	}
-	if c.Workload == nil {
-		c.Workload = workload.Run
-	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -142,24 +134,20 @@ type Result struct {
 
 // runner is the state of one Run.
 type runner struct {
-	cfg        Config
-	plan       *spec.Plan
-	log        *slog.Logger
-	workloadFn WorkloadFunc
-	// customWorkload: a stand-in that may run without Ticketflow's endpoints.
-	customWorkload bool
-	lab            *lab.Lab
-	env            *anomalies.Env
-	queues         queueProbe
-	tl             *timeline
-	probeSeq       uint64
+	cfg      Config
+	plan     *spec.Plan
+	log      *slog.Logger
+	lab      *lab.Lab
+	env      *anomalies.Env
+	queues   queueProbe
+	tl       *timeline
+	probeSeq uint64
 
 	printMu  sync.Mutex // serializes progress lines
 	mu       sync.Mutex
 	phase    string
-	subs     []history.Submission
-	cmds     []history.Command
-	progress workload.Progress
+	records  []history.Record
+	progress string // the workload's live status
 	begin    time.Time
 }
 
@@ -182,10 +170,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	custom := cfg.Workload != nil
 	cfg.setDefaults()
 	r := &runner{cfg: cfg, plan: cfg.Plan, log: cfg.Log.With("scenario", cfg.Plan.Scenario, "seed", cfg.Plan.Seed),
-		workloadFn: cfg.Workload, customWorkload: custom, begin: time.Now()}
+		begin: time.Now()}
 	stopProgress := r.startProgress()
 	defer stopProgress()
 
@@ -247,11 +234,11 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}()
 	}
-	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.InspectionQueues}
+	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.System.InspectionQueues}
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	w := newWatcher(r.env.Management, cfg.PollEvery, r.log)
-	w.sinks = cfg.InspectionQueues
+	w.sinks = cfg.System.InspectionQueues
 	watchDone := make(chan struct{})
 	go func() { defer close(watchDone); w.run(wctx) }()
 	defer func() { stopWatch(); <-watchDone }()
@@ -287,10 +274,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.log.Info("Method started", "faults", len(steps), "end", r.plan.End)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		res, err := r.runWorkload(gctx)
-		if res != nil {
-			r.addWorkload(res.Submissions, res.Commands)
-		}
+		recs, err := r.runWorkload(gctx)
+		r.addRecords(recs)
 		return err
 	})
 	g.Go(func() error {
@@ -311,10 +296,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	methodEnd := base.Add(r.plan.End)
 
 	r.setPhase("settling")
-	settle := r.plan.Workload.Settle.D()
-	if settle <= 0 {
-		settle = spec.DefaultSettle.D()
-	}
+	settle := r.settle()
 	if err := r.awaitQuiescence(ctx, settle); err != nil {
 		r.log.Warn("Not quiescent; judging the run as it is", "after", settle, "err", err)
 	}
@@ -347,12 +329,14 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	r.setPhase("collecting")
 	snapAt := time.Now()
 	var snap history.Snapshot
-	var serr error
-	if r.cfg.Snapshot != nil {
-		snap, serr = r.cfg.Snapshot(ctx, r.dbs())
-	}
-	if serr != nil {
-		r.log.Warn("Snapshot incomplete", "err", serr)
+	if r.cfg.System.Snapshot != nil {
+		sys, serr := r.cfg.System.Snapshot(ctx, r.dbs())
+		if serr != nil {
+			r.log.Warn("Snapshot incomplete", "err", serr)
+		}
+		if snap.System, serr = marshalSnapshot(sys); serr != nil {
+			r.log.Warn("Snapshot not recorded", "err", serr)
+		}
 	}
 	rawDL, derr := peekDeadLetters(ctx, r.env.Management)
 	if derr != nil {
@@ -407,9 +391,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		h.Meta.Broker = &history.BrokerMeta{Nodes: len(b.Nodes), QueueType: b.QueueType, PartitionHandling: b.PartitionHandling}
 	}
 	r.mu.Lock()
-	h.Workload, h.Commands = slices.Clone(r.subs), slices.Clone(r.cmds)
+	h.Records = slices.Clone(r.records)
 	r.mu.Unlock()
-	v := check.Evaluate(h)
+	v := check.Evaluate(h, r.cfg.System.Vocabulary.Invariants...)
 	r.setPhase("writing the report")
 	if err := WriteRunFiles(cfg.Dir, h, v); err != nil {
 		return nil, err
@@ -431,9 +415,9 @@ func (r *runner) notStarted(probes []history.Probe, failed history.Probe) (*Resu
 	h.Meta.Start, h.Meta.End = probes[0].At, time.Now()
 	h.Meta.Limits.MaxAttempts = r.maxAttempts()
 	r.mu.Lock()
-	h.Workload, h.Commands = slices.Clone(r.subs), slices.Clone(r.cmds)
+	h.Records = slices.Clone(r.records)
 	r.mu.Unlock()
-	v := check.Evaluate(h)
+	v := check.Evaluate(h, r.cfg.System.Vocabulary.Invariants...)
 	r.setPhase("writing the report")
 	if err := WriteRunFiles(r.cfg.Dir, h, v); err != nil {
 		return nil, err
@@ -564,52 +548,63 @@ func (r *runner) buildSteps() ([]step, []anomalies.Anomaly, error) {
 	return steps, rollbacks, nil
 }
 
-// endpoints are the services the workload talks to.
-func (r *runner) endpoints() (workload.Endpoints, error) {
+// endpoints are the HTTP base URLs of the lab's service instances.
+func (r *runner) endpoints() sut.Endpoints {
 	info := r.lab.Info()
-	first := func(service string) string {
-		for _, id := range info.IDs() {
-			if s := info.Services[id]; s.Service == service {
-				return s.HTTP
-			}
+	eps := sut.Endpoints{}
+	for _, id := range info.IDs() {
+		if s := info.Services[id]; s.HTTP != "" {
+			eps[s.Service] = append(eps[s.Service], s.HTTP)
 		}
-		return ""
 	}
-	eps := workload.Endpoints{Inquiries: first("inquiries"), Tickets: first("tickets"), Communication: first("communication")}
-	if eps.Inquiries == "" || eps.Tickets == "" {
-		return eps, fmt.Errorf("system %s has no inquiries and tickets services: the workload has nothing to drive", info.System)
-	}
-	return eps, nil
+	return eps
 }
 
-// runWorkload runs the plan's workload section.
-func (r *runner) runWorkload(ctx context.Context) (*workload.Result, error) {
-	cfg := workload.FromSpec(r.plan.Workload)
-	// A ticket that has not come 10 s after the last fault healed is lost
-	// or stuck: waiting the generator's default 30 s per straggler only
-	// slows the controls, whose whole point is that some never come.
-	cfg.TicketTimeout = r.plan.End + 10*time.Second
-	cfg.Quiet = r.quiet
-	eps, err := r.endpoints()
-	if err != nil && !r.customWorkload {
-		return nil, err
+// loadEnv is what the system's workload driver or probe gets.
+func (r *runner) loadEnv(rng *rand.Rand) sut.LoadEnv {
+	return sut.LoadEnv{Endpoints: r.endpoints(), Rand: rng, Settle: r.settle(), MethodEnd: r.plan.End,
+		Quiet: r.quiet, Log: r.log.With("component", "workload")}
+}
+
+// settle is the plan's settle, or the default.
+func (r *runner) settle() time.Duration {
+	if s := r.plan.Workload.Settle.D(); s > 0 {
+		return s
 	}
-	cfg.Endpoints = eps
-	cfg.Log = r.log.With("component", "workload")
-	cfg.Progress = func(p workload.Progress) {
-		r.mu.Lock()
-		r.progress = p
-		r.mu.Unlock()
+	return spec.DefaultSettle.D()
+}
+
+// runWorkload runs the plan's workload block through the system's driver.
+func (r *runner) runWorkload(ctx context.Context) ([]history.Record, error) {
+	if r.cfg.System.Workload == nil || r.plan.Workload.Config == nil {
+		return nil, nil
 	}
 	rng := rand.New(rand.NewPCG(uint64(r.plan.Seed), 0x776f726b6c6f6164)) // "workload"
-	return r.workloadFn(ctx, cfg, rng)
+	env := r.loadEnv(rng)
+	env.Progress = func(status string) {
+		r.mu.Lock()
+		r.progress = status
+		r.mu.Unlock()
+	}
+	return r.cfg.System.Workload(ctx, r.plan.Workload.Config, env)
 }
 
-func (r *runner) addWorkload(subs []history.Submission, cmds []history.Command) {
+func (r *runner) addRecords(recs []history.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.subs = append(r.subs, subs...)
-	r.cmds = append(r.cmds, cmds...)
+	r.records = append(r.records, recs...)
+}
+
+// marshalSnapshot keeps the system's snapshot as JSON (nil stays empty).
+func marshalSnapshot(v any) (history.SystemSnapshot, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return b, nil
 }
 
 // serviceNames lists the lab's services.
@@ -738,8 +733,8 @@ func (r *runner) printProgress() {
 			line += "  waiting: " + strings.Join(waiting, ", ")
 		}
 	}
-	if p.Planned > 0 {
-		line += fmt.Sprintf("  inquiries %d/%d submitted, %d accepted, %d ticketed, %d resolved", p.Submitted, p.Planned, p.Accepted, p.Ticketed, p.Resolved)
+	if p != "" {
+		line += "  " + p
 	}
 	r.printMu.Lock()
 	defer r.printMu.Unlock()

@@ -23,11 +23,12 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
+	"github.com/ticketflow-lab/tflab/internal/labtest/placeholder"
 	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
-	"github.com/ticketflow-lab/tflab/scenarios/workload"
+	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/ticketflow"
 )
 
@@ -77,9 +78,22 @@ func placeholderLab(t *testing.T) lab.Config {
 	}
 }
 
-// noWorkload stands in for Ticketflow's workload: the placeholder has no API.
-func noWorkload(ctx context.Context, _ workload.Config, _ *rand.Rand) (*workload.Result, error) {
-	return &workload.Result{}, nil
+// noLoad is a workload block for a system whose driver does nothing.
+type noLoad struct{}
+
+func (noLoad) Span() time.Duration { return 0 }
+
+// placeholderSystem is the placeholder system with load as its workload
+// driver (the placeholder has no API to drive).
+func placeholderSystem(load sut.Workload) sut.System {
+	s := placeholder.System()
+	s.Workload = load
+	return s
+}
+
+// noWorkload stands in for a workload: the placeholder has no API.
+func noWorkload(context.Context, spec.WorkloadConfig, sut.LoadEnv) ([]history.Record, error) {
+	return nil, nil
 }
 
 // logBuffer collects log lines for assertions.
@@ -112,7 +126,7 @@ func TestRunExecutesTheTimelineAgainstARealLab(t *testing.T) {
 			Before: []spec.Probe{{Probe: ProbeServicesHealthy}, {Probe: ProbeBrokerHealthy}},
 			After:  []spec.Probe{{Probe: ProbeServicesHealthy, Timeout: spec.Duration(20 * time.Second)}, {Probe: ProbeBrokerHealthy}},
 		},
-		Workload: spec.Workload{Settle: spec.Duration(5 * time.Second)},
+		Workload: spec.Workload{Settle: spec.Duration(5 * time.Second), Config: noLoad{}},
 		Timeline: []spec.Scheduled{
 			{Name: "placeholder-down", At: 300 * time.Millisecond, HealAt: 2 * time.Second, Action: &spec.OutageAction{Link: "placeholder"}},
 			{Name: "kill-placeholder", At: 2500 * time.Millisecond, HealAt: 3500 * time.Millisecond, Action: &spec.ProcessAction{Op: "kill", Service: "placeholder"}},
@@ -123,7 +137,7 @@ func TestRunExecutesTheTimelineAgainstARealLab(t *testing.T) {
 			{Counter: "processes.killed", Op: "==", Value: 1}, {Counter: "broker.alarms", Op: "==", Value: 1}},
 	}
 	var progress logBuffer
-	res, err := Run(t.Context(), Config{Plan: plan, Lab: placeholderLab(t), Dir: dir, Workload: noWorkload,
+	res, err := Run(t.Context(), Config{Plan: plan, Lab: placeholderLab(t), Dir: dir, System: placeholderSystem(noWorkload),
 		Progress: &progress, ProgressEvery: 200 * time.Millisecond, Log: labtest.Logger(t)})
 	if err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
@@ -189,10 +203,10 @@ func TestRunInterruptedHealsAndStopsTheLab(t *testing.T) {
 	defer cancel()
 	var logs logBuffer
 	progress := &cancelOn{marker: "faults: [placeholder-down]", cancel: cancel}
-	_, err := Run(ctx, Config{Plan: plan, Lab: placeholderLab(t), Dir: dir, Workload: func(ctx context.Context, _ workload.Config, _ *rand.Rand) (*workload.Result, error) {
+	_, err := Run(ctx, Config{Plan: plan, Lab: placeholderLab(t), Dir: dir, System: placeholderSystem(func(ctx context.Context, _ spec.WorkloadConfig, _ sut.LoadEnv) ([]history.Record, error) {
 		<-ctx.Done()
-		return &workload.Result{}, ctx.Err()
-	}, Progress: progress, ProgressEvery: 100 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&logs, nil))})
+		return nil, ctx.Err()
+	}), Progress: progress, ProgressEvery: 100 * time.Millisecond, Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err %v, want ErrInterrupted", err)
 	}
@@ -318,7 +332,7 @@ func TestRunStuckConsumerIsStuckNotLost(t *testing.T) {
 	if v.Outcome != check.OutcomeFail || !strings.Contains(v.Reason, "TF10") {
 		t.Errorf("verdict %s %q; want FAIL on TF10", v.Outcome, v.Reason)
 	}
-	off, err := Verify(dir, VerifyOptions{})
+	off, err := Verify(dir, VerifyOptions{Systems: testSystems})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,9 +378,8 @@ func runTicketflowYAML(t *testing.T, name, src string) (*Result, string) {
 	}
 	dir := filepath.Join(t.TempDir(), "run")
 	var progress logBuffer
-	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, Snapshot: ticketflow.ReadSnapshot,
-		InspectionQueues: ticketflow.System().InspectionQueues,
-		Progress:         &progress, Log: labtest.Logger(t)})
+	res, err := Run(t.Context(), Config{Plan: plan, Lab: ticketflowLab(t), Dir: dir, System: ticketflow.System(),
+		Progress: &progress, Log: labtest.Logger(t)})
 	if err != nil {
 		t.Fatalf("run: %v\nprogress:\n%s", err, progress.String())
 	}
@@ -392,7 +405,7 @@ func TestRunNotStartedWhenTheSteadyStateFailsBefore(t *testing.T) {
 	plan := &spec.Plan{
 		Scenario: "placeholder-not-started", Seed: 5, Protections: map[string]map[string]bool{},
 		SteadyState: spec.SteadyState{Before: []spec.Probe{{Probe: ProbeServicesHealthy}, {Probe: ProbeEndToEnd, Timeout: spec.Duration(5 * time.Second)}}},
-		Workload:    spec.Workload{Settle: spec.Duration(time.Second)},
+		Workload:    spec.Workload{Settle: spec.Duration(time.Second), Config: noLoad{}},
 		Timeline: []spec.Scheduled{{Name: "placeholder-down", At: 0, HealAt: time.Second,
 			Action: &spec.OutageAction{Link: "placeholder"}}},
 		End:      time.Second,
@@ -400,11 +413,11 @@ func TestRunNotStartedWhenTheSteadyStateFailsBefore(t *testing.T) {
 	}
 	var calls atomic.Int32
 	res, err := Run(t.Context(), Config{Plan: plan, Lab: placeholderLab(t), Dir: dir, Log: labtest.Logger(t),
-		Workload: func(ctx context.Context, cfg workload.Config, rng *rand.Rand) (*workload.Result, error) {
+		System: placeholderSystem(func(ctx context.Context, cfg spec.WorkloadConfig, env sut.LoadEnv) ([]history.Record, error) {
 			calls.Add(1)
-			return noWorkload(ctx, cfg, rng)
-		}})
-	if !errors.Is(err, ErrSteadyState) || !strings.Contains(err.Error(), "end-to-end: system placeholder has no inquiries and tickets services") {
+			return noWorkload(ctx, cfg, env)
+		})})
+	if !errors.Is(err, ErrSteadyState) || !strings.Contains(err.Error(), "end-to-end: system placeholder has no end-to-end probe") {
 		t.Fatalf("err %v, want ErrSteadyState naming the end-to-end probe", err)
 	}
 	if res == nil {
@@ -414,7 +427,7 @@ func TestRunNotStartedWhenTheSteadyStateFailsBefore(t *testing.T) {
 		t.Errorf("the workload ran %d times; the method must not start", n)
 	}
 	v, h := res.Verdict, res.History
-	wantReason := "not started: steady state not met before the method: end-to-end (system placeholder has no inquiries and tickets services"
+	wantReason := "not started: steady state not met before the method: end-to-end (system placeholder has no end-to-end probe"
 	if v.Outcome != check.OutcomeInconclusive || v.ExitCode != check.ExitInconclusive || !strings.HasPrefix(v.Reason, wantReason) {
 		t.Errorf("verdict %s (%d): %s", v.Outcome, v.ExitCode, v.Reason)
 	}

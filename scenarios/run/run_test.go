@@ -277,7 +277,7 @@ func TestVerifyReproducesTheVerdict(t *testing.T) {
 	h := res.History
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
 	h.Snapshot.Inquiries = h.Snapshot.Inquiries[1:] // a lost inquiry: FAIL
-	want := check.Evaluate(h)
+	want := check.Evaluate(h, check.Ticketflow...)
 	if want.Outcome != check.OutcomeFail {
 		t.Fatalf("setup: %s %s", want.Outcome, want.Reason)
 	}
@@ -289,7 +289,7 @@ func TestVerifyReproducesTheVerdict(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	got, err := Verify(dir, VerifyOptions{})
+	got, err := Verify(dir, VerifyOptions{Systems: testSystems})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestVerifyReproducesTheVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := Verify(spans, VerifyOptions{})
+	v, err := Verify(spans, VerifyOptions{Systems: testSystems})
 	if err != nil {
 		t.Fatal(err)
 	}

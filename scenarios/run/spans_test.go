@@ -169,8 +169,8 @@ func TestReadSpanTableMatchesReadSpans(t *testing.T) {
 			}
 		}
 	}
-	want := check.Evaluate(&history.History{Events: events})
-	got := check.Evaluate(&history.History{Table: table})
+	want := check.Evaluate(&history.History{Events: events}, check.Ticketflow...)
+	got := check.Evaluate(&history.History{Table: table}, check.Ticketflow...)
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("verdict from the table:\n%+v\nfrom the events:\n%+v", got, want)
 	}

@@ -176,7 +176,7 @@ func TestTimeline_WhenThatNeverFiresIsAbandonedAndTheRunInconclusive(t *testing.
 		h := synth.New(synth.Config{Seed: 2, Inquiries: 6}).History
 		h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
 		h.Faults = tl.Faults()
-		v := check.Evaluate(h)
+		v := check.Evaluate(h, check.Ticketflow...)
 		if v.Outcome != check.OutcomeInconclusive || v.ExitCode != check.ExitInconclusive ||
 			!strings.Contains(v.Reason, "broker-down (when sla handled TicketQualified ≥5)") ||
 			!strings.Contains(v.Reason, "after (when broker-down started)") {

@@ -3,6 +3,7 @@ package spec
 import (
 	"cmp"
 	"fmt"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -42,6 +43,8 @@ type Plan struct {
 	PartitionHandling string
 	// Protections maps protection → service → on, for every protection and service.
 	Protections map[string]map[string]bool
+	// System is the scenario's system.
+	System      string
 	Workload    Workload
 	SteadyState SteadyState
 	// Timeline is the method in start order.
@@ -88,8 +91,8 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 	p := &Plan{
 		Scenario: s.Name, Description: s.Description, Tags: slices.Clone(s.Tags), Control: opts.Control,
 		Seed: s.Seed, Workload: s.Workload, SteadyState: s.SteadyState, Rollbacks: s.Rollbacks,
-		Invariants: canonicalInvariants(s.Invariants), Evidence: requirements(s.Evidence),
-		Expect:    history.Expectation{Violated: canonicalInvariants(s.Expect.Violated)},
+		System: s.System, Invariants: canonicalInvariants(s.voc, s.Invariants), Evidence: requirements(s.Evidence),
+		Expect:    history.Expectation{Violated: canonicalInvariants(s.voc, s.Expect.Violated)},
 		QueueType: s.QueueType, Nodes: s.Nodes, PartitionHandling: s.PartitionHandling,
 	}
 	if opts.Seed != nil {
@@ -103,7 +106,7 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		if len(c.Method) > 0 {
 			method = c.Method
 		}
-		p.Expect = history.Expectation{Violated: canonicalInvariants(c.Expect.Violated)}
+		p.Expect = history.Expectation{Violated: canonicalInvariants(s.voc, c.Expect.Violated)}
 		if len(c.Evidence) > 0 {
 			p.Evidence = requirements(c.Evidence)
 		}
@@ -116,8 +119,9 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 	// One seeded source drives every random choice of the plan; the workload
 	// generator and the injectors derive their own streams from Plan.Seed.
 	rng := rand.New(rand.NewPCG(uint64(p.Seed), 0x5ce7a7105))
-	submissions := time.Duration(float64(s.Workload.Inquiries) / s.Workload.Rate * float64(time.Second))
-	p.End = submissions
+	if s.Workload.Config != nil {
+		p.End = s.Workload.Config.Span()
+	}
 	for _, st := range method {
 		at := st.At.D()
 		if st.Jitter > 0 {
@@ -167,11 +171,11 @@ func resolveProtections(voc Vocabulary, ps Protections, off []string) map[string
 	return out
 }
 
-func canonicalInvariants(ids []string) []string {
+func canonicalInvariants(voc Vocabulary, ids []string) []string {
 	var out []string
 	for _, id := range ids {
-		if inv, ok := checkLookup(id); ok {
-			out = append(out, inv)
+		if inv, ok := check.Lookup(voc.Invariants, id); ok {
+			out = append(out, inv.ID)
 		}
 	}
 	return out
@@ -228,6 +232,7 @@ func (p *Plan) Meta() history.Meta {
 	return history.Meta{
 		SchemaVersion: history.SchemaVersion,
 		Scenario:      p.Scenario,
+		System:        p.System,
 		Description:   p.Description,
 		Control:       p.Control,
 		Seed:          p.Seed,

@@ -39,38 +39,6 @@ type Scenario struct {
 	voc   Vocabulary     // the system's, set by a successful Validate
 }
 
-// Workload is the `tflab load` generator's input.
-type Workload struct {
-	Inquiries int     `yaml:"inquiries"` // how many inquiries to submit
-	Rate      float64 `yaml:"rate"`      // submissions per second
-	// Languages weighs the languages of the generated texts, e.g. {en: 3, pl: 1}.
-	Languages map[string]float64 `yaml:"languages"`
-	// Shares of tickets the desk qualifies, assigns, blocks and resolves; of
-	// customers on the VIP contract (devmentors.io); of incidents among
-	// qualified tickets.
-	QualifyShare  *float64 `yaml:"qualifyShare"`
-	AssignShare   *float64 `yaml:"assignShare"`
-	BlockShare    *float64 `yaml:"blockShare"`
-	ResolveShare  *float64 `yaml:"resolveShare"`
-	VIPShare      *float64 `yaml:"vipShare"`
-	IncidentShare *float64 `yaml:"incidentShare"`
-	// Think is the desk's longest pause before each command after
-	// qualification (uniform in [0, Think), seeded); 0 acts at once. It
-	// spreads a ticket's later versions over seconds, so that a fault in the
-	// middle of the run meets desk commands in flight.
-	Think Duration `yaml:"think"`
-	// Settle is how long to wait for quiescence after the method ends.
-	Settle Duration `yaml:"settle"`
-}
-
-// Share returns *p, or def when unset.
-func Share(p *float64, def float64) float64 {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
 // SteadyState lists the probes run before the method and after the settle.
 type SteadyState struct {
 	Before []Probe `yaml:"before"`

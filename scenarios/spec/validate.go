@@ -33,13 +33,9 @@ func (s *Scenario) setDefaults() {
 	if _, ok := s.lines["seed"]; !ok && s.Seed == 0 {
 		s.Seed = DefaultSeed
 	}
-	if s.Workload.Rate == 0 {
-		s.Workload.Rate = DefaultRate
-	}
-	if len(s.Workload.Languages) == 0 {
-		s.Workload.Languages = map[string]float64{"en": 1}
-	}
-	if _, ok := s.lines["workload.settle"]; !ok {
+	if s.Workload.settleLine > 0 {
+		s.lines["workload.settle"] = s.Workload.settleLine
+	} else {
 		s.Workload.Settle = DefaultSettle
 	}
 	nameSteps(s.Method, "")
@@ -126,8 +122,11 @@ func (s *Scenario) Validate(vocs Vocabularies) error {
 	} else {
 		s.voc = voc
 		s.Protections.validate(v)
+		s.Workload.decode(v)
 	}
-	s.Workload.validate(v)
+	if s.Workload.Settle < 0 {
+		v.errorf("workload.settle", "must not be negative")
+	}
 	validateQueueType(v, "queueType", s.QueueType)
 	validateCluster(v, s)
 	for _, part := range []struct {
@@ -177,40 +176,8 @@ func (s *Scenario) Validate(vocs Vocabularies) error {
 }
 
 func validateInvariant(v *validator, path, id string) {
-	if _, ok := check.Lookup(id); !ok {
-		v.errorf(path, "unknown invariant %q (valid: %s)", id, strings.Join(check.IDs(), ", "))
-	}
-}
-
-func (w *Workload) validate(v *validator) {
-	if w.Inquiries < 1 || w.Inquiries > 1_000_000 {
-		v.errorf("workload.inquiries", "want 1 to 1000000 inquiries, got %d", w.Inquiries)
-	}
-	if w.Rate <= 0 || w.Rate > 10_000 {
-		v.errorf("workload.rate", "want a rate in (0, 10000] per second, got %g", w.Rate)
-	}
-	for _, lang := range sortedKeys(w.Languages) {
-		if !langRE.MatchString(lang) {
-			v.errorf("workload.languages."+lang, "want an ISO 639 language code such as en or pl, got %q", lang)
-		}
-		if w.Languages[lang] <= 0 {
-			v.errorf("workload.languages."+lang, "weight must be positive, got %g", w.Languages[lang])
-		}
-	}
-	for _, sh := range []struct {
-		name string
-		p    *float64
-	}{{"qualifyShare", w.QualifyShare}, {"assignShare", w.AssignShare}, {"blockShare", w.BlockShare},
-		{"resolveShare", w.ResolveShare}, {"vipShare", w.VIPShare}, {"incidentShare", w.IncidentShare}} {
-		if sh.p != nil && (*sh.p < 0 || *sh.p > 1) {
-			v.errorf("workload."+sh.name, "a share is between 0 and 1, got %g", *sh.p)
-		}
-	}
-	if w.Settle < 0 {
-		v.errorf("workload.settle", "must not be negative")
-	}
-	if w.Think < 0 {
-		v.errorf("workload.think", "must not be negative")
+	if _, ok := check.Lookup(v.voc.Invariants, id); !ok {
+		v.errorf(path, "unknown invariant %q (valid: %s)", id, strings.Join(check.IDs(v.voc.Invariants), ", "))
 	}
 }
 
@@ -476,10 +443,4 @@ func requirements(rs []Requirement) []history.Requirement {
 		out[i] = r.Requirement
 	}
 	return out
-}
-
-// checkLookup canonicalizes an invariant id or name to its id.
-func checkLookup(id string) (string, bool) {
-	inv, ok := check.Lookup(id)
-	return inv.ID, ok
 }

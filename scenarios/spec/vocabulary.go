@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"slices"
 	"strings"
 )
@@ -23,6 +24,12 @@ type Vocabulary struct {
 	InAppServices []string
 	// InAppFaults are the in-app fault points (an inapp step's `anomaly`).
 	InAppFaults []InAppFault
+	// Invariants are the system's own invariants; the lab judges every
+	// run by them and the generic ones (check.Generic).
+	Invariants []check.Invariant
+	// Workload decodes the system's `workload:` block (nil: the system
+	// has no workload and takes an empty block only).
+	Workload *WorkloadType
 }
 
 // InAppFault is one in-app fault point.

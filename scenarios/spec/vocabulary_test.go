@@ -1,8 +1,14 @@
 package spec
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ticketflow-lab/tflab/scenarios/check"
 )
 
 // testVoc is a copy of Ticketflow's vocabulary (system/ticketflow builds
@@ -18,6 +24,8 @@ var testVoc = Vocabulary{
 		"TicketResolved", "DeadlinesCalculated", "SLABreached", "ProducerAgnosticAlertMessage",
 	},
 	InAppServices: []string{"inquiries", "tickets", "sla", "communication"},
+	Invariants:    testInvariants,
+	Workload:      testWorkloadType,
 	InAppFaults: []InAppFault{
 		{Name: "ConsumerErrorBeforeHandler", Consumer: true}, {Name: "ConsumerErrorAfterHandler", Consumer: true},
 		{Name: "ConsumerDelayBeforeHandler", Delay: true, Consumer: true}, {Name: "ConsumerDelayAfterHandler", Delay: true, Consumer: true},
@@ -32,6 +40,11 @@ var otherVoc = Vocabulary{
 	Services:     []string{"orders", "payments"},
 	Protections:  []string{"dedup", "ordering"},
 	MessageTypes: []string{"OrderCreated"},
+	Workload: &WorkloadType{Decode: func(n *yaml.Node) (WorkloadConfig, error) {
+		w := &testWorkload{Rate: 5}
+		_, err := DecodeBlock(n, "workload", w)
+		return w, err
+	}},
 }
 
 var testVocs = Vocabularies{testVoc, otherVoc}
@@ -83,4 +96,48 @@ method:
 			t.Errorf("unknown system: want one error, got %v", err)
 		}
 	}
+}
+
+// testInvariants stand in for Ticketflow's TF1–TF7 (ids and names only).
+var testInvariants = []check.Invariant{{ID: "TF1", Name: "NoLostInquiry"}, {ID: "TF2", Name: "ExactlyOnceEffects"},
+	{ID: "TF3", Name: "SLAVersionOrder"}, {ID: "TF4", Name: "TranslationCompleteness"}, {ID: "TF5", Name: "SLAOracle"},
+	{ID: "TF6", Name: "CrossServiceConvergence"}, {ID: "TF7", Name: "NoGhostEvents"}}
+
+// testWorkload is a small copy of Ticketflow's workload block
+// (system/ticketflow/lab/workload.Spec), for the parser's tests.
+type testWorkload struct {
+	Inquiries    int                `yaml:"inquiries"`
+	Rate         float64            `yaml:"rate"`
+	Languages    map[string]float64 `yaml:"languages"`
+	ResolveShare *float64           `yaml:"resolveShare"`
+	Think        Duration           `yaml:"think"`
+}
+
+func (w *testWorkload) Span() time.Duration {
+	return time.Duration(float64(w.Inquiries) / w.Rate * float64(time.Second))
+}
+
+var testWorkloadType = &WorkloadType{
+	Properties: map[string]any{"inquiries": map[string]any{"type": "integer"}},
+	Decode: func(n *yaml.Node) (WorkloadConfig, error) {
+		w := &testWorkload{}
+		lines, err := DecodeBlock(n, "workload", w)
+		if err != nil {
+			return nil, err
+		}
+		if w.Rate == 0 {
+			w.Rate = 5
+		}
+		var errs []error
+		if w.Inquiries < 1 {
+			errs = append(errs, FieldError(n.Line, "workload.inquiries", "want 1 to 1000000 inquiries, got %d", w.Inquiries))
+		}
+		if w.Think < 0 {
+			errs = append(errs, FieldError(lines["workload.think"], "workload.think", "must not be negative"))
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		return w, nil
+	},
 }

@@ -7,8 +7,6 @@ import (
 	"os"
 
 	_ "modernc.org/sqlite" // the services' database driver
-
-	"github.com/ticketflow-lab/tflab/scenarios/history"
 )
 
 // DB is one service's database file, as the lab placed it.
@@ -18,10 +16,12 @@ type DB struct {
 	Path     string
 }
 
-// Snapshotter reads the services' databases at quiescence into the run's
-// snapshot (without dead letters and holdings, which the runner adds). A
-// database that does not exist contributes nothing.
-type Snapshotter func(ctx context.Context, dbs []DB) (history.Snapshot, error)
+// Snapshotter reads the services' databases at quiescence into the
+// system's own snapshot value; the runner stores it as JSON in the
+// history (Snapshot.System), and the system's invariants decode it with
+// check.SystemSnapshot. A database that does not exist contributes
+// nothing.
+type Snapshotter func(ctx context.Context, dbs []DB) (any, error)
 
 // OpenReadOnly opens a service database for reading while the service may
 // still write it (WAL lets readers in).

@@ -34,9 +34,20 @@ type System struct {
 	// and the scenario JSON Schema are generated from it. Its System and
 	// Services name the system and its services (in any order).
 	Vocabulary spec.Vocabulary
-	// Snapshot reads the services' databases at the end of a run (nil:
-	// the system keeps nothing the checkers read).
+	// Snapshot reads the services' databases at the end of a run into the
+	// system's own snapshot, kept in the history as JSON (nil: the system
+	// keeps nothing the checkers read).
 	Snapshot Snapshotter
+	// Workload drives the system with a scenario's decoded workload block
+	// (nil: the system has no workload; runs then only see probes and
+	// faults).
+	Workload Workload
+	// Probe is the system's end-to-end steady-state probe (nil: a scenario
+	// naming the end-to-end probe fails it).
+	Probe Probe
+	// Counts sizes a run in the system's words for the journal and the
+	// report (nil: only the lab's generic counts).
+	Counts Counter
 	// InspectionQueues are queues whose messages stay by design (e.g. a
 	// faults queue kept for people to read): never pending, never held.
 	InspectionQueues []string

@@ -1,6 +1,9 @@
 package ticketflow
 
 import (
+	"context"
+
+	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/service"
@@ -9,6 +12,8 @@ import (
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/course"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
+	tflab "github.com/ticketflow-lab/tflab/system/ticketflow/lab"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/metrics/metricsvc"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/tickets"
@@ -38,7 +43,9 @@ func System() sut.System {
 		},
 		Variants:         course.Variants(),
 		Queues:           queues,
-		Snapshot:         ReadSnapshot,
+		Snapshot:         func(ctx context.Context, dbs []sut.DB) (any, error) { return ReadSnapshot(ctx, dbs) },
+		Workload:         tflab.Workload,
+		Probe:            tflab.Probe,
 		InspectionQueues: contracts.InspectionQueues,
 	}
 	s.Vocabulary = vocabulary()
@@ -52,6 +59,8 @@ func System() sut.System {
 func vocabulary() spec.Vocabulary {
 	v := spec.Vocabulary{
 		System:        Name,
+		Invariants:    check.Ticketflow,
+		Workload:      workload.Type(),
 		Protections:   service.Protections,
 		InAppServices: []string{contracts.Inquiries.Name, contracts.Tickets.Name, contracts.SLA.Name, contracts.Communication.Name},
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/expiration"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/gateway"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/orders"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/payments"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/tickets"
@@ -113,13 +114,15 @@ func Variants() service.Variants {
 }
 
 // Note is what `tflab up` and status say about the system.
-const Note = "ticketsale runs its services only: no workload, invariants, snapshot or scenarios yet"
+const Note = "ticketsale: its own invariants (TS1–TS13) are not registered yet; runs are judged by the lab's generic ones"
 
 // System returns ticketsale as a plug-in of the lab: Services in their
-// start order with their fixed ports and Needs, Variants, and the
-// vocabulary scenario files may name.
+// start order with their fixed ports and Needs, Variants, the vocabulary
+// scenario files may name, and its lab side (package lab): the crowd
+// workload, the end-to-end probe, the snapshot and the counts.
 func System() sut.System {
-	s := sut.System{Name: Name, Note: Note, Variants: Variants(), Vocabulary: vocabulary()}
+	s := sut.System{Name: Name, Note: Note, Variants: Variants(), Vocabulary: vocabulary(),
+		Workload: lab.Workload, Probe: lab.Probe, Snapshot: lab.Snapshot, Counts: lab.Counts}
 	for _, svc := range Services {
 		s.Services = append(s.Services, sut.Service{Name: svc.Name, Port: svc.HTTPPort, Main: svc.Main, Needs: svc.Needs})
 	}
@@ -136,6 +139,7 @@ func vocabulary() spec.Vocabulary {
 		System:       Name,
 		Protections:  []string{messaging.ProtConfirms, messaging.ProtRetries, messaging.ProtOutbox},
 		MessageTypes: append([]string(nil), common.Subjects...),
+		Workload:     lab.WorkloadType(),
 	}
 	for _, svc := range Services {
 		v.Services = append(v.Services, svc.Name)

@@ -78,7 +78,11 @@ func TestSystemIsAValidPluginThatWiresPaymentsToTheGateway(t *testing.T) {
 	if !slices.Equal(s.Vocabulary.MessageTypes, common.Subjects) {
 		t.Errorf("message types %v, want the subjects %v", s.Vocabulary.MessageTypes, common.Subjects)
 	}
-	if len(s.Vocabulary.InAppServices) != 0 || s.Note == "" {
-		t.Errorf("in-app services %v, note %q", s.Vocabulary.InAppServices, s.Note)
+	if len(s.Vocabulary.InAppServices) != 0 {
+		t.Errorf("in-app services %v", s.Vocabulary.InAppServices)
+	}
+	if s.Workload == nil || s.Probe == nil || s.Snapshot == nil || s.Counts == nil || s.Vocabulary.Workload == nil {
+		t.Errorf("the lab side is not wired: workload %v, probe %v, snapshot %v, counts %v, block %v",
+			s.Workload != nil, s.Probe != nil, s.Snapshot != nil, s.Counts != nil, s.Vocabulary.Workload != nil)
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/internal/labtest"
-	"github.com/ticketflow-lab/tflab/scenarios/workload"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/communication"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/tickets"
 )
 

@@ -22,8 +22,8 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
-	"github.com/ticketflow-lab/tflab/scenarios/workload"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/contracts"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 )
 
 var (

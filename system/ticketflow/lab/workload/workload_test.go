@@ -16,7 +16,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
-	"github.com/ticketflow-lab/tflab/scenarios/workload/fakedesk"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload/fakedesk"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -114,7 +114,7 @@ func b2f(b bool) float64 { return float64(b2i(b)) }
 func TestFromSpecUsesDefaultSharesOnlyWhereUnset(t *testing.T) {
 	half := 0.5
 	zero := 0.0
-	cfg := FromSpec(spec.Workload{Inquiries: 7, Rate: 2, Languages: map[string]float64{"pl": 1}, ResolveShare: &half, BlockShare: &zero, Settle: spec.Duration(3 * time.Second), Think: spec.Duration(2 * time.Second)})
+	cfg := FromSpec(&Spec{Inquiries: 7, Rate: 2, Languages: map[string]float64{"pl": 1}, ResolveShare: &half, BlockShare: &zero, Think: spec.Duration(2 * time.Second)}, 3*time.Second)
 	want := DefaultShares
 	want.Resolve, want.Block = 0.5, 0
 	if cfg.Shares != want || cfg.Inquiries != 7 || cfg.Rate != 2 || cfg.Settle != 3*time.Second || cfg.Think != 2*time.Second || cfg.Languages["pl"] != 1 {

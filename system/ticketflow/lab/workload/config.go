@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
 // Shares are the probabilities (0..1) of what the desk does with a ticket and
@@ -96,28 +94,6 @@ type Config struct {
 	Progress      func(Progress)
 	ProgressEvery time.Duration
 	Log           *slog.Logger // nil = discard
-}
-
-// FromSpec turns a scenario's workload section into a Config, with
-// DefaultShares for the shares it leaves unset. Endpoints and the runtime
-// knobs are left for the caller.
-func FromSpec(w spec.Workload) Config {
-	d := DefaultShares
-	return Config{
-		Inquiries: w.Inquiries,
-		Rate:      w.Rate,
-		Languages: maps.Clone(w.Languages),
-		Shares: Shares{
-			Qualify:  spec.Share(w.QualifyShare, d.Qualify),
-			Assign:   spec.Share(w.AssignShare, d.Assign),
-			Block:    spec.Share(w.BlockShare, d.Block),
-			Resolve:  spec.Share(w.ResolveShare, d.Resolve),
-			VIP:      spec.Share(w.VIPShare, d.VIP),
-			Incident: spec.Share(w.IncidentShare, d.Incident),
-		},
-		Settle: time.Duration(w.Settle),
-		Think:  time.Duration(w.Think),
-	}
 }
 
 // Languages lists the language codes the generator can write, sorted.

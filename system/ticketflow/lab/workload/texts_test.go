@@ -3,7 +3,7 @@ package workload_test
 import (
 	"testing"
 
-	"github.com/ticketflow-lab/tflab/scenarios/workload"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/language"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/translations"
 )

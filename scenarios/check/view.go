@@ -1,0 +1,141 @@
+package check
+
+import (
+	"encoding/json"
+	"fmt"
+	"iter"
+	"reflect"
+	"time"
+
+	"github.com/ticketflow-lab/tflab/scenarios/history"
+)
+
+// View is the read-only view of a history that an invariant's Check
+// receives: the history itself and the lookups every checker shares, built
+// once per Evaluate. A checker must not modify what it reads through it.
+type View struct {
+	x    *index
+	memo map[reflect.Type]any
+}
+
+func newView(h *history.History) *View {
+	return &View{x: newIndex(h), memo: map[reflect.Type]any{}}
+}
+
+// NewView indexes h for checkers, as Evaluate does (for a system's tests
+// of its invariants). It sorts h's events by start time in place.
+func NewView(h *history.History) *View { return newView(h) }
+
+// History returns the judged history.
+func (v *View) History() *history.History { return v.x.h }
+
+// Records returns the system's workload and probe requests.
+func (v *View) Records() []history.Record { return v.x.h.Records }
+
+// HasSnapshot reports whether the services' databases were captured at
+// the end of the run.
+func (v *View) HasSnapshot() bool { return v.x.hasSnapshot() }
+
+// ClockTolerance is how far a stored timestamp may be from the true time
+// before it counts as wrong (Meta.Limits).
+func (v *View) ClockTolerance() time.Duration { return v.x.tol }
+
+// Holdings returns what the broker still held at the end (nil: not
+// recorded).
+func (v *View) Holdings() *history.Holdings { return v.x.h.Snapshot.Holdings }
+
+// Events yields every event in start order with its number.
+func (v *View) Events() iter.Seq2[int, *history.Event] { return v.x.h.AllEvents() }
+
+// EventsWhere yields the events whose head keep accepts, in start order,
+// without copying out the others.
+func (v *View) EventsWhere(keep func(*history.EventHead) bool) iter.Seq2[int, *history.Event] {
+	return v.x.h.EventsWhere(keep)
+}
+
+// Publishes returns the publish events of a message id, in time order.
+func (v *View) Publishes(messageID string) []*history.Event {
+	return v.events(v.x.publishes[messageID])
+}
+
+// Handlings returns the process events (one per delivery handled) of a
+// message id, in time order.
+func (v *View) Handlings(messageID string) []*history.Event {
+	return v.events(v.x.handlings[messageID])
+}
+
+// About returns the publish and process events whose aggregate id is
+// aggregate, in time order.
+func (v *View) About(aggregate string) []*history.Event { return v.events(v.x.byAggr[aggregate]) }
+
+func (v *View) events(ns []int32) []*history.Event {
+	out := make([]*history.Event, len(ns))
+	for i, n := range ns {
+		e := *v.x.ev(n) // a table's copy is reused: hand out our own
+		out[i] = &e
+	}
+	return out
+}
+
+// Parent returns the event of e's parent span, if it was recorded.
+func (v *View) Parent(e *history.Event) (*history.Event, bool) {
+	n, ok := v.x.span.event(e.ParentID)
+	if !ok {
+		return nil, false
+	}
+	p := *v.x.ev(n)
+	return &p, true
+}
+
+// Related returns the message and trace ids of the events about aggregate
+// with one of the given message types (any type when none is given), for
+// a violation's ids.
+func (v *View) Related(aggregate string, types ...string) (msgs, traces []string) {
+	return v.x.related(aggregate, types...)
+}
+
+// DeadLettered reports whether a message of msgType about aggregate, bound
+// for service ("" any), was dead-lettered and is in a dead-letter queue:
+// its effect is then accounted for rather than lost. It returns the
+// message id.
+func (v *View) DeadLettered(aggregate, msgType, service string) (string, bool) {
+	return v.x.deadLettered(aggregate, msgType, service)
+}
+
+// DeadLetters returns the dead letters found at the end with messageID.
+func (v *View) DeadLetters(messageID string) []*history.DeadLetter { return v.x.deadLetter[messageID] }
+
+// SystemSnapshot decodes the system's snapshot (Snapshot.System) into a T,
+// once per view: every invariant of the system shares the decoded value and
+// must not modify it. It returns nil and no error when the history has no
+// system snapshot.
+func SystemSnapshot[T any](v *View) (*T, error) {
+	type decoded struct {
+		s   *T
+		err error
+	}
+	d := Memo(v, func(v *View) decoded {
+		raw := v.x.h.Snapshot.System
+		if len(raw) == 0 || string(raw) == "null" {
+			return decoded{}
+		}
+		s := new(T)
+		if err := json.Unmarshal(raw, s); err != nil {
+			return decoded{err: fmt.Errorf("system snapshot: %w", err)}
+		}
+		return decoded{s: s}
+	})
+	return d.s, d.err
+}
+
+// Memo returns build(v), built once per view and type T: a system's
+// checkers use it to share their own lookups (e.g. tickets by id).
+func Memo[T any](v *View, build func(*View) T) T {
+	k := reflect.TypeFor[T]()
+	if got, ok := v.memo[k]; ok {
+		return got.(T)
+	}
+	val := build(v)
+	v.memo[k] = val
+	return val
+}
