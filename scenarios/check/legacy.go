@@ -10,9 +10,10 @@ import (
 // from the system snapshot and the records, while TF1–TF7 still live here
 // (temporary: they move to system/ticketflow/lab).
 func legacyTicketflow(h *history.History) {
-	if len(h.Snapshot.System) > 0 && len(h.Snapshot.Inquiries)+len(h.Snapshot.Tickets) == 0 {
+	if !h.Snapshot.System.IsZero() && len(h.Snapshot.Inquiries)+len(h.Snapshot.Tickets) == 0 {
+		b, _ := h.Snapshot.System.MarshalJSON()
 		var s history.Snapshot
-		if json.Unmarshal(h.Snapshot.System, &s) == nil {
+		if json.Unmarshal(b, &s) == nil {
 			h.Snapshot.Inquiries, h.Snapshot.Tickets, h.Snapshot.Reminders = s.Inquiries, s.Tickets, s.Reminders
 			h.Snapshot.Messages, h.Snapshot.Alerts = s.Messages, s.Alerts
 		}

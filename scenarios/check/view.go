@@ -1,8 +1,6 @@
 package check
 
 import (
-	"encoding/json"
-	"fmt"
 	"iter"
 	"reflect"
 	"time"
@@ -105,27 +103,12 @@ func (v *View) DeadLettered(aggregate, msgType, service string) (string, bool) {
 // DeadLetters returns the dead letters found at the end with messageID.
 func (v *View) DeadLetters(messageID string) []*history.DeadLetter { return v.x.deadLetter[messageID] }
 
-// SystemSnapshot decodes the system's snapshot (Snapshot.System) into a T,
-// once per view: every invariant of the system shares the decoded value and
-// must not modify it. It returns nil and no error when the history has no
-// system snapshot.
+// SystemSnapshot returns the system's snapshot (Snapshot.System) as a *T,
+// decoded at most once per history: every invariant of the system shares
+// the value and must not modify it. It returns nil and no error when the
+// history has no system snapshot.
 func SystemSnapshot[T any](v *View) (*T, error) {
-	type decoded struct {
-		s   *T
-		err error
-	}
-	d := Memo(v, func(v *View) decoded {
-		raw := v.x.h.Snapshot.System
-		if len(raw) == 0 || string(raw) == "null" {
-			return decoded{}
-		}
-		s := new(T)
-		if err := json.Unmarshal(raw, s); err != nil {
-			return decoded{err: fmt.Errorf("system snapshot: %w", err)}
-		}
-		return decoded{s: s}
-	})
-	return d.s, d.err
+	return history.SnapshotAs[T](&v.x.h.Snapshot.System)
 }
 
 // Memo returns build(v), built once per view and type T: a system's

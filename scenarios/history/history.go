@@ -319,9 +319,9 @@ type Snapshot struct {
 	Messages    []Message    `json:"messages"`    // Communication inbox
 	Alerts      []Alert      `json:"alerts"`      // Communication alerts
 	DeadLetters []DeadLetter `json:"deadLetters"` // every dead-letter queue, drained at the end
-	// System is the system's own snapshot (sut.System.Snapshot), as JSON;
-	// empty when the system keeps none or it was not taken.
-	System SystemSnapshot `json:"system,omitempty"`
+	// System is the system's own snapshot (sut.System.Snapshot); zero
+	// when the system keeps none or it was not taken.
+	System SystemSnapshot `json:"system,omitzero"`
 	// Holdings is what the broker still held at the end; nil when not recorded.
 	Holdings *Holdings `json:"holdings,omitempty"`
 }

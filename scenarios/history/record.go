@@ -2,6 +2,9 @@ package history
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
 	"time"
 )
 
@@ -34,7 +37,55 @@ type Count struct {
 	N    int    `json:"n"`
 }
 
-// SystemSnapshot is a system's own snapshot serialised as JSON, kept
-// undecoded in the history (Snapshot.System) so that the lab never needs
-// its type; the system's invariants decode it (check.SystemSnapshot).
-type SystemSnapshot = json.RawMessage
+// SystemSnapshot holds a system's own snapshot: the typed value its
+// snapshotter returned or a test built, or, in a loaded history, the JSON it
+// was saved as. SnapshotAs gives the typed value either way.
+type SystemSnapshot struct{ v any }
+
+// NewSystemSnapshot wraps a system's snapshot value (a pointer to its
+// snapshot type, so that SnapshotAs returns it as it is).
+func NewSystemSnapshot(v any) SystemSnapshot { return SystemSnapshot{v: v} }
+
+// IsZero reports whether no snapshot is held.
+func (s SystemSnapshot) IsZero() bool {
+	if raw, ok := s.v.(json.RawMessage); ok {
+		return len(raw) == 0 || string(raw) == "null"
+	}
+	return s.v == nil
+}
+
+// MarshalJSON writes the snapshot's JSON.
+func (s SystemSnapshot) MarshalJSON() ([]byte, error) {
+	if raw, ok := s.v.(json.RawMessage); ok {
+		return raw, nil
+	}
+	return json.Marshal(s.v)
+}
+
+// UnmarshalJSON keeps the JSON for SnapshotAs.
+func (s *SystemSnapshot) UnmarshalJSON(b []byte) error {
+	s.v = json.RawMessage(slices.Clone(b))
+	return nil
+}
+
+// SnapshotAs returns the snapshot as a *T: the value held, or the JSON
+// decoded into a new T, which s then holds. It returns nil and no error
+// when s holds nothing.
+func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
+	if s.IsZero() {
+		return nil, nil
+	}
+	switch v := s.v.(type) {
+	case *T:
+		return v, nil
+	case json.RawMessage:
+		t := new(T)
+		if err := json.Unmarshal(v, t); err != nil {
+			return nil, fmt.Errorf("system snapshot: %w", err)
+		}
+		s.v = t
+		return t, nil
+	default:
+		return nil, fmt.Errorf("system snapshot: holds %T, want *%v", s.v, reflect.TypeFor[T]())
+	}
+}

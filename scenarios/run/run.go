@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -334,8 +333,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		if serr != nil {
 			r.log.Warn("Snapshot incomplete", "err", serr)
 		}
-		if snap.System, serr = marshalSnapshot(sys); serr != nil {
-			r.log.Warn("Snapshot not recorded", "err", serr)
+		if sys != nil {
+			snap.System = history.NewSystemSnapshot(sys)
 		}
 	}
 	rawDL, derr := peekDeadLetters(ctx, r.env.Management)
@@ -593,18 +592,6 @@ func (r *runner) addRecords(recs []history.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.records = append(r.records, recs...)
-}
-
-// marshalSnapshot keeps the system's snapshot as JSON (nil stays empty).
-func marshalSnapshot(v any) (history.SystemSnapshot, error) {
-	if v == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot: %w", err)
-	}
-	return b, nil
 }
 
 // serviceNames lists the lab's services.
