@@ -129,7 +129,8 @@ func Probe(ctx context.Context, env sut.LoadEnv, timeout time.Duration) ([]histo
 
 // Snapshot reads every store (snapshot.Read).
 func Snapshot(ctx context.Context, dbs []sut.DB) (any, error) {
-	return snapshot.Read(ctx, dbs)
+	s, err := snapshot.Read(ctx, dbs)
+	return &s, err
 }
 
 // Records turns the workload's records into the lab's.
@@ -157,11 +158,8 @@ func Counts(h *history.History) []history.Count {
 		{Name: "ordered", N: accepted[workload.KindOrderPlace]},
 		{Name: "paid", N: accepted[workload.KindPayment]},
 	}
-	if len(h.Snapshot.System) == 0 {
-		return out
-	}
-	s, err := snapshot.Decode(h.Snapshot.System)
-	if err != nil {
+	s, err := history.SnapshotAs[snapshot.Snapshot](&h.Snapshot.System)
+	if s == nil || err != nil {
 		return out
 	}
 	status := map[common.OrderStatus]int{}

@@ -2,7 +2,6 @@ package lab_test
 
 import (
 	"context"
-	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -63,8 +62,7 @@ func TestRecordsAndCounts(t *testing.T) {
 	snap := snapshot.Snapshot{Tickets: []snapshot.Ticket{{ID: "t-1"}},
 		Orders:  []snapshot.Order{{ID: "o-1", Status: common.OrderComplete}, {ID: "o-2", Status: common.OrderCancelled}},
 		Charges: []snapshot.Charge{{ID: "ch-1"}, {ID: "ch-2"}}}
-	raw, _ := json.Marshal(snap)
-	h := &history.History{Records: recs, Snapshot: history.Snapshot{System: raw}}
+	h := &history.History{Records: recs, Snapshot: history.Snapshot{System: history.NewSystemSnapshot(&snap)}}
 	got := map[string]int{}
 	for _, c := range lab.Counts(h) {
 		got[c.Name] = c.N
