@@ -10,6 +10,7 @@ import (
 	"github.com/ticketflow-lab/tflab/system/ticketsale/expiration"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/gateway"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/lab"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/invariants"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/orders"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/payments"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/tickets"
@@ -114,7 +115,7 @@ func Variants() service.Variants {
 }
 
 // Note is what `tflab up` and status say about the system.
-const Note = "ticketsale: its own invariants (TS1–TS13) are not registered yet; runs are judged by the lab's generic ones"
+const Note = "ticketsale: the course's ticket shop; runs are judged by its invariants TS1–TS13 and the lab's generic ones"
 
 // System returns ticketsale as a plug-in of the lab: Services in their
 // start order with their fixed ports and Needs, Variants, the vocabulary
@@ -130,16 +131,17 @@ func System() sut.System {
 }
 
 // vocabulary is what ticketsale's scenario files may name: the services,
-// the event subjects as message types, and the protections a ticketsale
+// the event subjects as message types, the protections a ticketsale
 // service honours in --unprotect (tsapp.Protections and
-// common.ParseToggles): confirms, retries and outbox. It has no in-app
-// fault points.
+// common.ParseToggles): confirms, retries and outbox, and its invariants
+// TS1–TS13 (lab/invariants). It has no in-app fault points.
 func vocabulary() spec.Vocabulary {
 	v := spec.Vocabulary{
 		System:       Name,
 		Protections:  []string{messaging.ProtConfirms, messaging.ProtRetries, messaging.ProtOutbox},
 		MessageTypes: append([]string(nil), common.Subjects...),
 		Workload:     lab.WorkloadType(),
+		Invariants:   invariants.Checks(),
 	}
 	for _, svc := range Services {
 		v.Services = append(v.Services, svc.Name)

@@ -1,13 +1,21 @@
 // Package invariants holds ticketsale's invariants TS1–TS13 (spec C.5):
-// each a small function of the system's snapshot at quiescence (masters,
-// replicas, payments, refunds, gateway charges, expiration jobs and every
-// store's write log), the run's spans and the workload's records, judged
-// with the lab's vocabulary (scenarios/check: Result, Violation, the
-// categories lost, stuck, possibly stuck, dead-lettered, duplicated).
+// each a small function of the system's snapshot at quiescence
+// (lab/snapshot: masters, replicas, payments, refunds, gateway charges,
+// expiration jobs and every store's write log), the run's spans and the
+// workload's records, judged with the lab's vocabulary (scenarios/check:
+// Result, Violation, the categories lost, stuck, possibly stuck,
+// dead-lettered, duplicated).
 //
 // # Design
 //
-// All lists the invariants in id order; Evaluate judges them all. An
+//	check.View ─FromView─▶ Input{Snapshot, At, Events, Records, Holdings, DeadLetters, Toggles, Limits}
+//	                         ─▶ Invariant.Check ─▶ check.Result
+//
+// All lists the invariants in id order; Evaluate judges them all over an
+// Input; Checks gives them to the lab as check.Invariants (the system's
+// vocabulary registers them), building the Input once per view. A history
+// does not record the services' settings, so InferToggles reads the one
+// toggle the checkers depend on, paymentGuards, from the run itself. An
 // invariant marked Always is judged on every prefix of the run, which the
 // checkers reach by replaying a store's write log (common.Writes) in
 // commit order; one marked Quiescence judges the end state. A checker that

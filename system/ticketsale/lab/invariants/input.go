@@ -1,6 +1,7 @@
 package invariants
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/snapshot"
 )
 
 // Input is what a checker reads about one run: the services' stores at
@@ -17,10 +19,12 @@ import (
 type Input struct {
 	// Snapshot is nil when no snapshot was taken.
 	Snapshot *Snapshot
+	// At is when the snapshot was taken.
+	At time.Time
 	// Events are the run's spans, in any order.
 	Events []history.Event
-	// Records are what the workload did.
-	Records []Record
+	// Records are what the workload and the probe asked of the system.
+	Records []history.Record
 	// Holdings is what the broker still held at the end; nil when not read.
 	Holdings *history.Holdings
 	// DeadLetters are the messages found in dead-letter queues at the end.
@@ -81,134 +85,20 @@ func (in Input) toggles() common.Toggles {
 	return in.Toggles
 }
 
-// Record is one thing the workload did: an id (ticket or order id), a
-// kind, when, its outcome and kind-specific attributes.
-type Record struct {
-	ID      string            `json:"id"`
-	Kind    string            `json:"kind"`
-	At      time.Time         `json:"at"`
-	Outcome string            `json:"outcome"`
-	Attrs   map[string]string `json:"attrs,omitempty"`
-}
-
-// Record kinds and outcomes the checkers read.
-const (
-	// KindTicketUpdate is a PUT /api/tickets/:id; Attrs["price"] is the
-	// price it asked for.
-	KindTicketUpdate = "ticket-update"
-	OutcomeAccepted  = "accepted"
+// The snapshot types the checkers read are ticketsale's snapshot
+// (system/ticketsale/lab/snapshot).
+type (
+	Snapshot      = snapshot.Snapshot
+	Ticket        = snapshot.Ticket
+	TicketReplica = snapshot.TicketReplica
+	Order         = snapshot.Order
+	OrderReplica  = snapshot.OrderReplica
+	Payment       = snapshot.Payment
+	PaymentRefund = snapshot.PaymentRefund
+	Charge        = snapshot.Charge
+	Job           = snapshot.Job
+	Write         = snapshot.Write
 )
-
-// Snapshot is ticketsale's state at quiescence as the checkers read it:
-// every master and replica table with its version, the payments, refunds,
-// gateway charges, expiration jobs and every store's write log.
-type Snapshot struct {
-	At time.Time `json:"at"`
-	// Tickets are the tickets service's masters.
-	Tickets []Ticket `json:"tickets"`
-	// TicketReplicas are the orders service's replicas, per store.
-	TicketReplicas []TicketReplica `json:"ticketReplicas"`
-	// Orders are the orders service's masters.
-	Orders []Order `json:"orders"`
-	// OrderReplicas are the payments service's replicas, per store.
-	OrderReplicas []OrderReplica `json:"orderReplicas"`
-	Payments      []Payment      `json:"payments"`
-	// Refunds are the refunds payments owes or made (fixed paymentGuards).
-	Refunds []Refund `json:"refunds"`
-	// Charges are the gateway's charges.
-	Charges []Charge `json:"charges"`
-	// Jobs are the expiration service's delayed jobs.
-	Jobs []Job `json:"jobs"`
-	// Writes are every store's write log (common.Writes), each in commit
-	// order; nil when not read.
-	Writes []Write `json:"writes"`
-}
-
-// Ticket is a ticket master; OrderID is the reserving order ("" = free).
-type Ticket struct {
-	ID      string  `json:"id"`
-	Title   string  `json:"title"`
-	Price   float64 `json:"price"`
-	UserID  string  `json:"userId"`
-	OrderID string  `json:"orderId,omitempty"`
-	Version int64   `json:"version"`
-}
-
-// TicketReplica is orders' replica of a ticket in one store.
-type TicketReplica struct {
-	Store   string  `json:"store"`
-	ID      string  `json:"id"`
-	Title   string  `json:"title"`
-	Price   float64 `json:"price"`
-	Version int64   `json:"version"`
-}
-
-// Order is an order master.
-type Order struct {
-	ID        string             `json:"id"`
-	UserID    string             `json:"userId"`
-	Status    common.OrderStatus `json:"status"`
-	ExpiresAt time.Time          `json:"expiresAt"`
-	TicketID  string             `json:"ticketId"`
-	Version   int64              `json:"version"`
-}
-
-// OrderReplica is payments' replica of an order in one store.
-type OrderReplica struct {
-	Store   string             `json:"store"`
-	ID      string             `json:"id"`
-	Status  common.OrderStatus `json:"status"`
-	Price   float64            `json:"price"`
-	Version int64              `json:"version"`
-}
-
-// Payment links an order to its gateway charge (payments' table).
-type Payment struct {
-	ID       string `json:"id"`
-	OrderID  string `json:"orderId"`
-	StripeID string `json:"stripeId"`
-}
-
-// Refund is a refund payments owes (State pending) or made (done).
-type Refund struct {
-	PaymentID string `json:"paymentId"`
-	OrderID   string `json:"orderId"`
-	StripeID  string `json:"stripeId"`
-	State     string `json:"state"`
-}
-
-// Refund states.
-const (
-	RefundPending = "pending"
-	RefundDone    = "done"
-)
-
-// Charge is one charge the gateway took.
-type Charge struct {
-	ID             string `json:"id"`
-	OrderID        string `json:"orderId"`
-	Amount         int64  `json:"amount"`
-	IdempotencyKey string `json:"idempotencyKey,omitempty"`
-	TimedOut       bool   `json:"timedOut,omitempty"`
-	Refunded       bool   `json:"refunded,omitempty"`
-}
-
-// Job is one expiration job.
-type Job struct {
-	ID      string    `json:"id"`
-	OrderID string    `json:"orderId"`
-	Due     time.Time `json:"due"`
-	State   string    `json:"state"` // waiting | done
-}
-
-// JobDone is the state of a job that ran.
-const JobDone = "done"
-
-// Write is one write-log row of one store ("tickets", "orders-2", …).
-type Write struct {
-	Store string `json:"store"`
-	common.Write
-}
 
 // writeData is what the checkers read of a write's record: tickets'
 // orderId and price, orders' status and ticket.
@@ -222,14 +112,14 @@ type writeData struct {
 	} `json:"ticket"`
 }
 
-func (w Write) data() writeData {
+func dataOf(w Write) writeData {
 	var d writeData
 	_ = json.Unmarshal(w.Data, &d)
 	return d
 }
 
 // writesOf returns the writes of entity, in each store's commit order.
-func (s *Snapshot) writesOf(entity string) []Write {
+func writesOf(s *Snapshot, entity string) []Write {
 	var out []Write
 	for _, w := range s.Writes {
 		if w.Entity == entity {
@@ -237,13 +127,7 @@ func (s *Snapshot) writesOf(entity string) []Write {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Write) int {
-		if a.Store != b.Store {
-			if a.Store < b.Store {
-				return -1
-			}
-			return 1
-		}
-		return int(a.Seq - b.Seq)
+		return cmp.Or(cmp.Compare(a.Store, b.Store), cmp.Compare(a.Instance, b.Instance), cmp.Compare(a.Seq, b.Seq))
 	})
 	return out
 }

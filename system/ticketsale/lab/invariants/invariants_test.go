@@ -10,6 +10,8 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/snapshot"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/workload"
 )
 
 var base = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
@@ -30,8 +32,8 @@ func (r *run) write(store, entity, id string, version int64, data any, cause str
 		panic(err)
 	}
 	r.seq++
-	r.in.Snapshot.Writes = append(r.in.Snapshot.Writes, Write{Store: store, Write: common.Write{Seq: r.seq, Entity: entity, ID: id,
-		Version: version, Data: b, Cause: cause, At: base.Format(time.RFC3339Nano)}})
+	r.in.Snapshot.Writes = append(r.in.Snapshot.Writes, Write{Store: store, Instance: store + "-1", Seq: r.seq, Entity: entity, ID: id,
+		Version: version, Data: b, Cause: cause, At: base})
 }
 
 func ticketData(price float64, orderID string) map[string]any {
@@ -69,7 +71,7 @@ func (r *run) handle(svc, m, subject, id string, version int64, outcome string) 
 // o2 reserves it and is paid (charge ch2), its expiration job runs and
 // orders leaves it complete.
 func clean() *run {
-	r := &run{in: Input{Snapshot: &Snapshot{At: at(60)}, Toggles: common.Fixed(), Holdings: &history.Holdings{At: at(60)}}}
+	r := &run{in: Input{Snapshot: &Snapshot{}, At: at(60), Toggles: common.Fixed(), Holdings: &history.Holdings{At: at(60)}}}
 	s := r.in.Snapshot
 	const T, O = common.ServiceTickets, common.ServiceOrders
 	// tickets' master and the events it owes
@@ -129,10 +131,10 @@ func clean() *run {
 	}
 	s.Payments = []Payment{{ID: "p2", OrderID: "o2", StripeID: "ch2"}}
 	s.Charges = []Charge{{ID: "ch2", OrderID: "o2", Amount: 1500, IdempotencyKey: "o2"}}
-	s.Jobs = []Job{{ID: "o1", OrderID: "o1", Due: at(10), State: JobDone}, {ID: "o2", OrderID: "o2", Due: at(20), State: JobDone}}
-	r.in.Records = []Record{
-		{ID: "t1", Kind: KindTicketUpdate, At: at(1), Outcome: OutcomeAccepted, Attrs: map[string]string{"price": "10"}},
-		{ID: "t1", Kind: KindTicketUpdate, At: at(2), Outcome: OutcomeAccepted, Attrs: map[string]string{"price": "15"}},
+	s.Jobs = []Job{{ID: "o1", OrderID: "o1", Due: at(10), State: snapshot.JobDone}, {ID: "o2", OrderID: "o2", Due: at(20), State: snapshot.JobDone}}
+	r.in.Records = []history.Record{
+		{ID: "t1", Kind: workload.KindTicketUpdate, At: at(1), Accepted: true, Attrs: map[string]string{"price": "10"}},
+		{ID: "t1", Kind: workload.KindTicketUpdate, At: at(2), Accepted: true, Attrs: map[string]string{"price": "15"}},
 	}
 	return r
 }
@@ -206,7 +208,7 @@ func TestInvariants(t *testing.T) {
 		}, check.Violated, check.Lost, "still created at version 0, expired 2026-12-04T12:00:05Z, judged 55s after (grace 30s); expiration never scheduled a job for it"},
 		{"an order whose expiration:complete the broker still holds: stuck", "TS3", func(r *run) {
 			r.in.Snapshot.Orders = append(r.in.Snapshot.Orders, Order{ID: "o4", Status: common.OrderCreated, ExpiresAt: at(5), TicketID: "t9"})
-			r.in.Snapshot.Jobs = append(r.in.Snapshot.Jobs, Job{ID: "o4", OrderID: "o4", State: JobDone})
+			r.in.Snapshot.Jobs = append(r.in.Snapshot.Jobs, Job{ID: "o4", OrderID: "o4", State: snapshot.JobDone})
 			r.event(common.SubjectExpirationComplete, "o4", 0, 6)
 			r.in.Holdings.Queues = []history.QueueHolding{{Queue: "orders-service.expiration.complete", Ready: 1,
 				Messages: []history.HeldMessage{{MessageID: "m-x", AggregateID: "o4"}}}}
@@ -270,7 +272,7 @@ func TestInvariants(t *testing.T) {
 			r.write(common.ServiceOrders, common.EntityOrder, "o2", 2, orderData("t1", common.OrderCancelled), "DELETE /api/orders/:id")
 		}, check.Violated, check.Lost, "order:cancelled at version 2 committed (DELETE /api/orders/:id), 1 owed, 0 published with a confirm"},
 		{"an expiration job done whose event never left (L9)", "TS9", func(r *run) {
-			r.in.Snapshot.Jobs = append(r.in.Snapshot.Jobs, Job{ID: "j3", OrderID: "o1", State: JobDone})
+			r.in.Snapshot.Jobs = append(r.in.Snapshot.Jobs, Job{ID: "j3", OrderID: "o1", State: snapshot.JobDone})
 		}, check.Violated, check.Lost, "expiration:complete at version 0 committed (expiration job done), 2 owed, 1 published"},
 		{"a published event payments never acked, held by the broker", "TS9", func(r *run) {
 			m := r.event(common.SubjectOrderCreated, "o5", 0, 30, common.ServiceTickets, common.ServiceExpiration)
@@ -305,14 +307,14 @@ func TestInvariants(t *testing.T) {
 		{"a charge of a cancelled order whose refund is still owed: stuck", "TS11", func(r *run) {
 			r.in.Snapshot.Charges = append(r.in.Snapshot.Charges, Charge{ID: "ch1", OrderID: "o1"})
 			r.in.Snapshot.Payments = append(r.in.Snapshot.Payments, Payment{ID: "p1", OrderID: "o1", StripeID: "ch1"})
-			r.in.Snapshot.Refunds = []Refund{{PaymentID: "p1", OrderID: "o1", StripeID: "ch1", State: RefundPending}}
+			r.in.Snapshot.PaymentRefunds = []PaymentRefund{{PaymentID: "p1", OrderID: "o1", StripeID: "ch1", State: snapshot.RefundPending}}
 		}, check.Violated, check.Stuck, "payments still owes the refund of ch1"},
 		{"an orphan charge", "TS11", func(r *run) {
 			r.in.Snapshot.Charges = append(r.in.Snapshot.Charges, Charge{ID: "ch9", OrderID: "o9"})
 		}, check.Violated, check.Unexpected, "charge ch9 (no payment records it) not refunded of an order orders does not know"},
 		// TS12
 		{"an order expired twice (random job ids, L5)", "TS12", func(r *run) {
-			r.in.Snapshot.Jobs = append(r.in.Snapshot.Jobs, Job{ID: "j3", OrderID: "o1", State: JobDone})
+			r.in.Snapshot.Jobs = append(r.in.Snapshot.Jobs, Job{ID: "j3", OrderID: "o1", State: snapshot.JobDone})
 			r.event(common.SubjectExpirationComplete, "o1", 0, 11, common.ServiceOrders)
 		}, check.Violated, check.DuplicatedEffect, "expired 2 times (2 expiration:complete published, 2 jobs done)"},
 		{"an order expired early (expiration's clock ahead, L14)", "TS12", func(r *run) {
@@ -356,5 +358,53 @@ func TestInvariants(t *testing.T) {
 				t.Errorf("evidence %q\nwant it to contain %q", got, tc.detail)
 			}
 		})
+	}
+}
+
+// Through the lab's View the invariants judge a history as they judge its
+// Input: the clean run passes, a stale replica breaks TS8 and TS13.
+func TestChecksReadTheHistoryThroughTheView(t *testing.T) {
+	for _, stale := range []bool{false, true} {
+		r := clean()
+		if stale {
+			r.in.Snapshot.TicketReplicas[0].Price = 10
+		}
+		h := &history.History{Meta: history.Meta{End: r.in.At}, Events: r.in.Events, Records: r.in.Records,
+			Snapshot: history.Snapshot{At: r.in.At, Holdings: r.in.Holdings, System: history.NewSystemSnapshot(r.in.Snapshot)}}
+		v := check.NewView(h)
+		for _, inv := range Checks() {
+			res := inv.Check(inv, v)
+			want := check.Pass
+			if stale && (inv.ID == "TS8" || inv.ID == "TS13") {
+				want = check.Violated
+			}
+			if res.Status != want || res.Invariant.ID != inv.ID {
+				t.Errorf("stale %v: %s %s (%s), want %s", stale, inv.ID, res.Status, res.Evidence(), want)
+			}
+		}
+	}
+	h := &history.History{}
+	for _, inv := range Checks() {
+		if res := inv.Check(inv, check.NewView(h)); res.Status != check.Inconclusive {
+			t.Errorf("%s without a snapshot: %s", inv.ID, res.Status)
+		}
+	}
+}
+
+func TestInferTogglesFromCharges(t *testing.T) {
+	r := clean()
+	if tg := InferToggles(r.in.Snapshot, r.in.Events); tg.IsFaithful(common.PaymentGuards) {
+		t.Errorf("charges with idempotency keys: %s, want fixed", tg)
+	}
+	r.in.Snapshot.Charges[0].IdempotencyKey = ""
+	if tg := InferToggles(r.in.Snapshot, r.in.Events); !tg.IsFaithful(common.PaymentGuards) {
+		t.Errorf("a charge without an idempotency key: %s, want paymentGuards faithful", tg)
+	}
+	r.in.Snapshot.Charges = nil
+	if tg := InferToggles(r.in.Snapshot, r.in.Events); tg.IsFaithful(common.PaymentGuards) {
+		t.Errorf("no charges, order:updated published: %s, want fixed", tg)
+	}
+	if tg := InferToggles(r.in.Snapshot, nil); !tg.IsFaithful(common.PaymentGuards) {
+		t.Errorf("no charges, a complete order, no order:updated: %s, want paymentGuards faithful", tg)
 	}
 }

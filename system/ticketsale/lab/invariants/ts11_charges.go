@@ -6,6 +6,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/snapshot"
 )
 
 // checkCharges (TS11): at quiescence every gateway charge not refunded
@@ -20,8 +21,8 @@ func checkCharges(inv Invariant, in Input) check.Result {
 		orders[o.ID] = o
 	}
 	pending := map[string]bool{}
-	for _, f := range s.Refunds {
-		if f.State == RefundPending {
+	for _, f := range s.PaymentRefunds {
+		if f.State == snapshot.RefundPending {
 			pending[f.StripeID] = true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/snapshot"
 )
 
 // checkExpiration (TS12): each order expires at most once — at most one
@@ -36,7 +37,7 @@ func checkExpiration(inv Invariant, in Input) check.Result {
 	}
 	done := map[string]int{}
 	for _, j := range s.Jobs {
-		if j.State == JobDone {
+		if j.State == snapshot.JobDone {
 			done[j.OrderID]++
 		}
 	}

@@ -5,7 +5,9 @@ import (
 	"strconv"
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/workload"
 )
 
 // checkLastUpdate (TS13, the course's experiment): at quiescence every
@@ -20,9 +22,9 @@ func checkLastUpdate(inv Invariant, in Input) check.Result {
 	for _, t := range s.Tickets {
 		want[t.ID], from[t.ID] = t.Price, fmt.Sprintf("owner at version %d", t.Version)
 	}
-	last := map[string]Record{}
+	last := map[string]history.Record{}
 	for _, rec := range in.Records {
-		if rec.Kind != KindTicketUpdate || rec.Outcome != OutcomeAccepted {
+		if rec.Kind != workload.KindTicketUpdate || !rec.Accepted {
 			continue
 		}
 		if prev, ok := last[rec.ID]; !ok || !rec.At.Before(prev.At) {

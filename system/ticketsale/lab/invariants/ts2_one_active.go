@@ -15,7 +15,7 @@ import (
 func checkOneActiveOrder(inv Invariant, in Input) check.Result {
 	s := in.Snapshot
 	r := inv.result("tickets")
-	writes := s.writesOf(common.EntityOrder)
+	writes := writesOf(s, common.EntityOrder)
 	if len(writes) == 0 {
 		active := map[string][]string{}
 		for _, o := range s.Orders {
@@ -42,7 +42,7 @@ func checkOneActiveOrder(inv Invariant, in Input) check.Result {
 	tickets := map[string]bool{}
 	reported := map[string]bool{}
 	for _, w := range writes {
-		d := w.data()
+		d := dataOf(w)
 		st := orders[w.ID]
 		if d.Ticket.ID != "" {
 			st.ticket = d.Ticket.ID

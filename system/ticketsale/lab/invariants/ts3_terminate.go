@@ -7,6 +7,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/snapshot"
 )
 
 // checkOrdersTerminate (TS3): every order whose expiresAt plus grace lies
@@ -24,14 +25,14 @@ func checkOrdersTerminate(inv Invariant, in Input) check.Result {
 			r.Checked++
 			continue
 		}
-		if s.At.Before(o.ExpiresAt.Add(grace)) {
+		if in.At.Before(o.ExpiresAt.Add(grace)) {
 			notDue++
 			continue
 		}
 		r.Checked++
 		cat, queue := in.held(o.ID)
 		detail := fmt.Sprintf("still %s at version %d, expired %s, judged %s after (grace %s); %s",
-			o.Status, o.Version, o.ExpiresAt.UTC().Format(time.RFC3339), s.At.Sub(o.ExpiresAt).Round(time.Millisecond), grace, expirationTrail(in, o.ID))
+			o.Status, o.Version, o.ExpiresAt.UTC().Format(time.RFC3339), in.At.Sub(o.ExpiresAt).Round(time.Millisecond), grace, expirationTrail(in, o.ID))
 		if queue != "" {
 			detail += "; queue " + queue + " still holds messages"
 		}
@@ -50,7 +51,7 @@ func expirationTrail(in Input, id string) string {
 	for _, j := range in.Snapshot.Jobs {
 		if j.OrderID == id {
 			jobs++
-			if j.State == JobDone {
+			if j.State == snapshot.JobDone {
 				done++
 			}
 		}

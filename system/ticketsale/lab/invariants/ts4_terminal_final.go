@@ -21,7 +21,7 @@ var legal = map[common.OrderStatus][]common.OrderStatus{
 func checkTerminalFinal(inv Invariant, in Input) check.Result {
 	s := in.Snapshot
 	r := inv.result("orders")
-	writes := s.writesOf(common.EntityOrder)
+	writes := writesOf(s, common.EntityOrder)
 	if len(writes) == 0 {
 		return finish(r, "no write log of orders")
 	}
@@ -33,7 +33,7 @@ func checkTerminalFinal(inv Invariant, in Input) check.Result {
 	seen := map[string]last{}
 	bad := map[string]bool{}
 	for _, w := range writes {
-		st := w.data().Status
+		st := dataOf(w).Status
 		prev, ok := seen[w.ID]
 		seen[w.ID] = last{st, w.Version, w.Cause}
 		if bad[w.ID] {

@@ -20,7 +20,7 @@ const CauseTicketUpdate = "PUT /api/tickets/:id"
 func checkReservedNotEditable(inv Invariant, in Input) check.Result {
 	s := in.Snapshot
 	r := inv.result("edits")
-	writes := s.writesOf(common.EntityTicket)
+	writes := writesOf(s, common.EntityTicket)
 	if len(writes) == 0 {
 		return finish(r, "no write log of tickets")
 	}
@@ -37,7 +37,7 @@ func checkReservedNotEditable(inv Invariant, in Input) check.Result {
 			st = &state{}
 			tickets[w.ID] = st
 		}
-		d := w.data()
+		d := dataOf(w)
 		if w.Cause == CauseTicketUpdate {
 			r.Checked++
 			var holder string
@@ -70,8 +70,8 @@ func checkReservedNotEditable(inv Invariant, in Input) check.Result {
 // written cancelled to its status: it held its ticket from its creation on.
 func stillHolding(s *Snapshot) map[string]string {
 	cancelled := map[string]bool{}
-	for _, w := range s.writesOf(common.EntityOrder) {
-		if w.data().Status == common.OrderCancelled {
+	for _, w := range writesOf(s, common.EntityOrder) {
+		if dataOf(w).Status == common.OrderCancelled {
 			cancelled[w.ID] = true
 		}
 	}

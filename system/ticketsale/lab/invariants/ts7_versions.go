@@ -17,7 +17,7 @@ func checkVersionSequence(inv Invariant, in Input) check.Result {
 	if len(s.Writes) == 0 {
 		return finish(r, "no write log")
 	}
-	type key struct{ store, entity, id string }
+	type key struct{ store, instance, entity, id string }
 	type state struct {
 		version int64
 		bad     []string
@@ -25,8 +25,8 @@ func checkVersionSequence(inv Invariant, in Input) check.Result {
 	recs := map[key]*state{}
 	var order []key
 	for _, entity := range []string{common.EntityTicket, common.EntityTicketReplica, common.EntityOrder, common.EntityOrderReplica} {
-		for _, w := range s.writesOf(entity) {
-			k := key{w.Store, w.Entity, w.ID}
+		for _, w := range writesOf(s, entity) {
+			k := key{w.Store, w.Instance, w.Entity, w.ID}
 			st := recs[k]
 			if st == nil {
 				recs[k] = &state{version: w.Version}

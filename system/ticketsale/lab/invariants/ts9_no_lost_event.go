@@ -8,6 +8,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/common"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/snapshot"
 )
 
 // promise is an event a committed change owes: subject about aggregate id
@@ -27,16 +28,16 @@ type promise struct {
 // expiration job done (expiration:complete).
 func promises(s *Snapshot, tg common.Toggles) []promise {
 	var out []promise
-	for _, w := range s.writesOf(common.EntityTicket) {
+	for _, w := range writesOf(s, common.EntityTicket) {
 		p := promise{subject: common.SubjectTicketUpdated, id: w.ID, version: w.Version, cause: w.Cause, count: 1}
 		if w.Version == 0 {
 			p.subject = common.SubjectTicketCreated
 		}
 		out = append(out, p)
 	}
-	for _, w := range s.writesOf(common.EntityOrder) {
+	for _, w := range writesOf(s, common.EntityOrder) {
 		p := promise{id: w.ID, version: w.Version, cause: w.Cause, count: 1}
-		switch st := w.data().Status; {
+		switch st := dataOf(w).Status; {
 		case w.Version == 0:
 			p.subject = common.SubjectOrderCreated
 		case st == common.OrderCancelled:
@@ -66,7 +67,7 @@ func promises(s *Snapshot, tg common.Toggles) []promise {
 		paid = append(paid, p.OrderID)
 	}
 	for _, j := range s.Jobs {
-		if j.State == JobDone {
+		if j.State == snapshot.JobDone {
 			expired = append(expired, j.OrderID)
 		}
 	}
