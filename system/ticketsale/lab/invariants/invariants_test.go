@@ -191,6 +191,9 @@ func TestInvariants(t *testing.T) {
 			r.in.Snapshot.Orders[0].Status = common.OrderComplete
 			r.in.Snapshot.Charges = append(r.in.Snapshot.Charges, Charge{ID: "ch1", OrderID: "o1"})
 		}, check.Violated, check.DuplicatedEffect, "2 orders complete (o1, o2); 2 charges not refunded (ch2 of order o2, ch1 of order o1)"},
+		{"one order charged twice: paid twice (L2)", "TS1", func(r *run) {
+			r.in.Snapshot.Charges = append(r.in.Snapshot.Charges, Charge{ID: "ch2b", OrderID: "o2"})
+		}, check.Violated, check.DuplicatedEffect, "paid twice: 2 charges not refunded (ch2 of order o2, ch2b of order o2)"},
 		{"a refunded second charge is no sale", "TS1", func(r *run) {
 			r.in.Snapshot.Charges = append(r.in.Snapshot.Charges, Charge{ID: "ch1", OrderID: "o1", Refunded: true})
 		}, check.Pass, "", ""},

@@ -45,8 +45,12 @@ func checkSoldTwice(inv Invariant, in Input) check.Result {
 		for _, o := range complete[t] {
 			traces = appendNew(traces, in.tracesOf(o)...)
 		}
+		prefix := "sold twice: "
+		if len(complete[t]) <= 1 {
+			prefix = "paid twice: "
+		}
 		r.Violations = append(r.Violations, check.Violation{Category: check.DuplicatedEffect, Subject: "ticket " + t,
-			Effect: "sale", Detail: "sold twice: " + strings.Join(why, "; "), TraceIDs: traces})
+			Effect: "sale", Detail: prefix + strings.Join(why, "; "), TraceIDs: traces})
 	}
 	return finish(r, "no tickets")
 }
