@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/system/ticketflow"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 )
 
@@ -25,6 +26,7 @@ func newLoadCmd(st *state) *cobra.Command {
 		seed      int64
 		runDir    string
 		asJSON    bool
+		sys       systemLoadFlags
 	)
 	cfg.Shares = workload.DefaultShares
 	cmd := &cobra.Command{
@@ -42,14 +44,19 @@ submit → resolved and submit → notified.
 --languages takes codes (en,pl,de: equal weights) or weights (en=3,pl=1);
 the generator writes en, pl, de, es and fr. The full record (every
 submission and command, in the scenario history's format, plus the summary)
-is written to <run-dir>/load/<time>-seed<N>.json.`,
+is written to <run-dir>/load/<time>-seed<N>.json.
+
+Another system (the running lab's, or --system) is driven by its own
+workload: the keys of a scenario's workload block, from --workload FILE and
+--set key=value (e.g. tflab load --system ticketsale --set tickets=50
+--set payShare=0.5); see 'tflab scenarios schema --system NAME'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			langs, err := parseLanguages(languages)
-			if err != nil {
-				return withCode(ExitUsage, err)
+			if sys.name != "" {
+				if _, err := lookupSystem("--system", sys.name); err != nil {
+					return err
+				}
 			}
-			cfg.Languages = langs
 			dir, in, err := findLab(runDir)
 			if err != nil {
 				return withCode(ExitEnvironment, err)
@@ -57,6 +64,27 @@ is written to <run-dir>/load/<time>-seed<N>.json.`,
 			if !lab.ControlAlive(in) {
 				return withCode(ExitEnvironment, fmt.Errorf("the lab in %s is not running (start one with 'tflab up')", shortPath(dir)))
 			}
+			if sys.name != "" && sys.name != in.System {
+				return usageErrorf("--system %s: the lab in %s runs %s", sys.name, shortPath(dir), in.System)
+			}
+			if in.System != ticketflow.Name {
+				if err := ticketflowOnly(cmd.Flags(), in.System); err != nil {
+					return err
+				}
+				seedPtr := &seed
+				if !cmd.Flags().Changed("seed") {
+					seedPtr = nil
+				}
+				return runSystemLoad(cmd.Context(), st, sys, seedPtr, asJSON, dir, in)
+			}
+			if len(sys.sets) > 0 || sys.file != "" {
+				return usageErrorf("ticketflow's load takes its own flags (--inquiries, --rate, …), not --set or --workload")
+			}
+			langs, err := parseLanguages(languages)
+			if err != nil {
+				return withCode(ExitUsage, err)
+			}
+			cfg.Languages = langs
 			ep, err := loadEndpoints(in)
 			if err != nil {
 				return withCode(ExitEnvironment, err)
@@ -121,6 +149,7 @@ is written to <run-dir>/load/<time>-seed<N>.json.`,
 	f.Int64Var(&seed, "seed", 0, "seed for every choice (default: from the clock; printed)")
 	f.StringVar(&runDir, "run-dir", "", "the lab's run directory (default: the newest running lab under runs/)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	sys.register(f)
 	return cmd
 }
 

@@ -225,7 +225,7 @@ evidence, or the steady state did not hold before the method).`,
 			if err != nil {
 				return err
 			}
-			rr := report.Run{History: res.History, Verdict: res.Verdict}
+			rr := report.Run{History: res.History, Verdict: res.Verdict, Counts: res.Counts}
 			if err := report.WriteTable(st.stdout, rr); err != nil {
 				return err
 			}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,8 +10,8 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 func TestExitCodesMatchTheVerdicts(t *testing.T) {
@@ -106,8 +108,8 @@ func TestVerifyReproducesASavedVerdict(t *testing.T) {
 	h := res.History
 	h.Meta.Scenario = "saved"
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
-	h.Snapshot.Tickets = h.Snapshot.Tickets[2:] // two inquiries never became tickets
-	v := check.Evaluate(h, check.Ticketflow...)
+	tf(h).Tickets = tf(h).Tickets[2:] // two inquiries never became tickets
+	v := check.Evaluate(h, invariants.All...)
 	if err := run.WriteRunFiles(dir, h, v); err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +136,13 @@ func TestVerifySynthesizedSpans(t *testing.T) {
 	if !strings.Contains(out, "verified 3000 spans from span files") || !strings.Contains(stderr, "synthesized 3000 spans") {
 		t.Fatalf("output:\n%s\nstderr:\n%s", out, stderr)
 	}
+}
+
+// tf returns h's Ticketflow snapshot, to break in place.
+func tf(h *history.History) *tfhistory.Snapshot {
+	s, err := tfhistory.Of(h)
+	if err != nil || s == nil {
+		panic("no Ticketflow snapshot in the history")
+	}
+	return s
 }

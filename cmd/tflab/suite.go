@@ -260,7 +260,7 @@ func reportSuite(st *state, f *runFlags, runs []*suiteRun, asJSON bool) error {
 		}
 		done = append(done, r)
 		if r.res != nil {
-			judged = append(judged, report.Run{History: r.res.History, Verdict: r.res.Verdict})
+			judged = append(judged, report.Run{History: r.res.History, Verdict: r.res.Verdict, Counts: r.res.Counts})
 		}
 	}
 	if asJSON {

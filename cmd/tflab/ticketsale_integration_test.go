@@ -86,7 +86,27 @@ func TestTicketsaleLab(t *testing.T) {
 		t.Errorf("create ticket without the cookie: %d, want 401", resp.StatusCode)
 	}
 
-	out, stderr, code := runTflab(t, work, nil, "down", "--run-dir", u.runDir)
+	// A crowd through `tflab load`: every ticket listed, raced by two
+	// buyers and won by one, the progress line on stderr, the record saved.
+	out, stderr, code := runTflab(t, work, nil, "load", "--run-dir", u.runDir, "--set", "tickets=6", "--set", "users=4",
+		"--set", "racers=2", "--set", "rate=20", "--seed", "9", "--json")
+	if code != 0 {
+		t.Fatalf("load exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	var loaded systemLoadReport
+	if err := json.Unmarshal([]byte(out), &loaded); err != nil {
+		t.Fatalf("load --json: %v\n%s", err, out)
+	}
+	kinds := map[string]kindTally{}
+	for _, k := range loaded.Summary {
+		kinds[k.Kind] = k
+	}
+	if kinds["ticket.create"].Accepted != 6 || kinds["order.place"].Accepted != 6 || kinds["order.place"].Refused != 6 ||
+		!strings.Contains(stderr, "load: done") || loaded.File == "" {
+		t.Errorf("load: %+v\nstderr:\n%s", loaded, stderr)
+	}
+
+	out, stderr, code = runTflab(t, work, nil, "down", "--run-dir", u.runDir)
 	if code != 0 || !strings.Contains(out, "Stopped the lab") {
 		t.Fatalf("down exit %d: %s %s", code, out, stderr)
 	}

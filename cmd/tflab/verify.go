@@ -66,7 +66,7 @@ for 'tflab run'.`,
 			if err != nil {
 				return err
 			}
-			rr := report.Run{History: v.History, Verdict: v.Verdict}
+			rr := report.Run{History: v.History, Verdict: v.Verdict, Counts: v.Counts}
 			if err := report.WriteTable(st.stdout, rr); err != nil {
 				return err
 			}

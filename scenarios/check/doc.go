@@ -1,7 +1,20 @@
-// Package check judges a run: the Ticketflow invariants (TF1–TF10) and the
-// queue oracle (Q1) over a history, fault efficacy from evidence counters, and the overall verdict
-// with its exit code. It imports only scenarios/history, so `tflab verify`
-// re-judges a saved run offline and reaches the same verdict.
+// Package check judges a run: the system's own invariants (a system's
+// vocabulary brings them, e.g. Ticketflow's TF1–TF7 in
+// system/ticketflow/lab/invariants), the generic ones every system is
+// judged by (Generic: TF8 BoundedRedelivery, TF9 ConnectedTraces, TF10
+// Quiescence, Q1 TotalQueue), fault efficacy from evidence counters, and
+// the overall verdict with its exit code. It imports only
+// scenarios/history, so `tflab verify` re-judges a saved run offline and
+// reaches the same verdict.
+//
+// A system's invariant is an Invariant whose Check reads the history
+// through a read-only View: events by number, message id, aggregate and
+// span, dead letters, holdings, the workload records and the system's own
+// snapshot (SystemSnapshot), with Memo for its own lookups. It starts with
+// NewResult, collects Violations and Notes and ends with Finish; Evaluate
+// then classifies its lost findings as stuck when the broker still holds
+// their messages. A system may replace a generic invariant by id (e.g.
+// ConnectedTracesOf with its flows).
 //
 // # Design
 //
@@ -66,13 +79,10 @@
 // PASS, an undecided run or a control's missing violation into
 // INCONCLUSIVE naming the step: the run did not do what the scenario says.
 //
-// TF5's oracle (Oracle) is written from the SLA rules in the spec, not from
-// the SLA service's code: an oracle must not reuse the code it checks.
-//
 // # Best practices
 //
-//   - Test a checker on a hand-built history (scenarios/history/synth plus one
-//     deliberate break) and name cases "Guarantee – situation – pass|fail".
+//   - Test a checker on a hand-built history (e.g. Ticketflow's
+//     system/ticketflow/lab/synth plus one deliberate break) and name cases "Guarantee – situation – pass|fail".
 //   - A checker that lacks its data says INCONCLUSIVE with a reason; it never
 //     passes vacuously when the workload implies data should exist.
 //   - Keep output deterministic: iterate maps in sorted order, so journals and

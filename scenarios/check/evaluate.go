@@ -92,7 +92,6 @@ func (v Verdict) Result(id string) (Result, bool) {
 // 4–7 give. A run that violated something and also deviated says both
 // ("violated: TF1; also deviated: …").
 func Evaluate(h *history.History, system ...Invariant) Verdict {
-	legacyTicketflow(h)
 	view := newView(h)
 	v := Verdict{Control: h.Meta.Control, Counters: DeriveCounters(h)}
 	for k, val := range h.Counters {

@@ -20,10 +20,6 @@ type index struct {
 	publishes  map[string][]int32 // message id → publish events, in time order
 	handlings  map[string][]int32 // message id → process events, in time order
 	byAggr     map[string][]int32 // aggregate id → publish and process events
-	submission map[string]*history.Submission
-	inquiry    map[string]*history.Inquiry
-	ticket     map[string]*history.Ticket
-	reminders  map[string][]*history.Reminder // ticket id → SLA records
 	deadLetter map[string][]*history.DeadLetter
 	// copies are the last events ev copied out of History.Table, by event
 	// number modulo their count: a checker that comes back to an event
@@ -69,11 +65,7 @@ func newIndex(h *history.History) *index {
 		span:       make(spanIndex, 0, n),
 		publishes:  make(map[string][]int32, pubs),
 		handlings:  make(map[string][]int32, procs),
-		byAggr:     make(map[string][]int32, len(h.Workload)),
-		submission: make(map[string]*history.Submission, len(h.Workload)),
-		inquiry:    make(map[string]*history.Inquiry, len(h.Snapshot.Inquiries)),
-		ticket:     make(map[string]*history.Ticket, len(h.Snapshot.Tickets)),
-		reminders:  make(map[string][]*history.Reminder, len(h.Snapshot.Reminders)),
+		byAggr:     make(map[string][]int32, len(h.Records)),
 		deadLetter: make(map[string][]*history.DeadLetter),
 	}
 	for i := range n {
@@ -101,19 +93,6 @@ func newIndex(h *history.History) *index {
 	slices.SortFunc(x.span, func(a, b spanEntry) int {
 		return cmp.Or(cmp.Compare(a.id, b.id), cmp.Compare(a.n, b.n))
 	})
-	for i := range h.Workload {
-		x.submission[h.Workload[i].InquiryID] = &h.Workload[i]
-	}
-	for i := range h.Snapshot.Inquiries {
-		x.inquiry[h.Snapshot.Inquiries[i].ID] = &h.Snapshot.Inquiries[i]
-	}
-	for i := range h.Snapshot.Tickets {
-		x.ticket[h.Snapshot.Tickets[i].ID] = &h.Snapshot.Tickets[i]
-	}
-	for i := range h.Snapshot.Reminders {
-		r := &h.Snapshot.Reminders[i]
-		x.reminders[r.TicketID] = append(x.reminders[r.TicketID], r)
-	}
 	for i := range h.Snapshot.DeadLetters {
 		d := &h.Snapshot.DeadLetters[i]
 		x.deadLetter[d.MessageID] = append(x.deadLetter[d.MessageID], d)

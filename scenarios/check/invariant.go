@@ -24,47 +24,38 @@ func internal(f func(Invariant, *index) Result) func(Invariant, *View) Result {
 
 // Sentinels, one per invariant; each message states the guarantee it broke.
 var (
-	ErrNoLostInquiry           = errors.New("broke TF1 NoLostInquiry – every accepted inquiry is stored and becomes a ticket")
-	ErrExactlyOnceEffects      = errors.New("broke TF2 ExactlyOnceEffects – every side effect (closure message, alert, reminder, deadline) happens exactly once")
-	ErrSLAVersionOrder         = errors.New("broke TF3 SLAVersionOrder – SLA applies each ticket's events in version order")
-	ErrTranslationCompleteness = errors.New("broke TF4 TranslationCompleteness – every non-English ticket gets its English translation")
-	ErrSLAOracle               = errors.New("broke TF5 SLAOracle – SLA deadlines and reminder times match the SLA rules")
-	ErrConvergence             = errors.New("broke TF6 CrossServiceConvergence – all services agree on each inquiry and ticket at quiescence")
-	ErrNoGhostEvents           = errors.New("broke TF7 NoGhostEvents – nothing is published for a change that was rolled back")
-	ErrBoundedRedelivery       = errors.New("broke TF8 BoundedRedelivery – a failing message is retried a bounded number of times and every dead letter is accounted for")
-	ErrConnectedTraces         = errors.New("broke TF9 ConnectedTraces – each inquiry's flow is one connected trace")
-	ErrQuiescence              = errors.New("broke TF10 Quiescence – every queue is drained and no delivery is left unacked when the run ends")
-	ErrTotalQueue              = errors.New("broke Q1 TotalQueue – every message the broker confirmed is consumed or still in a queue, and nothing unpublished is consumed")
+	ErrBoundedRedelivery = errors.New("broke TF8 BoundedRedelivery – a failing message is retried a bounded number of times and every dead letter is accounted for")
+	ErrConnectedTraces   = errors.New("broke TF9 ConnectedTraces – every handling continues the trace of its publish, and each flow a system names is one trace")
+	ErrQuiescence        = errors.New("broke TF10 Quiescence – every queue is drained and no delivery is left unacked when the run ends")
+	ErrTotalQueue        = errors.New("broke Q1 TotalQueue – every message the broker confirmed is consumed or still in a queue, and nothing unpublished is consumed")
 )
-
-// Ticketflow lists Ticketflow's own invariants TF1–TF7, which it passes
-// to Evaluate through its vocabulary.
-var Ticketflow = []Invariant{
-	{"TF1", "NoLostInquiry", "every accepted inquiry is stored and becomes a ticket", ErrNoLostInquiry, internal(checkNoLostInquiry)},
-	{"TF2", "ExactlyOnceEffects", "every side effect (closure message, alert, reminder, deadline) happens exactly once", ErrExactlyOnceEffects, internal(checkExactlyOnceEffects)},
-	{"TF3", "SLAVersionOrder", "SLA applies each ticket's events in version order", ErrSLAVersionOrder, internal(checkSLAVersionOrder)},
-	{"TF4", "TranslationCompleteness", "every non-English ticket gets its English translation", ErrTranslationCompleteness, internal(checkTranslationCompleteness)},
-	{"TF5", "SLAOracle", "SLA deadlines and reminder times match the SLA rules", ErrSLAOracle, internal(checkSLAOracle)},
-	{"TF6", "CrossServiceConvergence", "all services agree on each inquiry and ticket at quiescence", ErrConvergence, internal(checkConvergence)},
-	{"TF7", "NoGhostEvents", "nothing is published for a change that was rolled back", ErrNoGhostEvents, internal(checkNoGhostEvents)},
-}
 
 // Generic lists the invariants every system is judged by, in id order:
 // Evaluate adds them after the system's own.
 var Generic = []Invariant{
 	{"TF8", "BoundedRedelivery", "a failing message is retried a bounded number of times and every dead letter is accounted for", ErrBoundedRedelivery, internal(checkBoundedRedelivery)},
-	{"TF9", "ConnectedTraces", "each inquiry's flow is one connected trace", ErrConnectedTraces, internal(checkConnectedTraces)},
+	ConnectedTraces(),
 	{"TF10", "Quiescence", "every queue is drained and no delivery is left unacked when the run ends", ErrQuiescence, internal(checkQuiescence)},
 	{"Q1", "TotalQueue", "every message the broker confirmed is consumed or still in a queue, and nothing unpublished is consumed", ErrTotalQueue, internal(checkTotalQueue)},
 }
 
-// Invariants lists Ticketflow's and the generic invariants in id order.
-var Invariants = append(slices.Clone(Ticketflow), Generic...)
-
-// All returns a system's invariants followed by the generic ones: what
-// Evaluate judges.
+// All returns what Evaluate judges: the system's own invariants, then the
+// generic ones, where an invariant of the system with a generic one's id
+// (e.g. a ConnectedTraces with the system's flows) takes its place.
 func All(system []Invariant) []Invariant {
-	return append(slices.Clip(system), Generic...)
+	var out []Invariant
+	for _, inv := range system {
+		if !slices.ContainsFunc(Generic, func(g Invariant) bool { return g.ID == inv.ID }) {
+			out = append(out, inv)
+		}
+	}
+	for _, g := range Generic {
+		if i := slices.IndexFunc(system, func(inv Invariant) bool { return inv.ID == g.ID }); i >= 0 {
+			g = system[i]
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // Lookup finds an invariant of the system's or the generic ones by id

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // onCluster is a clean synthetic run recorded on a three-node broker.
@@ -97,7 +97,7 @@ func TestTotalQueue(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(t, res)
 			}
-			r := result(t, Evaluate(res.History, Ticketflow...), "Q1")
+			r := result(t, Evaluate(res.History), "Q1")
 			if r.Status != tc.status {
 				t.Fatalf("Q1 = %s %q %v; want %s", r.Status, r.Reason, r.Violations, tc.status)
 			}
@@ -119,7 +119,7 @@ func TestTotalQueueJudgedWhenNotSelected(t *testing.T) {
 	res := onCluster(t)
 	res.History.Meta.Invariants = []string{"TF1"}
 	unhandle(res.History, find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
-	v := Evaluate(res.History, Ticketflow...)
+	v := Evaluate(res.History)
 	if r := result(t, v, "Q1"); r.Status != Violated {
 		t.Fatalf("Q1 = %s %q; want VIOLATED", r.Status, r.Reason)
 	}

@@ -217,3 +217,47 @@ func mergeFindings(vs []Violation) []Violation {
 	}
 	return out
 }
+
+func prependUnique(list []string, s string) []string {
+	if s == "" || contains(list, s) {
+		return list
+	}
+	return append([]string{s}, list...)
+}
+
+// Notes accumulates legal findings by category.
+type Notes []Note
+
+type notes = Notes
+
+// Add counts one legal finding of category c; the first of a category
+// keeps its example subject and trace id.
+func (ns *Notes) Add(c Category, example, trace string) { ns.add(c, example, trace) }
+
+func (ns *Notes) add(c Category, example, trace string) {
+	for i := range *ns {
+		if (*ns)[i].Category == c {
+			(*ns)[i].Count++
+			if (*ns)[i].TraceID == "" {
+				(*ns)[i].TraceID = trace
+			}
+			return
+		}
+	}
+	*ns = append(*ns, Note{Category: c, Count: 1, Example: example, TraceID: trace})
+}
+
+func (ns notes) list() []Note { return []Note(ns) }
+
+// List returns the notes, for Result.Notes.
+func (ns Notes) List() []Note { return []Note(ns) }
+
+// Finish sets VIOLATED when r has violations.
+func Finish(r Result) Result { return finish(r) }
+
+func finish(r Result) Result {
+	if len(r.Violations) > 0 {
+		r.Status = Violated
+	}
+	return r
+}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // loadReference loads a saved history as Load did before the event table:
@@ -84,7 +84,7 @@ func sameVerdictsOf(t *testing.T, dir string, want Verdict) {
 		}
 	}
 	for name, h := range map[string]*history.History{"reference": ref, "Load": loaded, "LoadTable": table} {
-		if got, want := verdictText(Evaluate(h, Ticketflow...)), verdictText(want); got != want {
+		if got, want := verdictText(Evaluate(h)), verdictText(want); got != want {
 			t.Errorf("verdict of the history read by %s differs:\n got  %s\n want %s", name, got, want)
 		}
 	}
@@ -99,14 +99,14 @@ func TestTableVerdictOfLargerRun(t *testing.T) {
 	h := res.History
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
 	// Broken things, so that the verdict has violations and notes to compare.
-	h.Snapshot.Tickets = h.Snapshot.Tickets[1:]
+	orphan(t, h)
 	e := find(t, h, history.KindProcess, "communication", "TicketResolved", "")
 	again(h, e, time.Millisecond, func(d *history.Event) { d.Redelivered = true })
 	dir := t.TempDir()
 	if err := history.Save(dir, h); err != nil {
 		t.Fatal(err)
 	}
-	want := Evaluate(loadReference(t, dir), Ticketflow...)
+	want := Evaluate(loadReference(t, dir))
 	if want.Outcome != OutcomeFail {
 		t.Fatalf("the broken run is %s, want FAIL", want.Outcome)
 	}
@@ -115,5 +115,5 @@ func TestTableVerdictOfLargerRun(t *testing.T) {
 
 func TestTableVerdictOfSavedRun(t *testing.T) {
 	dir := filepath.Join("..", "report", "testdata", "history")
-	sameVerdictsOf(t, dir, Evaluate(loadReference(t, dir), Ticketflow...))
+	sameVerdictsOf(t, dir, Evaluate(loadReference(t, dir)))
 }

@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // Targets of BenchmarkVerify on about a million spans.
@@ -60,7 +61,7 @@ func BenchmarkVerify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		v := check.Evaluate(h, check.Ticketflow...)
+		v := check.Evaluate(h, invariants.All...)
 		stop()
 		if v.Outcome != check.OutcomePass {
 			b.Fatalf("verdict %s: %s", v.Outcome, v.Reason)

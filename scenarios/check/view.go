@@ -3,6 +3,8 @@ package check
 import (
 	"iter"
 	"reflect"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -11,13 +13,23 @@ import (
 // View is the read-only view of a history that an invariant's Check
 // receives: the history itself and the lookups every checker shares, built
 // once per Evaluate. A checker must not modify what it reads through it.
+//
+// A View is safe for concurrent use by checkers: its lookups only read, and
+// Memo builds each value once.
 type View struct {
-	x    *index
-	memo map[reflect.Type]any
+	x *index
+
+	mu   sync.Mutex
+	memo map[reflect.Type]*memoEntry
+}
+
+type memoEntry struct {
+	once sync.Once
+	val  any
 }
 
 func newView(h *history.History) *View {
-	return &View{x: newIndex(h), memo: map[reflect.Type]any{}}
+	return &View{x: newIndex(h), memo: map[reflect.Type]*memoEntry{}}
 }
 
 // NewView indexes h for checkers, as Evaluate does (for a system's tests
@@ -69,8 +81,7 @@ func (v *View) About(aggregate string) []*history.Event { return v.events(v.x.by
 func (v *View) events(ns []int32) []*history.Event {
 	out := make([]*history.Event, len(ns))
 	for i, n := range ns {
-		e := *v.x.ev(n) // a table's copy is reused: hand out our own
-		out[i] = &e
+		out[i] = v.Event(n)
 	}
 	return out
 }
@@ -81,8 +92,7 @@ func (v *View) Parent(e *history.Event) (*history.Event, bool) {
 	if !ok {
 		return nil, false
 	}
-	p := *v.x.ev(n)
-	return &p, true
+	return v.Event(n), true
 }
 
 // Related returns the message and trace ids of the events about aggregate
@@ -108,17 +118,73 @@ func (v *View) DeadLetters(messageID string) []*history.DeadLetter { return v.x.
 // the value and must not modify it. It returns nil and no error when the
 // history has no system snapshot.
 func SystemSnapshot[T any](v *View) (*T, error) {
-	return history.SnapshotAs[T](&v.x.h.Snapshot.System)
+	type decoded struct {
+		s   *T
+		err error
+	}
+	d := Memo(v, func(v *View) decoded {
+		s, err := history.SnapshotAs[T](&v.x.h.Snapshot.System)
+		return decoded{s, err}
+	})
+	return d.s, d.err
 }
 
-// Memo returns build(v), built once per view and type T: a system's
-// checkers use it to share their own lookups (e.g. tickets by id).
+// Memo returns build(v), built once per view and type T (also when
+// checkers ask concurrently): a system's checkers use it to share their own
+// lookups (e.g. tickets by id), which they must then only read.
 func Memo[T any](v *View, build func(*View) T) T {
 	k := reflect.TypeFor[T]()
-	if got, ok := v.memo[k]; ok {
-		return got.(T)
+	v.mu.Lock()
+	e, ok := v.memo[k]
+	if !ok {
+		e = &memoEntry{}
+		v.memo[k] = e
 	}
-	val := build(v)
-	v.memo[k] = val
-	return val
+	v.mu.Unlock()
+	e.once.Do(func() { e.val = build(v) })
+	return e.val.(T)
 }
+
+// Event numbers: Events and EventsWhere yield each event with its number;
+// the methods below take and give numbers, so that a checker keeps a
+// reference to an event without copying it out of a compact history.
+
+// Event returns event number n: a pointer into History.Events or, for a
+// compact history, a copy of its own (callers may keep it).
+func (v *View) Event(n int32) *history.Event {
+	if h := v.x.h; len(h.Events) > 0 || h.Table == nil {
+		return &h.Events[n]
+	}
+	return v.x.h.EventAt(int(n))
+}
+
+// Head returns the fields of event n that checkers filter on, without
+// copying the rest of it.
+func (v *View) Head(n int32) history.EventHead { return v.x.head(n) }
+
+// AboutN returns the numbers of the publish and process events about
+// aggregate, in time order.
+func (v *View) AboutN(aggregate string) []int32 { return v.x.byAggr[aggregate] }
+
+// HandlingsN returns the numbers of the process events of a message id, in
+// time order.
+func (v *View) HandlingsN(messageID string) []int32 { return v.x.handlings[messageID] }
+
+// PublishesN returns the numbers of the publish events of a message id, in
+// time order.
+func (v *View) PublishesN(messageID string) []int32 { return v.x.publishes[messageID] }
+
+// HandledMessages returns the ids of every message handled at least once,
+// sorted.
+func (v *View) HandledMessages() []string {
+	ids := make([]string, 0, len(v.x.handlings))
+	for id := range v.x.handlings {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// SpanEvent returns the number of the event with span id (the last one, if
+// recorded twice).
+func (v *View) SpanEvent(span history.SpanID) (int32, bool) { return v.x.span.event(span) }

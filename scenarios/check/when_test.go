@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 func unfired() history.Fault {
@@ -16,11 +16,11 @@ func unfired() history.Fault {
 func TestNeverFiredStep_MakesAPassInconclusive_NamingTheStep(t *testing.T) {
 	h := synth.New(synth.Config{Seed: 2, Inquiries: 6}).History
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
-	if v := Evaluate(h, Ticketflow...); v.Outcome != OutcomePass {
+	if v := Evaluate(h); v.Outcome != OutcomePass {
 		t.Fatalf("before: %s: %s", v.Outcome, v.Reason)
 	}
 	h.Faults = append(h.Faults, unfired())
-	v := Evaluate(h, Ticketflow...)
+	v := Evaluate(h)
 	if v.Outcome != OutcomeInconclusive || v.ExitCode != ExitInconclusive ||
 		!strings.Contains(v.Reason, "broker-down (when sla handled TicketQualified ≥5)") {
 		t.Fatalf("verdict %s (%d): %s", v.Outcome, v.ExitCode, v.Reason)
@@ -30,12 +30,12 @@ func TestNeverFiredStep_MakesAPassInconclusive_NamingTheStep(t *testing.T) {
 func TestNeverFiredStep_MakesAControlInconclusive_NotFailed(t *testing.T) {
 	h := synth.New(synth.Config{Seed: 2, Inquiries: 6}).History
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
-	h.Meta.Control, h.Meta.Expect.Violated = true, []string{"TF2"}
-	if v := Evaluate(h, Ticketflow...); v.Outcome != OutcomeFail {
+	h.Meta.Control, h.Meta.Expect.Violated = true, []string{"TF9"}
+	if v := Evaluate(h); v.Outcome != OutcomeFail {
 		t.Fatalf("control without its violation: %s: %s", v.Outcome, v.Reason)
 	}
 	h.Faults = append(h.Faults, unfired())
-	if v := Evaluate(h, Ticketflow...); v.Outcome != OutcomeInconclusive || !strings.Contains(v.Reason, "broker-down") {
+	if v := Evaluate(h); v.Outcome != OutcomeInconclusive || !strings.Contains(v.Reason, "broker-down") {
 		t.Fatalf("verdict %s: %s", v.Outcome, v.Reason)
 	}
 }
@@ -43,9 +43,9 @@ func TestNeverFiredStep_MakesAControlInconclusive_NotFailed(t *testing.T) {
 func TestNeverFiredStep_DoesNotHideAnUnexpectedViolation(t *testing.T) {
 	h := synth.New(synth.Config{Seed: 3, Inquiries: 6}).History
 	h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
-	h.Snapshot.Inquiries = h.Snapshot.Inquiries[1:] // lose one accepted inquiry
+	orphan(t, h) // break TF9
 	h.Faults = append(h.Faults, unfired())
-	if v := Evaluate(h, Ticketflow...); v.Outcome != OutcomeFail {
+	if v := Evaluate(h); v.Outcome != OutcomeFail {
 		t.Fatalf("verdict %s: %s", v.Outcome, v.Reason)
 	}
 }

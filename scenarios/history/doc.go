@@ -7,15 +7,17 @@
 //
 //	Meta        what the run was: scenario, seed, protections, expectation,
 //	            evidence requirements, limits, base time
-//	Workload    every submitted inquiry (id, language, e-mail, 2xx or not)
-//	Commands    every desk action (qualify, assign, block, unblock, resolve)
+//	Workload    every request the system's workload and end-to-end probes
+//	            made, as generic records (kind, subject id, 2xx or not,
+//	            trace, the system's attributes)
 //	Events      every span: publish / create (outbox write) / process / command,
 //	            flattened; each field maps 1:1 to a span attribute of
 //	            tracing/otelamqp (EventAttributes)
 //	Faults      the fault timeline as executed (planned offset, the event a
 //	            keyed step waited for and whether it never came, start, heal, errors)
-//	Snapshot    the databases at quiescence: inquiries, tickets, SLA records,
-//	            inbox messages, alerts, dead letters, and the broker's
+//	Snapshot    the system's own snapshot of its databases at quiescence
+//	            (System: its type in memory, JSON on disk), the dead
+//	            letters, and the broker's
 //	            holdings: what each queue still held (ready, unacked, dead-
 //	            lettered), its consumers and prefetch, the held message ids
 //	Counters    what the runner observed outside the spans (Toxiproxy bytes,

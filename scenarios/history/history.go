@@ -5,20 +5,19 @@ import (
 )
 
 // SchemaVersion is the version of the serialized history (run.json + events.jsonl).
-// Bump it on any change that an older reader would misread.
-const SchemaVersion = 1
+// Bump it on any change that an older reader would misread (2: the
+// workload as generic records, the system's own snapshot under "system").
+const SchemaVersion = 2
 
 // History is everything the checkers need to decide a run: what the scenario
 // expected, what the workload asked for, every publish and handling span, the
 // faults as executed, the services' databases at quiescence and the counters
 // the runner observed. It is plain data: no methods reach the network.
 type History struct {
-	Meta     Meta         `json:"meta"`
-	Workload []Submission `json:"workload"`
-	Commands []Command    `json:"commands,omitempty"`
-	// Records are the system's workload and probe requests (a system
-	// plugged in through sut.System.Workload).
-	Records []Record `json:"records,omitempty"`
+	Meta Meta `json:"meta"`
+	// Records are what the system's workload and end-to-end probes asked
+	// of it (sut.System.Workload, Probe), in the order they were made.
+	Records []Record `json:"workload"`
 	// Events are the spans of the run, ordered by Start. They are stored in a
 	// separate JSON-lines file (events.jsonl) so that a million spans stream.
 	Events []Event `json:"-"`
@@ -121,30 +120,6 @@ func (l Limits) ClockToleranceOrDefault() time.Duration {
 		return 2 * time.Second
 	}
 	return time.Duration(l.ClockTolerance)
-}
-
-// Submission is one inquiry the workload submitted (POST /inquiries/submit).
-type Submission struct {
-	InquiryID string    `json:"inquiryId"`
-	At        time.Time `json:"at"`
-	Language  string    `json:"language"` // language of the generated text, e.g. "en", "pl"
-	Email     string    `json:"email"`
-	// Accepted is true when the service answered 2xx: the lab then holds it to
-	// the inquiry. A failed or timed-out submission has an unknown outcome.
-	Accepted bool    `json:"accepted"`
-	Status   int     `json:"status,omitempty"` // HTTP status, 0 when none arrived
-	TraceID  TraceID `json:"traceId,omitzero"`
-}
-
-// Command is one desk action the workload issued after a ticket existed.
-type Command struct {
-	Kind     string            `json:"kind"` // qualify | assign | block | unblock | resolve
-	TicketID string            `json:"ticketId"`
-	At       time.Time         `json:"at"`
-	Accepted bool              `json:"accepted"`
-	Status   int               `json:"status,omitempty"`
-	Params   map[string]string `json:"params,omitempty"` // e.g. type, severity, agent, reason
-	TraceID  TraceID           `json:"traceId,omitzero"`
 }
 
 // Event kinds. They follow messaging.operation.type where one applies.
@@ -310,102 +285,17 @@ type Fault struct {
 // Applied reports whether the fault was injected without error.
 func (f Fault) Applied() bool { return !f.Started.IsZero() && f.Error == "" }
 
-// Snapshot holds the services' databases at quiescence.
+// Snapshot holds what the run left behind at quiescence: the system's own
+// snapshot of its services' databases, the dead letters and the broker's
+// holdings.
 type Snapshot struct {
 	At          time.Time    `json:"at"`
-	Inquiries   []Inquiry    `json:"inquiries"`
-	Tickets     []Ticket     `json:"tickets"`
-	Reminders   []Reminder   `json:"reminders"`   // SLA DeadlineReminders
-	Messages    []Message    `json:"messages"`    // Communication inbox
-	Alerts      []Alert      `json:"alerts"`      // Communication alerts
 	DeadLetters []DeadLetter `json:"deadLetters"` // every dead-letter queue, drained at the end
 	// System is the system's own snapshot (sut.System.Snapshot); zero
 	// when the system keeps none or it was not taken.
 	System SystemSnapshot `json:"system,omitzero"`
 	// Holdings is what the broker still held at the end; nil when not recorded.
 	Holdings *Holdings `json:"holdings,omitempty"`
-}
-
-// Inquiry is a row of the Inquiries service.
-type Inquiry struct {
-	ID        string    `json:"id"`
-	Status    string    `json:"status"`
-	TicketID  string    `json:"ticketId,omitempty"`
-	Email     string    `json:"email"`
-	Language  string    `json:"language,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
-}
-
-// Ticket is a row of the Tickets service.
-type Ticket struct {
-	ID          string     `json:"id"`
-	Status      string     `json:"status"` // WaitingForScheduledAction | BeforeQualification | Qualified | Blocked | Resolved
-	Version     int64      `json:"version"`
-	Type        string     `json:"type,omitempty"`     // Incident | Question
-	Severity    string     `json:"severity,omitempty"` // Low | Medium | High | Critical
-	Email       string     `json:"email"`
-	Language    string     `json:"language,omitempty"` // detected language code
-	Translation string     `json:"translation,omitempty"`
-	AssignedTo  string     `json:"assignedTo,omitempty"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	Deadline    *time.Time `json:"deadline,omitempty"`
-	Resolution  string     `json:"resolution,omitempty"`
-}
-
-// Reminder is a row of the SLA service's DeadlineReminders.
-type Reminder struct {
-	TicketID         string     `json:"ticketId"`
-	ServiceType      string     `json:"serviceType"` // IncidentTicket | QuestionTicket
-	LastKnownVersion int64      `json:"lastKnownVersion"`
-	UserToRemind     string     `json:"userToRemind,omitempty"`
-	Deadline         *time.Time `json:"deadline,omitempty"`
-	FirstAt          *time.Time `json:"firstAt,omitempty"`
-	SecondAt         *time.Time `json:"secondAt,omitempty"`
-	FinalAt          *time.Time `json:"finalAt,omitempty"`
-	FirstSent        bool       `json:"firstSent,omitempty"`
-	SecondSent       bool       `json:"secondSent,omitempty"`
-	FinalSent        bool       `json:"finalSent,omitempty"`
-	Completed        bool       `json:"completed,omitempty"`
-	// AnchorAt is the instant the reminder schedule is measured from, when the
-	// service stores it; zero means the ticket's CreatedAt.
-	AnchorAt time.Time `json:"anchorAt,omitzero"`
-	// Paused is the total time the ticket was blocked: a block pauses the SLA
-	// clock, pushing the deadline and the reminders back.
-	Paused Duration `json:"paused,omitempty"`
-}
-
-// Message kinds in the Communication inbox.
-const (
-	MessageClosure  = "closure"  // "inquiry closed" to the customer
-	MessageReminder = "reminder" // reminder #1, #2, final to the agent
-	MessageBreach   = "breach"   // "SLA not met" to the agent
-	MessageOther    = "other"
-)
-
-// Message is a row of the Communication inbox.
-type Message struct {
-	ID        string    `json:"id"`
-	Kind      string    `json:"kind"`
-	Reminder  int       `json:"reminder,omitempty"` // 1, 2 or 3 (final) for reminders
-	TicketID  string    `json:"ticketId,omitempty"`
-	Key       string    `json:"key,omitempty"` // idempotency key, when the service stores one
-	Recipient string    `json:"recipient,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
-}
-
-// Alert types as the original stores them.
-const (
-	AlertIncident = "Incydent"
-	AlertSLA      = "SLA"
-)
-
-// Alert is a row of the Communication alerts.
-type Alert struct {
-	ID        string    `json:"id"`
-	Type      string    `json:"type"`
-	TicketID  string    `json:"ticketId,omitempty"`
-	Key       string    `json:"key,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
 }
 
 // DeadLetter is one message found in a dead-letter queue (or the services'

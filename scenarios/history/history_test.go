@@ -6,13 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 	"github.com/ticketflow-lab/tflab/tracing/otelamqp"
 )
 
@@ -218,22 +219,27 @@ func TestStreamingLoadsMatchEncodingJSON(t *testing.T) {
 		t.Fatalf("LoadHeader:\n%+v\nencoding/json:\n%+v", *got, want)
 	}
 	// Equal strings and command parameters are shared, not copies.
-	if a, b := got.Workload[0].InquiryID, got.Snapshot.Inquiries[0].ID; a != b || unsafe.StringData(a) != unsafe.StringData(b) {
-		t.Errorf("submission and inquiry ids %q and %q are not one string", a, b)
+	first := got.Records[0]
+	i := slices.IndexFunc(got.Records, func(r history.Record) bool { return r.Kind != first.Kind && r.ID == first.ID })
+	if i < 0 {
+		t.Fatal("no second record about the first record's subject")
+	}
+	if a, b := first.ID, got.Records[i].ID; a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Errorf("the ids %q and %q of two records are not one string", a, b)
 	}
 	shared := 0
-	for i := range got.Commands {
+	for i := range got.Records {
 		for j := range i {
-			a, b := got.Commands[i].Params, got.Commands[j].Params
+			a, b := got.Records[i].Attrs, got.Records[j].Attrs
 			if len(a) > 0 && reflect.DeepEqual(a, b) && reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() {
 				shared++
 			} else if len(a) > 0 && reflect.DeepEqual(a, b) {
-				t.Fatalf("commands %d and %d have equal parameters %v in two maps", j, i, a)
+				t.Fatalf("records %d and %d have equal attributes %v in two maps", j, i, a)
 			}
 		}
 	}
 	if shared == 0 {
-		t.Error("no two commands share their parameters: the test history has no equal ones")
+		t.Error("no two records share their attributes: the test history has no equal ones")
 	}
 	loaded, err := history.Load(dir)
 	if err != nil {

@@ -30,12 +30,24 @@ type Record struct {
 	Attrs map[string]string `json:"attrs,omitempty"`
 }
 
-// Count is one of the numbers that size a run in the journal and the
-// report, e.g. {"inquiries", 30}.
+// Count is one of the numbers a system sizes a run with in the journal and
+// the report, e.g. {Name: "slaRecords", Label: "SLA records", N: 30, Of:
+// CountSnapshot}.
 type Count struct {
-	Name string `json:"name"`
-	N    int    `json:"n"`
+	Name  string // the journal's key, lowerCamelCase
+	Label string // the report's column header ("" = Name)
+	N     int
+	// Of says what the count sizes: CountWorkload (what was asked) or
+	// CountSnapshot (what the system stored); it places the count among
+	// the lab's own (spans before the snapshot, dead letters last).
+	Of string
 }
+
+// What a Count sizes.
+const (
+	CountWorkload = "workload"
+	CountSnapshot = "snapshot"
+)
 
 // SystemSnapshot holds a system's own snapshot: the typed value its
 // snapshotter returned or a test built, or, in a loaded history, the JSON it
@@ -69,8 +81,9 @@ func (s *SystemSnapshot) UnmarshalJSON(b []byte) error {
 }
 
 // SnapshotAs returns the snapshot as a *T: the value held, or the JSON
-// decoded into a new T, which s then holds. It returns nil and no error
-// when s holds nothing.
+// decoded into a new T on every call (it never modifies s, so concurrent
+// readers are safe; check.SystemSnapshot decodes once per evaluation). It
+// returns nil and no error when s holds nothing.
 func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
 	if s.IsZero() {
 		return nil, nil
@@ -83,7 +96,6 @@ func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
 		if err := json.Unmarshal(v, t); err != nil {
 			return nil, fmt.Errorf("system snapshot: %w", err)
 		}
-		s.v = t
 		return t, nil
 	default:
 		return nil, fmt.Errorf("system snapshot: holds %T, want *%v", s.v, reflect.TypeFor[T]())

@@ -103,7 +103,7 @@ type tick struct {
 
 func newView(run Run) view {
 	h, v := run.History, run.Verdict
-	j := NewJournal(h, v)
+	j := NewJournal(h, v, run.Counts...)
 	vw := view{
 		Title: run.SuiteName(), Description: h.Meta.Description, Seed: h.Meta.Seed,
 		Unprotected: strings.Join(j.Unprotected, ", "), Verdict: v, Counts: j.Counts,
@@ -396,8 +396,8 @@ svg text { font-size: 11px; fill: #333; }
 
 <h2>Counts</h2>
 <table>
-<tr><th>submissions</th><th>accepted</th><th>commands</th><th>spans</th><th>publishes</th><th>handlings</th><th>inquiries</th><th>tickets</th><th>SLA records</th><th>messages</th><th>alerts</th><th>dead letters</th></tr>
-<tr><td>{{.Counts.Submissions}}</td><td>{{.Counts.Accepted}}</td><td>{{.Counts.Commands}}</td><td>{{.Counts.Spans}}</td><td>{{.Counts.Publishes}}</td><td>{{.Counts.Handlings}}</td><td>{{.Counts.Inquiries}}</td><td>{{.Counts.Tickets}}</td><td>{{.Counts.SLARecords}}</td><td>{{.Counts.Messages}}</td><td>{{.Counts.Alerts}}</td><td>{{.Counts.DeadLetters}}</td></tr>
+<tr>{{range .Counts}}<th>{{or .Label .Name}}</th>{{end}}</tr>
+<tr>{{range .Counts}}<td>{{.N}}</td>{{end}}</tr>
 </table>
 <table>
 <tr><th>counter</th><th>value</th></tr>

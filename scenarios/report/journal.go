@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -63,20 +64,92 @@ type TimelineEntry struct {
 	HealError  string            `json:"healError,omitempty"`
 }
 
-// Counts sizes the run.
-type Counts struct {
-	Submissions int `json:"submissions"`
-	Accepted    int `json:"accepted"`
-	Commands    int `json:"commands"`
-	Spans       int `json:"spans"`
-	Publishes   int `json:"publishes"`
-	Handlings   int `json:"handlings"`
-	Inquiries   int `json:"inquiries"`
-	Tickets     int `json:"tickets"`
-	SLARecords  int `json:"slaRecords"`
-	Messages    int `json:"messages"`
-	Alerts      int `json:"alerts"`
-	DeadLetters int `json:"deadLetters"`
+// Counts sizes the run: the system's workload counts, the lab's spans,
+// publishes and handlings, the system's snapshot counts, the dead letters.
+// It is written as one JSON object in that order.
+type Counts []history.Count
+
+// Lab count names.
+const (
+	CountSpans       = "spans"
+	CountPublishes   = "publishes"
+	CountHandlings   = "handlings"
+	CountDeadLetters = "deadLetters"
+)
+
+// NewCounts orders the system's counts around the lab's counts of h.
+func NewCounts(h *history.History, system []history.Count) Counts {
+	var pubs, procs int
+	for i := range h.Events {
+		switch h.Events[i].Kind {
+		case history.KindPublish:
+			pubs++
+		case history.KindProcess:
+			procs++
+		}
+	}
+	var out Counts
+	of := func(what string) {
+		for _, c := range system {
+			if c.Of == what {
+				out = append(out, c)
+			}
+		}
+	}
+	of(history.CountWorkload)
+	out = append(out, history.Count{Name: CountSpans, N: len(h.Events)}, history.Count{Name: CountPublishes, N: pubs},
+		history.Count{Name: CountHandlings, N: procs})
+	of(history.CountSnapshot)
+	return append(out, history.Count{Name: CountDeadLetters, Label: "dead letters", N: len(h.Snapshot.DeadLetters)})
+}
+
+// Get returns the count called name (0 when absent).
+func (cs Counts) Get(name string) int {
+	for _, c := range cs {
+		if c.Name == name {
+			return c.N
+		}
+	}
+	return 0
+}
+
+// MarshalJSON writes {"name": n, …} in order.
+func (cs Counts) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, c := range cs {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(c.Name)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%s:%d", k, c.N)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// UnmarshalJSON reads the object back in its order (labels are lost).
+func (cs *Counts) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil {
+		return err
+	}
+	*cs = nil
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		var n int
+		if err := dec.Decode(&n); err != nil {
+			return err
+		}
+		*cs = append(*cs, history.Count{Name: fmt.Sprint(tok), N: n})
+	}
+	return nil
 }
 
 // Kinds of verdict rows.
@@ -114,8 +187,9 @@ type Verdict struct {
 	Reason   string        `json:"reason"`
 }
 
-// NewJournal builds the journal of a judged history.
-func NewJournal(h *history.History, v check.Verdict) *Journal {
+// NewJournal builds the journal of a judged history; counts are the
+// system's (sut.System.Counts).
+func NewJournal(h *history.History, v check.Verdict, counts ...history.Count) *Journal {
 	j := &Journal{
 		SchemaVersion: JournalSchemaVersion,
 		Scenario: ScenarioInfo{Name: h.Meta.Scenario, Description: h.Meta.Description, Control: h.Meta.Control,
@@ -143,24 +217,7 @@ func NewJournal(h *history.History, v check.Verdict) *Journal {
 		}
 		j.Timeline = append(j.Timeline, e)
 	}
-	j.Counts = Counts{
-		Submissions: len(h.Workload), Commands: len(h.Commands), Spans: len(h.Events),
-		Inquiries: len(h.Snapshot.Inquiries), Tickets: len(h.Snapshot.Tickets), SLARecords: len(h.Snapshot.Reminders),
-		Messages: len(h.Snapshot.Messages), Alerts: len(h.Snapshot.Alerts), DeadLetters: len(h.Snapshot.DeadLetters),
-	}
-	for _, s := range h.Workload {
-		if s.Accepted {
-			j.Counts.Accepted++
-		}
-	}
-	for i := range h.Events {
-		switch h.Events[i].Kind {
-		case history.KindPublish:
-			j.Counts.Publishes++
-		case history.KindProcess:
-			j.Counts.Handlings++
-		}
-	}
+	j.Counts = NewCounts(h, counts)
 	probes := func(phase string) {
 		for _, p := range v.Probes {
 			if p.Phase == phase {

@@ -16,6 +16,8 @@ import (
 type Run struct {
 	History *history.History
 	Verdict check.Verdict
+	// Counts are the system's counts of the run (sut.System.Counts).
+	Counts []history.Count
 }
 
 // SuiteName names a run's test suite: the scenario, marked when it is the control.

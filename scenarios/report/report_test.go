@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/xml"
 	"flag"
+	tflab "github.com/ticketflow-lab/tflab/system/ticketflow/lab"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,7 +18,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 var (
@@ -61,10 +64,10 @@ func recipe() *history.History {
 			break
 		}
 	}
-	for _, m := range h.Snapshot.Messages {
-		if m.Kind == history.MessageClosure {
+	for _, m := range tf(h).Messages {
+		if m.Kind == tfhistory.MessageClosure {
 			m.ID = "closure-duplicate"
-			h.Snapshot.Messages = append(h.Snapshot.Messages, m)
+			tf(h).Messages = append(tf(h).Messages, m)
 			break
 		}
 	}
@@ -82,7 +85,7 @@ func loadRun(t *testing.T) Run {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Run{History: h, Verdict: check.Evaluate(h, check.Ticketflow...)}
+	return Run{History: h, Verdict: check.Evaluate(h, invariants.All...), Counts: tflab.Counts(h)}
 }
 
 // controlOf is the same history judged as the negative control expecting TF2.
@@ -97,7 +100,7 @@ func controlOf(t *testing.T) Run {
 	for s := range h.Meta.Protections["dedup"] {
 		h.Meta.Protections["dedup"][s] = false
 	}
-	return Run{History: h, Verdict: check.Evaluate(h, check.Ticketflow...)}
+	return Run{History: h, Verdict: check.Evaluate(h, invariants.All...), Counts: tflab.Counts(h)}
 }
 
 // deviatedOf is the committed history without its duplicated closure
@@ -109,8 +112,8 @@ func deviatedOf(t *testing.T) Run {
 		t.Fatal(err)
 	}
 	h.Meta.Scenario = "reset-during-consume-deviated"
-	h.Snapshot.Messages = slices.DeleteFunc(h.Snapshot.Messages, func(m history.Message) bool { return m.ID == "closure-duplicate" })
-	return Run{History: h, Verdict: check.Evaluate(h, check.Ticketflow...)}
+	tf(h).Messages = slices.DeleteFunc(tf(h).Messages, func(m tfhistory.Message) bool { return m.ID == "closure-duplicate" })
+	return Run{History: h, Verdict: check.Evaluate(h, invariants.All...), Counts: tflab.Counts(h)}
 }
 
 // notStartedOf is the committed scenario stopped by a failed probe before
@@ -127,7 +130,7 @@ func notStartedOf(t *testing.T) Run {
 		{Phase: history.ProbeBefore, Name: "services-healthy", OK: true, Detail: "ok", At: meta.Start, Took: history.Duration(15 * time.Millisecond)},
 		{Phase: history.ProbeBefore, Name: "end-to-end", Detail: "inquiry 4f0c did not become a ready ticket within 1ms: no ticket", At: meta.Start, Took: history.Duration(40 * time.Millisecond)},
 	}}
-	return Run{History: h, Verdict: check.Evaluate(h, check.Ticketflow...)}
+	return Run{History: h, Verdict: check.Evaluate(h, invariants.All...), Counts: tflab.Counts(h)}
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -172,7 +175,7 @@ func TestCommittedHistoryVerdict(t *testing.T) {
 func TestJournalGolden(t *testing.T) {
 	run := loadRun(t)
 	var b bytes.Buffer
-	if err := WriteJournal(&b, NewJournal(run.History, run.Verdict)); err != nil {
+	if err := WriteJournal(&b, NewJournal(run.History, run.Verdict, run.Counts...)); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "journal.json", b.Bytes())
@@ -183,7 +186,7 @@ func TestJournalGolden(t *testing.T) {
 	if j.Seed != 5 || len(j.Timeline) != 1 || j.Timeline[0].StartedAt == nil || time.Duration(*j.Timeline[0].StartedAt) != 310*time.Millisecond {
 		t.Errorf("journal round trip: %+v", j.Timeline)
 	}
-	if j.Verdict.ExitCode != 4 || len(j.Verdicts) != len(check.Invariants)+4 {
+	if j.Verdict.ExitCode != 4 || len(j.Verdicts) != len(check.All(invariants.All))+4 {
 		t.Errorf("journal verdicts %+v, %d rows", j.Verdict, len(j.Verdicts))
 	}
 	var rows []string
@@ -210,7 +213,7 @@ func TestJUnitGolden(t *testing.T) {
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Suites) != 4 || doc.Suites[0].Tests != len(check.Invariants)+4+1 || doc.Suites[3].Tests != len(check.Invariants)+2+1 {
+	if len(doc.Suites) != 4 || doc.Suites[0].Tests != len(check.All(invariants.All))+4+1 || doc.Suites[3].Tests != len(check.All(invariants.All))+2+1 {
 		t.Fatalf("suites %+v", doc.Suites)
 	}
 	// run: TF2 and the deviation; control: the deviation (listed, not
@@ -223,7 +226,7 @@ func TestJUnitGolden(t *testing.T) {
 	if !slices.Equal(got, []int{2, 1, 1, 1}) || doc.Failures != 5 {
 		t.Errorf("failures per suite %v (total %d), want [2 1 1 1] (5)", got, doc.Failures)
 	}
-	if doc.Suites[3].Skipped != len(check.Invariants) || doc.Suites[3].Errors != 1 {
+	if doc.Suites[3].Skipped != len(check.All(invariants.All)) || doc.Suites[3].Errors != 1 {
 		t.Errorf("not started: %d skipped, %d errors; want every invariant skipped and the efficacy an error", doc.Suites[3].Skipped, doc.Suites[3].Errors)
 	}
 	for _, want := range []string{"broke TF2 ExactlyOnceEffects", "violated as expected",
@@ -239,9 +242,9 @@ func TestJUnitInconclusiveIsAnError(t *testing.T) {
 	run := loadRun(t)
 	h := run.History
 	h.Meta.Evidence = []history.Requirement{{Counter: "dedup.skips", Op: ">", Value: 100}}
-	h.Snapshot.Messages = h.Snapshot.Messages[:len(h.Snapshot.Messages)-1] // drop the duplicate
-	h.Probes = nil                                                         // and the deviation
-	run.Verdict = check.Evaluate(h, check.Ticketflow...)
+	tf(h).Messages = tf(h).Messages[:len(tf(h).Messages)-1] // drop the duplicate
+	h.Probes = nil                                          // and the deviation
+	run.Verdict, run.Counts = check.Evaluate(h, invariants.All...), tflab.Counts(h)
 	if run.Verdict.Outcome != check.OutcomeInconclusive {
 		t.Fatalf("verdict %s: %s", run.Verdict.Outcome, run.Verdict.Reason)
 	}
@@ -367,8 +370,8 @@ func TestNeverFiredStepInJournalAndHTML(t *testing.T) {
 	h.Faults = append(h.Faults, history.Fault{Name: "broker-down", Type: "broker", Op: "stop",
 		PlannedAt: history.Duration(time.Second), When: "tickets published TicketResolved ≥2", NeverFired: true,
 		Error: "never fired: when tickets published TicketResolved ≥2"})
-	run.Verdict = check.Evaluate(h, check.Ticketflow...)
-	j := NewJournal(h, run.Verdict)
+	run.Verdict, run.Counts = check.Evaluate(h, invariants.All...), tflab.Counts(h)
+	j := NewJournal(h, run.Verdict, run.Counts...)
 	last := j.Timeline[len(j.Timeline)-1]
 	if !last.NeverFired || last.When != "tickets published TicketResolved ≥2" || last.StartedAt != nil {
 		t.Errorf("journal timeline entry %+v", last)
@@ -380,4 +383,13 @@ func TestNeverFiredStepInJournalAndHTML(t *testing.T) {
 	if !strings.Contains(b.String(), "≥1s when tickets published TicketResolved ≥2") {
 		t.Error("report.html does not show the step's when condition")
 	}
+}
+
+// tf returns h's Ticketflow snapshot, to break in place.
+func tf(h *history.History) *tfhistory.Snapshot {
+	s, err := tfhistory.Of(h)
+	if err != nil || s == nil {
+		panic("no Ticketflow snapshot in the history")
+	}
+	return s
 }

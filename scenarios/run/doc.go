@@ -28,8 +28,8 @@
 //	        management API's unacked counts) and every outbox relayed, three
 //	        polls in a row, or the scenario's settle time runs out
 //	steady state after (failures are recorded; check fails the run as
-//	        deviated); settle again after an end-to-end probe, whose inquiry
-//	        is still flowing; min-throughput, before or after, is judged from
+//	        deviated); settle again after an end-to-end probe, whose flow
+//	        is still running; min-throughput, before or after, is judged from
 //	        the method's spans once they are read, as an after-probe
 //	collect: databases (read-only) ─► dead letters (management API peek)
 //	         ─► holdings: what each queue still holds (ready and unacked,
@@ -71,9 +71,12 @@
 // becomes an event (kind publish, create, process, command or other), so
 // the trace checker sees whole flows. ReadSpanTable does the same into a
 // history.EventTable, which Verify judges. The snapshot is the system's:
-// Config.Snapshot (sut.System.Snapshot, e.g. ticketflow.ReadSnapshot) reads
-// each service database read-only after the settle; the runner adds the
-// dead letters and the broker's holdings.
+// Config.System.Snapshot (e.g. Ticketflow's lab.Snapshot) reads each service
+// database read-only after the settle into the system's own snapshot; the
+// runner adds the dead letters and the broker's holdings. The workload
+// (System.Workload) and the end-to-end probe (System.Probe) are the
+// system's too; the runner passes them the lab's endpoints and a seeded
+// rand and keeps their records.
 //
 // Verify re-judges a saved run offline from history.json and events.jsonl,
 // or from the span files alone (FromSpans, or a directory made by

@@ -15,11 +15,12 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
 )
 
-// writeReports writes journal.json, junit.xml and report.html.
-func writeReports(dir string, h *history.History, v check.Verdict) error {
-	run := report.Run{History: h, Verdict: v}
+// writeReports writes journal.json, junit.xml and report.html; counts are
+// the system's.
+func writeReports(dir string, h *history.History, v check.Verdict, counts []history.Count) error {
+	run := report.Run{History: h, Verdict: v, Counts: counts}
 	return errors.Join(
-		createFile(dir, JournalFile, func(w io.Writer) error { return report.WriteJournal(w, report.NewJournal(h, v)) }),
+		createFile(dir, JournalFile, func(w io.Writer) error { return report.WriteJournal(w, report.NewJournal(h, v, counts...)) }),
 		createFile(dir, JUnitFile, func(w io.Writer) error { return report.WriteJUnit(w, run) }),
 		createFile(dir, ReportFile, func(w io.Writer) error { return report.WriteHTML(w, run) }),
 	)
@@ -42,6 +43,8 @@ type VerifyOptions struct {
 type Verified struct {
 	History *history.History
 	Verdict check.Verdict
+	// Counts are the system's counts of the run.
+	Counts []history.Count
 	// Source says where the events came from: events.jsonl or the span files.
 	Source string
 	Spans  SpanStats
@@ -101,11 +104,14 @@ func Verify(dir string, opts VerifyOptions) (*Verified, error) {
 		sys = found
 	}
 	out.Verdict = check.Evaluate(h, sys.Vocabulary.Invariants...)
+	if sys.Counts != nil {
+		out.Counts = sys.Counts(h)
+	}
 	if opts.Write {
 		if h.Table != nil {
 			h.Events, h.Table = h.Table.Events(), nil
 		}
-		if err := writeReports(dir, h, out.Verdict); err != nil {
+		if err := writeReports(dir, h, out.Verdict, out.Counts); err != nil {
 			return nil, err
 		}
 	}

@@ -128,7 +128,17 @@ type Result struct {
 	Dir     string
 	History *history.History
 	Verdict check.Verdict
-	Spans   SpanStats
+	// Counts are the system's counts of the run (sut.System.Counts).
+	Counts []history.Count
+	Spans  SpanStats
+}
+
+// counts are the system's counts of h (none without a Counts).
+func (r *runner) counts(h *history.History) []history.Count {
+	if r.cfg.System.Counts == nil {
+		return nil
+	}
+	return r.cfg.System.Counts(h)
 }
 
 // runner is the state of one Run.
@@ -315,8 +325,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 	}
 	if slices.ContainsFunc(r.plan.SteadyState.After, func(p spec.Probe) bool { return p.Probe == ProbeEndToEnd }) {
-		// The probe's inquiry is still flowing (the link back to Inquiries,
-		// SLA): let it settle too before the snapshot.
+		// The probe's flow may still be running: let it settle too before
+		// the snapshot.
 		if err := r.awaitQuiescence(ctx, settle); err != nil {
 			r.log.Warn("Not quiescent after the probes", "err", err)
 		}
@@ -393,14 +403,15 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	h.Records = slices.Clone(r.records)
 	r.mu.Unlock()
 	v := check.Evaluate(h, r.cfg.System.Vocabulary.Invariants...)
+	counts := r.counts(h)
 	r.setPhase("writing the report")
-	if err := WriteRunFiles(cfg.Dir, h, v); err != nil {
+	if err := WriteRunFiles(cfg.Dir, h, v, counts...); err != nil {
 		return nil, err
 	}
 	r.log.Info("Run judged", "verdict", v.Outcome, "exit", v.ExitCode, "reason", v.Reason, "spans", len(events),
 		"torn_lines", spanStats.Torn, "bad_lines", spanStats.Bad)
 	r.setPhase("done: " + string(v.Outcome))
-	return &Result{Dir: cfg.Dir, History: h, Verdict: v, Spans: spanStats}, nil
+	return &Result{Dir: cfg.Dir, History: h, Verdict: v, Counts: counts, Spans: spanStats}, nil
 }
 
 // notStarted records a run whose steady state failed before the method: a
@@ -417,13 +428,14 @@ func (r *runner) notStarted(probes []history.Probe, failed history.Probe) (*Resu
 	h.Records = slices.Clone(r.records)
 	r.mu.Unlock()
 	v := check.Evaluate(h, r.cfg.System.Vocabulary.Invariants...)
+	counts := r.counts(h)
 	r.setPhase("writing the report")
-	if err := WriteRunFiles(r.cfg.Dir, h, v); err != nil {
+	if err := WriteRunFiles(r.cfg.Dir, h, v, counts...); err != nil {
 		return nil, err
 	}
 	r.log.Warn("Steady state not met before the method; the run did not start", "probe", failed.Name, "detail", failed.Detail)
 	r.setPhase("not started")
-	return &Result{Dir: r.cfg.Dir, History: h, Verdict: v}, fmt.Errorf("%w: %s: %s", ErrSteadyState, failed.Name, failed.Detail)
+	return &Result{Dir: r.cfg.Dir, History: h, Verdict: v, Counts: counts}, fmt.Errorf("%w: %s: %s", ErrSteadyState, failed.Name, failed.Detail)
 }
 
 // serviceSpecs gives each service its unprotect list from the plan and the
@@ -745,12 +757,13 @@ const (
 )
 
 // WriteRunFiles writes the history (history.json, events.jsonl), the
-// journal, the JUnit file and the HTML report into dir.
-func WriteRunFiles(dir string, h *history.History, v check.Verdict) error {
+// journal, the JUnit file and the HTML report into dir; counts are the
+// system's.
+func WriteRunFiles(dir string, h *history.History, v check.Verdict, counts ...history.Count) error {
 	if err := history.Save(dir, h); err != nil {
 		return err
 	}
-	return writeReports(dir, h, v)
+	return writeReports(dir, h, v, counts)
 }
 
 func createFile(dir, name string, write func(io.Writer) error) error {

@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -169,8 +170,8 @@ func TestReadSpanTableMatchesReadSpans(t *testing.T) {
 			}
 		}
 	}
-	want := check.Evaluate(&history.History{Events: events}, check.Ticketflow...)
-	got := check.Evaluate(&history.History{Table: table}, check.Ticketflow...)
+	want := check.Evaluate(&history.History{Events: events}, invariants.All...)
+	got := check.Evaluate(&history.History{Table: table}, invariants.All...)
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("verdict from the table:\n%+v\nfrom the events:\n%+v", got, want)
 	}

@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 	"log/slog"
 	"maps"
 	"slices"
@@ -13,8 +14,8 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // fakeEvents is an event stream the test drives: spans it sends, counters
@@ -176,7 +177,7 @@ func TestTimeline_WhenThatNeverFiresIsAbandonedAndTheRunInconclusive(t *testing.
 		h := synth.New(synth.Config{Seed: 2, Inquiries: 6}).History
 		h.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
 		h.Faults = tl.Faults()
-		v := check.Evaluate(h, check.Ticketflow...)
+		v := check.Evaluate(h, invariants.All...)
 		if v.Outcome != check.OutcomeInconclusive || v.ExitCode != check.ExitInconclusive ||
 			!strings.Contains(v.Reason, "broker-down (when sla handled TicketQualified ≥5)") ||
 			!strings.Contains(v.Reason, "after (when broker-down started)") {

@@ -11,12 +11,13 @@
 //
 //	name, description, tags, system, seed
 //	protections: {dedup: off, ordering: {sla: off}}
-//	workload:    {inquiries, rate, languages, …Share, think, settle}
+//	workload:    {settle, …the system's keys}  decoded by the system's
+//	              WorkloadType (Ticketflow: inquiries, rate, languages, …)
 //	steadyState: {before: [probe…], after: [probe…]}
 //	method:      [{name, at, jitter, duration, when?, type: network|outage|
 //	              partition|process|broker|inapp|message|cluster, …class fields}]
 //	rollbacks:   [{type, …}]         run once at the end, always
-//	invariants:  [TF1…, Q1]          default all
+//	invariants:  [TF1…, Q1]          the system's and the generic ones; default all
 //	evidence:    ["dedup.skips > 0"] required: no evidence → INCONCLUSIVE
 //	expect:      pass | {violated: [TF2]}
 //	control:     {unprotect: [dedup], method?, expect: {violated: [TF2]}, evidence?,

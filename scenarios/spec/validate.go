@@ -16,14 +16,12 @@ import (
 const (
 	DefaultSystem = "ticketflow"
 	DefaultSeed   = 1
-	DefaultRate   = 5.0
 	DefaultSettle = Duration(20 * time.Second)
 )
 
 var (
 	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	tagRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	langRE = regexp.MustCompile(`^[a-z]{2,3}$`)
 )
 
 func (s *Scenario) setDefaults() {

@@ -1,9 +1,6 @@
 package ticketflow
 
 import (
-	"context"
-
-	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/service"
@@ -13,6 +10,7 @@ import (
 	"github.com/ticketflow-lab/tflab/system/ticketflow/course"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/inquiries"
 	tflab "github.com/ticketflow-lab/tflab/system/ticketflow/lab"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/metrics/metricsvc"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/sla"
@@ -43,7 +41,8 @@ func System() sut.System {
 		},
 		Variants:         course.Variants(),
 		Queues:           queues,
-		Snapshot:         func(ctx context.Context, dbs []sut.DB) (any, error) { return ReadSnapshot(ctx, dbs) },
+		Snapshot:         tflab.Snapshot,
+		Counts:           tflab.Counts,
 		Workload:         tflab.Workload,
 		Probe:            tflab.Probe,
 		InspectionQueues: contracts.InspectionQueues,
@@ -59,7 +58,7 @@ func System() sut.System {
 func vocabulary() spec.Vocabulary {
 	v := spec.Vocabulary{
 		System:        Name,
-		Invariants:    check.Ticketflow,
+		Invariants:    invariants.All,
 		Workload:      workload.Type(),
 		Protections:   service.Protections,
 		InAppServices: []string{contracts.Inquiries.Name, contracts.Tickets.Name, contracts.SLA.Name, contracts.Communication.Name},

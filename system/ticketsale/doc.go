@@ -31,6 +31,11 @@
 // Variants gives them as the lab's toggles and profiles ("fixed", the
 // default, and "course").
 //
+// Its lab side lives in lab/: the crowd workload (lab/workload), the
+// end-to-end probe (lab/probe), the snapshot of every store
+// (lab/snapshot) and their adapters to the lab's plug-in interface (lab),
+// which System wires in.
+//
 // Known gap L12 (the payments replica never learns complete) is fixed in
 // fixed mode by the event order:updated {id, version, status}, which orders
 // publishes when a payment completes an order (toggle paymentGuards).

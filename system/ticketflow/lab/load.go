@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -46,7 +47,7 @@ func Workload(ctx context.Context, cfg spec.WorkloadConfig, env sut.LoadEnv) ([]
 	if res == nil {
 		return nil, err
 	}
-	return Records(res.Submissions, res.Commands), err
+	return tfhistory.Records(res.Submissions, res.Commands), err
 }
 
 func progressLine(p workload.Progress) string {
@@ -69,7 +70,7 @@ func Probe(ctx context.Context, env sut.LoadEnv, timeout time.Duration) ([]histo
 	if res == nil {
 		return nil, err
 	}
-	recs := Records(res.Submissions, res.Commands)
+	recs := tfhistory.Records(res.Submissions, res.Commands)
 	if err != nil {
 		return recs, err
 	}

@@ -127,7 +127,8 @@ func Probe(ctx context.Context, env sut.LoadEnv, timeout time.Duration) ([]histo
 	return Records(res.Records), err
 }
 
-// Snapshot reads every store (snapshot.Read).
+// Snapshot reads every store (snapshot.Read) into a *snapshot.Snapshot,
+// the type the invariants ask for (check.SystemSnapshot[snapshot.Snapshot]).
 func Snapshot(ctx context.Context, dbs []sut.DB) (any, error) {
 	s, err := snapshot.Read(ctx, dbs)
 	return &s, err
@@ -154,24 +155,27 @@ func Counts(h *history.History) []history.Count {
 		}
 	}
 	out := []history.Count{
-		{Name: "listed", N: accepted[workload.KindTicketCreate]},
-		{Name: "ordered", N: accepted[workload.KindOrderPlace]},
-		{Name: "paid", N: accepted[workload.KindPayment]},
+		{Name: "listed", Label: "Tickets listed", N: accepted[workload.KindTicketCreate], Of: history.CountWorkload},
+		{Name: "ordered", Label: "Orders placed", N: accepted[workload.KindOrderPlace], Of: history.CountWorkload},
+		{Name: "paid", Label: "Payments", N: accepted[workload.KindPayment], Of: history.CountWorkload},
 	}
 	s, err := history.SnapshotAs[snapshot.Snapshot](&h.Snapshot.System)
-	if s == nil || err != nil {
+	if err != nil || s == nil {
 		return out
 	}
 	status := map[common.OrderStatus]int{}
 	for _, o := range s.Orders {
 		status[o.Status]++
 	}
+	stored := func(name, label string, n int) history.Count {
+		return history.Count{Name: name, Label: label, N: n, Of: history.CountSnapshot}
+	}
 	return append(out,
-		history.Count{Name: "tickets", N: len(s.Tickets)},
-		history.Count{Name: "orders", N: len(s.Orders)},
-		history.Count{Name: "complete", N: status[common.OrderComplete]},
-		history.Count{Name: "cancelled", N: status[common.OrderCancelled]},
-		history.Count{Name: "charges", N: len(s.Charges)},
-		history.Count{Name: "jobs", N: len(s.Jobs)},
+		stored("tickets", "Tickets", len(s.Tickets)),
+		stored("orders", "Orders", len(s.Orders)),
+		stored("complete", "Complete", status[common.OrderComplete]),
+		stored("cancelled", "Cancelled", status[common.OrderCancelled]),
+		stored("charges", "Charges", len(s.Charges)),
+		stored("jobs", "Expiration jobs", len(s.Jobs)),
 	)
 }

@@ -2,6 +2,7 @@ package lab_test
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -62,15 +63,22 @@ func TestRecordsAndCounts(t *testing.T) {
 	snap := snapshot.Snapshot{Tickets: []snapshot.Ticket{{ID: "t-1"}},
 		Orders:  []snapshot.Order{{ID: "o-1", Status: common.OrderComplete}, {ID: "o-2", Status: common.OrderCancelled}},
 		Charges: []snapshot.Charge{{ID: "ch-1"}, {ID: "ch-2"}}}
-	h := &history.History{Records: recs, Snapshot: history.Snapshot{System: history.NewSystemSnapshot(&snap)}}
-	got := map[string]int{}
-	for _, c := range lab.Counts(h) {
-		got[c.Name] = c.N
-	}
 	want := map[string]int{"listed": 1, "ordered": 1, "paid": 0, "tickets": 1, "orders": 2, "complete": 1, "cancelled": 1, "charges": 2, "jobs": 0}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("count %s = %d, want %d (all %v)", k, got[k], v, got)
+	// In memory (as the runner holds it) and loaded from JSON (as verify does).
+	raw, _ := json.Marshal(history.Snapshot{System: history.NewSystemSnapshot(&snap)})
+	var loaded history.Snapshot
+	if err := json.Unmarshal(raw, &loaded); err != nil {
+		t.Fatal(err)
+	}
+	for name, s := range map[string]history.Snapshot{"held": {System: history.NewSystemSnapshot(&snap)}, "loaded": loaded} {
+		got := map[string]int{}
+		for _, c := range lab.Counts(&history.History{Records: recs, Snapshot: s}) {
+			got[c.Name] = c.N
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: count %s = %d, want %d (all %v)", name, k, got[k], v, got)
+			}
 		}
 	}
 }

@@ -13,11 +13,11 @@
 //	   ▼              (resolution), and a seed for the lifecycle's own source
 //	RunPlan(ctx, cfg, plan)
 //	   ├─ submission i at start + i/Rate (MaxInFlight lifecycles at once)
-//	   │    POST /inquiries/submit ─▶ id (= ticket id)     history.Submission
+//	   │    POST /inquiries/submit ─▶ id (= ticket id)     tfhistory.Submission
 //	   │    GET  /tickets/{id} until it exists and is not
 //	   │         WaitingForScheduledAction (translated)    ≤ TicketTimeout
 //	   │    POST /tickets/{id}/qualify {ticketType, severityLevel}
-//	   │    POST /tickets/{id}/assign/{agent}               history.Command
+//	   │    POST /tickets/{id}/assign/{agent}               tfhistory.Command
 //	   │    POST /tickets/{id}/block/{reason}, …/unblock/{reason}
 //	   │    POST /tickets/{id}/resolve/{resolution}
 //	   ├─ settle: GET /tickets, /inquiries, /anonymous-users/messages until

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -44,12 +45,12 @@ type Outcome struct {
 // history's own types (history.History.Workload and .Commands), ready to be
 // stored with the run's spans and snapshot.
 type Result struct {
-	Start       time.Time            `json:"start"`
-	End         time.Time            `json:"end"`
-	Outcomes    []Outcome            `json:"outcomes"`
-	Submissions []history.Submission `json:"submissions"` // in submission order, attempted ones only
-	Commands    []history.Command    `json:"commands"`    // in the order they were sent
-	Summary     Summary              `json:"summary"`
+	Start       time.Time              `json:"start"`
+	End         time.Time              `json:"end"`
+	Outcomes    []Outcome              `json:"outcomes"`
+	Submissions []tfhistory.Submission `json:"submissions"` // in submission order, attempted ones only
+	Commands    []tfhistory.Command    `json:"commands"`    // in the order they were sent
+	Summary     Summary                `json:"summary"`
 }
 
 // Progress is a live view of a run, passed to Config.Progress.
@@ -116,10 +117,10 @@ type runner struct {
 	agents []string
 	start  time.Time
 
-	outcomes []Outcome            // slot i belongs to lifecycle i until wg.Wait
-	subs     []history.Submission // likewise; Status -1 = never attempted
+	outcomes []Outcome              // slot i belongs to lifecycle i until wg.Wait
+	subs     []tfhistory.Submission // likewise; Status -1 = never attempted
 	mu       sync.Mutex
-	cmds     []history.Command
+	cmds     []tfhistory.Command
 
 	submitted, accepted, ticketed, resolved, failed, inFlight atomic.Int64
 	phase                                                     atomic.Value
@@ -130,7 +131,7 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	r.start = time.Now()
 	r.phase.Store("running")
 	r.outcomes = make([]Outcome, len(r.plan))
-	r.subs = make([]history.Submission, len(r.plan))
+	r.subs = make([]tfhistory.Submission, len(r.plan))
 	for i := range r.plan {
 		r.outcomes[i].Plan = r.plan[i]
 		r.subs[i].Status = -1
@@ -188,7 +189,7 @@ submit:
 		}
 	}
 	res.Commands = r.cmds
-	slices.SortStableFunc(res.Commands, func(a, b history.Command) int { return a.At.Compare(b.At) })
+	slices.SortStableFunc(res.Commands, func(a, b tfhistory.Command) int { return a.At.Compare(b.At) })
 	sw.apply(res.Outcomes)
 	res.Summary = summarize(res, r.cfg, sweepErrs)
 	log.Debug("Workload finished", "accepted", res.Summary.Accepted, "resolved", res.Summary.Resolved, "duration", res.Summary.Duration)
@@ -327,7 +328,7 @@ func (l *life) submit(ctx context.Context) (string, error) {
 	rep := l.r.c.do(ctx, http.MethodPost, l.r.c.ep.Inquiries+"/inquiries/submit",
 		submitRequest{Name: p.Name, Email: p.Email, Title: p.Title, Description: p.Description, Category: p.Category}, trace, span)
 	sub := &l.r.subs[p.Seq]
-	*sub = history.Submission{At: o.SubmittedAt, Language: p.Language, Email: p.Email, Accepted: rep.ok(), Status: rep.Status, TraceID: trace}
+	*sub = tfhistory.Submission{At: o.SubmittedAt, Language: p.Language, Email: p.Email, Accepted: rep.ok(), Status: rep.Status, TraceID: trace}
 	if !rep.ok() {
 		return "", fmt.Errorf("submit: %w", rep.error())
 	}
@@ -387,7 +388,7 @@ func (l *life) command(ctx context.Context, kind, id string, params map[string]s
 		trace, span := l.trace()
 		at := time.Now()
 		rep = l.r.c.do(ctx, http.MethodPost, url, body, trace, span)
-		l.r.record(history.Command{Kind: kind, TicketID: id, At: at, Accepted: rep.ok(), Status: rep.Status, Params: params, TraceID: trace})
+		l.r.record(tfhistory.Command{Kind: kind, TicketID: id, At: at, Accepted: rep.ok(), Status: rep.Status, Params: params, TraceID: trace})
 		if rep.ok() {
 			if kind == "resolve" {
 				l.o.ResolvedAt = time.Now()
@@ -412,7 +413,7 @@ func (l *life) command(ctx context.Context, kind, id string, params map[string]s
 	return done
 }
 
-func (r *runner) record(c history.Command) {
+func (r *runner) record(c tfhistory.Command) {
 	r.mu.Lock()
 	r.cmds = append(r.cmds, c)
 	r.mu.Unlock()

@@ -3,6 +3,7 @@ package workload
 import (
 	"context"
 	"errors"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -14,7 +15,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/workload/fakedesk"
 )
@@ -171,7 +171,7 @@ func TestRunTakesEveryInquiryThroughItsLifecycle(t *testing.T) {
 	if len(res.Submissions) != 30 {
 		t.Fatalf("%d submissions", len(res.Submissions))
 	}
-	ids := map[string]history.Submission{}
+	ids := map[string]tfhistory.Submission{}
 	for _, sub := range res.Submissions {
 		if !sub.Accepted || sub.Status != 200 || sub.InquiryID == "" || sub.TraceID.IsZero() || sub.Email == "" || sub.Language == "" {
 			t.Fatalf("submission %+v", sub)

@@ -178,12 +178,14 @@ func (r *runner) record(rec Record, rep client.Reply, err error) Record {
 	case err != nil:
 		rec.Outcome, rec.Message = OutcomeUnknown, err.Error()
 		r.unknown.Add(1)
+		r.opt.Log.Warn("Request outcome unknown", "kind", rec.Kind, "ticket", rec.Ticket, "order", rec.Order, "err", err)
 	case rep.OK():
 		rec.Outcome = OutcomeAccepted
 		r.accepted.Add(1)
 	case rep.Status >= 500:
 		rec.Outcome = OutcomeUnknown
 		r.unknown.Add(1)
+		r.opt.Log.Warn("Request answered 5xx", "kind", rec.Kind, "ticket", rec.Ticket, "order", rec.Order, "status", rep.Status, "message", rep.Message)
 	default:
 		rec.Outcome = OutcomeRejected
 		r.rejected.Add(1)

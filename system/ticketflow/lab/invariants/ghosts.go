@@ -1,4 +1,4 @@
-package check
+package invariants
 
 import (
 	"fmt"
@@ -33,12 +33,12 @@ func checkNoGhostEvents(inv Invariant, x *index) Result {
 		r.Status, r.Reason = Inconclusive, "no spans were recorded"
 		return r
 	}
-	for _, e := range x.h.EventsWhere(isPublish) {
+	for _, e := range x.v.EventsWhere(func(h *history.EventHead) bool { return h.Kind == history.KindPublish }) {
 		if !e.BusinessPublish() || e.Confirm == history.ConfirmNack || neverSent(e) {
 			continue
 		}
 		r.Checked++
-		if p, ok := x.span.event(e.ParentID); ok {
+		if p, ok := x.v.SpanEvent(e.ParentID); ok {
 			if parent := x.ev(p); parent.RolledBack() {
 				if faultAnnouncement(e, parent) {
 					continue
@@ -91,7 +91,7 @@ func neverSent(e *history.Event) bool { return e.Error != "" && e.Confirm == "" 
 func (x *index) ghost(e *history.Event, why string) Violation {
 	msgs := []string{e.MessageID}
 	traces := []string{e.TraceID.String()}
-	for _, n := range x.handlings[e.MessageID] { // who acted on it
+	for _, n := range x.v.HandlingsN(e.MessageID) { // who acted on it
 		traces = appendUnique(traces, x.head(n).TraceID.String())
 	}
 	subject := fmt.Sprintf("%s %s", e.MessageType, e.MessageID)

@@ -1,33 +1,36 @@
-package check
+package invariants_test
 
 import (
 	"fmt"
+	. "github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // dropClosure removes the closure message of ticket id from the inbox.
 func dropClosure(t *testing.T, h *history.History, id string) {
 	t.Helper()
-	i := slices.IndexFunc(h.Snapshot.Messages, func(m history.Message) bool {
-		return m.Kind == history.MessageClosure && m.TicketID == id
+	i := slices.IndexFunc(tf(h).Messages, func(m tfhistory.Message) bool {
+		return m.Kind == tfhistory.MessageClosure && m.TicketID == id
 	})
 	if i < 0 {
 		t.Fatalf("no closure message for %s", id)
 	}
-	h.Snapshot.Messages = slices.Delete(h.Snapshot.Messages, i, i+1)
+	tf(h).Messages = slices.Delete(tf(h).Messages, i, i+1)
 }
 
 // unqualifiedBySLA removes what SLA did for ticket id and returns the
 // TicketQualified publish it never handled.
 func unqualifiedBySLA(t *testing.T, h *history.History, id string) history.Event {
 	t.Helper()
-	h.Snapshot.Reminders = slices.DeleteFunc(h.Snapshot.Reminders, func(r history.Reminder) bool { return r.TicketID == id })
+	tf(h).Reminders = slices.DeleteFunc(tf(h).Reminders, func(r tfhistory.Reminder) bool { return r.TicketID == id })
 	h.Events = slices.DeleteFunc(h.Events, func(e history.Event) bool {
 		return e.AggregateID == id && (e.Service == "sla" || e.MessageType == "DeadlinesCalculated")
 	})
@@ -93,7 +96,7 @@ func TestQuiescence(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(t, res)
 			}
-			v := Evaluate(res.History, Ticketflow...)
+			v := Evaluate(res.History, invariants.All...)
 			r := result(t, v, "TF10")
 			if r.Status != tc.want || !strings.Contains(r.Evidence(), tc.evidence) {
 				t.Fatalf("TF10 = %s %q; want %s containing %q", r.Status, r.Evidence(), tc.want, tc.evidence)
@@ -128,7 +131,7 @@ func TestStuckIsNotLost(t *testing.T) {
 		held = append(held, unqualifiedBySLA(t, h, f.InquiryID))
 	}
 	synth.Hold(h, "sla-queue", 1, end.Add(-74*time.Second), held...)
-	v := Evaluate(h, Ticketflow...)
+	v := Evaluate(h, invariants.All...)
 
 	for _, id := range []string{"TF2", "TF6"} {
 		r := result(t, v, id)
@@ -217,7 +220,7 @@ func TestMissingEffectClassified(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			res := sixFlows(t)
 			tc.edit(t, res)
-			r := result(t, Evaluate(res.History, Ticketflow...), "TF2")
+			r := result(t, Evaluate(res.History, invariants.All...), "TF2")
 			if r.Status != tc.want || !slices.Equal(categories(r.Violations), tc.cats) {
 				t.Fatalf("TF2 = %s %v; want %s %v", r.Status, r.Violations, tc.want, tc.cats)
 			}
@@ -246,16 +249,16 @@ func TestOneDefectOneFinding(t *testing.T) {
 		}
 		e := find(t, h, history.KindProcess, "communication", "TicketResolved", f.InquiryID)
 		again(h, e, 20*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupOff })
-		i := slices.IndexFunc(h.Snapshot.Messages, func(m history.Message) bool { return m.TicketID == f.InquiryID })
-		m := h.Snapshot.Messages[i]
+		i := slices.IndexFunc(tf(h).Messages, func(m tfhistory.Message) bool { return m.TicketID == f.InquiryID })
+		m := tf(h).Messages[i]
 		m.ID += "-second"
-		h.Snapshot.Messages = append(h.Snapshot.Messages, m)
+		tf(h).Messages = append(tf(h).Messages, m)
 		dups++
 	}
 	if dups != 17 {
 		t.Fatalf("%d resolved tickets, want 17", dups)
 	}
-	r := result(t, Evaluate(h, Ticketflow...), "TF2")
+	r := result(t, Evaluate(h, invariants.All...), "TF2")
 	if r.Status != Violated || len(r.Violations) != dups {
 		t.Fatalf("TF2 = %s with %d findings, want %d: %v", r.Status, len(r.Violations), dups, r.Violations)
 	}
@@ -276,9 +279,9 @@ func TestOneDefectOneFindingTF1TF6(t *testing.T) {
 	t.Run("NoLostInquiry – an unsubmitted inquiry with its ticket – one finding", func(t *testing.T) {
 		res := sixFlows(t)
 		h := res.History
-		h.Snapshot.Inquiries = append(h.Snapshot.Inquiries, history.Inquiry{ID: "foreign", TicketID: "foreign", Status: "New"})
-		h.Snapshot.Tickets = append(h.Snapshot.Tickets, history.Ticket{ID: "foreign", Status: "BeforeQualification"})
-		r := result(t, Evaluate(h, Ticketflow...), "TF1")
+		tf(h).Inquiries = append(tf(h).Inquiries, tfhistory.Inquiry{ID: "foreign", TicketID: "foreign", Status: "New"})
+		tf(h).Tickets = append(tf(h).Tickets, tfhistory.Ticket{ID: "foreign", Status: "BeforeQualification"})
+		r := result(t, Evaluate(h, invariants.All...), "TF1")
 		if r.Status != Violated || len(r.Violations) != 1 {
 			t.Fatalf("TF1 = %s %v; want one finding", r.Status, r.Violations)
 		}
@@ -290,8 +293,8 @@ func TestOneDefectOneFindingTF1TF6(t *testing.T) {
 		res := sixFlows(t)
 		h := res.History
 		id := res.Flows[1].InquiryID
-		h.Snapshot.Tickets = slices.DeleteFunc(h.Snapshot.Tickets, func(tk history.Ticket) bool { return tk.ID == id })
-		r := result(t, Evaluate(h, Ticketflow...), "TF6")
+		tf(h).Tickets = slices.DeleteFunc(tf(h).Tickets, func(tk tfhistory.Ticket) bool { return tk.ID == id })
+		r := result(t, Evaluate(h, invariants.All...), "TF6")
 		if r.Status != Violated || len(r.Violations) != 1 {
 			t.Fatalf("TF6 = %s %v; want one finding", r.Status, r.Violations)
 		}

@@ -1,7 +1,8 @@
-package check
+package invariants
 
 import (
 	"fmt"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"sort"
 	"strings"
 
@@ -37,7 +38,7 @@ func checkExactlyOnceEffects(inv Invariant, x *index) Result {
 		x.reminderMessages(&r)
 		x.breachAlerts(&r)
 	}
-	r.Notes = ns.list()
+	r.Notes = ns.List()
 	return finish(r)
 }
 
@@ -99,16 +100,12 @@ func (x *index) effectKeys(r *Result) {
 // duplicatedDeliveries counts repeated handlings of one message id by one
 // service, split redelivered vs not (RabbitTestTool's nuance).
 func (x *index) duplicatedDeliveries(ns *notes) {
-	ids := make([]string, 0, len(x.handlings))
-	for id, hs := range x.handlings {
-		if len(hs) > 1 {
-			ids = append(ids, id)
+	for _, id := range x.v.HandledMessages() {
+		if len(x.v.HandlingsN(id)) < 2 {
+			continue
 		}
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
 		seen := map[string]bool{}
-		for _, n := range x.handlings[id] {
+		for _, n := range x.v.HandlingsN(id) {
 			e := x.ev(n)
 			if !seen[e.Service] {
 				seen[e.Service] = true
@@ -118,21 +115,21 @@ func (x *index) duplicatedDeliveries(ns *notes) {
 			if e.Redelivered {
 				c = DuplicatedDeliveryRedelivered
 			}
-			ns.add(c, e.Service+" "+id, e.TraceID.String())
+			ns.Add(c, e.Service+" "+id, e.TraceID.String())
 		}
 	}
 }
 
 func (x *index) closureMessages(r *Result, ns *notes) {
-	per := map[string][]*history.Message{}
-	for i := range x.h.Snapshot.Messages {
-		m := &x.h.Snapshot.Messages[i]
-		if m.Kind == history.MessageClosure {
+	per := map[string][]*tfhistory.Message{}
+	for i := range x.snap.Messages {
+		m := &x.snap.Messages[i]
+		if m.Kind == tfhistory.MessageClosure {
 			per[m.TicketID] = append(per[m.TicketID], m)
 		}
 	}
-	for i := range x.h.Snapshot.Tickets {
-		t := &x.h.Snapshot.Tickets[i]
+	for i := range x.snap.Tickets {
+		t := &x.snap.Tickets[i]
 		ms := per[t.ID]
 		delete(per, t.ID)
 		if t.Status != "Resolved" && len(ms) == 0 {
@@ -149,13 +146,13 @@ func (x *index) closureMessages(r *Result, ns *notes) {
 
 func (x *index) incidentAlerts(r *Result, ns *notes) {
 	per := map[string]int{}
-	for _, a := range x.h.Snapshot.Alerts {
-		if a.Type == history.AlertIncident {
+	for _, a := range x.snap.Alerts {
+		if a.Type == tfhistory.AlertIncident {
 			per[a.TicketID]++
 		}
 	}
-	for i := range x.h.Snapshot.Tickets {
-		t := &x.h.Snapshot.Tickets[i]
+	for i := range x.snap.Tickets {
+		t := &x.snap.Tickets[i]
 		if t.Type != "Incident" {
 			if per[t.ID] > 0 {
 				msgs, traces := x.related(t.ID, "IncidentCreated")
@@ -170,8 +167,8 @@ func (x *index) incidentAlerts(r *Result, ns *notes) {
 }
 
 func (x *index) deadlines(r *Result, ns *notes) {
-	for i := range x.h.Snapshot.Tickets {
-		t := &x.h.Snapshot.Tickets[i]
+	for i := range x.snap.Tickets {
+		t := &x.snap.Tickets[i]
 		if t.Type == "" { // never qualified: no deadline is due
 			if n := len(x.reminders[t.ID]); n > 0 {
 				msgs, traces := x.related(t.ID, "TicketQualified", "DeadlinesCalculated")
@@ -187,7 +184,7 @@ func (x *index) deadlines(r *Result, ns *notes) {
 		// (aggregate version) when an unblock shifts the deadline.
 		ids := map[int64][]string{}
 		var revisions []int64
-		for _, n := range x.byAggr[t.ID] {
+		for _, n := range x.v.AboutN(t.ID) {
 			if x.head(n).MessageType != "DeadlinesCalculated" {
 				continue
 			}
@@ -217,10 +214,10 @@ func (x *index) reminderMessages(r *Result) {
 		ticket string
 		n      int
 	}
-	count := map[key][]*history.Message{}
-	for i := range x.h.Snapshot.Messages {
-		m := &x.h.Snapshot.Messages[i]
-		if m.Kind == history.MessageReminder {
+	count := map[key][]*tfhistory.Message{}
+	for i := range x.snap.Messages {
+		m := &x.snap.Messages[i]
+		if m.Kind == tfhistory.MessageReminder {
 			k := key{m.TicketID, m.Reminder}
 			count[k] = append(count[k], m)
 		}
@@ -242,7 +239,7 @@ func (x *index) reminderMessages(r *Result) {
 				Detail: fmt.Sprintf("reminder #%d sent %d times (inbox rows %v)", k.n, len(ms), messageIDs(ms))})
 		}
 	}
-	for _, rec := range x.h.Snapshot.Reminders {
+	for _, rec := range x.snap.Reminders {
 		for n, sent := range []bool{rec.FirstSent, rec.SecondSent, rec.FinalSent} {
 			if sent && len(count[key{rec.TicketID, n + 1}]) == 0 {
 				r.Checked++
@@ -255,8 +252,8 @@ func (x *index) reminderMessages(r *Result) {
 
 func (x *index) breachAlerts(r *Result) {
 	per := map[string]int{}
-	for _, a := range x.h.Snapshot.Alerts {
-		if a.Type == history.AlertSLA && a.Key != "" {
+	for _, a := range x.snap.Alerts {
+		if a.Type == tfhistory.AlertSLA && a.Key != "" {
 			per[a.Key]++
 		}
 	}
@@ -276,7 +273,7 @@ func (x *index) exactlyOne(r *Result, ns *notes, n int, what, ticket, causeType,
 	case n == 1:
 	case n == 0:
 		if id, ok := x.deadLettered(ticket, causeType, consumer); ok {
-			ns.add(Accounted, causeType+" "+id, "")
+			ns.Add(Accounted, causeType+" "+id, "")
 			return
 		}
 		msgs, traces := x.related(ticket, causeType)
@@ -317,7 +314,7 @@ func effectOf(key string) (effect, ticket string) {
 	return "", ""
 }
 
-func messageIDs(ms []*history.Message) []string {
+func messageIDs(ms []*tfhistory.Message) []string {
 	ids := make([]string, len(ms))
 	for i, m := range ms {
 		ids[i] = m.ID

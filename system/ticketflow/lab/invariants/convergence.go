@@ -1,7 +1,8 @@
-package check
+package invariants
 
 import (
 	"fmt"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"strings"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -18,8 +19,8 @@ func checkConvergence(inv Invariant, x *index) Result {
 		return r
 	}
 	var accounted notes
-	for i := range x.h.Snapshot.Tickets {
-		t := &x.h.Snapshot.Tickets[i]
+	for i := range x.snap.Tickets {
+		t := &x.snap.Tickets[i]
 		r.Checked++
 		var diff []string
 		var types []string
@@ -27,7 +28,7 @@ func checkConvergence(inv Invariant, x *index) Result {
 			switch {
 			case q.TicketID == "":
 				if id, ok := x.deadLettered(t.ID, "TicketCreated", "inquiries"); ok {
-					accounted.add(Accounted, "TicketCreated "+id, "")
+					accounted.Add(Accounted, "TicketCreated "+id, "")
 				} else {
 					diff = append(diff, "inquiry is not linked to its ticket")
 					types = append(types, "TicketCreated")
@@ -47,7 +48,7 @@ func checkConvergence(inv Invariant, x *index) Result {
 				types = append(types, "DeadlinesCalculated")
 			case t.Type != "":
 				if id, ok := x.deadLettered(t.ID, "TicketQualified", "sla"); ok {
-					accounted.add(Accounted, "TicketQualified "+id, "")
+					accounted.Add(Accounted, "TicketQualified "+id, "")
 				} else {
 					diff = append(diff, fmt.Sprintf("ticket is qualified (%s) but SLA never heard of it", t.Type))
 					types = append(types, "TicketQualified")
@@ -60,7 +61,7 @@ func checkConvergence(inv Invariant, x *index) Result {
 				Detail: strings.Join(diff, "; "), MessageIDs: msgs, TraceIDs: traces})
 		}
 	}
-	for _, q := range x.h.Snapshot.Inquiries {
+	for _, q := range x.snap.Inquiries {
 		if q.TicketID != "" && x.ticket[q.TicketID] == nil {
 			msgs, traces := x.related(q.ID, "TicketCreated")
 			// Subject is the missing ticket: SLA's records for it are the same defect.
@@ -75,15 +76,15 @@ func checkConvergence(inv Invariant, x *index) Result {
 				Detail: fmt.Sprintf("SLA has %d record(s) for a ticket Tickets does not have", len(recs)), MessageIDs: msgs, TraceIDs: traces})
 		}
 	}
-	r.Notes = accounted.list()
+	r.Notes = accounted.List()
 	return finish(r)
 }
 
-func (x *index) compareSLA(t *history.Ticket, rec *history.Reminder, diff []string, types *[]string, accounted *notes) []string {
+func (x *index) compareSLA(t *tfhistory.Ticket, rec *tfhistory.Reminder, diff []string, types *[]string, accounted *notes) []string {
 	switch {
 	case rec.Deadline != nil && t.Deadline == nil:
 		if id, ok := x.deadLettered(t.ID, "DeadlinesCalculated", "tickets"); ok {
-			accounted.add(Accounted, "DeadlinesCalculated "+id, "")
+			accounted.Add(Accounted, "DeadlinesCalculated "+id, "")
 		} else {
 			diff = append(diff, "SLA computed a deadline that Tickets never stored")
 			*types = append(*types, "DeadlinesCalculated")
@@ -97,7 +98,7 @@ func (x *index) compareSLA(t *history.Ticket, rec *history.Reminder, diff []stri
 	// The last version Tickets published of the events SLA consumes.
 	var last int64
 	var lastType string
-	for _, n := range x.byAggr[t.ID] {
+	for _, n := range x.v.AboutN(t.ID) {
 		if h := x.head(n); h.Kind != history.KindPublish || !contains(slaTicketEvents, h.MessageType) {
 			continue // as the test below: BusinessPublish needs a publish
 		}
@@ -105,7 +106,7 @@ func (x *index) compareSLA(t *history.Ticket, rec *history.Reminder, diff []stri
 		if !e.BusinessPublish() || !contains(slaTicketEvents, e.MessageType) || e.Confirm == history.ConfirmNack {
 			continue
 		}
-		if p, ok := x.span.event(e.ParentID); ok && x.ev(p).RolledBack() {
+		if p, ok := x.v.SpanEvent(e.ParentID); ok && x.ev(p).RolledBack() {
 			continue // a ghost: TF7's business
 		}
 		if e.AggregateVersion > last {
@@ -114,7 +115,7 @@ func (x *index) compareSLA(t *history.Ticket, rec *history.Reminder, diff []stri
 	}
 	if last > 0 && rec.LastKnownVersion != last {
 		if id, ok := x.deadLettered(t.ID, lastType, "sla"); ok {
-			accounted.add(Accounted, lastType+" "+id, "")
+			accounted.Add(Accounted, lastType+" "+id, "")
 		} else {
 			diff = append(diff, fmt.Sprintf("SLA knows v%d, Tickets published up to v%d (%s)", rec.LastKnownVersion, last, lastType))
 			*types = append(*types, slaTicketEvents...)

@@ -1,7 +1,8 @@
-package check
+package invariants
 
 import (
 	"fmt"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"sort"
 	"strings"
 	"time"
@@ -148,12 +149,12 @@ func checkSLAOracle(inv Invariant, x *index) Result {
 		return r
 	}
 	qualified := 0
-	for _, t := range x.h.Snapshot.Tickets {
+	for _, t := range x.snap.Tickets {
 		if t.Type != "" {
 			qualified++
 		}
 	}
-	if len(x.h.Snapshot.Reminders) == 0 {
+	if len(x.snap.Reminders) == 0 {
 		if qualified > 0 {
 			r.Status, r.Reason = Inconclusive, fmt.Sprintf("%d tickets were qualified but the SLA snapshot is empty", qualified)
 		} else {
@@ -161,8 +162,8 @@ func checkSLAOracle(inv Invariant, x *index) Result {
 		}
 		return r
 	}
-	for i := range x.h.Snapshot.Reminders {
-		rec := &x.h.Snapshot.Reminders[i]
+	for i := range x.snap.Reminders {
+		rec := &x.snap.Reminders[i]
 		t, ok := x.ticket[rec.TicketID]
 		if !ok || t.Severity == "" {
 			continue // TF6 reports an SLA record without its ticket
@@ -212,13 +213,13 @@ func appendMismatch(wrong []string, what string, got *time.Time, want time.Time)
 // createdAtTruth checks the ticket's CreatedAt against the lab's clock: not
 // before the submission, not after the end of the Tickets handling that
 // created it (or the snapshot when no such span was recorded).
-func (x *index) createdAtTruth(t *history.Ticket) string {
+func (x *index) createdAtTruth(t *tfhistory.Ticket) string {
 	s, ok := x.submission[t.ID]
 	if !ok {
 		return ""
 	}
 	latest := x.h.Snapshot.At
-	for _, n := range x.byAggr[t.ID] {
+	for _, n := range x.v.AboutN(t.ID) {
 		if h := x.head(n); h.Kind != history.KindProcess || h.Service != "tickets" || h.MessageType != "InquirySubmitted" {
 			continue
 		}
@@ -241,7 +242,7 @@ func (x *index) createdAtTruth(t *history.Ticket) string {
 
 // everBlocked reports whether a block command for the ticket was accepted.
 func (x *index) everBlocked(ticket string) bool {
-	for _, c := range x.h.Commands {
+	for _, c := range x.cmds {
 		if c.TicketID == ticket && c.Kind == "block" && c.Accepted {
 			return true
 		}

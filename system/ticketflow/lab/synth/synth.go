@@ -24,6 +24,7 @@ package synth
 
 import (
 	"fmt"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -53,9 +54,13 @@ type Flow struct {
 	SubmitTrace history.TraceID
 }
 
-// Result is a generated history plus the flows it contains.
+// Result is a generated history plus the flows it contains. Snap is the
+// history's Ticketflow snapshot (History.Snapshot.System): a test breaks it
+// in place. History.Records hold the submissions first, in flow order, then
+// the desk commands.
 type Result struct {
 	History *history.History
+	Snap    *tfhistory.Snapshot
 	Flows   []Flow
 }
 
@@ -66,8 +71,11 @@ const (
 )
 
 type gen struct {
-	rng *rand.Rand
-	h   *history.History
+	rng  *rand.Rand
+	h    *history.History
+	snap *tfhistory.Snapshot
+	subs []tfhistory.Submission
+	cmds []tfhistory.Command
 }
 
 // New generates a clean history.
@@ -91,7 +99,8 @@ func New(cfg Config) Result {
 			Counters: map[string]float64{},
 		},
 	}
-	res := Result{History: g.h}
+	g.snap = &tfhistory.Snapshot{}
+	res := Result{History: g.h, Snap: g.snap}
 	for i := range cfg.Inquiries {
 		res.Flows = append(res.Flows, g.flow(i, cfg.Start.Add(time.Duration(i)*cfg.Gap)))
 	}
@@ -99,6 +108,8 @@ func New(cfg Config) Result {
 	g.h.Meta.End = end
 	g.h.Snapshot.At = end
 	g.h.Snapshot.Holdings = drained(end)
+	g.h.Snapshot.System = history.NewSystemSnapshot(g.snap)
+	g.h.Records = tfhistory.Records(g.subs, g.cmds)
 	slices.SortStableFunc(g.h.Events, func(a, b history.Event) int { return a.Start.Compare(b.Start) })
 	return res
 }
@@ -181,7 +192,6 @@ var vip = map[string]time.Duration{"Low": 30 * time.Minute, "Medium": 15 * time.
 var standard = map[string]time.Duration{"Low": 7 * 24 * time.Hour, "Medium": 3 * 24 * time.Hour, "High": 24 * time.Hour, "Critical": time.Hour}
 
 func (g *gen) flow(i int, at time.Time) Flow {
-	h := g.h
 	f := Flow{InquiryID: g.uuid(), Language: "en", Email: fmt.Sprintf("customer%d@example.com", i)}
 	if i%4 == 3 {
 		f.Language = "pl"
@@ -199,10 +209,10 @@ func (g *gen) flow(i int, at time.Time) Flow {
 	// Submission flow.
 	submit := g.command("inquiries", "POST /inquiries/submit", id, at)
 	f.SubmitTrace = submit.TraceID
-	h.Workload = append(h.Workload, history.Submission{
+	g.subs = append(g.subs, tfhistory.Submission{
 		InquiryID: id, At: at, Language: f.Language, Email: f.Email, Accepted: true, Status: 200, TraceID: submit.TraceID,
 	})
-	h.Snapshot.Inquiries = append(h.Snapshot.Inquiries, history.Inquiry{
+	g.snap.Inquiries = append(g.snap.Inquiries, tfhistory.Inquiry{
 		ID: id, Status: "New", TicketID: id, Email: f.Email, Language: f.Language, CreatedAt: at.Add(ms),
 	})
 	submitted := g.publish(submit, "inquiries", "InquirySubmitted", id, 0, at.Add(ms))
@@ -211,7 +221,7 @@ func (g *gen) flow(i int, at time.Time) Flow {
 	ticketCreated := g.publish(handled, "tickets", "TicketCreated", id, 1, created.Add(ms))
 	g.process(ticketCreated, "inquiries", created.Add(5*ms), history.OrderOff, "link:"+id)
 	version := int64(1)
-	t := history.Ticket{ID: id, Email: f.Email, Language: f.Language, CreatedAt: created, Status: "BeforeQualification"}
+	t := tfhistory.Ticket{ID: id, Email: f.Email, Language: f.Language, CreatedAt: created, Status: "BeforeQualification"}
 	if f.Language != "en" {
 		req := g.publish(submit, "inquiries", "RequestTranslationV2", id, 0, at.Add(2*ms))
 		tr := g.process(req, "translations", at.Add(20*ms), history.OrderOff)
@@ -224,7 +234,7 @@ func (g *gen) flow(i int, at time.Time) Flow {
 	// Qualify.
 	qAt := at.Add(200 * ms)
 	qualify := g.command("tickets", "POST /tickets/qualify", id, qAt)
-	g.h.Commands = append(g.h.Commands, history.Command{Kind: "qualify", TicketID: id, At: qAt, Accepted: true, Status: 200,
+	g.cmds = append(g.cmds, tfhistory.Command{Kind: "qualify", TicketID: id, At: qAt, Accepted: true, Status: 200,
 		Params: map[string]string{"type": f.Type, "severity": f.Severity}, TraceID: qualify.TraceID})
 	version++
 	qualified := g.publish(qualify, "tickets", "TicketQualified", id, version, qAt.Add(ms))
@@ -232,7 +242,7 @@ func (g *gen) flow(i int, at time.Time) Flow {
 	if f.Type == "Incident" {
 		alert := g.publish(qualify, "tickets", "IncidentCreated", id, version, qAt.Add(2*ms))
 		ah := g.process(alert, "communication", qAt.Add(8*ms), history.OrderOff, "incident:"+id)
-		h.Snapshot.Alerts = append(h.Snapshot.Alerts, history.Alert{ID: g.uuid(), Type: history.AlertIncident, TicketID: id,
+		g.snap.Alerts = append(g.snap.Alerts, tfhistory.Alert{ID: g.uuid(), Type: tfhistory.AlertIncident, TicketID: id,
 			Key: "incident:" + id, CreatedAt: ah.End})
 	}
 	slaQ := g.process(qualified, "sla", qAt.Add(10*ms), history.OrderApplied, "deadline:"+id)
@@ -241,7 +251,7 @@ func (g *gen) flow(i int, at time.Time) Flow {
 		durations = vip
 	}
 	deadline := created.Add(durations[f.Severity])
-	rem := history.Reminder{TicketID: id, ServiceType: f.Type + "Ticket", LastKnownVersion: version, Deadline: &deadline}
+	rem := tfhistory.Reminder{TicketID: id, ServiceType: f.Type + "Ticket", LastKnownVersion: version, Deadline: &deadline}
 	window := deadline.Sub(created)
 	first, second := created.Add(window/4), created.Add(window/2)
 	final := deadline.Add(-15 * time.Minute)
@@ -258,7 +268,7 @@ func (g *gen) flow(i int, at time.Time) Flow {
 		aAt := at.Add(400 * ms)
 		agent := []string{agentA, agentB}[i%2]
 		assign := g.command("tickets", "POST /tickets/assign", id, aAt)
-		g.h.Commands = append(g.h.Commands, history.Command{Kind: "assign", TicketID: id, At: aAt, Accepted: true, Status: 200,
+		g.cmds = append(g.cmds, tfhistory.Command{Kind: "assign", TicketID: id, At: aAt, Accepted: true, Status: 200,
 			Params: map[string]string{"agent": agent}, TraceID: assign.TraceID})
 		version++
 		assigned := g.publish(assign, "tickets", "AgentAssignedToTicket", id, version, aAt.Add(ms))
@@ -270,7 +280,7 @@ func (g *gen) flow(i int, at time.Time) Flow {
 	if f.Resolved {
 		rAt := at.Add(600 * ms)
 		resolve := g.command("tickets", "POST /tickets/resolve", id, rAt)
-		g.h.Commands = append(g.h.Commands, history.Command{Kind: "resolve", TicketID: id, At: rAt, Accepted: true, Status: 200,
+		g.cmds = append(g.cmds, tfhistory.Command{Kind: "resolve", TicketID: id, At: rAt, Accepted: true, Status: 200,
 			Params: map[string]string{"resolution": "done"}, TraceID: resolve.TraceID})
 		version++
 		resolved := g.publish(resolve, "tickets", "TicketResolved", id, version, rAt.Add(ms))
@@ -279,12 +289,12 @@ func (g *gen) flow(i int, at time.Time) Flow {
 		rem.LastKnownVersion = version
 		rem.Completed = true
 		t.Status, t.Resolution = "Resolved", "done"
-		h.Snapshot.Messages = append(h.Snapshot.Messages, history.Message{ID: g.uuid(), Kind: history.MessageClosure,
+		g.snap.Messages = append(g.snap.Messages, tfhistory.Message{ID: g.uuid(), Kind: tfhistory.MessageClosure,
 			TicketID: id, Key: "closure:" + id, Recipient: f.Email, CreatedAt: closure.End})
 	}
 	t.Version = version
-	h.Snapshot.Tickets = append(h.Snapshot.Tickets, t)
-	h.Snapshot.Reminders = append(h.Snapshot.Reminders, rem)
+	g.snap.Tickets = append(g.snap.Tickets, t)
+	g.snap.Reminders = append(g.snap.Reminders, rem)
 	return f
 }
 

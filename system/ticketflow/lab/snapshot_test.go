@@ -1,7 +1,8 @@
-package ticketflow
+package lab
 
 import (
 	"context"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,11 +22,11 @@ func TestMessageKeys(t *testing.T) {
 		key, kind, ticket string
 		n                 int
 	}{
-		{communication.ClosureKey("t-1"), history.MessageClosure, "t-1", 0},
-		{sla.ReminderKey("t-2", 3), history.MessageReminder, "t-2", 3},
-		{sla.BreachMessageKey("t-3", 1), history.MessageBreach, "t-3", 0},
-		{"reminder:t-4:x", history.MessageOther, "", 0},
-		{"", history.MessageOther, "", 0},
+		{communication.ClosureKey("t-1"), tfhistory.MessageClosure, "t-1", 0},
+		{sla.ReminderKey("t-2", 3), tfhistory.MessageReminder, "t-2", 3},
+		{sla.BreachMessageKey("t-3", 1), tfhistory.MessageBreach, "t-3", 0},
+		{"reminder:t-4:x", tfhistory.MessageOther, "", 0},
+		{"", tfhistory.MessageOther, "", 0},
 	} {
 		kind, ticket, n := messageKind(c.key)
 		if kind != c.kind || ticket != c.ticket || n != c.n {
@@ -96,7 +97,7 @@ func TestReadSnapshotFromTheServicesDatabases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Inquiries) != 1 || snap.Inquiries[0] != (history.Inquiry{ID: "t-1", Status: "Resolved", TicketID: "t-1",
+	if len(snap.Inquiries) != 1 || snap.Inquiries[0] != (tfhistory.Inquiry{ID: "t-1", Status: "Resolved", TicketID: "t-1",
 		Email: "ann@devmentors.io", Language: "pl", CreatedAt: created}) {
 		t.Errorf("inquiries %+v", snap.Inquiries)
 	}
@@ -124,11 +125,11 @@ func TestReadSnapshotFromTheServicesDatabases(t *testing.T) {
 		r.ServiceType != "IncidentTicket" || !r.AnchorAt.Equal(created) || r.Paused != history.Duration(10*time.Second) {
 		t.Errorf("reminder %+v", r)
 	}
-	if len(snap.Messages) != 2 || snap.Messages[0].Kind != history.MessageReminder || snap.Messages[0].Reminder != 1 ||
-		snap.Messages[1].Kind != history.MessageClosure || snap.Messages[1].TicketID != "t-1" || snap.Messages[1].Recipient != "ann@devmentors.io" {
+	if len(snap.Messages) != 2 || snap.Messages[0].Kind != tfhistory.MessageReminder || snap.Messages[0].Reminder != 1 ||
+		snap.Messages[1].Kind != tfhistory.MessageClosure || snap.Messages[1].TicketID != "t-1" || snap.Messages[1].Recipient != "ann@devmentors.io" {
 		t.Errorf("messages %+v", snap.Messages)
 	}
-	if len(snap.Alerts) != 1 || snap.Alerts[0].TicketID != "t-1" || snap.Alerts[0].Type != history.AlertIncident {
+	if len(snap.Alerts) != 1 || snap.Alerts[0].TicketID != "t-1" || snap.Alerts[0].Type != tfhistory.AlertIncident {
 		t.Errorf("alerts %+v", snap.Alerts)
 	}
 }

@@ -1,10 +1,11 @@
-package ticketflow
+package lab
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"os"
 	"sort"
 	"strconv"
@@ -21,8 +22,8 @@ import (
 // alerts. A service's rows are read from each of its instances' databases.
 // A database that does not exist, or lacks the service's table, contributes
 // nothing.
-func ReadSnapshot(ctx context.Context, dbs []sut.DB) (history.Snapshot, error) {
-	var snap history.Snapshot
+func ReadSnapshot(ctx context.Context, dbs []sut.DB) (*tfhistory.Snapshot, error) {
+	var snap tfhistory.Snapshot
 	var errs []error
 	for _, d := range dbs {
 		db, err := sut.OpenReadOnly(d.Path)
@@ -43,13 +44,16 @@ func ReadSnapshot(ctx context.Context, dbs []sut.DB) (history.Snapshot, error) {
 	sort.Slice(snap.Reminders, func(i, j int) bool { return snap.Reminders[i].TicketID < snap.Reminders[j].TicketID })
 	sort.SliceStable(snap.Messages, func(i, j int) bool { return snap.Messages[i].CreatedAt.Before(snap.Messages[j].CreatedAt) })
 	sort.SliceStable(snap.Alerts, func(i, j int) bool { return snap.Alerts[i].CreatedAt.Before(snap.Alerts[j].CreatedAt) })
-	return snap, errors.Join(errs...)
+	return &snap, errors.Join(errs...)
 }
 
-func readService(ctx context.Context, db *sql.DB, service string, snap *history.Snapshot) error {
+// Snapshot is ReadSnapshot as the system's snapshotter.
+func Snapshot(ctx context.Context, dbs []sut.DB) (any, error) { return ReadSnapshot(ctx, dbs) }
+
+func readService(ctx context.Context, db *sql.DB, service string, snap *tfhistory.Snapshot) error {
 	read := map[string]struct {
 		table string
-		fn    func(context.Context, *sql.DB, *history.Snapshot) error
+		fn    func(context.Context, *sql.DB, *tfhistory.Snapshot) error
 	}{
 		"inquiries":     {"inquiries", readInquiries},
 		"tickets":       {"tickets", readTickets},
@@ -82,14 +86,14 @@ func known(s string) string {
 	return s
 }
 
-func readInquiries(ctx context.Context, db *sql.DB, snap *history.Snapshot) error {
+func readInquiries(ctx context.Context, db *sql.DB, snap *tfhistory.Snapshot) error {
 	rows, err := db.QueryContext(ctx, `SELECT id, status, ticket_id, email, language_code, created_at FROM inquiries`)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var q history.Inquiry
+		var q tfhistory.Inquiry
 		var created string
 		if err := rows.Scan(&q.ID, &q.Status, &q.TicketID, &q.Email, &q.Language, &created); err != nil {
 			return err
@@ -102,7 +106,7 @@ func readInquiries(ctx context.Context, db *sql.DB, snap *history.Snapshot) erro
 	return rows.Err()
 }
 
-func readTickets(ctx context.Context, db *sql.DB, snap *history.Snapshot) error {
+func readTickets(ctx context.Context, db *sql.DB, snap *tfhistory.Snapshot) error {
 	rows, err := db.QueryContext(ctx, `SELECT id, status, version, type, severity, email, language_code,
 		translated_description, assigned_to, created_at, deadline_utc, resolution FROM tickets`)
 	if err != nil {
@@ -110,7 +114,7 @@ func readTickets(ctx context.Context, db *sql.DB, snap *history.Snapshot) error 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var t history.Ticket
+		var t tfhistory.Ticket
 		var created, deadline string
 		if err := rows.Scan(&t.ID, &t.Status, &t.Version, &t.Type, &t.Severity, &t.Email, &t.Language,
 			&t.Translation, &t.AssignedTo, &created, &deadline, &t.Resolution); err != nil {
@@ -151,7 +155,7 @@ func (q querier) QueryRow(ctx context.Context, query string, args ...any) *sql.R
 // readReminders decodes each SLA record with the SLA service's own store and
 // asks the record itself for its effective deadline and reminder times (the
 // stored times exclude blocked time).
-func readReminders(ctx context.Context, db *sql.DB, snap *history.Snapshot) error {
+func readReminders(ctx context.Context, db *sql.DB, snap *tfhistory.Snapshot) error {
 	rows, err := db.QueryContext(ctx, `SELECT ticket_id FROM sla_records ORDER BY ticket_id`)
 	if err != nil {
 		return err
@@ -176,7 +180,7 @@ func readReminders(ctx context.Context, db *sql.DB, snap *history.Snapshot) erro
 		if err != nil {
 			return err
 		}
-		r := history.Reminder{TicketID: rec.TicketID, ServiceType: known(string(rec.ServiceType)),
+		r := tfhistory.Reminder{TicketID: rec.TicketID, ServiceType: known(string(rec.ServiceType)),
 			LastKnownVersion: int64(rec.LastKnownVersion), UserToRemind: rec.AgentUserID,
 			FirstSent: !rec.ReminderSent[0].IsZero(), SecondSent: !rec.ReminderSent[1].IsZero(),
 			FinalSent: !rec.ReminderSent[2].IsZero(), Completed: rec.Completed,
@@ -195,13 +199,13 @@ func readReminders(ctx context.Context, db *sql.DB, snap *history.Snapshot) erro
 // kind, reminder number and ticket come from its idempotency key:
 // closure:<ticket>, reminder:<ticket>:<n>, breach-message:<ticket>:<n>; an
 // alert's ticket from incident:<ticket> or breach:<ticket>:<n>.
-func readCommunication(ctx context.Context, db *sql.DB, snap *history.Snapshot) error {
+func readCommunication(ctx context.Context, db *sql.DB, snap *tfhistory.Snapshot) error {
 	rows, err := db.QueryContext(ctx, `SELECT id, recipent_email, recipent_user_id, timestamp, idempotency_key FROM messages ORDER BY seq`)
 	if err != nil {
 		return err
 	}
 	for rows.Next() {
-		var m history.Message
+		var m tfhistory.Message
 		var email, user, ts string
 		if err := rows.Scan(&m.ID, &email, &user, &ts, &m.Key); err != nil {
 			rows.Close()
@@ -231,7 +235,7 @@ func readCommunication(ctx context.Context, db *sql.DB, snap *history.Snapshot) 
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var a history.Alert
+		var a tfhistory.Alert
 		var at string
 		if err := rows.Scan(&a.ID, &a.Type, &at, &a.Key); err != nil {
 			return err
@@ -250,7 +254,7 @@ func messageKind(key string) (kind, ticket string, reminder int) {
 	prefix, rest, _ := strings.Cut(key, ":")
 	switch prefix {
 	case "closure":
-		return history.MessageClosure, rest, 0
+		return tfhistory.MessageClosure, rest, 0
 	case "reminder", "breach-message":
 		i := strings.LastIndexByte(rest, ':')
 		if i < 0 {
@@ -261,11 +265,11 @@ func messageKind(key string) (kind, ticket string, reminder int) {
 			break
 		}
 		if prefix == "reminder" {
-			return history.MessageReminder, rest[:i], n
+			return tfhistory.MessageReminder, rest[:i], n
 		}
-		return history.MessageBreach, rest[:i], 0
+		return tfhistory.MessageBreach, rest[:i], 0
 	}
-	return history.MessageOther, "", 0
+	return tfhistory.MessageOther, "", 0
 }
 
 // alertTicket reads the ticket id out of an alert's idempotency key.

@@ -1,13 +1,16 @@
-package check
+package invariants_test
 
 import (
 	"errors"
+	. "github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 // Flows of synth.New with 6 inquiries (see synth.flow):
@@ -52,22 +55,22 @@ func again(h *history.History, e *history.Event, d time.Duration, edit func(*his
 	return &h.Events[len(h.Events)-1]
 }
 
-func ticketOf(t *testing.T, h *history.History, id string) *history.Ticket {
+func ticketOf(t *testing.T, h *history.History, id string) *tfhistory.Ticket {
 	t.Helper()
-	for i := range h.Snapshot.Tickets {
-		if h.Snapshot.Tickets[i].ID == id {
-			return &h.Snapshot.Tickets[i]
+	for i := range tf(h).Tickets {
+		if tf(h).Tickets[i].ID == id {
+			return &tf(h).Tickets[i]
 		}
 	}
 	t.Fatalf("no ticket %s", id)
 	return nil
 }
 
-func reminderOf(t *testing.T, h *history.History, id string) *history.Reminder {
+func reminderOf(t *testing.T, h *history.History, id string) *tfhistory.Reminder {
 	t.Helper()
-	for i := range h.Snapshot.Reminders {
-		if h.Snapshot.Reminders[i].TicketID == id {
-			return &h.Snapshot.Reminders[i]
+	for i := range tf(h).Reminders {
+		if tf(h).Reminders[i].TicketID == id {
+			return &tf(h).Reminders[i]
 		}
 	}
 	t.Fatalf("no SLA record for %s", id)
@@ -91,7 +94,7 @@ func runCases(t *testing.T, cases []invariantCase) {
 			if tc.mutate != nil {
 				tc.mutate(t, res)
 			}
-			v := Evaluate(res.History, Ticketflow...)
+			v := Evaluate(res.History, invariants.All...)
 			sameVerdictFromDisk(t, res.History, v)
 			r, ok := v.Result(tc.inv)
 			if !ok {
@@ -140,17 +143,17 @@ func TestNoLostInquiry(t *testing.T) {
 		{name: "NoLostInquiry – every accepted inquiry stored and ticketed – pass", inv: "TF1", want: Pass},
 		{name: "NoLostInquiry – accepted inquiry missing from the database – fail", inv: "TF1", want: Violated, cat: Lost,
 			mutate: func(t *testing.T, r synth.Result) {
-				r.History.Snapshot.Inquiries = r.History.Snapshot.Inquiries[1:]
+				tf(r.History).Inquiries = tf(r.History).Inquiries[1:]
 			}},
 		{name: "NoLostInquiry – stored inquiry never became a ticket – fail", inv: "TF1", want: Violated, cat: Lost,
 			mutate: func(t *testing.T, r synth.Result) {
-				r.History.Snapshot.Tickets = r.History.Snapshot.Tickets[1:]
+				tf(r.History).Tickets = tf(r.History).Tickets[1:]
 			}},
 		{name: "NoLostInquiry – ticket missing but InquirySubmitted dead-lettered and in the DLQ – pass", inv: "TF1", want: Pass, note: Accounted,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
 				id := r.Flows[0].InquiryID
-				h.Snapshot.Tickets = h.Snapshot.Tickets[1:]
+				tf(h).Tickets = tf(h).Tickets[1:]
 				e := find(t, h, history.KindProcess, "tickets", "InquirySubmitted", id)
 				e.Outcome = history.OutcomeDeadLettered
 				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "tickets",
@@ -158,14 +161,14 @@ func TestNoLostInquiry(t *testing.T) {
 			}},
 		{name: "NoLostInquiry – failed submission stored anyway – pass (recovered)", inv: "TF1", want: Pass, note: Recovered,
 			mutate: func(t *testing.T, r synth.Result) {
-				r.History.Workload[2].Accepted, r.History.Workload[2].Status = false, 503
+				r.History.Records[2].Accepted, r.History.Records[2].Status = false, 503
 			}},
 		{name: "NoLostInquiry – inquiry nobody submitted – fail", inv: "TF1", want: Violated, cat: Unexpected,
 			mutate: func(t *testing.T, r synth.Result) {
-				r.History.Snapshot.Inquiries = append(r.History.Snapshot.Inquiries, history.Inquiry{ID: "stranger", Status: "New"})
+				tf(r.History).Inquiries = append(tf(r.History).Inquiries, tfhistory.Inquiry{ID: "stranger", Status: "New"})
 			}},
 		{name: "NoLostInquiry – nothing submitted – inconclusive", inv: "TF1", want: Inconclusive,
-			mutate: func(t *testing.T, r synth.Result) { r.History.Workload = nil }},
+			mutate: func(t *testing.T, r synth.Result) { r.History.Records = nil }},
 	})
 }
 
@@ -175,10 +178,10 @@ func TestExactlyOnceEffects(t *testing.T) {
 		{name: "ExactlyOnceEffects – closure message written twice – fail", inv: "TF2", want: Violated, cat: DuplicatedEffect,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				for _, m := range h.Snapshot.Messages {
-					if m.Kind == history.MessageClosure {
+				for _, m := range tf(h).Messages {
+					if m.Kind == tfhistory.MessageClosure {
 						m.ID += "-dup"
-						h.Snapshot.Messages = append(h.Snapshot.Messages, m)
+						tf(h).Messages = append(tf(h).Messages, m)
 						return
 					}
 				}
@@ -187,7 +190,7 @@ func TestExactlyOnceEffects(t *testing.T) {
 		{name: "ExactlyOnceEffects – resolved ticket without closure message – fail", inv: "TF2", want: Violated, cat: Lost,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				h.Snapshot.Messages = h.Snapshot.Messages[1:]
+				tf(h).Messages = tf(h).Messages[1:]
 			}},
 		{name: "ExactlyOnceEffects – redelivery applied the effect again – fail", inv: "TF2", want: Violated, cat: DuplicatedEffect,
 			mutate: func(t *testing.T, r synth.Result) {
@@ -212,9 +215,9 @@ func TestExactlyOnceEffects(t *testing.T) {
 		{name: "ExactlyOnceEffects – incident alert stored twice – fail", inv: "TF2", want: Violated, cat: DuplicatedEffect,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				a := h.Snapshot.Alerts[0]
+				a := tf(h).Alerts[0]
 				a.ID += "-dup"
-				h.Snapshot.Alerts = append(h.Snapshot.Alerts, a)
+				tf(h).Alerts = append(tf(h).Alerts, a)
 			}},
 		{name: "ExactlyOnceEffects – deadline calculated twice under two message ids – fail", inv: "TF2", want: Violated, cat: DuplicatedEffect,
 			mutate: func(t *testing.T, r synth.Result) {
@@ -240,8 +243,8 @@ func TestExactlyOnceEffects(t *testing.T) {
 				id := r.Flows[1].InquiryID
 				reminderOf(t, h, id).FirstSent = true
 				for range 2 {
-					h.Snapshot.Messages = append(h.Snapshot.Messages, history.Message{ID: "r1-" + time.Now().String(),
-						Kind: history.MessageReminder, Reminder: 1, TicketID: id})
+					tf(h).Messages = append(tf(h).Messages, tfhistory.Message{ID: "r1-" + time.Now().String(),
+						Kind: tfhistory.MessageReminder, Reminder: 1, TicketID: id})
 				}
 			}},
 		{name: "ExactlyOnceEffects – reminder marked sent but not in the inbox – fail", inv: "TF2", want: Violated, cat: Lost,
@@ -252,7 +255,7 @@ func TestExactlyOnceEffects(t *testing.T) {
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
 				id := r.Flows[0].InquiryID
-				h.Snapshot.Messages = h.Snapshot.Messages[1:]
+				tf(h).Messages = tf(h).Messages[1:]
 				e := find(t, h, history.KindProcess, "communication", "TicketResolved", id)
 				e.Outcome = history.OutcomeDeadLettered
 				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "communication",
@@ -323,33 +326,33 @@ func TestOracleLiterals(t *testing.T) {
 	at := func(h, m, s int) time.Time { return time.Date(2026, 3, 1, h, m, s, 0, time.UTC) }
 	cases := []struct {
 		name, email, severity string
-		want                  Schedule
+		want                  invariants.Schedule
 	}{
 		// VIP Critical: 1 min window < 1 h → final at 90 %.
-		{"VIP critical", "ann@devmentors.io", "Critical", Schedule{at(10, 1, 0), at(10, 0, 15), at(10, 0, 30), at(10, 0, 54)}},
+		{"VIP critical", "ann@devmentors.io", "Critical", invariants.Schedule{at(10, 1, 0), at(10, 0, 15), at(10, 0, 30), at(10, 0, 54)}},
 		// VIP Low: 30 min window → 7.5, 15, 27 min.
-		{"VIP low", "ann@devmentors.io", "Low", Schedule{at(10, 30, 0), at(10, 7, 30), at(10, 15, 0), at(10, 27, 0)}},
+		{"VIP low", "ann@devmentors.io", "Low", invariants.Schedule{at(10, 30, 0), at(10, 7, 30), at(10, 15, 0), at(10, 27, 0)}},
 		// Standard Critical: exactly 1 h is not under an hour → deadline − 15 min.
-		{"standard critical", "bob@example.com", "Critical", Schedule{at(11, 0, 0), at(10, 15, 0), at(10, 30, 0), at(10, 45, 0)}},
+		{"standard critical", "bob@example.com", "Critical", invariants.Schedule{at(11, 0, 0), at(10, 15, 0), at(10, 30, 0), at(10, 45, 0)}},
 		// Standard Low: 7 days.
-		{"standard low", "bob@example.com", "Low", Schedule{
+		{"standard low", "bob@example.com", "Low", invariants.Schedule{
 			created.Add(7 * 24 * time.Hour), created.Add(42 * time.Hour), created.Add(84 * time.Hour),
 			created.Add(7*24*time.Hour - 15*time.Minute)}},
 		// The domain must match exactly: a subdomain is not the VIP customer.
-		{"subdomain is standard", "eve@mail.devmentors.io", "High", Schedule{
+		{"subdomain is standard", "eve@mail.devmentors.io", "High", invariants.Schedule{
 			created.Add(24 * time.Hour), created.Add(6 * time.Hour), created.Add(12 * time.Hour), created.Add(24*time.Hour - 15*time.Minute)}},
 	}
 	for _, tc := range cases {
-		got, ok := Oracle(created, time.Time{}, tc.email, tc.severity)
+		got, ok := invariants.Oracle(created, time.Time{}, tc.email, tc.severity)
 		if !ok || got != tc.want {
 			t.Errorf("%s: Oracle = %+v, %t; want %+v", tc.name, got, ok, tc.want)
 		}
 	}
-	if _, ok := Oracle(created, time.Time{}, "a@b.c", "Urgent"); ok {
+	if _, ok := invariants.Oracle(created, time.Time{}, "a@b.c", "Urgent"); ok {
 		t.Error("unknown severity accepted")
 	}
 	// An explicit anchor moves the reminders, not the deadline.
-	got, _ := Oracle(created, at(10, 0, 20), "ann@devmentors.io", "Critical")
+	got, _ := invariants.Oracle(created, at(10, 0, 20), "ann@devmentors.io", "Critical")
 	if got.Deadline != at(10, 1, 0) || got.First != at(10, 0, 30) || got.Final != at(10, 0, 56) {
 		t.Errorf("anchored schedule %+v", got)
 	}
@@ -393,7 +396,7 @@ func TestSLAOracle(t *testing.T) {
 					*p = &v
 				}
 				ticketOf(t, h, id).Deadline = rec.Deadline
-				h.Commands = append(h.Commands, history.Command{Kind: "block", TicketID: id, Accepted: true})
+				h.Records = append(h.Records, history.Record{Kind: "block", ID: id, Accepted: true})
 			}},
 		{name: "SLAOracle – SLA clock paused for a ticket never blocked – fail", inv: "TF5", want: Violated, cat: Mismatch,
 			mutate: func(t *testing.T, r synth.Result) {
@@ -405,7 +408,7 @@ func TestSLAOracle(t *testing.T) {
 				}
 			}},
 		{name: "SLAOracle – qualified tickets but no SLA snapshot – inconclusive", inv: "TF5", want: Inconclusive,
-			mutate: func(t *testing.T, r synth.Result) { r.History.Snapshot.Reminders = nil }},
+			mutate: func(t *testing.T, r synth.Result) { tf(r.History).Reminders = nil }},
 	})
 }
 
@@ -413,7 +416,7 @@ func TestConvergence(t *testing.T) {
 	runCases(t, []invariantCase{
 		{name: "CrossServiceConvergence – services agree – pass", inv: "TF6", want: Pass},
 		{name: "CrossServiceConvergence – inquiry never linked – fail", inv: "TF6", want: Violated, cat: Diverged,
-			mutate: func(t *testing.T, r synth.Result) { r.History.Snapshot.Inquiries[1].TicketID = "" }},
+			mutate: func(t *testing.T, r synth.Result) { tf(r.History).Inquiries[1].TicketID = "" }},
 		{name: "CrossServiceConvergence – Tickets never stored the SLA deadline – fail", inv: "TF6", want: Violated, cat: Diverged,
 			mutate: func(t *testing.T, r synth.Result) { ticketOf(t, r.History, r.Flows[1].InquiryID).Deadline = nil }},
 		{name: "CrossServiceConvergence – SLA behind the last published version – fail", inv: "TF6", want: Violated, cat: Diverged,
@@ -436,13 +439,13 @@ func TestConvergence(t *testing.T) {
 				h := r.History
 				id := r.Flows[1].InquiryID
 				ticketOf(t, h, id).Deadline = nil
-				kept := h.Snapshot.Reminders[:0]
-				for _, rec := range h.Snapshot.Reminders {
+				kept := tf(h).Reminders[:0]
+				for _, rec := range tf(h).Reminders {
 					if rec.TicketID != id {
 						kept = append(kept, rec)
 					}
 				}
-				h.Snapshot.Reminders = kept
+				tf(h).Reminders = kept
 			}},
 		{name: "CrossServiceConvergence – resolved ticket still open in SLA – fail", inv: "TF6", want: Violated, cat: Diverged,
 			mutate: func(t *testing.T, r synth.Result) { reminderOf(t, r.History, r.Flows[0].InquiryID).Completed = false }},
@@ -490,7 +493,7 @@ func TestNoGhostEvents(t *testing.T) {
 				again(h, p, 20*time.Millisecond, func(c *history.Event) {
 					c.Service, c.ParentID, c.PublishVia = "communication", e.SpanID, history.ViaDeadLetter
 				})
-				h.Snapshot.Messages = h.Snapshot.Messages[1:]
+				tf(h).Messages = tf(h).Messages[1:]
 				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "communication",
 					Queue: "communication-ticket-resolved-dlq", MessageID: e.MessageID, MessageType: "TicketResolved"})
 			}},
@@ -507,7 +510,7 @@ func TestNoGhostEvents(t *testing.T) {
 					c.Service, c.ParentID, c.MessageType, c.MessageID = "communication", e.SpanID, "Fault.TicketResolved", "fault-1"
 					c.Destination, c.SpanID[5] = "faults", c.SpanID[5]+1 // not the dead-letter copy's span id
 				})
-				h.Snapshot.Messages = h.Snapshot.Messages[1:]
+				tf(h).Messages = tf(h).Messages[1:]
 				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "communication",
 					Queue: "communication-ticket-resolved-dlq", MessageID: e.MessageID, MessageType: "TicketResolved"})
 			}},
@@ -530,13 +533,13 @@ func TestNoGhostEvents(t *testing.T) {
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
 				id := r.Flows[1].InquiryID
-				kept := h.Snapshot.Reminders[:0]
-				for _, rec := range h.Snapshot.Reminders {
+				kept := tf(h).Reminders[:0]
+				for _, rec := range tf(h).Reminders {
 					if rec.TicketID != id {
 						kept = append(kept, rec)
 					}
 				}
-				h.Snapshot.Reminders = kept
+				tf(h).Reminders = kept
 			}},
 	})
 }
@@ -615,10 +618,10 @@ func TestConnectedTraces(t *testing.T) {
 
 func TestVerdict(t *testing.T) {
 	dupClosure := func(h *history.History) {
-		for _, m := range h.Snapshot.Messages {
-			if m.Kind == history.MessageClosure {
+		for _, m := range tf(h).Messages {
+			if m.Kind == tfhistory.MessageClosure {
 				m.ID += "-dup"
-				h.Snapshot.Messages = append(h.Snapshot.Messages, m)
+				tf(h).Messages = append(tf(h).Messages, m)
 				return
 			}
 		}
@@ -671,19 +674,19 @@ func TestVerdict(t *testing.T) {
 		{"negative control ignores other violations – pass", func(h *history.History) {
 			h.Meta.Expect.Violated = []string{"TF2"}
 			dupClosure(h)
-			h.Snapshot.Inquiries[1].TicketID = "" // TF6 too
+			tf(h).Inquiries[1].TicketID = "" // TF6 too
 		}, OutcomePass, ExitPass, "TF2"},
 		{"selected invariant undecided – inconclusive", func(h *history.History) {
 			h.Meta.Invariants = []string{"TF5"}
-			h.Snapshot.Reminders = nil
+			tf(h).Reminders = nil
 		}, OutcomeInconclusive, ExitInconclusive, "could not decide: TF5"},
 		{"unselected invariant undecided – pass", func(h *history.History) {
 			h.Meta.Invariants = []string{"TF1", "TF2"}
-			h.Snapshot.Reminders = nil
-			h.Snapshot.Tickets = h.Snapshot.Tickets[:0:0]
-			h.Snapshot.Messages, h.Snapshot.Alerts = nil, nil
-			for i := range h.Workload {
-				h.Workload[i].Accepted = false
+			tf(h).Reminders = nil
+			tf(h).Tickets = tf(h).Tickets[:0:0]
+			tf(h).Messages, tf(h).Alerts = nil, nil
+			for i := range h.Records {
+				h.Records[i].Accepted = false
 			}
 		}, OutcomePass, ExitPass, "held"},
 	}
@@ -693,7 +696,7 @@ func TestVerdict(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(res.History)
 			}
-			v := Evaluate(res.History, Ticketflow...)
+			v := Evaluate(res.History, invariants.All...)
 			if v.Outcome != tc.outcome || v.ExitCode != tc.exit || !strings.Contains(v.Reason, tc.inReason) {
 				t.Fatalf("verdict %s/%d %q; want %s/%d containing %q", v.Outcome, v.ExitCode, v.Reason, tc.outcome, tc.exit, tc.inReason)
 			}
@@ -705,7 +708,7 @@ func TestSkippedInvariants(t *testing.T) {
 	res := sixFlows(t)
 	res.History.Meta.Invariants = []string{"TF1"}
 	res.History.Meta.Expect.Violated = []string{"TF2"}
-	v := Evaluate(res.History, Ticketflow...)
+	v := Evaluate(res.History, invariants.All...)
 	for _, r := range v.Results {
 		want := Skipped
 		if r.ID == "TF1" || r.ID == "TF2" || r.ID == "TF10" { // TF10 is judged in every run

@@ -1,17 +1,19 @@
-package check
+package invariants_test
 
 import (
+	. "github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 	"testing"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/scenarios/history/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
 )
 
 func TestCleanHistoryPasses(t *testing.T) {
 	res := synth.New(synth.Config{Seed: 1, Inquiries: 24})
 	res.History.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
 	res.History.Meta.Broker = &history.BrokerMeta{Nodes: 3} // so Q1 TotalQueue is judged too
-	v := Evaluate(res.History, Ticketflow...)
+	v := Evaluate(res.History, invariants.All...)
 	for _, r := range v.Results {
 		if r.Status != Pass {
 			t.Errorf("%s %s = %s: %s; violations: %v", r.ID, r.Name, r.Status, r.Reason, r.Violations)

@@ -1,9 +1,8 @@
-package check
+package invariants
 
 import (
 	"fmt"
-
-	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 )
 
 // Message types of the submission flow (spec §5.1, §5.2).
@@ -16,7 +15,7 @@ var submissionFlow = []string{"InquirySubmitted", "RequestTranslationV1", "Reque
 // is "recovered", which is legal.
 func checkNoLostInquiry(inv Invariant, x *index) Result {
 	r := newResult(inv, "accepted inquiries")
-	if len(x.h.Workload) == 0 {
+	if len(x.subs) == 0 {
 		r.Status, r.Reason = Inconclusive, "the workload submitted no inquiries"
 		return r
 	}
@@ -25,13 +24,13 @@ func checkNoLostInquiry(inv Invariant, x *index) Result {
 		return r
 	}
 	var recovered, accounted notes
-	for i := range x.h.Workload {
-		s := &x.h.Workload[i]
+	for i := range x.subs {
+		s := &x.subs[i]
 		_, stored := x.inquiry[s.InquiryID]
 		_, ticket := x.ticket[s.InquiryID]
 		if !s.Accepted {
 			if stored {
-				recovered.add(Recovered, s.InquiryID, s.TraceID.String())
+				recovered.Add(Recovered, s.InquiryID, s.TraceID.String())
 			}
 			continue
 		}
@@ -44,20 +43,20 @@ func checkNoLostInquiry(inv Invariant, x *index) Result {
 				Detail: "accepted (HTTP 2xx) but not in the Inquiries database", MessageIDs: msgs, TraceIDs: traces})
 		case !ticket:
 			if id, ok := x.deadLettered(s.InquiryID, "InquirySubmitted", "tickets"); ok {
-				accounted.add(Accounted, "InquirySubmitted "+id, s.TraceID.String())
+				accounted.Add(Accounted, "InquirySubmitted "+id, s.TraceID.String())
 				continue
 			}
 			r.Violations = append(r.Violations, Violation{Category: Lost, Subject: "inquiry " + s.InquiryID,
 				Detail: "stored but never became a ticket", MessageIDs: msgs, TraceIDs: traces})
 		}
 	}
-	for _, q := range x.h.Snapshot.Inquiries {
+	for _, q := range x.snap.Inquiries {
 		if _, ok := x.submission[q.ID]; !ok {
 			r.Violations = append(r.Violations, Violation{Category: Unexpected, Subject: "inquiry " + q.ID,
 				Detail: "in the Inquiries database but never submitted by the workload"})
 		}
 	}
-	for _, t := range x.h.Snapshot.Tickets {
+	for _, t := range x.snap.Tickets {
 		if _, ok := x.submission[t.ID]; !ok {
 			msgs, traces := x.related(t.ID)
 			subject := "ticket " + t.ID
@@ -68,7 +67,7 @@ func checkNoLostInquiry(inv Invariant, x *index) Result {
 				Detail: "in the Tickets database but no submitted inquiry has its id", MessageIDs: msgs, TraceIDs: traces})
 		}
 	}
-	r.Notes = append(recovered.list(), accounted.list()...)
+	r.Notes = append(recovered.List(), accounted.List()...)
 	return finish(r)
 }
 
@@ -82,8 +81,8 @@ func checkTranslationCompleteness(inv Invariant, x *index) Result {
 		return r
 	}
 	var accounted notes
-	for i := range x.h.Snapshot.Tickets {
-		t := &x.h.Snapshot.Tickets[i]
+	for i := range x.snap.Tickets {
+		t := &x.snap.Tickets[i]
 		lang := x.language(t)
 		if lang == "" || lang == "en" {
 			if t.Status == "WaitingForScheduledAction" {
@@ -98,7 +97,7 @@ func checkTranslationCompleteness(inv Invariant, x *index) Result {
 			continue
 		}
 		if id, ok := x.translationDeadLettered(t.ID); ok {
-			accounted.add(Accounted, id, "")
+			accounted.Add(Accounted, id, "")
 			continue
 		}
 		msgs, traces := x.related(t.ID, "RequestTranslationV1", "RequestTranslationV2", "TranslationCompleted", "TranslationSkipped")
@@ -111,12 +110,12 @@ func checkTranslationCompleteness(inv Invariant, x *index) Result {
 		r.Violations = append(r.Violations, Violation{Category: Lost, Subject: "ticket " + t.ID, Detail: detail,
 			MessageIDs: msgs, TraceIDs: traces})
 	}
-	r.Notes = accounted.list()
+	r.Notes = accounted.List()
 	return finish(r)
 }
 
 // language is the ticket's detected language, else what the workload generated.
-func (x *index) language(t *history.Ticket) string {
+func (x *index) language(t *tfhistory.Ticket) string {
 	if t.Language != "" {
 		return t.Language
 	}
@@ -133,48 +132,4 @@ func (x *index) translationDeadLettered(ticket string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func prependUnique(list []string, s string) []string {
-	if s == "" || contains(list, s) {
-		return list
-	}
-	return append([]string{s}, list...)
-}
-
-// Notes accumulates legal findings by category.
-type Notes []Note
-
-type notes = Notes
-
-// Add counts one legal finding of category c; the first of a category
-// keeps its example subject and trace id.
-func (ns *Notes) Add(c Category, example, trace string) { ns.add(c, example, trace) }
-
-func (ns *Notes) add(c Category, example, trace string) {
-	for i := range *ns {
-		if (*ns)[i].Category == c {
-			(*ns)[i].Count++
-			if (*ns)[i].TraceID == "" {
-				(*ns)[i].TraceID = trace
-			}
-			return
-		}
-	}
-	*ns = append(*ns, Note{Category: c, Count: 1, Example: example, TraceID: trace})
-}
-
-func (ns notes) list() []Note { return []Note(ns) }
-
-// List returns the notes, for Result.Notes.
-func (ns Notes) List() []Note { return []Note(ns) }
-
-// Finish sets VIOLATED when r has violations.
-func Finish(r Result) Result { return finish(r) }
-
-func finish(r Result) Result {
-	if len(r.Violations) > 0 {
-		r.Status = Violated
-	}
-	return r
 }

@@ -1,4 +1,4 @@
-package lab
+package tfhistory
 
 import (
 	"maps"
@@ -18,7 +18,7 @@ const (
 
 // Records turns the workload's submissions and commands into generic
 // records, submissions first.
-func Records(subs []history.Submission, cmds []history.Command) []history.Record {
+func Records(subs []Submission, cmds []Command) []history.Record {
 	out := make([]history.Record, 0, len(subs)+len(cmds))
 	for _, s := range subs {
 		out = append(out, history.Record{Kind: KindSubmit, ID: s.InquiryID, At: s.At, Accepted: s.Accepted, Status: s.Status,
@@ -27,6 +27,30 @@ func Records(subs []history.Submission, cmds []history.Command) []history.Record
 	for _, c := range cmds {
 		out = append(out, history.Record{Kind: c.Kind, ID: c.TicketID, At: c.At, Accepted: c.Accepted, Status: c.Status,
 			TraceID: c.TraceID, Attrs: maps.Clone(c.Params)})
+	}
+	return out
+}
+
+// Submissions returns the submissions among records, in order.
+func Submissions(records []history.Record) []Submission {
+	var out []Submission
+	for _, r := range records {
+		if r.Kind == KindSubmit {
+			out = append(out, Submission{InquiryID: r.ID, At: r.At, Language: r.Attrs[AttrLanguage], Email: r.Attrs[AttrEmail],
+				Accepted: r.Accepted, Status: r.Status, TraceID: r.TraceID})
+		}
+	}
+	return out
+}
+
+// Commands returns the desk commands among records, in order.
+func Commands(records []history.Record) []Command {
+	var out []Command
+	for _, r := range records {
+		if r.Kind != KindSubmit {
+			out = append(out, Command{Kind: r.Kind, TicketID: r.ID, At: r.At, Accepted: r.Accepted, Status: r.Status,
+				Params: r.Attrs, TraceID: r.TraceID})
+		}
 	}
 	return out
 }
