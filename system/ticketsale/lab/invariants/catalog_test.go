@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/system/ticketsale"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/invariants"
 )
@@ -41,10 +42,22 @@ func TestTicketsaleScenariosHaveControls(t *testing.T) {
 		t.Fatalf("%d ticketsale scenarios, want at least 10", len(files))
 	}
 	v := ticketsale.Variants()
+	vocs := spec.Vocabularies{ticketsale.System().Vocabulary}
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The lab's parser and planner accept it, the control included.
+		sc, err := spec.Parse(filepath.Base(f), raw, vocs)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		for _, control := range []bool{false, true} {
+			if _, err := sc.Plan(spec.PlanOptions{Control: control}); err != nil {
+				t.Errorf("%s: plan (control %v): %v", f, control, err)
+			}
 		}
 		var s scenarioFile
 		if err := yaml.Unmarshal(raw, &s); err != nil {
