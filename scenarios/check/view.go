@@ -17,10 +17,13 @@ import (
 // A View is safe for concurrent use by checkers: its lookups only read, and
 // Memo builds each value once.
 type View struct {
-	x *index
+	x    *index
+	memo *memoTable // shared by every View of one evaluation (with)
+}
 
-	mu   sync.Mutex
-	memo map[reflect.Type]*memoEntry
+type memoTable struct {
+	mu      sync.Mutex
+	entries map[reflect.Type]*memoEntry
 }
 
 type memoEntry struct {
@@ -29,8 +32,12 @@ type memoEntry struct {
 }
 
 func newView(h *history.History) *View {
-	return &View{x: newIndex(h), memo: map[reflect.Type]*memoEntry{}}
+	return &View{x: newIndex(h), memo: &memoTable{entries: map[reflect.Type]*memoEntry{}}}
 }
+
+// with returns a View of the same evaluation over x (e.g. a worker's own
+// copy of the index): it shares the memo, so Memo still builds once.
+func (v *View) with(x *index) *View { return &View{x: x, memo: v.memo} }
 
 // NewView indexes h for checkers, as Evaluate does (for a system's tests
 // of its invariants). It sorts h's events by start time in place.
@@ -134,13 +141,14 @@ func SystemSnapshot[T any](v *View) (*T, error) {
 // lookups (e.g. tickets by id), which they must then only read.
 func Memo[T any](v *View, build func(*View) T) T {
 	k := reflect.TypeFor[T]()
-	v.mu.Lock()
-	e, ok := v.memo[k]
+	m := v.memo
+	m.mu.Lock()
+	e, ok := m.entries[k]
 	if !ok {
 		e = &memoEntry{}
-		v.memo[k] = e
+		m.entries[k] = e
 	}
-	v.mu.Unlock()
+	m.mu.Unlock()
 	e.once.Do(func() { e.val = build(v) })
 	return e.val.(T)
 }

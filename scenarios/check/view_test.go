@@ -53,3 +53,17 @@ func TestViewMemoBuildsOnceUnderConcurrency(t *testing.T) {
 		t.Errorf("no snapshot: %v %v", s, err)
 	}
 }
+
+// Views of one evaluation over other index copies share the memo.
+func TestViewWithSharesTheMemo(t *testing.T) {
+	v := NewView(&history.History{})
+	own := *v.x
+	w := v.with(&own)
+	builds := 0
+	build := func(*View) rowsByID { builds++; return rowsByID{} }
+	Memo(v, build)
+	Memo(w, build)
+	if builds != 1 || w.x == v.x {
+		t.Fatalf("built %d times (want 1); same index %v", builds, w.x == v.x)
+	}
+}

@@ -333,11 +333,13 @@ func TestLabDBsReadsSharedDatabaseOnce(t *testing.T) {
 	}
 }
 
-// tf returns h's Ticketflow snapshot, to break in place.
+// tf returns h's Ticketflow snapshot, to break in place (a loaded
+// history's JSON is decoded once and then held typed).
 func tf(h *history.History) *tfhistory.Snapshot {
 	s, err := tfhistory.Of(h)
 	if err != nil || s == nil {
 		panic("no Ticketflow snapshot in the history")
 	}
+	h.Snapshot.System = history.NewSystemSnapshot(s) // hold the typed value, so edits stay
 	return s
 }

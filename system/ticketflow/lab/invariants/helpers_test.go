@@ -11,5 +11,6 @@ func tf(h *history.History) *tfhistory.Snapshot {
 	if err != nil || s == nil {
 		panic("no Ticketflow snapshot in the history")
 	}
+	h.Snapshot.System = history.NewSystemSnapshot(s) // hold the typed value, so edits stay
 	return s
 }
