@@ -60,13 +60,14 @@ func runLogger(cmd *cobra.Command, st *state) *slog.Logger {
 
 var labSeq atomic.Int64
 
-// labTemplate is the lab a scenario of system sys runs in.
-func labTemplate(st *state, sys string, f *runFlags, log *slog.Logger) (lab.Config, error) {
+// labTemplate is the lab a scenario of system sys runs in, with scale
+// instances of the services it names.
+func labTemplate(st *state, sys string, scale map[string]int, f *runFlags, log *slog.Logger) (lab.Config, error) {
 	s, err := lookupSystem("scenario system", sys)
 	if err != nil {
 		return lab.Config{}, err
 	}
-	specs, err := serviceSpecs(s, nil)
+	specs, err := serviceSpecs(s, scale)
 	if err != nil {
 		return lab.Config{}, err
 	}
@@ -126,7 +127,7 @@ func runPlan(cmd *cobra.Command, st *state, f *runFlags, p *spec.Plan, system st
 		return nil, err
 	}
 	removeStaleTables(log)
-	tmpl, err := labTemplate(st, system, f, log)
+	tmpl, err := labTemplate(st, system, p.Scale, f, log)
 	if err != nil {
 		return nil, err
 	}

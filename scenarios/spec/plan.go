@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"github.com/ticketflow-lab/tflab/scenarios/check"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -38,6 +39,9 @@ type Plan struct {
 	QueueType string
 	// Nodes is the scenario's cluster size (0 = the lab's own).
 	Nodes int
+	// Scale is the scenario's instances per service (nil: the system's
+	// defaults).
+	Scale map[string]int
 	// PartitionHandling is the scenario's cluster_partition_handling ("" =
 	// the lab's own).
 	PartitionHandling string
@@ -93,7 +97,7 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		Seed: s.Seed, Workload: s.Workload, SteadyState: s.SteadyState, Rollbacks: s.Rollbacks,
 		System: s.System, Invariants: canonicalInvariants(s.voc, s.Invariants), Evidence: requirements(s.Evidence),
 		Expect:    history.Expectation{Violated: canonicalInvariants(s.voc, s.Expect.Violated)},
-		QueueType: s.QueueType, Nodes: s.Nodes, PartitionHandling: s.PartitionHandling,
+		QueueType: s.QueueType, Nodes: s.Nodes, PartitionHandling: s.PartitionHandling, Scale: maps.Clone(s.Scale),
 	}
 	if opts.Seed != nil {
 		p.Seed = *opts.Seed

@@ -30,6 +30,10 @@ type Scenario struct {
 	// Nodes, when above 1, runs the scenario on a private cluster of this
 	// many nodes (a run's --nodes, when larger, wins).
 	Nodes int `yaml:"nodes"`
+	// Scale sets how many instances of a service the scenario's runs start
+	// (1 to 9; unnamed services keep the system's default), e.g. the
+	// course's four orders replicas.
+	Scale map[string]int `yaml:"scale"`
 	// PartitionHandling, when set, is the cluster's
 	// cluster_partition_handling (PartitionHandlings).
 	PartitionHandling string `yaml:"partitionHandling"`

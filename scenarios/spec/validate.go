@@ -127,6 +127,7 @@ func (s *Scenario) Validate(vocs Vocabularies) error {
 	}
 	validateQueueType(v, "queueType", s.QueueType)
 	validateCluster(v, s)
+	validateScale(v, s.Scale)
 	for _, part := range []struct {
 		name   string
 		probes []Probe
@@ -441,4 +442,20 @@ func requirements(rs []Requirement) []history.Requirement {
 		out[i] = r.Requirement
 	}
 	return out
+}
+
+// MaxInstances is the most instances a scenario's scale may ask of one
+// service (the lab's bound).
+const MaxInstances = 9
+
+// validateScale checks that scale names services of the system, each with
+// 1 to MaxInstances instances.
+func validateScale(v *validator, scale map[string]int) {
+	for _, svc := range sortedKeys(scale) {
+		path := "scale." + svc
+		v.name(path, "service", svc, v.voc.Services)
+		if n := scale[svc]; n < 1 || n > MaxInstances {
+			v.errorf(path, "want 1 to %d instances, got %d", MaxInstances, n)
+		}
+	}
 }

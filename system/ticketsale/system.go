@@ -10,9 +10,11 @@ import (
 	"github.com/ticketflow-lab/tflab/system/ticketsale/expiration"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/gateway"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/lab"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/lab/invariants"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/orders"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/payments"
 	"github.com/ticketflow-lab/tflab/system/ticketsale/tickets"
+	"github.com/ticketflow-lab/tflab/system/ticketsale/tsapp"
 )
 
 // Name is the system's name (`tflab serve ticketsale/<service>`).
@@ -72,6 +74,9 @@ const (
 	ToggleNoReserveAtomic       = "no-reserve-atomic"
 	ToggleNoOutbox              = "no-outbox"
 	ToggleNoExpirationJobID     = "no-expiration-job-id"
+	// ToggleShortWindows scales the course's time windows to a scenario
+	// run; it switches no behaviour.
+	ToggleShortWindows = "short-windows"
 )
 
 func faithful(g common.Toggle) map[string]string {
@@ -103,6 +108,8 @@ func Variants() service.Variants {
 				Doc: "events are published after the commit, fire and forget: a crash or outage loses them (L8, L9)"},
 			{Name: ToggleNoExpirationJobID, Settings: faithful(common.ExpirationJobID),
 				Doc: "expiration jobs get random ids: a duplicate order:created schedules a second expiration (L5)"},
+			{Name: ToggleShortWindows, Settings: map[string]string{orders.SettingExpirationWindow: "10s", tsapp.SettingAckWait: "1s"},
+				Doc: "orders expire 10 s after they are placed and ackWait is 1 s (the course's 60 s and 5 s scaled to a scenario run); behaviour unchanged"},
 		},
 		Profiles: []service.Profile{
 			{Name: ProfileFixed, Doc: "every toggle fixed (the lab's default)"},
@@ -114,7 +121,7 @@ func Variants() service.Variants {
 }
 
 // Note is what `tflab up` and status say about the system.
-const Note = "ticketsale: its own invariants (TS1–TS13) are not registered yet; runs are judged by the lab's generic ones"
+const Note = "ticketsale: the course's ticket shop; runs are judged by its invariants TS1–TS13 and the lab's generic ones"
 
 // System returns ticketsale as a plug-in of the lab: Services in their
 // start order with their fixed ports and Needs, Variants, the vocabulary
@@ -130,16 +137,17 @@ func System() sut.System {
 }
 
 // vocabulary is what ticketsale's scenario files may name: the services,
-// the event subjects as message types, and the protections a ticketsale
+// the event subjects as message types, the protections a ticketsale
 // service honours in --unprotect (tsapp.Protections and
-// common.ParseToggles): confirms, retries and outbox. It has no in-app
-// fault points.
+// common.ParseToggles): confirms, retries and outbox, and its invariants
+// TS1–TS13 (lab/invariants). It has no in-app fault points.
 func vocabulary() spec.Vocabulary {
 	v := spec.Vocabulary{
 		System:       Name,
 		Protections:  []string{messaging.ProtConfirms, messaging.ProtRetries, messaging.ProtOutbox},
 		MessageTypes: append([]string(nil), common.Subjects...),
 		Workload:     lab.WorkloadType(),
+		Invariants:   invariants.Checks(),
 	}
 	for _, svc := range Services {
 		v.Services = append(v.Services, svc.Name)

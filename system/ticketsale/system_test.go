@@ -23,8 +23,12 @@ func TestVariantsValidateAndEachToggleSwitchesOne(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tog.Name, err)
 		}
-		if n := len(tg.FaithfulList()); n != 1 {
-			t.Errorf("%s switches %d toggles (%s), want 1", tog.Name, n, tg)
+		want := 1
+		if tog.Name == ticketsale.ToggleShortWindows {
+			want = 0 // timing only
+		}
+		if n := len(tg.FaithfulList()); n != want {
+			t.Errorf("%s switches %d toggles (%s), want %d", tog.Name, n, tg, want)
 		}
 	}
 	course, err := v.Resolve(ticketsale.ProfileCourse)
