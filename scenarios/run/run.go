@@ -277,6 +277,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	tl := newTimeline(steps, cfg.HealTimeout, r.log)
+	if h := r.plan.Workload.Hold; h != nil {
+		tl.gate(&h.Until)
+	}
 	tl.keyTo(&liveSource{dir: lab.Layout{Dir: l.RunDir()}.Traces(), every: spanTailEvery, counters: r.liveCounters(w),
 		log: r.log}, r.plan.End+cfg.WhenGrace, cfg.PollEvery)
 	r.mu.Lock()
@@ -600,6 +603,19 @@ func (r *runner) runWorkload(ctx context.Context) (*workload.Result, error) {
 		r.mu.Lock()
 		r.progress = p
 		r.mu.Unlock()
+	}
+	// The workload counters of when conditions are read from the progress.
+	cfg.ProgressEvery = min(r.cfg.PollEvery, r.cfg.ProgressEvery)
+	if h := r.plan.Workload.Hold; h != nil {
+		cfg.Hold = func(ctx context.Context, next int) error {
+			if next != h.After {
+				return nil
+			}
+			r.log.Info("Workload holds", "after", h.After, "until", h.Until.String())
+			err := r.tl.hold(ctx, &h.Until)
+			r.log.Info("Workload resumes", "err", err)
+			return err
+		}
 	}
 	rng := rand.New(rand.NewPCG(uint64(r.plan.Seed), 0x776f726b6c6f6164)) // "workload"
 	return r.workloadFn(ctx, cfg, rng)

@@ -33,11 +33,17 @@ type timeline struct {
 	giveUp time.Duration
 	poll   time.Duration
 
-	mu      sync.Mutex
-	faults  []history.Fault // one per step, in step order
-	active  map[string]bool // step names injected and not yet healed
-	waiting map[int]bool    // steps waiting for their when
-	live    liveState
+	// gates are the conditions the workload may hold on (gate).
+	gates []*spec.When
+
+	mu           sync.Mutex
+	faults       []history.Fault // one per step, in step order
+	active       map[string]bool // step names injected and not yet healed
+	waiting      map[int]bool    // steps waiting for their when
+	live         liveState
+	base         time.Time  // when run began
+	holding      *spec.When // the workload's hold while it waits
+	counterWaits int        // counter conditions being waited for
 }
 
 func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *timeline {
@@ -60,10 +66,17 @@ func (t *timeline) keyTo(src events, giveUp, poll time.Duration) {
 	t.src, t.giveUp, t.poll = src, giveUp, poll
 }
 
+// gate registers a condition the workload will hold on (see hold), so that
+// the live stream feeds it; call before run.
+func (t *timeline) gate(w *spec.When) { t.gates = append(t.gates, w) }
+
 // run executes every step concurrently and returns when all are healed (or
 // never started because ctx ended). It never returns early on a failed step:
 // a fault that failed to inject is recorded and the others go on.
 func (t *timeline) run(ctx context.Context, base time.Time) {
+	t.mu.Lock()
+	t.base = base
+	t.mu.Unlock()
 	lctx, stopListening := context.WithCancel(ctx)
 	var listeners sync.WaitGroup
 	t.listen(lctx, base, &listeners)
@@ -114,7 +127,13 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 	}
 	t.setActive(s.sched.Name, true)
 	defer t.heal(ctx, i, healer)
-	_ = sleepUntil(ctx, healAt)
+	if sleepUntil(ctx, healAt) != nil || s.sched.Until == nil {
+		return
+	}
+	if err := t.awaitCond(ctx, base, s.sched.Until, started); errors.Is(err, errNeverFired) {
+		t.log.Warn("Step's until never held; healing it at the give-up time", "anomaly", s.sched.Name,
+			"until", s.sched.Until.String(), "gave_up_after", t.giveUp)
+	}
 }
 
 // heal undoes step i on a context that outlives ctx's cancellation.
@@ -170,6 +189,26 @@ func (t *timeline) Faults() []history.Fault {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.faults)
+}
+
+// firedNow sums how often the installed faults that can tell (the in-app
+// anomalies) have fired so far.
+func (t *timeline) firedNow(ctx context.Context) float64 {
+	t.mu.Lock()
+	var live []anomalies.FiredCounter
+	for i, s := range t.steps {
+		if fc, ok := s.anomaly.(anomalies.FiredCounter); ok && t.faults[i].Applied() && t.faults[i].Healed.IsZero() {
+			live = append(live, fc)
+		}
+	}
+	t.mu.Unlock()
+	var n float64
+	for _, fc := range live {
+		if v, err := fc.FiredSoFar(ctx); err == nil {
+			n += float64(v)
+		}
+	}
+	return n
 }
 
 // FirstStart is when the first fault was injected (zero if none was).

@@ -61,6 +61,17 @@ type Workload struct {
 	Think Duration `yaml:"think"`
 	// Settle is how long to wait for quiescence after the method ends.
 	Settle Duration `yaml:"settle"`
+	// Hold, when set, gates the submissions on an event of the run.
+	Hold *Hold `yaml:"hold"`
+}
+
+// Hold is a workload gate: the workload submits its first After items, then
+// holds the rest until Until holds (e.g. a step started), so that the later
+// submissions are certain to meet the fault. A condition that never holds
+// releases the workload at the give-up time and the run is INCONCLUSIVE.
+type Hold struct {
+	After int  `yaml:"after"`
+	Until When `yaml:"until"`
 }
 
 // Share returns *p, or def when unset.
@@ -120,7 +131,11 @@ type Step struct {
 	// ends. Instant actions (restart, close-connections…) take none.
 	Duration Duration
 	// When, when set, fires the step on an event of the run (at or after At).
-	When   *When
+	When *When
+	// Until, when set, heals the step once this condition holds after it
+	// fired, and not before its duration has passed; span counts count from
+	// the moment it fired.
+	Until  *When
 	Action Action
 
 	line int
