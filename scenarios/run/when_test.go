@@ -184,3 +184,73 @@ func TestTimeline_WhenThatNeverFiresIsAbandonedAndTheRunInconclusive(t *testing.
 		}
 	})
 }
+
+// A step with until heals once its condition holds after it fired (span
+// counts counting from then), never before its duration; the workload's
+// hold waits for a step's phase; one until that never holds heals the step
+// at the give-up time.
+func TestTimeline_UntilAndHoldWaitForTheirEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := time.Now()
+		src := newFakeEvents()
+		alarm := &fakeAnomaly{name: "alarm", base: base}
+		down := &fakeAnomaly{name: "down", base: base}
+		held := &fakeAnomaly{name: "held", base: base}
+		stuck := &fakeAnomaly{name: "stuck", base: base}
+		alarmStep := keyed("alarm", 0, time.Second, spec.When{Service: "tickets", MessageType: "InquirySubmitted", Event: spec.EventHandled, Count: 1})
+		alarmStep.Until = &spec.When{Step: "down", Phase: spec.PhaseHealed}
+		heldStep := sched("held", 500*time.Millisecond, time.Second)
+		heldStep.Until = &spec.When{Service: "sla", MessageType: "TicketQualified", Event: spec.EventHandled, Count: 1}
+		stuckStep := sched("stuck", 0, time.Second)
+		stuckStep.Until = &spec.When{Counter: "workload.accepted", Op: ">=", Value: 100}
+		tl := newTimeline([]step{
+			{alarmStep, alarm},
+			{keyed("down", 0, 2*time.Second, spec.When{Counter: "workload.accepted", Op: ">=", Value: 20}), down},
+			{heldStep, held},
+			{stuckStep, stuck},
+		}, time.Second, slog.New(slog.DiscardHandler))
+		gate := &spec.When{Step: "alarm", Phase: spec.PhaseStarted}
+		tl.gate(gate)
+		tl.keyTo(src, 20*time.Second, 500*time.Millisecond)
+		done := make(chan struct{})
+		go func() { tl.run(t.Context(), base); close(done) }()
+
+		released := make(chan time.Duration, 1)
+		go func() {
+			if err := tl.hold(t.Context(), gate); err != nil {
+				t.Errorf("hold: %v", err)
+			}
+			released <- time.Since(base)
+		}()
+		// A TicketQualified handled before "held" fired does not count for
+		// its until.
+		src.spans <- handled("sla", "TicketQualified", "early")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if w := tl.Waiting(); !slices.Contains(w, "workload (hold until alarm started)") {
+			t.Errorf("waiting at 1s: %v", w)
+		}
+		src.spans <- handled("tickets", "InquirySubmitted", "i1") // alarm fires at 1s
+		if at := <-released; at != time.Second {
+			t.Errorf("the hold released at %v, want 1s (alarm started)", at)
+		}
+		time.Sleep(750 * time.Millisecond)
+		src.set("workload.accepted", 20) // down fires at the poll of 2s, heals at 4s
+		time.Sleep(1250 * time.Millisecond)
+		src.spans <- handled("sla", "TicketQualified", "late") // held heals at 3s
+		<-done
+
+		want := map[string][2]time.Duration{
+			"alarm": {time.Second, 4 * time.Second}, // its 1s duration is long over: until down healed
+			"down":  {2 * time.Second, 4 * time.Second},
+			"held":  {500 * time.Millisecond, 3 * time.Second}, // not on "early", handled before it fired
+			"stuck": {0, 20 * time.Second},                     // the give-up time
+		}
+		for name, w := range want {
+			a := map[string]*fakeAnomaly{"alarm": alarm, "down": down, "held": held, "stuck": stuck}[name]
+			if a.injectedAt != w[0] || a.healAt != w[1] {
+				t.Errorf("%s injected at %v, healed at %v; want %v, %v", name, a.injectedAt, a.healAt, w[0], w[1])
+			}
+		}
+	})
+}
