@@ -81,8 +81,10 @@ type Config struct {
 	// PollEvery paces the broker watcher, the quiescence check and the
 	// live counters of when steps (default 500 ms).
 	PollEvery time.Duration
-	// WhenGrace is how long after the plan's end a step keyed to an event
-	// may still fire; then it is abandoned as never fired (default 30 s).
+	// WhenGrace is how long after the plan's end, or after the timeline's
+	// last activity (a step fired, injected or healed, the workload's hold
+	// released) if that is later, a step keyed to an event may still fire;
+	// then it is abandoned as never fired (default 30 s).
 	WhenGrace time.Duration
 	// Progress receives one live line per ProgressEvery (default 1 s) and per
 	// phase change; nil prints nothing.
@@ -282,6 +284,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	tl.keyTo(&liveSource{dir: lab.Layout{Dir: l.RunDir()}.Traces(), every: spanTailEvery, counters: r.liveCounters(w),
 		log: r.log}, r.plan.End+cfg.WhenGrace, cfg.PollEvery)
+	tl.grace = cfg.WhenGrace
 	r.mu.Lock()
 	r.tl = tl
 	r.mu.Unlock()

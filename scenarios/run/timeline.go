@@ -28,10 +28,13 @@ type timeline struct {
 	steps       []step
 	healTimeout time.Duration
 	log         *slog.Logger
-	// src, giveUp and poll serve the when steps (see keyTo).
+	// src, giveUp and poll serve the when steps (see keyTo); grace, when
+	// set, extends the give-up time to grace after the timeline's last
+	// activity (see giveUpAt).
 	src    events
 	giveUp time.Duration
 	poll   time.Duration
+	grace  time.Duration
 
 	// gates are the conditions the workload may hold on (gate).
 	gates []*spec.When
@@ -42,6 +45,8 @@ type timeline struct {
 	waiting      map[int]bool    // steps waiting for their when
 	live         liveState
 	base         time.Time  // when run began
+	lastActive   time.Time  // the last step fired, injected or healed, or the hold released
+	injecting    int        // injections under way
 	holding      *spec.When // the workload's hold while it waits
 	counterWaits int        // counter conditions being waited for
 }
@@ -110,7 +115,14 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 		healAt = time.Now().Add(s.sched.HealAt - s.sched.At)
 	}
 	started := time.Now()
+	t.mu.Lock()
+	t.injecting++
+	t.lastActive = started
+	t.mu.Unlock()
 	healer, err := s.anomaly.Inject(ctx)
+	t.mu.Lock()
+	t.injecting--
+	t.mu.Unlock()
 	if err != nil {
 		t.log.Error("Injecting anomaly failed", "anomaly", s.sched.Name, "err", err)
 		t.record(i, func(f *history.Fault) { f.Started, f.Error = started, err.Error() })
@@ -159,7 +171,30 @@ func (t *timeline) record(i int, fn func(*history.Fault)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fn(&t.faults[i])
+	if t.faults[i].Error == "" {
+		t.lastActive = time.Now() // a failure or a give-up is no progress
+	}
 	t.live.notify()
+}
+
+// giveUpAt is when a condition still waited for is abandoned: giveUp after
+// base, or, with a grace, grace after the timeline's last activity if that
+// is later, and never while an injection is under way — a slow injection
+// (a rabbitmqctl call that took 45 s) delays what is keyed to it, and must
+// not make it "never fired" (t.mu held).
+func (t *timeline) giveUpAt(base time.Time) time.Time {
+	at := base.Add(t.giveUp)
+	if t.grace > 0 && t.injecting > 0 {
+		// Not while a step is being injected: its end (recorded, which
+		// wakes the waiters) is activity.
+		return time.Now().Add(t.grace)
+	}
+	if t.grace > 0 && !t.lastActive.IsZero() {
+		if late := t.lastActive.Add(t.grace); late.After(at) {
+			at = late
+		}
+	}
+	return at
 }
 
 func (t *timeline) setActive(name string, on bool) {

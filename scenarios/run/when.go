@@ -161,11 +161,11 @@ func (t *timeline) awaitCond(ctx context.Context, base time.Time, w *spec.When, 
 			t.mu.Unlock()
 		}()
 	}
-	giveUp := time.NewTimer(time.Until(base.Add(t.giveUp)))
+	giveUp := time.NewTimer(time.Hour)
 	defer giveUp.Stop()
 	for {
 		t.mu.Lock()
-		ok, changed := t.holds(w, since), t.live.changed
+		ok, changed, deadline := t.holds(w, since), t.live.changed, t.giveUpAt(base)
 		t.mu.Unlock()
 		if ok {
 			if d := w.Delay.D(); d > 0 {
@@ -173,11 +173,14 @@ func (t *timeline) awaitCond(ctx context.Context, base time.Time, w *spec.When, 
 			}
 			return nil
 		}
+		if !time.Now().Before(deadline) {
+			return errNeverFired
+		}
+		giveUp.Reset(time.Until(deadline))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-giveUp.C:
-			return errNeverFired
 		case <-changed:
 		}
 	}
@@ -200,6 +203,9 @@ func (t *timeline) hold(ctx context.Context, w *spec.When) error {
 		base = time.Now()
 	}
 	err := t.awaitCond(ctx, base, w, time.Time{})
+	t.mu.Lock()
+	t.lastActive = time.Now()
+	t.mu.Unlock()
 	if errors.Is(err, errNeverFired) {
 		t.log.Warn("Workload hold released unmet", "until", w.String(), "gave_up_after", t.giveUp)
 		return nil

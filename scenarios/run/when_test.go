@@ -254,3 +254,31 @@ func TestTimeline_UntilAndHoldWaitForTheirEvents(t *testing.T) {
 		}
 	})
 }
+
+// A step keyed to another that took long to inject is not abandoned at the
+// plan's give-up time: the give-up counts the grace from the timeline's
+// last activity. One that waits for an event that never comes is still
+// abandoned, grace after the last activity.
+func TestTimeline_GiveUpCountsFromTheLastActivity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := time.Now()
+		slow := &fakeAnomaly{name: "slow", base: base, injectTakes: 15 * time.Second}
+		next := &fakeAnomaly{name: "next", base: base}
+		never := &fakeAnomaly{name: "never", base: base}
+		tl := newTimeline([]step{
+			{sched("slow", 0, time.Second), slow},
+			{keyed("next", 0, time.Second, spec.When{Step: "slow", Phase: spec.PhaseStarted}), next},
+			{keyed("never", 0, time.Second, spec.When{Service: "sla", MessageType: "TicketQualified", Event: spec.EventHandled, Count: 1}), never},
+		}, time.Second, slog.New(slog.DiscardHandler))
+		tl.keyTo(newFakeEvents(), 10*time.Second, 500*time.Millisecond)
+		tl.grace = 5 * time.Second
+		tl.run(t.Context(), base)
+		if next.injected != 1 || next.injectedAt != 15*time.Second {
+			t.Errorf("next injected %d times, at %v; want once at 15s", next.injected, next.injectedAt)
+		}
+		// slow healed at 16s, next at 16s: the last activity; never gives up 5s later.
+		if took := time.Since(base); took != 21*time.Second || never.injected != 0 {
+			t.Errorf("the timeline ended after %v (never injected %d times), want 21s", took, never.injected)
+		}
+	})
+}
