@@ -59,16 +59,17 @@
 // watcher's, outbox.pending from the databases — every PollEvery while a
 // counter step waits; the span counters of spec.LiveSpanCounters are
 // tallied from the stream. Spans that ended before the method are not
-// counted. A step whose event has not come WhenGrace after the plan's end is
-// abandoned and recorded as never fired (history.Fault.NeverFired), which
+// counted. A step whose event has not come WhenGrace after the plan's end,
+// or after the timeline's last activity if that is later (never while a
+// step is being injected: timeline.giveUpAt), is abandoned and recorded as never fired (history.Fault.NeverFired), which
 // check.Evaluate turns into INCONCLUSIVE naming the step.
 //
 // A step's `until` and the workload's hold wait on the same stream: an until
 // counts spans from the moment its step fired and is awaited only after the
 // step's duration; the hold is the workload.Config.Hold hook, blocking the
 // submission after hold.after until its condition holds. Neither gives up
-// the run: an until that has not held WhenGrace after the plan's end heals
-// its step then, a hold releases the workload (both logged). The live
+// the run: an until that has not held by that give-up time heals its step
+// then, a hold releases the workload (both logged). The live
 // counters add workload.submitted and workload.accepted (from the
 // workload's progress) and inapp.fired (the installed in-app faults asked
 // now, anomalies.FiredCounter).
