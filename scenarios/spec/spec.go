@@ -68,7 +68,7 @@ type Workload struct {
 // Hold is a workload gate: the workload submits its first After items, then
 // holds the rest until Until holds (e.g. a step started), so that the later
 // submissions are certain to meet the fault. A condition that never holds
-// releases the workload at the give-up time and the run is INCONCLUSIVE.
+// releases the workload at the give-up time (logged).
 type Hold struct {
 	After int  `yaml:"after"`
 	Until When `yaml:"until"`
