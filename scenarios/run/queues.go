@@ -327,6 +327,18 @@ func (q queueProbe) readHoldings(ctx context.Context, every time.Duration, servi
 	return hd
 }
 
+// ReadHoldings records what the broker holds now for the system's queues,
+// as a run's collection does (each count the least seen over a short
+// window), for a judgement of a live lab such as the console's invariant
+// board: inspection names the system's inspection queues, services the
+// lab's services.
+func ReadHoldings(ctx context.Context, m *anomalies.Management, amqpURL string, inspection, services []string) *history.Holdings {
+	return queueProbe{amqpURL: amqpURL, m: m, sinks: inspection}.readHoldings(ctx, liveHoldingsEvery, services, nil)
+}
+
+// liveHoldingsEvery paces ReadHoldings' polls.
+const liveHoldingsEvery = 250 * time.Millisecond
+
 // serviceOf names the service of a connection_name ("sla-sla-consumer" is
 // sla's): the lab's messaging layer starts each with its service's name.
 func serviceOf(connection string, services []string) string {
