@@ -45,6 +45,7 @@ func (s *Scenario) setDefaults() {
 	}
 	if s.Workload.Hold != nil {
 		s.Workload.Hold.Until.setDefaults()
+		s.lines["workload."+HoldKey] = s.Workload.holdLine
 	}
 }
 

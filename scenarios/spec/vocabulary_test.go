@@ -87,6 +87,8 @@ method:
 		"ticketflow protection":   {"{dedup: {orders: off}}", "{outbox: off}", `shop.yaml:6: unknown protection "outbox" (valid: dedup, ordering)`},
 		"protection service":      {"{dedup: {orders: off}}", "{dedup: {sla: off}}", `shop.yaml:6: unknown service "sla" (valid: orders, payments)`},
 		"unknown system":          {"system: shop", "system: bank", `shop.yaml:3: system: unknown system "bank" (valid: shop, ticketflow)`},
+		"hold the driver ignores": {"workload: {inquiries: 5}", "workload: {inquiries: 5, hold: {after: 2, until: {step: outage-1, phase: started}}}",
+			`shop.yaml:4: workload.hold: system shop's workload does not take a hold`},
 	} {
 		_, err := Parse("shop.yaml", []byte(strings.Replace(shop, tc.from, tc.to, 1)), testVocs)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -118,6 +120,7 @@ func (w *testWorkload) Span() time.Duration {
 }
 
 var testWorkloadType = &WorkloadType{
+	Holds:      true,
 	Properties: map[string]any{"inquiries": map[string]any{"type": "integer"}},
 	Decode: func(n *yaml.Node) (WorkloadConfig, error) {
 		w := &testWorkload{}

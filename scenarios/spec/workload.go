@@ -30,6 +30,10 @@ type WorkloadType struct {
 	// Errors built with FieldError (or any *Error) keep their line, and
 	// the scenario's file is filled in.
 	Decode func(n *yaml.Node) (WorkloadConfig, error)
+	// Holds says the system's driver honours the lab's `hold` (it calls
+	// sut.LoadEnv.Hold before each paced request); a block with a hold is
+	// an error for a system whose driver does not.
+	Holds bool
 }
 
 // Workload is a scenario's `workload:` block: the lab's settle and the
@@ -47,6 +51,7 @@ type Workload struct {
 
 	node       *yaml.Node // the block without settle
 	settleLine int        // 0: no settle key
+	holdLine   int        // 0: no hold key
 }
 
 // Hold is a workload gate: the load issues its first After requests, then
@@ -80,6 +85,7 @@ func (w *Workload) UnmarshalYAML(n *yaml.Node) error {
 			continue
 		}
 		if k.Value == HoldKey {
+			w.holdLine = k.Line
 			w.Hold = &Hold{}
 			if err := v.Decode(w.Hold); err != nil {
 				return err
@@ -101,9 +107,15 @@ func (w *Workload) decode(v *validator) {
 	wt := v.voc.Workload
 	if wt == nil {
 		if len(n.Content) > 0 {
-			v.errorf("workload."+n.Content[0].Value, "system %s takes no workload keys but settle and hold", v.voc.System)
+			v.errorf("workload."+n.Content[0].Value, "system %s takes no workload keys but settle", v.voc.System)
+		}
+		if w.Hold != nil {
+			v.errorf("workload."+HoldKey, "system %s has no workload to hold", v.voc.System)
 		}
 		return
+	}
+	if w.Hold != nil && !wt.Holds {
+		v.errorf("workload."+HoldKey, "system %s's workload does not take a hold", v.voc.System)
 	}
 	cfg, err := wt.Decode(n)
 	if err == nil {

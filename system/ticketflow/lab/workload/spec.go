@@ -58,6 +58,7 @@ func share(p *float64, def float64) float64 {
 func Type() *spec.WorkloadType {
 	share := map[string]any{"type": "number", "minimum": 0, "maximum": 1}
 	return &spec.WorkloadType{
+		Holds:    true,
 		Required: []string{"inquiries"},
 		Properties: map[string]any{
 			"inquiries": map[string]any{"type": "integer", "minimum": 1, "maximum": 1000000},
