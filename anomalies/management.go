@@ -133,6 +133,21 @@ type Queue struct {
 	Ready     int    `json:"messages_ready"`
 	Unacked   int    `json:"messages_unacknowledged"`
 	Consumers int    `json:"consumers"`
+	// Stats are the broker's message rates of the queue (absent before the
+	// queue saw a message).
+	Stats QueueStats `json:"message_stats"`
+}
+
+// QueueStats are a queue's message rates (messages per second, averaged by
+// the broker over its last sampling interval).
+type QueueStats struct {
+	Publish    Rate `json:"publish_details"`
+	DeliverGet Rate `json:"deliver_get_details"`
+}
+
+// Rate is one of the broker's rates.
+type Rate struct {
+	Rate float64 `json:"rate"`
 }
 
 // Queues lists every queue with its message counts. The counts are the

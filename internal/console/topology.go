@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
@@ -26,7 +28,13 @@ type hop struct {
 	ServiceFaults      []string // process and in-app
 	NetworkFaults      []string // Toxiproxy hop
 	MessageFaults      []string // message-proxy hop
+	// Rate is the messages per second the instance published and handled
+	// over the last rateWindow, from its spans.
+	Rate float64
 }
+
+// rateWindow is the span of time a hop's msg/s is averaged over.
+const rateWindow = 10 * time.Second
 
 type topologyView struct {
 	Hops        []hop
@@ -50,10 +58,11 @@ func (c *Console) topology(ctx context.Context) topologyView {
 	info := c.cfg.Info()
 	v := topologyView{Broker: hostOf(info.Broker.AMQP), Management: hostOf(info.Broker.Management), At: time.Now()}
 	active := c.reg.list()
+	rates := c.hopRates(v.At)
 	for _, id := range info.IDs() {
 		s := info.Services[id]
 		h := hop{ID: id, Service: s.Service, State: lab.ProcessState(s.PID), HTTP: s.HTTP, Proxy: s.Proxy,
-			ProxyAddr: s.AMQPProxy, MessageProxy: s.MessageProxy, Upstream: s.Upstream}
+			ProxyAddr: s.AMQPProxy, MessageProxy: s.MessageProxy, Upstream: s.Upstream, Rate: rates[id]}
 		for _, a := range active {
 			label := a.ID + " " + a.Fault.Op
 			switch a.Fault.Type {
@@ -96,6 +105,35 @@ func (c *Console) topology(ctx context.Context) topologyView {
 	return v
 }
 
+// hopRates counts each instance's publish and handling spans that ended
+// within rateWindow before now, per second, from the live span tail.
+func (c *Console) hopRates(now time.Time) map[string]float64 {
+	l := c.live()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.read(); err != nil {
+		c.log.Debug("Reading the span files", "err", err)
+	}
+	out := map[string]float64{}
+	from := now.Add(-rateWindow)
+	for i := range l.events {
+		e := &l.events[i]
+		if e.End.Before(from) || e.End.After(now) || (e.Kind != history.KindPublish && e.Kind != history.KindProcess) {
+			continue
+		}
+		out[cmp.Or(e.Instance, e.Service)] += 1 / rateWindow.Seconds()
+	}
+	return out
+}
+
+// rateLabel is an edge's label: "" for no traffic.
+func rateLabel(r float64) string {
+	if r <= 0 {
+		return ""
+	}
+	return strconv.FormatFloat(r, 'f', 1, 64) + " msg/s"
+}
+
 // hostOf is host:port of a URL, dropping credentials and path.
 func hostOf(raw string) string {
 	u, err := url.Parse(raw)
@@ -134,8 +172,8 @@ func graph(v topologyView) []graphElement {
 		els = append(els, graphElement{Group: "nodes", Data: map[string]string{"id": id, "label": label, "kind": kind},
 			Position: &graphPos{x, y}, Classes: strings.Join(append([]string{kind}, classes...), " ")})
 	}
-	edge := func(from, to string) {
-		els = append(els, graphElement{Group: "edges", Data: map[string]string{"id": from + ">" + to, "source": from, "target": to}})
+	edge := func(from, to, label string) {
+		els = append(els, graphElement{Group: "edges", Data: map[string]string{"id": from + ">" + to, "source": from, "target": to, "label": label}})
 	}
 	faulted := func(marks []string) []string {
 		if len(marks) > 0 {
@@ -151,14 +189,14 @@ func graph(v topologyView) []graphElement {
 		}
 		node("svc-"+h.ID, strings.Join(append([]string{h.ID}, h.ServiceFaults...), "\n"), "service", 0, y, append(cls, faulted(h.ServiceFaults)...)...)
 		node("tp-"+h.ID, strings.Join(append([]string{h.Proxy}, h.NetworkFaults...), "\n"), "toxiproxy", 240, y, faulted(h.NetworkFaults)...)
-		edge("svc-"+h.ID, "tp-"+h.ID)
+		edge("svc-"+h.ID, "tp-"+h.ID, rateLabel(h.Rate))
 		next := "tp-" + h.ID
 		if h.MessageProxy != "" {
 			node("mp-"+h.ID, strings.Join(append([]string{"message proxy"}, h.MessageFaults...), "\n"), "msgproxy", 480, y, faulted(h.MessageFaults)...)
-			edge(next, "mp-"+h.ID)
+			edge(next, "mp-"+h.ID, rateLabel(h.Rate))
 			next = "mp-" + h.ID
 		}
-		edge(next, "broker")
+		edge(next, "broker", rateLabel(h.Rate))
 	}
 	mid := float64(max(len(v.Hops)-1, 0)) * 40
 	node("broker", strings.Join(append([]string{"broker " + v.Broker}, v.BrokerFault...), "\n"), "broker", 720, mid, faulted(v.BrokerFault)...)
@@ -172,7 +210,7 @@ func graph(v topologyView) []graphElement {
 			cls = append(cls, "busy")
 		}
 		node("q-"+q.Name, q.Name+"\nready "+strconv.Itoa(q.Ready)+" · unacked "+strconv.Itoa(q.Unacked), "queue", 1000, float64(i)*50, cls...)
-		edge("broker", "q-"+q.Name)
+		edge("broker", "q-"+q.Name, rateLabel(q.Stats.Publish.Rate))
 		i++
 	}
 	return els

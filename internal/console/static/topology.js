@@ -15,7 +15,7 @@
       { selector: "node.queue.busy", style: { "border-color": "#a15c00", "border-width": 2 } },
       { selector: "node.faulted", style: { "background-color": "#ffe3d3", "border-color": "#d9480f", "border-width": 3 } },
       { selector: "node.down", style: { "background-color": "#fde2e2", "border-color": "#b00020", "border-style": "dashed" } },
-      { selector: "edge", style: { "width": 1.5, "line-color": "#9aa7b8", "target-arrow-shape": "triangle", "target-arrow-color": "#9aa7b8", "curve-style": "bezier" } },
+      { selector: "edge", style: { "width": 1.5, "line-color": "#9aa7b8", "target-arrow-shape": "triangle", "target-arrow-color": "#9aa7b8", "curve-style": "bezier", "label": "data(label)", "font-size": 9, "color": "#46505e", "text-background-color": "#ffffff", "text-background-opacity": 0.8 } },
     ],
   });
   window.topologyGraph = cy;
