@@ -158,3 +158,16 @@ func TestPagesRender(t *testing.T) {
 		}
 	}
 }
+
+// "Heal all" is on every page: in the header, and on the inject page next
+// to the active faults (once).
+func TestHealAllIsAlwaysVisible(t *testing.T) {
+	c, _ := newTestConsole(t, os.Getpid())
+	for _, p := range []string{"/inject", "/topology", "/live", "/scenarios", "/runs", "/trace?id=abc"} {
+		rec := httptest.NewRecorder()
+		c.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://localhost:7000"+p, nil))
+		if n := strings.Count(rec.Body.String(), `action="/heal-all"`); rec.Code != http.StatusOK || n != 1 {
+			t.Errorf("GET %s: %d with %d heal-all forms, want 200 with 1", p, rec.Code, n)
+		}
+	}
+}
