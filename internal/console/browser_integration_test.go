@@ -253,6 +253,15 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("the graph marks a hop the fault does not act on (%v)", err)
 		}
 		tb.screenshot(t, "topology")
+		// A click on a hop opens the inject form of the class that acts on it.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`setTimeout(() => window.topologyGraph.$id("tp-tickets").emit("tap"), 0), true`)); err != nil {
+			t.Fatal(err)
+		}
+		do(t, chromedp.WaitVisible(chromedp.CSS(`details#form-network[open] #inject-network`)))
+		where, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname + location.search + location.hash`))
+		if err != nil || where != "/inject?service=tickets#form-network" {
+			t.Fatalf("a click on the tickets Toxiproxy hop led to %q (%v)", where, err)
+		}
 		do(t,
 			chromedp.Navigate(base+"/inject?service=tickets"),
 			chromedp.Click(chromedp.CSS(`#heal-console-message-1`)),

@@ -181,6 +181,15 @@ func graph(v topologyView) []graphElement {
 		}
 		return nil
 	}
+	// href makes the node just added open the inject form of the fault class
+	// that acts on it.
+	href := func(service, class string) {
+		q := ""
+		if service != "" {
+			q = "?service=" + url.QueryEscape(service)
+		}
+		els[len(els)-1].Data["href"] = "/inject" + q + "#form-" + class
+	}
 	for i, h := range v.Hops {
 		y := float64(i) * 80
 		var cls []string
@@ -188,11 +197,14 @@ func graph(v topologyView) []graphElement {
 			cls = append(cls, "down")
 		}
 		node("svc-"+h.ID, strings.Join(append([]string{h.ID}, h.ServiceFaults...), "\n"), "service", 0, y, append(cls, faulted(h.ServiceFaults)...)...)
+		href(h.Service, spec.TypeProcess)
 		node("tp-"+h.ID, strings.Join(append([]string{h.Proxy}, h.NetworkFaults...), "\n"), "toxiproxy", 240, y, faulted(h.NetworkFaults)...)
+		href(h.Service, spec.TypeNetwork)
 		edge("svc-"+h.ID, "tp-"+h.ID, rateLabel(h.Rate))
 		next := "tp-" + h.ID
 		if h.MessageProxy != "" {
 			node("mp-"+h.ID, strings.Join(append([]string{"message proxy"}, h.MessageFaults...), "\n"), "msgproxy", 480, y, faulted(h.MessageFaults)...)
+			href(h.Service, spec.TypeMessage)
 			edge(next, "mp-"+h.ID, rateLabel(h.Rate))
 			next = "mp-" + h.ID
 		}
@@ -200,6 +212,7 @@ func graph(v topologyView) []graphElement {
 	}
 	mid := float64(max(len(v.Hops)-1, 0)) * 40
 	node("broker", strings.Join(append([]string{"broker " + v.Broker}, v.BrokerFault...), "\n"), "broker", 720, mid, faulted(v.BrokerFault)...)
+	href("", spec.TypeBroker)
 	i := 0
 	for _, q := range v.Queues {
 		if q.Consumers == 0 && q.Messages == 0 && q.Ready == 0 && q.Unacked == 0 {

@@ -24,7 +24,7 @@ func TestTopologyEdgesCarryLiveRates(t *testing.T) {
 		l.events = append(l.events, history.Event{Kind: kind, Service: "sla", Instance: "sla", End: now.Add(-time.Duration(i) * 300 * time.Millisecond)})
 	}
 	l.events = append(l.events,
-		history.Event{Kind: history.KindPublish, Service: "sla", Instance: "sla", End: now.Add(-time.Hour)},       // too old
+		history.Event{Kind: history.KindPublish, Service: "sla", Instance: "sla", End: now.Add(-time.Hour)},         // too old
 		history.Event{Kind: history.KindOther, Service: "tickets", Instance: "tickets", End: now.Add(-time.Second)}) // not a message
 	l.mu.Unlock()
 
@@ -37,10 +37,18 @@ func TestTopologyEdgesCarryLiveRates(t *testing.T) {
 	}
 	els := graph(topologyView{Hops: []hop{{ID: "sla", Service: "sla", Rate: rates["sla"]}, {ID: "tickets", Service: "tickets"}},
 		Queues: []anomalies.Queue{{Name: "sla-ticket-changes", Consumers: 1, Stats: anomalies.QueueStats{Publish: anomalies.Rate{Rate: 4}}}}})
-	labels := map[string]string{}
+	labels, hrefs := map[string]string{}, map[string]string{}
 	for _, e := range els {
 		if e.Group == "edges" {
 			labels[e.Data["id"]] = e.Data["label"]
+		} else {
+			hrefs[e.Data["id"]] = e.Data["href"]
+		}
+	}
+	for id, want := range map[string]string{"svc-sla": "/inject?service=sla#form-process", "tp-sla": "/inject?service=sla#form-network",
+		"broker": "/inject#form-broker", "q-sla-ticket-changes": ""} {
+		if hrefs[id] != want {
+			t.Errorf("node %s opens %q, want %q", id, hrefs[id], want)
 		}
 	}
 	for id, want := range map[string]string{"svc-sla>tp-sla": "2.5 msg/s", "tp-sla>broker": "2.5 msg/s", "svc-tickets>tp-tickets": "",

@@ -19,6 +19,12 @@
     ],
   });
   window.topologyGraph = cy;
+  // A click on a service, a hop or the broker opens the inject form of the
+  // fault class that acts on it.
+  cy.on("tap", "node", (evt) => {
+    const href = evt.target.data("href");
+    if (href) window.location.href = href;
+  });
   async function refresh() {
     try {
       const r = await fetch("/topology/graph.json", { cache: "no-store" });
