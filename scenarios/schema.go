@@ -44,7 +44,10 @@ func SchemaFor(vocs ...spec.Vocabulary) ([]byte, error) {
 	if len(vocs) == 0 {
 		return nil, errors.New("scenario schema: no system")
 	}
-	var systems, services, protections, types, faults, inapp, invariants, required []string
+	// Empty, not null: a system without in-app faults gets `enum: []`,
+	// which the metaschema accepts and no value satisfies.
+	systems, services, protections, types, faults, inapp := []string{}, []string{}, []string{}, []string{}, []string{}, []string{}
+	var invariants, required []string
 	workload := map[string]any{spec.SettleKey: map[string]any{"$ref": "#/$defs/duration"}}
 	var ids, names []string
 	for i, v := range vocs {

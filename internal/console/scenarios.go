@@ -17,7 +17,6 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
-	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
 // The Scenarios page: the built-in catalog with descriptions; a scenario
@@ -110,11 +109,13 @@ func (c *Console) scenarioRoutes(mux *http.ServeMux) {
 }
 
 func (c *Console) catalogRows() ([]scenarioRow, error) {
-	vocs := c.cfg.Vocabularies
-	if vocs == nil {
-		vocs = spec.Vocabularies{c.cfg.Vocabulary}
+	var cat *catalog.Catalog
+	var err error
+	if c.cfg.Vocabularies == nil {
+		cat, err = catalog.LoadSystem(c.cfg.Vocabulary)
+	} else {
+		cat, err = catalog.Load(c.cfg.Vocabularies)
 	}
-	cat, err := catalog.Load(vocs)
 	if err != nil {
 		return nil, fmt.Errorf("the scenario catalog: %w", err)
 	}
