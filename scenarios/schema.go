@@ -11,8 +11,11 @@
 //   - When a field is added to scenarios/spec, add it to the schema too; the
 //     catalog tests fail until both agree.
 //   - Never write a system's names into the template by hand: SchemaFor
-//     writes them from the vocabularies; the committed file is Ticketflow's
-//     (the catalog tests keep the two equal).
+//     writes them from the vocabularies; the committed scenario.schema.json
+//     is Ticketflow's, scenario.<system>.schema.json another system's
+//     (`tflab scenarios schema --system NAME`; the catalog tests keep each
+//     equal to its generated schema and each catalog file pointing at its
+//     system's).
 package scenarios
 
 import (

@@ -430,3 +430,47 @@ func TestSchemaIsTicketflowsGenerated(t *testing.T) {
 		}
 	}
 }
+
+// Each catalog file's first line points editors at its system's schema:
+// ../scenario.schema.json for Ticketflow, ../scenario.<system>.schema.json
+// for another system, a file equal to scenarios.SchemaFor(its vocabulary).
+func TestEveryFilePointsAtItsSystemsSchema(t *testing.T) {
+	c, err := Load(allVocs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, voc := range allVocs[1:] {
+		file := "../scenario." + voc.System + ".schema.json"
+		committed, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (write it with tflab scenarios schema --system %s)", err, voc.System)
+		}
+		gen, err := scenarios.SchemaFor(voc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want any
+		if err := json.Unmarshal(committed, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(gen, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s differs from scenarios.SchemaFor(%s's vocabulary): tflab scenarios schema --system %s > %s",
+				file, voc.System, voc.System, strings.TrimPrefix(file, "../"))
+		}
+	}
+	for _, n := range c.Names() {
+		s, _ := c.Get(n)
+		src, _ := Source(n)
+		want := "../scenario.schema.json"
+		if s.System != "ticketflow" {
+			want = "../scenario." + s.System + ".schema.json"
+		}
+		first, _, _ := strings.Cut(string(src), "\n")
+		if first != "# yaml-language-server: $schema="+want {
+			t.Errorf("%s (%s): first line %q, want the modeline pointing at %s", n, s.System, first, want)
+		}
+	}
+}
