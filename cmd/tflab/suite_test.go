@@ -60,3 +60,19 @@ func TestSuiteRefusesAnotherSystemsScenario(t *testing.T) {
 		t.Errorf("unknown system: exit %d: %s", code, stderr)
 	}
 }
+
+// scenarios list --system ticketsale lists only ticketsale's scenarios,
+// each control by the profile it switches to and the invariant it breaks.
+func TestScenariosListTicketsale(t *testing.T) {
+	out, stderr, code := runInProcess(t, nil, "scenarios", "list", "--system", "ticketsale")
+	if code != ExitPass {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "profile short-windows,no-version-rule → TS13") || strings.Contains(out, "quickstart") {
+		t.Errorf("want price-update-race's control by its profile, and no Ticketflow scenario:\n%s", out)
+	}
+	out, _, code = runInProcess(t, nil, "scenarios", "show", "price-update-race")
+	if code != ExitPass || !strings.Contains(out, "system: ticketsale") || !strings.Contains(out, "# negative control") {
+		t.Errorf("show price-update-race: exit %d\n%s", code, out)
+	}
+}

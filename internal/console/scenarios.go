@@ -128,8 +128,11 @@ func (c *Console) catalogRows() ([]scenarioRow, error) {
 		row := scenarioRow{Name: name, Description: strings.TrimSpace(s.Description), Tags: s.Tags}
 		if s.Control != nil {
 			off := "another method"
-			if len(s.Control.Unprotect) > 0 {
+			switch {
+			case len(s.Control.Unprotect) > 0:
 				off = "without " + strings.Join(s.Control.Unprotect, ", ")
+			case s.Control.Profile != "":
+				off = "profile " + s.Control.Profile
 			}
 			row.Control = off + " → expects " + strings.Join(s.Control.Expect.Violated, ", ")
 		}
