@@ -65,7 +65,8 @@ func newSuiteCmd(st *state) *cobra.Command {
 		Short: "Run the built-in scenarios (optionally with their negative controls), in parallel on one shared broker",
 		Long: `Run every built-in scenario of a system (--system, default ticketflow; all:
 every system's), the named ones (of any system unless --system is given), or
-those carrying one of --tags, each against a fresh lab; with --with-controls each scenario's negative control runs too.
+those carrying one of --tags, each against a fresh lab; with --with-controls
+each scenario's negative control runs too.
 Prints one line per finished run and a summary table (--json: a JSON array
 with each run's verdict and run directory); --junit writes one JUnit file with
 a test suite per run (for CI).
@@ -113,7 +114,11 @@ shown with its probes like any run), else 0.`,
 				scenarios = picked
 			}
 			if len(scenarios) == 0 {
-				return usageErrorf("no scenario of --system %s is both named %v and tagged %v", cmp.Or(system, spec.DefaultSystem), names, tags)
+				which := cmp.Or(system, spec.DefaultSystem)
+				if system == "" && len(names) > 0 {
+					which = "all"
+				}
+				return usageErrorf("no scenario of --system %s is both named %v and tagged %v", which, names, tags)
 			}
 			var runs []*suiteRun
 			for _, s := range scenarios {
