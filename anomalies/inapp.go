@@ -104,6 +104,38 @@ func (a *InApp) Inject(ctx context.Context) (Healer, error) {
 	return heal, nil
 }
 
+// FiredCounter is an installed fault that can tell how often it has fired.
+type FiredCounter interface {
+	FiredSoFar(ctx context.Context) (int64, error)
+}
+
+var _ FiredCounter = (*InApp)(nil)
+
+// FiredSoFar sums how often the anomaly has fired on the service's
+// instances (GET /anomalies); an instance that does not answer is left out.
+func (a *InApp) FiredSoFar(ctx context.Context) (int64, error) {
+	targets, err := a.Env.instances(a.Service, 0)
+	if err != nil {
+		return 0, fmt.Errorf("fired %s: %w", a.Name(), err)
+	}
+	var (
+		n    int64
+		errs []error
+	)
+	for _, in := range targets {
+		v, err := a.fired(ctx, in)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		n += v
+	}
+	if len(errs) == len(targets) && len(errs) > 0 {
+		return 0, fmt.Errorf("fired %s: %w", a.Name(), errors.Join(errs...))
+	}
+	return n, nil
+}
+
 // fired returns how often the anomaly fired on one instance (0 when it is no
 // longer listed, e.g. after a restart emptied the registry).
 func (a *InApp) fired(ctx context.Context, in Instance) (int64, error) {

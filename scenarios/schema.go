@@ -42,7 +42,7 @@ var Schema []byte
 // system, service, message type, protection, in-app fault and invariant
 // names come from their vocabularies (the union, in order of first
 // appearance), and so do the workload block's keys (with the lab's settle;
-// its required keys only for a single system).
+// its required keys only for a single system) and hold.
 func SchemaFor(vocs ...spec.Vocabulary) ([]byte, error) {
 	if len(vocs) == 0 {
 		return nil, errors.New("scenario schema: no system")
@@ -51,7 +51,16 @@ func SchemaFor(vocs ...spec.Vocabulary) ([]byte, error) {
 	// which the metaschema accepts and no value satisfies.
 	systems, services, protections, types, faults, inapp := []string{}, []string{}, []string{}, []string{}, []string{}, []string{}
 	var invariants, required []string
-	workload := map[string]any{spec.SettleKey: map[string]any{"$ref": "#/$defs/duration"}}
+	workload := map[string]any{spec.SettleKey: map[string]any{"$ref": "#/$defs/duration"}, spec.HoldKey: map[string]any{
+		"description":          "a gate: issue the first `after` requests, then hold the rest until `until` holds (e.g. {step: memory-alarm, phase: started}); the pacing resumes from there",
+		"type":                 "object",
+		"additionalProperties": false,
+		"required":             []string{"after", "until"},
+		"properties": map[string]any{
+			"after": map[string]any{"type": "integer", "minimum": 1},
+			"until": map[string]any{"$ref": "#/$defs/when"},
+		},
+	}}
 	var ids, names []string
 	for i, v := range vocs {
 		for _, inv := range check.All(v.Invariants) {

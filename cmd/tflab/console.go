@@ -83,14 +83,15 @@ func startConsole(l *lab.Lab, addr, ports string, bf brokerFlags, log *slog.Logg
 		runCmd = consoleRunCommand(exe, bf)
 	}
 	c, err := console.New(console.Config{
-		Info:         l.Info,
-		Vocabulary:   sys.Vocabulary,
-		Vocabularies: systems.Vocabularies(),
-		Anomaly:      func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) },
-		Management:   env.Management,
-		RunsRoot:     runsRoot,
-		Log:          log.With("component", "console"),
-		RunCommand:   runCmd,
+		Info:             l.Info,
+		Vocabulary:       sys.Vocabulary,
+		Vocabularies:     systems.Vocabularies(),
+		Anomaly:          func(a spec.Action) (anomalies.Anomaly, error) { return run.AnomalyOf(a, env) },
+		Management:       env.Management,
+		InspectionQueues: sys.InspectionQueues,
+		RunsRoot:         runsRoot,
+		Log:              log.With("component", "console"),
+		RunCommand:       runCmd,
 	})
 	if err != nil {
 		return nil, err

@@ -191,6 +191,9 @@ func printPlan(st *state, p *spec.Plan) {
 		if s.When != nil {
 			fmt.Fprintf(st.stdout, "#   %-8s %-28s when %s\n", "", "", s.When)
 		}
+		if s.Until != nil {
+			fmt.Fprintf(st.stdout, "#   %-8s %-28s heals once %s (not before that duration)\n", "", "", s.Until)
+		}
 	}
 }
 

@@ -63,8 +63,12 @@ type Config struct {
 	// Anomaly returns the executor of an action, as a scenario run builds
 	// it (run.AnomalyOf over run.EnvOf).
 	Anomaly func(spec.Action) (anomalies.Anomaly, error)
-	// Management reads queue depths (nil: the topology shows no queues).
+	// Management reads queue depths (nil: the topology shows no queues)
+	// and the broker's holdings for the invariant board.
 	Management *anomalies.Management
+	// InspectionQueues are the system's inspection queues (not its own
+	// queues, for the board's holdings).
+	InspectionQueues []string
 	// RunsRoot is the folder of run directories the runs page lists.
 	RunsRoot string
 	// Log receives the console's fault log lines (nil discards).

@@ -49,6 +49,10 @@ type liveState struct {
 	depths   []depthSample
 	depthAt  time.Time
 	depthErr string
+	// holdings is what the broker held at the last sample (nil: not read),
+	// so the board can tell stuck from lost.
+	holdings   *history.Holdings
+	holdingsAt time.Time
 
 	judged    int // len(events) at the last judgement
 	judgedAt  time.Time
@@ -149,9 +153,29 @@ func (c *Console) sampleLive() {
 				c.log.Debug("Reading the span files", "err", err)
 			}
 			l.sampleDepths(c.closing, c, now)
+			due := c.cfg.Management != nil && now.Sub(l.holdingsAt) >= holdingsEvery
+			if due {
+				l.holdingsAt = now
+			}
 			l.mu.Unlock()
+			if due { // polls for a while: outside the lock
+				hd := c.readHoldings()
+				l.mu.Lock()
+				l.holdings = hd
+				l.mu.Unlock()
+			}
 		}
 	}
+}
+
+// holdingsEvery paces the board's reading of the broker's holdings.
+const holdingsEvery = 5 * time.Second
+
+// readHoldings reads what the broker holds for the lab's system now.
+func (c *Console) readHoldings() *history.Holdings {
+	ctx, cancel := context.WithTimeout(c.closing, 15*time.Second)
+	defer cancel()
+	return run.ReadHoldings(ctx, c.cfg.Management, c.cfg.Info().Broker.AMQP, c.cfg.InspectionQueues, c.cfg.Vocabulary.Services)
 }
 
 // liveBand is one fault as a band on the charts: unix seconds, To 0 while
@@ -344,7 +368,9 @@ func (c *Console) judge(now time.Time) (check.Verdict, int, error) {
 			evaluate = func(h *history.History) check.Verdict { return check.Evaluate(h, c.cfg.Vocabulary.Invariants...) }
 		}
 		t0 := time.Now()
-		v := evaluate(liveHistory(c.cfg.Vocabulary.System, slices.Clone(l.events))) // Evaluate sorts its events
+		h := liveHistory(c.cfg.Vocabulary.System, slices.Clone(l.events)) // Evaluate sorts its events
+		h.Snapshot.Holdings = l.holdings
+		v := evaluate(h)
 		l.verdict, l.judged, l.judgedAt, l.judgeTook = &v, len(l.events), now, time.Since(t0)
 	}
 	return *l.verdict, l.judged, err
@@ -387,6 +413,7 @@ func (c *Console) board(_ context.Context, now time.Time) boardView {
 	for i, bc := range boardCategories {
 		cnt := boardCount{Label: bc.Label, N: counts[i]}
 		// Stuck needs the broker's holdings, which the live history lacks
+		// before the first sample or without a management API,
 		// until TF10 (Quiescence) can judge them.
 		if slices.Contains(bc.Of, check.Stuck) {
 			if q, ok := v.Result("TF10"); ok && q.Status == check.Inconclusive {

@@ -262,3 +262,43 @@ func TestLiveStream(t *testing.T) {
 	}
 	t.Fatalf("the stream ended without an event: %v", sc.Err())
 }
+
+// The board judges the live history with the broker's holdings of the last
+// sample, so a message still in a queue counts as stuck, not lost.
+func TestLiveBoardJudgesWithTheBrokersHoldings(t *testing.T) {
+	c, _ := newTestConsole(t, os.Getpid())
+	var judged []*history.History
+	c.cfg.Evaluate = func(h *history.History) check.Verdict {
+		judged = append(judged, h)
+		return check.Verdict{Outcome: check.OutcomeInconclusive}
+	}
+	traces := lab.Layout{Dir: c.cfg.Info().RunDir}.Traces()
+	if err := os.MkdirAll(traces, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	files := synthesizeInto(t, 100)
+	for name, b := range files {
+		appendTo(t, traces, name, b[:len(b)/2])
+	}
+	c.board(t.Context(), now)
+	hd := &history.Holdings{At: now, Queues: []history.QueueHolding{{Queue: "sla-ticket-changes", Ready: 1,
+		Messages: []history.HeldMessage{{MessageID: "m-1", Type: "TicketQualified"}}}}}
+	l := c.live()
+	l.mu.Lock()
+	l.holdings = hd
+	l.mu.Unlock()
+	for name, b := range files {
+		appendTo(t, traces, name, b[len(b)/2:])
+	}
+	c.board(t.Context(), now.Add(time.Hour)) // past any throttle
+	if len(judged) != 2 {
+		t.Fatalf("judged %d times, want 2", len(judged))
+	}
+	if judged[0].Snapshot.Holdings != nil {
+		t.Errorf("first judgement had holdings %+v before any sample", judged[0].Snapshot.Holdings)
+	}
+	if judged[1].Snapshot.Holdings != hd {
+		t.Errorf("second judgement had holdings %+v, want the last sample's", judged[1].Snapshot.Holdings)
+	}
+}

@@ -317,7 +317,7 @@ func TestSchemaKeysMatchTypes(t *testing.T) {
 		check(def, keys(doc.Defs[def].Properties), spec.YAMLKeys(ty))
 	}
 	check("workload", keys(doc.Defs["workload"].Properties),
-		slices.Sorted(slices.Values(append(spec.YAMLKeys(reflect.TypeFor[workload.Spec]()), spec.SettleKey))))
+		slices.Sorted(slices.Values(append(spec.YAMLKeys(reflect.TypeFor[workload.Spec]()), spec.SettleKey, spec.HoldKey))))
 	for _, typ := range spec.ActionTypes {
 		check(typ+"Step", keys(doc.Defs[typ+"Step"].Properties), spec.StepKeys(typ))
 	}

@@ -213,7 +213,7 @@ func (x *index) deadLettered(aggregate, msgType, service string) (string, bool) 
 func (x *index) related(aggregate string, types ...string) (msgs, traces []string) {
 	for _, n := range x.byAggr[aggregate] {
 		e := x.head(n)
-		if len(types) > 0 && !contains(types, e.MessageType) {
+		if len(types) > 0 && !slices.Contains(types, e.MessageType) {
 			continue
 		}
 		msgs = appendUnique(msgs, e.MessageID)
@@ -222,17 +222,8 @@ func (x *index) related(aggregate string, types ...string) (msgs, traces []strin
 	return msgs, traces
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func appendUnique(list []string, s string) []string {
-	if s == "" || contains(list, s) {
+	if s == "" || slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)

@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,7 +190,7 @@ func classify(v *Violation, hd *history.Holdings) {
 	for _, q := range hd.Queues {
 		matched := false
 		for _, m := range q.Messages {
-			if m.AggregateID == id || m.CorrelationID == id || contains(v.MessageIDs, m.MessageID) {
+			if m.AggregateID == id || m.CorrelationID == id || slices.Contains(v.MessageIDs, m.MessageID) {
 				matched = true
 				v.MessageIDs = appendUnique(v.MessageIDs, m.MessageID)
 			}

@@ -219,7 +219,7 @@ func mergeFindings(vs []Violation) []Violation {
 }
 
 func prependUnique(list []string, s string) []string {
-	if s == "" || contains(list, s) {
+	if s == "" || slices.Contains(list, s) {
 		return list
 	}
 	return append([]string{s}, list...)

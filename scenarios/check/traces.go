@@ -62,7 +62,7 @@ func checkConnectedTraces(inv Invariant, x *index, flows []Flow) Result {
 		traces := map[history.TraceID][]string{} // trace → message ids in it
 		for _, n := range x.byAggr[s.ID] {
 			e := x.head(n)
-			if !contains(flow.MessageTypes, e.MessageType) {
+			if !slices.Contains(flow.MessageTypes, e.MessageType) {
 				continue
 			}
 			if want.IsZero() && e.MessageType == flow.First && e.Kind == history.KindPublish {

@@ -18,10 +18,12 @@
 //	        judged as a run that did not start (INCONCLUSIVE), its reports
 //	        written, and Run returns that Result with ErrSteadyState
 //	base := now                                          (history Meta.Start)
-//	errgroup ┬ workload.Run (seeded from the plan's seed)
+//	errgroup ┬ workload.Run (seeded from the plan's seed) [holds after its
+//	         │           hold.after-th submission until hold.until holds]
 //	         └ timeline: step i sleeps to base+At, [waits for its when],
 //	                     Inject, sleeps to base+HealAt (a when step: its
-//	                     duration after it fired), Heal  ◄── deferred, on a
+//	                     duration after it fired) [then waits for its
+//	                     until], Heal  ◄── deferred, on a
 //	                     context that survives Ctrl-C (anomalies.HealContext)
 //	rollbacks (always, also after Ctrl-C)
 //	settle: until every service queue is empty (passive declares, plus the
@@ -57,9 +59,20 @@
 // watcher's, outbox.pending from the databases — every PollEvery while a
 // counter step waits; the span counters of spec.LiveSpanCounters are
 // tallied from the stream. Spans that ended before the method are not
-// counted. A step whose event has not come WhenGrace after the plan's end is
-// abandoned and recorded as never fired (history.Fault.NeverFired), which
+// counted. A step whose event has not come WhenGrace after the plan's end,
+// or after the timeline's last activity if that is later (never while a
+// step is being injected: timeline.giveUpAt), is abandoned and recorded as never fired (history.Fault.NeverFired), which
 // check.Evaluate turns into INCONCLUSIVE naming the step.
+//
+// A step's `until` and the workload's hold wait on the same stream: an until
+// counts spans from the moment its step fired and is awaited only after the
+// step's duration; the hold is the workload.Config.Hold hook, blocking the
+// submission after hold.after until its condition holds. Neither gives up
+// the run: an until that has not held by that give-up time heals its step
+// then, a hold releases the workload (both logged). The live
+// counters add workload.submitted and workload.accepted (from the
+// workload's progress) and inapp.fired (the installed in-app faults asked
+// now, anomalies.FiredCounter).
 //
 // On a private cluster (--nodes N) the cluster steps cut nodes apart in the
 // run's own nftables table (internal/netfilter), named after this process

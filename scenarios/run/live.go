@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ticketflow-lab/tflab/anomalies"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/tracing/spanfile"
@@ -165,6 +166,16 @@ func (r *runner) liveCounters(w *watcher) func(ctx context.Context, names []stri
 			since = tl.FirstStart()
 		}
 		maps.Copy(out, w.counters(since))
+		r.mu.Lock()
+		submitted, accepted := r.submitted, r.accepted
+		r.mu.Unlock()
+		out[spec.CounterWorkloadSubmitted] = float64(submitted)
+		out[spec.CounterWorkloadAccepted] = float64(accepted)
+		if tl != nil && slices.Contains(names, anomalies.CounterInAppFired) {
+			// The healed in-app faults added theirs to the evidence; the
+			// installed ones are asked now.
+			out[anomalies.CounterInAppFired] += tl.firedNow(ctx)
+		}
 		if slices.Contains(names, spec.CounterOutboxPending) {
 			if n, err := unsentOutbox(ctx, r.dbs()); err == nil {
 				out[spec.CounterOutboxPending] = float64(n)

@@ -31,6 +31,9 @@ type queueProbe struct {
 	amqpURL string
 	m       *anomalies.Management
 	sinks   []string // the system's inspection queues
+	// peek bounds the ready messages readHoldings reads from a queue
+	// (0: none; reading requeues them, marked redelivered).
+	peek int
 }
 
 // pending lists the service queues that hold messages now.
@@ -243,8 +246,8 @@ func (q queueProbe) leastHeld(ctx context.Context, every, window time.Duration) 
 // unacked (the management API's statistics), each the least seen over
 // holdingsWindow polled every `every`; consumers with their prefetch; since
 // when each queue has had unacked deliveries (since, from the watcher); the
-// connections the broker blocks; and up to holdingsPeek ready messages per
-// queue, read without consuming them. services names the lab's services, to
+// connections the broker blocks; and up to q.peek ready messages per queue,
+// read without consuming them. services names the lab's services, to
 // name each consumer's. What could not be read is in Holdings.Error.
 func (q queueProbe) readHoldings(ctx context.Context, every time.Duration, services []string, since map[string]time.Time) *history.Holdings {
 	hd := &history.Holdings{At: time.Now()}
@@ -307,8 +310,8 @@ func (q queueProbe) readHoldings(ctx context.Context, every time.Duration, servi
 			name := client[c.Channel.ConnectionName]
 			h.Consumers = append(h.Consumers, history.Consumer{Service: serviceOf(name, services), Connection: name, Prefetch: c.Prefetch})
 		}
-		if h.Ready > 0 {
-			msgs, perr := q.m.PeekMessages(ctx, vhost, n, holdingsPeek)
+		if h.Ready > 0 && q.peek > 0 {
+			msgs, perr := q.m.PeekMessages(ctx, vhost, n, q.peek)
 			if perr != nil {
 				errs = append(errs, fmt.Errorf("read %s: %w", n, perr))
 			}
@@ -326,6 +329,20 @@ func (q queueProbe) readHoldings(ctx context.Context, every time.Duration, servi
 	}
 	return hd
 }
+
+// ReadHoldings records what the broker holds now for the system's queues,
+// as a run's collection does (each count the least seen over a short
+// window), for a judgement of a live lab such as the console's invariant
+// board: inspection names the system's inspection queues, services the
+// lab's services. It reads no message (a read requeues it marked
+// redelivered, which a live system would see), so a finding can only be
+// possibly stuck where a queue holds messages.
+func ReadHoldings(ctx context.Context, m *anomalies.Management, amqpURL string, inspection, services []string) *history.Holdings {
+	return queueProbe{amqpURL: amqpURL, m: m, sinks: inspection}.readHoldings(ctx, liveHoldingsEvery, services, nil)
+}
+
+// liveHoldingsEvery paces ReadHoldings' polls.
+const liveHoldingsEvery = 250 * time.Millisecond
 
 // serviceOf names the service of a connection_name ("sla-sla-consumer" is
 // sla's): the lab's messaging layer starts each with its service's name.

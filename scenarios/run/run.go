@@ -75,8 +75,10 @@ type Config struct {
 	// PollEvery paces the broker watcher, the quiescence check and the
 	// live counters of when steps (default 500 ms).
 	PollEvery time.Duration
-	// WhenGrace is how long after the plan's end a step keyed to an event
-	// may still fire; then it is abandoned as never fired (default 30 s).
+	// WhenGrace is how long after the plan's end, or after the timeline's
+	// last activity (a step fired, injected or healed, the workload's hold
+	// released) if that is later, a step keyed to an event may still fire;
+	// then it is abandoned as never fired (default 30 s).
 	WhenGrace time.Duration
 	// Progress receives one live line per ProgressEvery (default 1 s) and per
 	// phase change; nil prints nothing.
@@ -162,7 +164,9 @@ type runner struct {
 	phase    string
 	records  []history.Record
 	progress string // the workload's live status
-	begin    time.Time
+	// submitted and accepted are the workload's running totals.
+	submitted, accepted int
+	begin               time.Time
 }
 
 // Run executes a plan against a fresh lab, the etcd-robustness loop in
@@ -248,7 +252,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}()
 	}
-	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.System.InspectionQueues}
+	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.System.InspectionQueues, peek: holdingsPeek}
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	w := newWatcher(r.env.Management, cfg.PollEvery, r.log)
@@ -278,8 +282,12 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		return nil, err
 	}
 	tl := newTimeline(steps, cfg.HealTimeout, r.log)
+	if h := r.plan.Workload.Hold; h != nil {
+		tl.gate(&h.Until)
+	}
 	tl.keyTo(&liveSource{dir: lab.Layout{Dir: l.RunDir()}.Traces(), every: spanTailEvery, counters: r.liveCounters(w),
 		log: r.log}, r.plan.End+cfg.WhenGrace, cfg.PollEvery)
+	tl.grace = cfg.WhenGrace
 	r.mu.Lock()
 	r.tl = tl
 	r.mu.Unlock()
@@ -601,6 +609,24 @@ func (r *runner) runWorkload(ctx context.Context) ([]history.Record, error) {
 		r.mu.Lock()
 		r.progress = status
 		r.mu.Unlock()
+	}
+	// The live counters workload.submitted and .accepted of when conditions.
+	env.Count = func(submitted, accepted int) {
+		r.mu.Lock()
+		r.submitted, r.accepted = submitted, accepted
+		r.mu.Unlock()
+	}
+	env.CountEvery = min(r.cfg.PollEvery, r.cfg.ProgressEvery)
+	if h := r.plan.Workload.Hold; h != nil {
+		env.Hold = func(ctx context.Context, next int) error {
+			if next != h.After {
+				return nil
+			}
+			r.log.Info("Workload holds", "after", h.After, "until", h.Until.String())
+			err := r.tl.hold(ctx, &h.Until)
+			r.log.Info("Workload resumes", "err", err)
+			return err
+		}
 	}
 	return r.cfg.System.Workload(ctx, r.plan.Workload.Config, env)
 }

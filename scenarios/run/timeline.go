@@ -29,16 +29,27 @@ type timeline struct {
 	steps       []step
 	healTimeout time.Duration
 	log         *slog.Logger
-	// src, giveUp and poll serve the when steps (see keyTo).
+	// src, giveUp and poll serve the when steps (see keyTo); grace, when
+	// set, extends the give-up time to grace after the timeline's last
+	// activity (see giveUpAt).
 	src    events
 	giveUp time.Duration
 	poll   time.Duration
+	grace  time.Duration
 
-	mu      sync.Mutex
-	faults  []history.Fault // one per step, in step order
-	active  map[string]bool // step names injected and not yet healed
-	waiting map[int]bool    // steps waiting for their when
-	live    liveState
+	// gates are the conditions the workload may hold on (gate).
+	gates []*spec.When
+
+	mu           sync.Mutex
+	faults       []history.Fault // one per step, in step order
+	active       map[string]bool // step names injected and not yet healed
+	waiting      map[int]bool    // steps waiting for their when
+	live         liveState
+	base         time.Time  // when run began
+	lastActive   time.Time  // the last step fired, injected or healed, or the hold released
+	injecting    int        // injections under way
+	holding      *spec.When // the workload's hold while it waits
+	counterWaits int        // counter conditions being waited for
 }
 
 func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *timeline {
@@ -61,10 +72,17 @@ func (t *timeline) keyTo(src events, giveUp, poll time.Duration) {
 	t.src, t.giveUp, t.poll = src, giveUp, poll
 }
 
+// gate registers a condition the workload will hold on (see hold), so that
+// the live stream feeds it; call before run.
+func (t *timeline) gate(w *spec.When) { t.gates = append(t.gates, w) }
+
 // run executes every step concurrently and returns when all are healed (or
 // never started because ctx ended). It never returns early on a failed step:
 // a fault that failed to inject is recorded and the others go on.
 func (t *timeline) run(ctx context.Context, base time.Time) {
+	t.mu.Lock()
+	t.base = base
+	t.mu.Unlock()
 	lctx, stopListening := context.WithCancel(ctx)
 	var listeners sync.WaitGroup
 	t.listen(lctx, base, &listeners)
@@ -98,7 +116,14 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 		healAt = time.Now().Add(s.sched.HealAt - s.sched.At)
 	}
 	started := time.Now()
+	t.mu.Lock()
+	t.injecting++
+	t.lastActive = started
+	t.mu.Unlock()
 	healer, err := s.anomaly.Inject(ctx)
+	t.mu.Lock()
+	t.injecting--
+	t.mu.Unlock()
 	if r, ok := s.anomaly.(anomalies.Resolver); ok {
 		t.record(i, func(f *history.Fault) { f.Params = withResolved(f.Params, r) })
 	}
@@ -118,7 +143,13 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 	}
 	t.setActive(s.sched.Name, true)
 	defer t.heal(ctx, i, healer)
-	_ = sleepUntil(ctx, healAt)
+	if sleepUntil(ctx, healAt) != nil || s.sched.Until == nil {
+		return
+	}
+	if err := t.awaitCond(ctx, base, s.sched.Until, started); errors.Is(err, errNeverFired) {
+		t.log.Warn("Step's until never held; healing it at the give-up time", "anomaly", s.sched.Name,
+			"until", s.sched.Until.String(), "gave_up_after", t.giveUp)
+	}
 }
 
 // withResolved adds what a Resolver chose when it was injected to a
@@ -159,7 +190,30 @@ func (t *timeline) record(i int, fn func(*history.Fault)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fn(&t.faults[i])
+	if t.faults[i].Error == "" {
+		t.lastActive = time.Now() // a failure or a give-up is no progress
+	}
 	t.live.notify()
+}
+
+// giveUpAt is when a condition still waited for is abandoned: giveUp after
+// base, or, with a grace, grace after the timeline's last activity if that
+// is later, and never while an injection is under way — a slow injection
+// (a rabbitmqctl call that took 45 s) delays what is keyed to it, and must
+// not make it "never fired" (t.mu held).
+func (t *timeline) giveUpAt(base time.Time) time.Time {
+	at := base.Add(t.giveUp)
+	if t.grace > 0 && t.injecting > 0 {
+		// Not while a step is being injected: its end (recorded, which
+		// wakes the waiters) is activity.
+		return time.Now().Add(t.grace)
+	}
+	if t.grace > 0 && !t.lastActive.IsZero() {
+		if late := t.lastActive.Add(t.grace); late.After(at) {
+			at = late
+		}
+	}
+	return at
 }
 
 func (t *timeline) setActive(name string, on bool) {
@@ -189,6 +243,26 @@ func (t *timeline) Faults() []history.Fault {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.faults)
+}
+
+// firedNow sums how often the installed faults that can tell (the in-app
+// anomalies) have fired so far.
+func (t *timeline) firedNow(ctx context.Context) float64 {
+	t.mu.Lock()
+	var live []anomalies.FiredCounter
+	for i, s := range t.steps {
+		if fc, ok := s.anomaly.(anomalies.FiredCounter); ok && t.faults[i].Applied() && t.faults[i].Healed.IsZero() {
+			live = append(live, fc)
+		}
+	}
+	t.mu.Unlock()
+	var n float64
+	for _, fc := range live {
+		if v, err := fc.FiredSoFar(ctx); err == nil {
+			n += float64(v)
+		}
+	}
+	return n
 }
 
 // FirstStart is when the first fault was injected (zero if none was).

@@ -21,6 +21,8 @@ type fakeAnomaly struct {
 	instant   bool
 	injectErr error
 	healErr   error
+	// injectTakes is how long Inject takes (a slow rabbitmqctl call).
+	injectTakes time.Duration
 
 	mu                 sync.Mutex
 	injectedAt, healAt time.Duration
@@ -32,6 +34,9 @@ type fakeAnomaly struct {
 func (f *fakeAnomaly) Name() string { return f.name }
 
 func (f *fakeAnomaly) Inject(ctx context.Context) (anomalies.Healer, error) {
+	if f.injectTakes > 0 {
+		_ = sleepUntil(ctx, time.Now().Add(f.injectTakes))
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.injectErr != nil {

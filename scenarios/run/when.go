@@ -29,18 +29,33 @@ var errNeverFired = errors.New("never fired")
 // spanKey counts one service's handlings or publishes of one message type.
 type spanKey struct{ service, messageType, event string }
 
-// liveState is what the when steps wait on: per-key distinct message ids,
-// the span counters, the last polled counters. Guarded by timeline.mu.
+// liveState is what the when steps wait on: per key, the distinct message
+// ids with the end of their first span; the span counters; the last polled
+// counters. Guarded by timeline.mu.
 type liveState struct {
 	changed  chan struct{} // closed and replaced on every change
-	messages map[spanKey]map[string]bool
-	any      map[spanKey]map[string]bool // the same with service ""
+	messages map[spanKey]map[string]time.Time
+	any      map[spanKey]map[string]time.Time // the same with service ""
 	counters map[string]float64
 }
 
 func newLiveState() liveState {
-	return liveState{changed: make(chan struct{}), messages: map[spanKey]map[string]bool{},
-		any: map[spanKey]map[string]bool{}, counters: map[string]float64{}}
+	return liveState{changed: make(chan struct{}), messages: map[spanKey]map[string]time.Time{},
+		any: map[spanKey]map[string]time.Time{}, counters: map[string]float64{}}
+}
+
+// countSince counts the ids whose first span ended at or after since.
+func countSince(ids map[string]time.Time, since time.Time) int {
+	if since.IsZero() {
+		return len(ids)
+	}
+	n := 0
+	for _, end := range ids {
+		if !end.Before(since) {
+			n++
+		}
+	}
+	return n
 }
 
 // notify wakes every waiter.
@@ -75,29 +90,31 @@ func (l *liveState) add(e history.Event) bool {
 		return false
 	}
 	for _, k := range []struct {
-		m   map[spanKey]map[string]bool
+		m   map[spanKey]map[string]time.Time
 		key spanKey
 	}{{l.messages, spanKey{e.Service, e.MessageType, event}}, {l.any, spanKey{"", e.MessageType, event}}} {
 		ids := k.m[k.key]
 		if ids == nil {
-			ids = map[string]bool{}
+			ids = map[string]time.Time{}
 			k.m[k.key] = ids
 		}
-		ids[e.MessageID] = true
+		if _, seen := ids[e.MessageID]; !seen {
+			ids[e.MessageID] = e.End
+		}
 	}
 	return true
 }
 
-// holds reports whether step i's when holds now (t.mu held).
-func (t *timeline) holds(i int) bool {
-	w := t.steps[i].sched.When
+// holds reports whether w holds now, its span counts counting the spans that
+// ended at or after since (zero: all) (t.mu held).
+func (t *timeline) holds(w *spec.When, since time.Time) bool {
 	switch w.Form() {
 	case spec.WhenSpan:
 		m := t.live.messages
 		if w.Service == "" {
 			m = t.live.any
 		}
-		return len(m[spanKey{w.Service, w.MessageType, w.Event}]) >= w.Count
+		return countSince(m[spanKey{w.Service, w.MessageType, w.Event}], since) >= w.Count
 	case spec.WhenStep:
 		j := slices.IndexFunc(t.steps, func(s step) bool { return s.sched.Name == w.Step })
 		if j < 0 {
@@ -120,29 +137,80 @@ func (t *timeline) holds(i int) bool {
 func (t *timeline) await(ctx context.Context, base time.Time, i int) error {
 	t.setWaiting(i, true)
 	defer t.setWaiting(i, false)
-	giveUp := time.NewTimer(time.Until(base.Add(t.giveUp)))
+	err := t.awaitCond(ctx, base, t.steps[i].sched.When, time.Time{})
+	if errors.Is(err, errNeverFired) {
+		return fmt.Errorf("%w: when %s (gave up %s after the method began)", errNeverFired, t.steps[i].sched.When, t.giveUp)
+	}
+	if err != nil {
+		return fmt.Errorf("not started: %w", err)
+	}
+	return nil
+}
+
+// awaitCond waits until w holds (its span counts counting from since), then
+// its delay; it returns ctx's error, or errNeverFired once the base time
+// plus giveUp has passed before w held.
+func (t *timeline) awaitCond(ctx context.Context, base time.Time, w *spec.When, since time.Time) error {
+	if w.Form() == spec.WhenCounter {
+		t.mu.Lock()
+		t.counterWaits++
+		t.mu.Unlock()
+		defer func() {
+			t.mu.Lock()
+			t.counterWaits--
+			t.mu.Unlock()
+		}()
+	}
+	giveUp := time.NewTimer(time.Hour)
 	defer giveUp.Stop()
 	for {
 		t.mu.Lock()
-		ok, changed := t.holds(i), t.live.changed
+		ok, changed, deadline := t.holds(w, since), t.live.changed, t.giveUpAt(base)
 		t.mu.Unlock()
 		if ok {
-			if d := t.steps[i].sched.When.Delay.D(); d > 0 {
-				if err := sleepUntil(ctx, time.Now().Add(d)); err != nil {
-					return fmt.Errorf("not started: %w", err)
-				}
+			if d := w.Delay.D(); d > 0 {
+				return sleepUntil(ctx, time.Now().Add(d))
 			}
 			return nil
 		}
+		if !time.Now().Before(deadline) {
+			return errNeverFired
+		}
+		giveUp.Reset(time.Until(deadline))
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("not started: %w", ctx.Err())
+			return ctx.Err()
 		case <-giveUp.C:
-			return fmt.Errorf("%w: when %s (gave up %s after the method began)", errNeverFired,
-				t.steps[i].sched.When, t.giveUp)
 		case <-changed:
 		}
 	}
+}
+
+// hold waits, for the workload's gate, until w holds or gives up (then it
+// logs and returns nil: the workload goes on). Only ctx's end is an error.
+func (t *timeline) hold(ctx context.Context, w *spec.When) error {
+	t.mu.Lock()
+	base := t.base
+	t.holding = w
+	t.live.notify()
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.holding = nil
+		t.mu.Unlock()
+	}()
+	if base.IsZero() {
+		base = time.Now()
+	}
+	err := t.awaitCond(ctx, base, w, time.Time{})
+	t.mu.Lock()
+	t.lastActive = time.Now()
+	t.mu.Unlock()
+	if errors.Is(err, errNeverFired) {
+		t.log.Warn("Workload hold released unmet", "until", w.String(), "gave_up_after", t.giveUp)
+		return nil
+	}
+	return err
 }
 
 // listen feeds the live state from the event source until ctx ends: every
@@ -151,8 +219,11 @@ func (t *timeline) await(ctx context.Context, base time.Time, i int) error {
 func (t *timeline) listen(ctx context.Context, base time.Time, wg *sync.WaitGroup) {
 	var names []string
 	keyed := false
+	conds := slices.Clone(t.gates)
 	for _, s := range t.steps {
-		w := s.sched.When
+		conds = append(conds, s.sched.When, s.sched.Until)
+	}
+	for _, w := range conds {
 		if w == nil {
 			continue
 		}
@@ -200,16 +271,12 @@ func (t *timeline) listen(ctx context.Context, base time.Time, wg *sync.WaitGrou
 	})
 }
 
-// counterStepsWaiting reports whether a counter step has yet to fire.
+// counterStepsWaiting reports whether a counter condition is being waited
+// for (a when, an until or the workload's hold).
 func (t *timeline) counterStepsWaiting() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, s := range t.steps {
-		if w := s.sched.When; w != nil && w.Form() == spec.WhenCounter && t.faults[i].Started.IsZero() && t.faults[i].Error == "" {
-			return true
-		}
-	}
-	return false
+	return t.counterWaits > 0
 }
 
 func (t *timeline) setWaiting(i int, on bool) {
@@ -228,6 +295,9 @@ func (t *timeline) Waiting() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []string
+	if t.holding != nil {
+		out = append(out, fmt.Sprintf("workload (hold until %s)", t.holding))
+	}
 	for i, s := range t.steps {
 		if t.waiting[i] {
 			out = append(out, fmt.Sprintf("%s (when %s)", s.sched.Name, s.sched.When))

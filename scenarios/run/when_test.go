@@ -185,3 +185,101 @@ func TestTimeline_WhenThatNeverFiresIsAbandonedAndTheRunInconclusive(t *testing.
 		}
 	})
 }
+
+// A step with until heals once its condition holds after it fired (span
+// counts counting from then), never before its duration; the workload's
+// hold waits for a step's phase; one until that never holds heals the step
+// at the give-up time.
+func TestTimeline_UntilAndHoldWaitForTheirEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := time.Now()
+		src := newFakeEvents()
+		alarm := &fakeAnomaly{name: "alarm", base: base}
+		down := &fakeAnomaly{name: "down", base: base}
+		held := &fakeAnomaly{name: "held", base: base}
+		stuck := &fakeAnomaly{name: "stuck", base: base}
+		alarmStep := keyed("alarm", 0, time.Second, spec.When{Service: "tickets", MessageType: "InquirySubmitted", Event: spec.EventHandled, Count: 1})
+		alarmStep.Until = &spec.When{Step: "down", Phase: spec.PhaseHealed}
+		heldStep := sched("held", 500*time.Millisecond, time.Second)
+		heldStep.Until = &spec.When{Service: "sla", MessageType: "TicketQualified", Event: spec.EventHandled, Count: 1}
+		stuckStep := sched("stuck", 0, time.Second)
+		stuckStep.Until = &spec.When{Counter: "workload.accepted", Op: ">=", Value: 100}
+		tl := newTimeline([]step{
+			{alarmStep, alarm},
+			{keyed("down", 0, 2*time.Second, spec.When{Counter: "workload.accepted", Op: ">=", Value: 20}), down},
+			{heldStep, held},
+			{stuckStep, stuck},
+		}, time.Second, slog.New(slog.DiscardHandler))
+		gate := &spec.When{Step: "alarm", Phase: spec.PhaseStarted}
+		tl.gate(gate)
+		tl.keyTo(src, 20*time.Second, 500*time.Millisecond)
+		done := make(chan struct{})
+		go func() { tl.run(t.Context(), base); close(done) }()
+
+		released := make(chan time.Duration, 1)
+		go func() {
+			if err := tl.hold(t.Context(), gate); err != nil {
+				t.Errorf("hold: %v", err)
+			}
+			released <- time.Since(base)
+		}()
+		// A TicketQualified handled before "held" fired does not count for
+		// its until.
+		src.spans <- handled("sla", "TicketQualified", "early")
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if w := tl.Waiting(); !slices.Contains(w, "workload (hold until alarm started)") {
+			t.Errorf("waiting at 1s: %v", w)
+		}
+		src.spans <- handled("tickets", "InquirySubmitted", "i1") // alarm fires at 1s
+		if at := <-released; at != time.Second {
+			t.Errorf("the hold released at %v, want 1s (alarm started)", at)
+		}
+		time.Sleep(750 * time.Millisecond)
+		src.set("workload.accepted", 20) // down fires at the poll of 2s, heals at 4s
+		time.Sleep(1250 * time.Millisecond)
+		src.spans <- handled("sla", "TicketQualified", "late") // held heals at 3s
+		<-done
+
+		want := map[string][2]time.Duration{
+			"alarm": {time.Second, 4 * time.Second}, // its 1s duration is long over: until down healed
+			"down":  {2 * time.Second, 4 * time.Second},
+			"held":  {500 * time.Millisecond, 3 * time.Second}, // not on "early", handled before it fired
+			"stuck": {0, 20 * time.Second},                     // the give-up time
+		}
+		for name, w := range want {
+			a := map[string]*fakeAnomaly{"alarm": alarm, "down": down, "held": held, "stuck": stuck}[name]
+			if a.injectedAt != w[0] || a.healAt != w[1] {
+				t.Errorf("%s injected at %v, healed at %v; want %v, %v", name, a.injectedAt, a.healAt, w[0], w[1])
+			}
+		}
+	})
+}
+
+// A step keyed to another that took long to inject is not abandoned at the
+// plan's give-up time: the give-up counts the grace from the timeline's
+// last activity. One that waits for an event that never comes is still
+// abandoned, grace after the last activity.
+func TestTimeline_GiveUpCountsFromTheLastActivity(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := time.Now()
+		slow := &fakeAnomaly{name: "slow", base: base, injectTakes: 15 * time.Second}
+		next := &fakeAnomaly{name: "next", base: base}
+		never := &fakeAnomaly{name: "never", base: base}
+		tl := newTimeline([]step{
+			{sched("slow", 0, time.Second), slow},
+			{keyed("next", 0, time.Second, spec.When{Step: "slow", Phase: spec.PhaseStarted}), next},
+			{keyed("never", 0, time.Second, spec.When{Service: "sla", MessageType: "TicketQualified", Event: spec.EventHandled, Count: 1}), never},
+		}, time.Second, slog.New(slog.DiscardHandler))
+		tl.keyTo(newFakeEvents(), 10*time.Second, 500*time.Millisecond)
+		tl.grace = 5 * time.Second
+		tl.run(t.Context(), base)
+		if next.injected != 1 || next.injectedAt != 15*time.Second {
+			t.Errorf("next injected %d times, at %v; want once at 15s", next.injected, next.injectedAt)
+		}
+		// slow healed at 16s, next at 16s: the last activity; never gives up 5s later.
+		if took := time.Since(base); took != 21*time.Second || never.injected != 0 {
+			t.Errorf("the timeline ended after %v (never injected %d times), want 21s", took, never.injected)
+		}
+	})
+}

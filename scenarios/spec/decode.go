@@ -263,6 +263,7 @@ type stepCommon struct {
 	Jitter   Duration `yaml:"jitter"`
 	Duration Duration `yaml:"duration"`
 	When     *When    `yaml:"when"`
+	Until    *When    `yaml:"until"`
 }
 
 type (
@@ -358,7 +359,7 @@ func (s *Step) decode(n *yaml.Node) error {
 	v := reflect.New(class).Interface().(classStep)
 	err := n.Decode(v)
 	c, action := v.parts()
-	*s = Step{Name: c.Name, At: c.At, Jitter: c.Jitter, Duration: c.Duration, When: c.When, Action: action, line: n.Line}
+	*s = Step{Name: c.Name, At: c.At, Jitter: c.Jitter, Duration: c.Duration, When: c.When, Until: c.Until, Action: action, line: n.Line}
 	return err
 }
 

@@ -57,6 +57,13 @@
 // plan keeps the condition beside the step (Scheduled.When); its End
 // counts a keyed step at its earliest, `at` and `at`+duration.
 //
+// A step's `until` (a When without delay) heals it once the condition holds
+// after the step fired (span counts count from then), and not before its
+// duration. The workload's `hold` (Hold) submits the first `after` items
+// and holds the rest until its condition holds. The live counters
+// workload.submitted and workload.accepted let a step wait for the
+// workload's progress.
+//
 // A step without a duration is healed when the method ends (Plan.End); an
 // instant action (restart, resume, start, close-connections) takes no
 // duration. The runner heals every fault in a deferred step that also runs

@@ -77,7 +77,10 @@ type Scheduled struct {
 	HealAt time.Duration // heal offset; 0 for an instant action
 	// When, when set, fires the step on an event at or after At; it then
 	// heals HealAt-At after it fired.
-	When   *When
+	When *When
+	// Until, when set, heals the step once it holds after the step fired,
+	// and not before HealAt (counted from the firing for a when step).
+	Until  *When
 	Action Action
 }
 
@@ -131,7 +134,7 @@ func (s *Scenario) Plan(opts PlanOptions) (*Plan, error) {
 		if st.Jitter > 0 {
 			at += time.Duration(rng.Int64N(int64(st.Jitter) + 1))
 		}
-		sc := Scheduled{Name: st.Name, At: at, When: st.When, Action: st.Action}
+		sc := Scheduled{Name: st.Name, At: at, When: st.When, Until: st.Until, Action: st.Action}
 		if !st.Action.Instant() && st.Duration > 0 {
 			sc.HealAt = at + st.Duration.D()
 		}

@@ -92,7 +92,11 @@ type Step struct {
 	// ends. Instant actions (restart, close-connections…) take none.
 	Duration Duration
 	// When, when set, fires the step on an event of the run (at or after At).
-	When   *When
+	When *When
+	// Until, when set, heals the step once this condition holds after it
+	// fired, and not before its duration has passed; span counts count from
+	// the moment it fired.
+	Until  *When
 	Action Action
 
 	line int

@@ -43,6 +43,9 @@ func (s *Scenario) setDefaults() {
 		nameSteps(s.Control.Method, "")
 		whenDefaults(s.Control.Method)
 	}
+	if s.Workload.Hold != nil {
+		s.Workload.Hold.Until.setDefaults()
+	}
 }
 
 // nameSteps gives unnamed steps "<type>-<n>" names, n counting per type.
@@ -140,6 +143,12 @@ func (s *Scenario) Validate(vocs Vocabularies) error {
 		v.errorf("method", "required: at least one fault step")
 	}
 	validateSteps(v, "method", s.Method)
+	if h := s.Workload.Hold; h != nil {
+		validateHold(v, h, s.Method)
+		if s.Control != nil && len(s.Control.Method) > 0 {
+			validateHold(v, h, s.Control.Method)
+		}
+	}
 	names := map[string]bool{}
 	for i, st := range s.Method {
 		if st.Action == nil {
@@ -152,8 +161,8 @@ func (s *Scenario) Validate(vocs Vocabularies) error {
 	}
 	for i, st := range s.Rollbacks {
 		path := fmt.Sprintf("rollbacks[%d]", i)
-		if st.At != 0 || st.Duration != 0 || st.Jitter != 0 || st.When != nil {
-			v.errorf(path, "a rollback runs once at the end: it takes no at, jitter, duration or when")
+		if st.At != 0 || st.Duration != 0 || st.Jitter != 0 || st.When != nil || st.Until != nil {
+			v.errorf(path, "a rollback runs once at the end: it takes no at, jitter, duration or when (nor until)")
 		}
 		if st.Action != nil {
 			st.Action.validate(v, path)
@@ -216,6 +225,9 @@ func validateSteps(v *validator, path string, steps []Step) {
 		st.Action.validate(v, p)
 		if st.When != nil {
 			validateWhen(v, p, st, steps)
+		}
+		if st.Until != nil {
+			validateUntil(v, p, st, steps)
 		}
 	}
 	validateWhenCycles(v, path, steps)

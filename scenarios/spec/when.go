@@ -70,9 +70,17 @@ var LiveSpanCounters = []string{"deliveries", "deliveries.redelivered", "dedup.s
 // CounterOutboxPending is the live counter of outbox rows not yet relayed.
 const CounterOutboxPending = "outbox.pending"
 
+// Live counters of the workload: items it has submitted, and items the
+// system accepted, so far.
+const (
+	CounterWorkloadSubmitted = "workload.submitted"
+	CounterWorkloadAccepted  = "workload.accepted"
+)
+
 // LiveCounters lists every counter a When may watch: the span counters, the
-// runner-observed evidence counters (history.FromRunner) and outbox.pending
-// (rows not yet relayed, summed over the services' databases at each poll).
+// runner-observed evidence counters (history.FromRunner), outbox.pending
+// (rows not yet relayed, summed over the services' databases at each poll)
+// and the workload's workload.submitted and workload.accepted.
 func LiveCounters() []string {
 	out := slices.Clone(LiveSpanCounters)
 	for _, c := range history.Counters {
@@ -80,7 +88,7 @@ func LiveCounters() []string {
 			out = append(out, c.Name)
 		}
 	}
-	return append(out, CounterOutboxPending)
+	return append(out, CounterOutboxPending, CounterWorkloadSubmitted, CounterWorkloadAccepted)
 }
 
 // Form says which of the three forms w uses ("" when none is set).
@@ -174,21 +182,52 @@ func (w *When) condition() string {
 // validateWhen checks one step's when (path is the step's path).
 func validateWhen(v *validator, path string, st Step, steps []Step) {
 	w := st.When
-	p := path + ".when"
-	forms := w.forms()
-	switch {
-	case len(forms) == 0:
-		v.errorf(p, "when needs one of: {service, messageType, event, count}, {step, phase} or {counter, op, value}")
-		return
-	case len(forms) > 1:
-		v.errorf(p, "when mixes the %s forms: use one", strings.Join(forms, " and "))
-		return
-	}
 	if w.Delay < 0 {
-		v.errorf(p+".delay", "must not be negative")
+		v.errorf(path+".when.delay", "must not be negative")
 	}
 	if !st.Action.Instant() && st.Duration == 0 {
 		v.errorf(path+".duration", "a step keyed to when fires at a time the plan cannot know: give it a duration")
+	}
+	validateCondition(v, path+".when", "when", w, st.Name, steps)
+}
+
+// validateUntil checks one step's until (path is the step's path).
+func validateUntil(v *validator, path string, st Step, steps []Step) {
+	if st.Action.Instant() {
+		v.errorf(path+".until", "%s is instant: it has no heal to key to until", st.Action.Describe())
+		return
+	}
+	if st.Duration == 0 {
+		v.errorf(path+".duration", "a step with until needs a duration: the least time it holds, and the plan's estimate")
+	}
+	if st.Until.Delay != 0 {
+		v.errorf(path+".until.delay", "until takes no delay: lengthen the duration instead")
+	}
+	validateCondition(v, path+".until", "until", st.Until, st.Name, steps)
+}
+
+// validateHold checks the workload's hold against the method's steps.
+func validateHold(v *validator, h *Hold, steps []Step) {
+	if h.After < 1 {
+		v.errorf("workload.hold.after", "want at least 1 request before the hold, got %d", h.After)
+	}
+	if h.Until.Delay < 0 {
+		v.errorf("workload.hold.until.delay", "must not be negative")
+	}
+	validateCondition(v, "workload.hold.until", "until", &h.Until, "", steps)
+}
+
+// validateCondition checks the form of a when, until or hold condition p;
+// self is the step it belongs to ("" for the workload's hold).
+func validateCondition(v *validator, p, what string, w *When, self string, steps []Step) {
+	forms := w.forms()
+	switch {
+	case len(forms) == 0:
+		v.errorf(p, "%s needs one of: {service, messageType, event, count}, {step, phase} or {counter, op, value}", what)
+		return
+	case len(forms) > 1:
+		v.errorf(p, "%s mixes the %s forms: use one", what, strings.Join(forms, " and "))
+		return
 	}
 	switch forms[0] {
 	case WhenSpan:
@@ -202,7 +241,7 @@ func validateWhen(v *validator, path string, st Step, steps []Step) {
 		}
 	case WhenStep:
 		oneOf(v, p+".phase", "phase", w.Phase, WhenPhases)
-		if w.Step == st.Name {
+		if self != "" && w.Step == self {
 			v.errorf(p+".step", "step %q waits for itself", w.Step)
 			return
 		}
@@ -253,11 +292,14 @@ func stepNames(steps []Step) []string {
 	return out
 }
 
-// whenDefaults fills the defaults of every step's when.
+// whenDefaults fills the defaults of every step's when and until.
 func whenDefaults(steps []Step) {
 	for i := range steps {
 		if steps[i].When != nil {
 			steps[i].When.setDefaults()
+		}
+		if steps[i].Until != nil {
+			steps[i].Until.setDefaults()
 		}
 	}
 }

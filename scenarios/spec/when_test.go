@@ -118,7 +118,7 @@ func TestWhenRejectsBadConditionsWithLines(t *testing.T) {
 func TestRollbackTakesNoWhen(t *testing.T) {
 	data := strings.Replace(valid, "rollbacks:\n  - type: process\n", "rollbacks:\n  - type: process\n    when: {step: reset}\n", 1)
 	_, err := Parse("when.yaml", []byte(data), testVocs)
-	if err == nil || !strings.Contains(err.Error(), "rollbacks[0]: a rollback runs once at the end: it takes no at, jitter, duration or when") {
+	if err == nil || !strings.Contains(err.Error(), "rollbacks[0]: a rollback runs once at the end: it takes no at, jitter, duration or when (nor until)") {
 		t.Errorf("got %v", err)
 	}
 }

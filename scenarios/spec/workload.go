@@ -41,13 +41,28 @@ type Workload struct {
 	// Config is the system's decoded block (nil before Validate or when the
 	// system has no workload).
 	Config WorkloadConfig
+	// Hold, when set, gates the load on an event of the run (the lab's key
+	// `hold`).
+	Hold *Hold
 
 	node       *yaml.Node // the block without settle
 	settleLine int        // 0: no settle key
 }
 
-// SettleKey is the lab's own key of a workload block.
-const SettleKey = "settle"
+// Hold is a workload gate: the load issues its first After requests, then
+// holds the rest until Until holds (e.g. a step started), so that the later
+// requests are certain to meet the fault. A condition that never holds
+// releases the load at the give-up time (logged).
+type Hold struct {
+	After int  `yaml:"after"`
+	Until When `yaml:"until"`
+}
+
+// The lab's own keys of a workload block; every other key is the system's.
+const (
+	SettleKey = "settle"
+	HoldKey   = "hold"
+)
 
 // UnmarshalYAML keeps the block for the system's decoder and takes settle.
 func (w *Workload) UnmarshalYAML(n *yaml.Node) error {
@@ -60,6 +75,13 @@ func (w *Workload) UnmarshalYAML(n *yaml.Node) error {
 		if k.Value == SettleKey {
 			w.settleLine = k.Line
 			if err := w.Settle.UnmarshalYAML(v); err != nil {
+				return err
+			}
+			continue
+		}
+		if k.Value == HoldKey {
+			w.Hold = &Hold{}
+			if err := v.Decode(w.Hold); err != nil {
 				return err
 			}
 			continue
@@ -79,7 +101,7 @@ func (w *Workload) decode(v *validator) {
 	wt := v.voc.Workload
 	if wt == nil {
 		if len(n.Content) > 0 {
-			v.errorf("workload."+n.Content[0].Value, "system %s takes no workload keys but settle", v.voc.System)
+			v.errorf("workload."+n.Content[0].Value, "system %s takes no workload keys but settle and hold", v.voc.System)
 		}
 		return
 	}

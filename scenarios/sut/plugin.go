@@ -42,7 +42,17 @@ type LoadEnv struct {
 	// Progress, when set, takes a short live status of the load for the
 	// runner's progress line, e.g. "inquiries 3/10 submitted".
 	Progress func(status string)
-	Log      *slog.Logger
+	// Hold, when set, is the lab's gate on the load (a scenario's
+	// `workload.hold`): a driver calls it before each of its paced requests
+	// with the request's index from 0; it may block until an event of the
+	// run, and an error stops the load.
+	Hold func(ctx context.Context, next int) error
+	// Count, when set, takes the load's running totals (the live counters
+	// workload.submitted and workload.accepted): requests issued and those
+	// the system accepted. A driver calls it at least every CountEvery.
+	Count      func(submitted, accepted int)
+	CountEvery time.Duration
+	Log        *slog.Logger
 }
 
 // Workload runs a system's load: cfg is the scenario's block as the

@@ -290,3 +290,42 @@ func TestSyncRoundTripBetweenInstances(t *testing.T) {
 		}
 	}
 }
+
+// Disabling a delay anomaly ends the delay it is holding, and the handling
+// goes on; a re-enabled anomaly holds again.
+func TestDisablingADelayReleasesTheHeldHandling(t *testing.T) {
+	reg := NewRegistry(nil)
+	hold := Anomaly{Type: ConsumerDelayBeforeHandler, MessageType: "TicketQualified", Params: Params{Delay: 10 * time.Minute}}
+	if _, err := reg.Enable(hold); err != nil {
+		t.Fatal(err)
+	}
+	fake := clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	act := reg.Check(BeforeHandler, "TicketQualified", "")
+	done := make(chan error, 1)
+	go func() { done <- act.Apply(t.Context(), fake) }()
+	waitFor(t, func() bool { return fake.Waiters() == 1 })
+	select {
+	case err := <-done:
+		t.Fatalf("Apply returned %v while the anomaly was enabled", err)
+	default:
+	}
+	if !reg.Disable(ConsumerDelayBeforeHandler, "TicketQualified") {
+		t.Fatal("Disable found nothing")
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("released Apply = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Apply still held after the anomaly was disabled")
+	}
+	if _, err := reg.Enable(hold); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-reg.Check(BeforeHandler, "TicketQualified", "").Released:
+		t.Fatal("a re-enabled delay is released already")
+	default:
+	}
+}

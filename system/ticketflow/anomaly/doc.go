@@ -79,6 +79,8 @@
 //     TranslationCompleted overtaking a delayed InquirySubmitted) could not
 //     happen. ConsumerDelayAfterHandler does sleep inside the transaction
 //     (app.Runtime.Handle).
+//   - Disabling a delay anomaly ends the delays it is holding (the original
+//     slept on): a long delay is a hold that the lab releases on an event.
 //
 // # Best practices
 //

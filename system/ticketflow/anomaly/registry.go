@@ -26,6 +26,9 @@ type Registry struct {
 	mu    sync.RWMutex
 	items map[key]Anomaly
 	fired map[key]int64
+	// gone is closed when the anomaly under its key is disabled: the delays
+	// it is holding end then.
+	gone map[key]chan struct{}
 }
 
 // NewRegistry returns an empty registry. log nil discards.
@@ -33,7 +36,7 @@ func NewRegistry(log *slog.Logger) *Registry {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Registry{log: log.With("component", "anomaly"), items: map[key]Anomaly{}, fired: map[key]int64{}}
+	return &Registry{log: log.With("component", "anomaly"), items: map[key]Anomaly{}, fired: map[key]int64{}, gone: map[key]chan struct{}{}}
 }
 
 // Enable adds or updates an anomaly. It is idempotent per (type, message
@@ -54,6 +57,9 @@ func (r *Registry) Enable(a Anomaly) (changed bool, err error) {
 		return false, nil
 	}
 	r.items[k] = a
+	if r.gone[k] == nil {
+		r.gone[k] = make(chan struct{})
+	}
 	r.log.Info("Anomaly enabled", "anomaly", a.Type, "msg_type", a.MessageType, "params", a.Params.Map())
 	return true, nil
 }
@@ -68,6 +74,10 @@ func (r *Registry) Disable(typ Type, msgType string) (removed bool) {
 		return false
 	}
 	delete(r.items, k)
+	if g := r.gone[k]; g != nil {
+		close(g)
+		delete(r.gone, k)
+	}
 	r.log.Info("Anomaly disabled", "anomaly", typ, "msg_type", msgType)
 	return true
 }
@@ -117,6 +127,9 @@ type Action struct {
 	Err   error
 	// Fired lists the anomalies that produced this action.
 	Fired []Anomaly
+	// Released, when set, is closed when a delay anomaly of this action is
+	// disabled: the delay ends then, early.
+	Released <-chan struct{}
 }
 
 // None reports whether the action does nothing.
@@ -124,10 +137,27 @@ func (a Action) None() bool { return a.Delay == 0 && a.Err == nil }
 
 // Apply performs the action: sleeps Delay on clk (delays before errors, as in
 // the original) and returns Err. A cancelled ctx ends the delay early with
-// ctx.Err().
+// ctx.Err(); disabling the delay anomaly (Released) ends it early too, and
+// the handling goes on.
 func (a Action) Apply(ctx context.Context, clk clock.Clock) error {
 	if a.Delay > 0 {
-		if err := clock.Sleep(ctx, clock.Or(clk), a.Delay); err != nil {
+		sctx, stop := ctx, func() {}
+		if a.Released != nil {
+			var cancel context.CancelFunc
+			sctx, cancel = context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() {
+				select {
+				case <-a.Released:
+					cancel()
+				case <-done:
+				}
+			}()
+			stop = func() { close(done); cancel() }
+		}
+		err := clock.Sleep(sctx, clock.Or(clk), a.Delay)
+		stop()
+		if err != nil && ctx.Err() != nil {
 			return fmt.Errorf("anomaly delay: %w", err)
 		}
 	}
@@ -167,6 +197,7 @@ func (r *Registry) CheckAny(p Point, msgTypes []string, status string) Action {
 			act.Fired = append(act.Fired, a)
 			if t.IsDelay() {
 				act.Delay += a.Params.Delay
+				act.Released = r.gone[key{t, mt}]
 			} else if act.Err == nil {
 				act.Err = &Error{Type: t, MessageType: mt, Point: p}
 			}

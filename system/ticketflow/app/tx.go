@@ -180,6 +180,9 @@ func (rt *Runtime) checkPublished(ctx context.Context, p anomaly.Point, pubs []p
 		seen[pb] = true
 		a := rt.reg.Check(p, pb.msgType, pb.status)
 		act.Delay += a.Delay
+		if a.Released != nil {
+			act.Released = a.Released
+		}
 		if act.Err == nil {
 			act.Err = a.Err
 		}
@@ -320,7 +323,7 @@ func (rt *Runtime) Handle(queue, msgType string, h Handler, opts ...HandleOption
 				return err
 			}
 			act := rt.reg.Check(anomaly.BeforeHandler, name, status)
-			if err := (anomaly.Action{Delay: act.Delay}).Apply(ctx, rt.Clock()); err != nil {
+			if err := (anomaly.Action{Delay: act.Delay, Released: act.Released}).Apply(ctx, rt.Clock()); err != nil {
 				return err
 			}
 			st := &execState{beforeErr: act.Err}

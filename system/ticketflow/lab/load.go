@@ -40,8 +40,19 @@ func Workload(ctx context.Context, cfg spec.WorkloadConfig, env sut.LoadEnv) ([]
 	}
 	c.Endpoints = eps
 	c.Log = env.Log
-	if env.Progress != nil {
-		c.Progress = func(p workload.Progress) { env.Progress(progressLine(p)) }
+	c.Hold = env.Hold
+	if env.Progress != nil || env.Count != nil {
+		c.Progress = func(p workload.Progress) {
+			if env.Progress != nil {
+				env.Progress(progressLine(p))
+			}
+			if env.Count != nil {
+				env.Count(p.Submitted, p.Accepted)
+			}
+		}
+	}
+	if env.Count != nil && env.CountEvery > 0 {
+		c.ProgressEvery = env.CountEvery
 	}
 	res, err := workload.Run(ctx, c, env.Rand)
 	if res == nil {

@@ -3,6 +3,7 @@ package invariants_test
 import (
 	"errors"
 	. "github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/check/checktest"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"strings"
@@ -95,7 +96,7 @@ func runCases(t *testing.T, cases []invariantCase) {
 				tc.mutate(t, res)
 			}
 			v := Evaluate(res.History, invariants.All...)
-			sameVerdictFromDisk(t, res.History, v)
+			checktest.SameVerdictFromDisk(t, res.History, v, invariants.All...)
 			r, ok := v.Result(tc.inv)
 			if !ok {
 				t.Fatalf("no result for %s", tc.inv)

@@ -3,6 +3,7 @@ package invariants
 import (
 	"fmt"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
+	"slices"
 	"strings"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -99,11 +100,11 @@ func (x *index) compareSLA(t *tfhistory.Ticket, rec *tfhistory.Reminder, diff []
 	var last int64
 	var lastType string
 	for _, n := range x.v.AboutN(t.ID) {
-		if h := x.head(n); h.Kind != history.KindPublish || !contains(slaTicketEvents, h.MessageType) {
+		if h := x.head(n); h.Kind != history.KindPublish || !slices.Contains(slaTicketEvents, h.MessageType) {
 			continue // as the test below: BusinessPublish needs a publish
 		}
 		e := x.ev(n)
-		if !e.BusinessPublish() || !contains(slaTicketEvents, e.MessageType) || e.Confirm == history.ConfirmNack {
+		if !e.BusinessPublish() || !slices.Contains(slaTicketEvents, e.MessageType) || e.Confirm == history.ConfirmNack {
 			continue
 		}
 		if p, ok := x.v.SpanEvent(e.ParentID); ok && x.ev(p).RolledBack() {

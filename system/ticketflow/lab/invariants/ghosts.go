@@ -2,6 +2,7 @@ package invariants
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
@@ -52,14 +53,14 @@ func checkNoGhostEvents(inv Invariant, x *index) Result {
 			continue
 		}
 		switch {
-		case contains(ticketEvents, e.MessageType):
+		case slices.Contains(ticketEvents, e.MessageType):
 			t, ok := x.ticket[e.AggregateID]
 			if !ok {
 				r.Violations = append(r.Violations, x.ghost(e, "announces a ticket that Tickets does not have"))
 			} else if e.AggregateVersion > t.Version {
 				r.Violations = append(r.Violations, x.ghost(e, fmt.Sprintf("announces v%d, Tickets is at v%d", e.AggregateVersion, t.Version)))
 			}
-		case contains(inquiryEvents, e.MessageType):
+		case slices.Contains(inquiryEvents, e.MessageType):
 			if _, ok := x.inquiry[e.AggregateID]; !ok {
 				r.Violations = append(r.Violations, x.ghost(e, "announces an inquiry that Inquiries does not have"))
 			}

@@ -1,6 +1,7 @@
 package invariants
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ticketflow-lab/tflab/scenarios/check"
@@ -107,24 +108,15 @@ func (x *index) deadLettered(aggregate, msgType, service string) (string, bool) 
 	return x.v.DeadLettered(aggregate, msgType, service)
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func appendUnique(list []string, s string) []string {
-	if s == "" || contains(list, s) {
+	if s == "" || slices.Contains(list, s) {
 		return list
 	}
 	return append(list, s)
 }
 
 func prependUnique(list []string, s string) []string {
-	if s == "" || contains(list, s) {
+	if s == "" || slices.Contains(list, s) {
 		return list
 	}
 	return append([]string{s}, list...)

@@ -3,6 +3,7 @@ package invariants
 import (
 	"fmt"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,8 +30,8 @@ func checkSLAVersionOrder(inv Invariant, x *index) Result {
 	}
 	per := map[string][]applied{}
 	published := 0
-	for i, e := range x.h.EventsWhere(func(h *history.EventHead) bool { return contains(slaTicketEvents, h.MessageType) }) {
-		if e.AggregateVersion <= 0 || !contains(slaTicketEvents, e.MessageType) {
+	for i, e := range x.h.EventsWhere(func(h *history.EventHead) bool { return slices.Contains(slaTicketEvents, h.MessageType) }) {
+		if e.AggregateVersion <= 0 || !slices.Contains(slaTicketEvents, e.MessageType) {
 			continue
 		}
 		switch {

@@ -87,6 +87,12 @@ type Config struct {
 	// submission time (Inquiries/Rate) + TicketTimeout + Settle + 60 s.
 	Timeout time.Duration
 
+	// Hold, when set, is called before each submission with its index; it
+	// may block (a gate keyed to an event of the run). The submissions after
+	// it keep their pacing, shifted by the time it held. An error stops
+	// submitting.
+	Hold func(ctx context.Context, next int) error
+
 	// Client makes the HTTP requests (nil: a client with RequestTimeout).
 	Client *http.Client
 	// Progress, when set, is called every ProgressEvery (default 1 s) and

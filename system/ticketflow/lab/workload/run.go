@@ -143,9 +143,19 @@ func (r *runner) run(ctx context.Context) (*Result, error) {
 	sem := make(chan struct{}, r.cfg.MaxInFlight)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	var held time.Duration // shifts the pacing after a hold
 submit:
 	for i := range r.plan {
-		if d := time.Until(r.start.Add(r.plan[i].At)); d > 0 {
+		if r.cfg.Hold != nil {
+			h := time.Now()
+			if err := r.cfg.Hold(ctx, i); err != nil {
+				break submit
+			}
+			if d := time.Since(h); d > time.Millisecond {
+				held += d
+			}
+		}
+		if d := time.Until(r.start.Add(held + r.plan[i].At)); d > 0 {
 			timer.Reset(d)
 			select {
 			case <-ctx.Done():

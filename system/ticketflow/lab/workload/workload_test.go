@@ -377,3 +377,59 @@ func TestSettleEndsWhenTheSystemIsQuiet(t *testing.T) {
 		t.Fatalf("summary %+v", res.Summary)
 	}
 }
+
+// Hold blocks the submission it is called for: the items after it are
+// submitted only once it returns, and an error stops submitting.
+func TestHoldGatesTheSubmissions(t *testing.T) {
+	f := startDesk(t, fakedesk.Options{})
+	cfg := baseConfig(f.URL())
+	cfg.Inquiries, cfg.Rate = 8, 200
+	cfg.Shares = Shares{}
+	release := make(chan struct{})
+	var releasedAt time.Time
+	cfg.Hold = func(ctx context.Context, next int) error {
+		if next != 3 {
+			return nil
+		}
+		select {
+		case <-release:
+			releasedAt = time.Now()
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	go func() {
+		// Released only once the first three were submitted: polled, not slept.
+		for f.Submits() < 3 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		close(release)
+	}()
+	res, err := Run(t.Context(), cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Submissions) != 8 {
+		t.Fatalf("%d submissions, want 8", len(res.Submissions))
+	}
+	for i, s := range res.Submissions {
+		if after := !s.At.Before(releasedAt); after != (i >= 3) {
+			t.Errorf("submission %d at %s, hold released at %s", i, s.At.Format("15:04:05.000"), releasedAt.Format("15:04:05.000"))
+		}
+	}
+
+	cfg.Hold = func(ctx context.Context, next int) error {
+		if next == 2 {
+			return errors.New("stop")
+		}
+		return nil
+	}
+	res, err = Run(t.Context(), cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Submissions) != 2 {
+		t.Errorf("%d submissions after a hold that failed at the 3rd, want 2", len(res.Submissions))
+	}
+}

@@ -1,4 +1,8 @@
-package invariants_test
+// Package checktest holds test helpers for checkers: it judges a history
+// read back from disk the three ways the lab reads it (encoding/json line by
+// line, history.Load and history.LoadTable) and compares the verdicts, for
+// the lab's own checkers and for a system's invariants alike.
+package checktest
 
 import (
 	"bufio"
@@ -10,18 +14,13 @@ import (
 	"reflect"
 	"testing"
 
-	. "github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 )
 
-// The helpers below judge a history read back from disk the three ways
-// the lab reads it (as scenarios/check's table tests do), with
-// Ticketflow's invariants.
-
-// loadReference loads a saved history as Load did before the event table:
+// LoadReference loads a saved history as Load did before the event table:
 // the run file and every events line through encoding/json.
-func loadReference(t *testing.T, dir string) *history.History {
+func LoadReference(t testing.TB, dir string) *history.History {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, history.RunFile))
 	if err != nil {
@@ -54,21 +53,22 @@ func loadReference(t *testing.T, dir string) *history.History {
 	return &h
 }
 
-// sameVerdictFromDisk saves h, judges it loaded the reference way, with
-// Load and with LoadTable, and fails unless all three verdicts equal want
-// and the table holds the reference's events.
-func sameVerdictFromDisk(t *testing.T, h *history.History, want Verdict) {
+// SameVerdictFromDisk saves h, judges it (with the system's invariants)
+// loaded the reference way, with Load and with LoadTable, and fails unless
+// all three verdicts equal want and the table holds the reference's events.
+func SameVerdictFromDisk(t testing.TB, h *history.History, want check.Verdict, system ...check.Invariant) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := history.Save(dir, h); err != nil {
 		t.Fatal(err)
 	}
-	sameVerdictsOf(t, dir, want)
+	SameVerdictsOf(t, dir, want, system...)
 }
 
-func sameVerdictsOf(t *testing.T, dir string, want Verdict) {
+// SameVerdictsOf is SameVerdictFromDisk for a history already saved in dir.
+func SameVerdictsOf(t testing.TB, dir string, want check.Verdict, system ...check.Invariant) {
 	t.Helper()
-	ref := loadReference(t, dir)
+	ref := LoadReference(t, dir)
 	loaded, err := history.Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -88,12 +88,12 @@ func sameVerdictsOf(t *testing.T, dir string, want Verdict) {
 		}
 	}
 	for name, h := range map[string]*history.History{"reference": ref, "Load": loaded, "LoadTable": table} {
-		if got, want := verdictText(Evaluate(h, invariants.All...)), verdictText(want); got != want {
+		if got, want := VerdictText(check.Evaluate(h, system...)), VerdictText(want); got != want {
 			t.Errorf("verdict of the history read by %s differs:\n got  %s\n want %s", name, got, want)
 		}
 	}
 }
 
-// verdictText prints every field of a verdict (reflect.DeepEqual cannot
+// VerdictText prints every field of a verdict (reflect.DeepEqual cannot
 // compare it: an Invariant holds its checker function).
-func verdictText(v Verdict) string { return fmt.Sprintf("%+v", v) }
+func VerdictText(v check.Verdict) string { return fmt.Sprintf("%+v", v) }
