@@ -11,8 +11,11 @@
 //   - When a field is added to scenarios/spec, add it to the schema too; the
 //     catalog tests fail until both agree.
 //   - Never write a system's names into the template by hand: SchemaFor
-//     writes them from the vocabularies; the committed file is Ticketflow's
-//     (the catalog tests keep the two equal).
+//     writes them from the vocabularies; the committed scenario.schema.json
+//     is Ticketflow's, scenario.<system>.schema.json another system's
+//     (`tflab scenarios schema --system NAME`; the catalog tests keep each
+//     equal to its generated schema and each catalog file pointing at its
+//     system's).
 package scenarios
 
 import (
@@ -44,7 +47,10 @@ func SchemaFor(vocs ...spec.Vocabulary) ([]byte, error) {
 	if len(vocs) == 0 {
 		return nil, errors.New("scenario schema: no system")
 	}
-	var systems, services, protections, types, faults, inapp, invariants, required []string
+	// Empty, not null: a system without in-app faults gets `enum: []`,
+	// which the metaschema accepts and no value satisfies.
+	systems, services, protections, types, faults, inapp := []string{}, []string{}, []string{}, []string{}, []string{}, []string{}
+	var invariants, required []string
 	workload := map[string]any{spec.SettleKey: map[string]any{"$ref": "#/$defs/duration"}, spec.HoldKey: map[string]any{
 		"description":          "a gate: issue the first `after` requests, then hold the rest until `until` holds (e.g. {step: memory-alarm, phase: started}); the pacing resumes from there",
 		"type":                 "object",

@@ -8,8 +8,8 @@ package main
 // blocks and types every command the way a newcomer would: in a fresh copy
 // of the repository (every tracked and untracked, not ignored file), with
 // relative paths, bin/tflab built there by `make build`, run directories in
-// the copy's runs/. The suite line is the test's one live run of the whole
-// catalog: every scenario must pass, every control must break with the
+// the copy's runs/. The suite line is the test's one live run of the
+// default system's (Ticketflow's) catalog: every scenario must pass, every control must break with the
 // invariant it names, and every saved run must re-judge offline to the same
 // verdict.
 
@@ -37,6 +37,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
 // readmeLine is one command of a README code block.
@@ -504,15 +505,27 @@ func runDirOf(stdout string) string {
 	return ""
 }
 
-// checkSuite runs the README's suite line: the one live run of the whole
-// catalog (TFLAB_SCENARIOS=a,b appends names, to try a few). Every
+// checkSuite runs the README's suite line: the one live run of the
+// catalog of its --system (default Ticketflow's; TFLAB_SCENARIOS=a,b
+// appends names, to try a few). Every
 // scenario must pass, every control break with its named invariant, the
 // JUnit file hold every run, and every saved run re-judge offline to the
 // same verdict. `make suite` must run the same suite.
 func checkSuite(tr *tour, l readmeLine) {
 	t := tr.t
 	args := slices.Clone(l.args)
-	want := tr.catalog.Names()
+	// Without --system the suite runs the default system's scenarios
+	// (ticketsale's run in scenarios/catalog's TestTicketsaleCatalogLive).
+	system := spec.DefaultSystem
+	if i := slices.Index(l.args, "--system"); i >= 0 && i+1 < len(l.args) {
+		system = l.args[i+1]
+	}
+	var want []string
+	for _, n := range tr.catalog.Names() {
+		if s, _ := tr.catalog.Get(n); system == "all" || s.System == system {
+			want = append(want, n)
+		}
+	}
 	if env := os.Getenv("TFLAB_SCENARIOS"); env != "" && env != "all" {
 		want = nil
 		for n := range strings.SplitSeq(env, ",") {

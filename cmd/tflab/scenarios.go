@@ -44,8 +44,12 @@ func newScenariosCmd(st *state) *cobra.Command {
 				}
 				control := "-"
 				if s.Control != nil {
-					control = "unprotect " + strings.Join(s.Control.Unprotect, ",")
-					if len(s.Control.Unprotect) == 0 {
+					switch {
+					case len(s.Control.Unprotect) > 0:
+						control = "unprotect " + strings.Join(s.Control.Unprotect, ",")
+					case s.Control.Profile != "":
+						control = "profile " + s.Control.Profile
+					default:
 						control = "other method"
 					}
 					control += " → " + strings.Join(s.Control.Expect.Violated, ",")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
+	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
@@ -56,12 +58,15 @@ func newSuiteCmd(st *state) *cobra.Command {
 		parallel     int
 		shared       bool
 		asJSON       bool
+		system       string
 	)
 	cmd := &cobra.Command{
 		Use:   "suite [NAME...]",
 		Short: "Run the built-in scenarios (optionally with their negative controls), in parallel on one shared broker",
-		Long: `Run every built-in scenario, the named ones, or those carrying one of --tags,
-each against a fresh lab; with --with-controls each scenario's negative control runs too.
+		Long: `Run every built-in scenario of a system (--system, default ticketflow; all:
+every system's), the named ones (of any system unless --system is given), or
+those carrying one of --tags, each against a fresh lab; with --with-controls
+each scenario's negative control runs too.
 Prints one line per finished run and a summary table (--json: a JSON array
 with each run's verdict and run directory); --junit writes one JUnit file with
 a test suite per run (for CI).
@@ -88,13 +93,19 @@ shown with its probes like any run), else 0.`,
 			if err != nil {
 				return err
 			}
-			scenarios := c.Tagged(splitList(tags)...)
+			scenarios, err := suiteScenarios(c, system, len(names) > 0, splitList(tags))
+			if err != nil {
+				return err
+			}
 			if len(names) > 0 {
 				var picked []*spec.Scenario
 				for _, n := range names {
 					s, err := c.Lookup(n)
 					if err != nil {
 						return withCode(ExitUsage, err)
+					}
+					if system != "" && system != "all" && s.System != system {
+						return usageErrorf("scenario %s is %s's, not --system %s's", n, s.System, system)
 					}
 					if slices.Contains(scenarios, s) {
 						picked = append(picked, s)
@@ -103,7 +114,11 @@ shown with its probes like any run), else 0.`,
 				scenarios = picked
 			}
 			if len(scenarios) == 0 {
-				return usageErrorf("no scenario is both named %v and tagged %v", names, tags)
+				which := cmp.Or(system, spec.DefaultSystem)
+				if system == "" && len(names) > 0 {
+					which = "all"
+				}
+				return usageErrorf("no scenario of --system %s is both named %v and tagged %v", which, names, tags)
 			}
 			var runs []*suiteRun
 			for _, s := range scenarios {
@@ -144,7 +159,26 @@ shown with its probes like any run), else 0.`,
 	cmd.Flags().IntVar(&parallel, "parallel", 1, "run up to this many labs at once")
 	cmd.Flags().BoolVar(&shared, "shared-broker", true, "run the scenarios on one private node, a vhost per run (node-wide faults still get their own node)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as a JSON array instead of a table")
+	cmd.Flags().StringVar(&system, "system", "", "only this system's scenarios (default: "+spec.DefaultSystem+", or the named ones'; all: every system's; known: "+systemNames()+")")
 	return cmd
+}
+
+// suiteScenarios returns the scenarios tagged with one of tags (all when
+// none) of the system the suite runs: system, or every system's for "all"
+// and for a suite of named scenarios without --system, else the default
+// system's.
+func suiteScenarios(c *catalog.Catalog, system string, named bool, tags []string) ([]*spec.Scenario, error) {
+	if system != "" && system != "all" {
+		if _, err := lookupSystem("--system", system); err != nil {
+			return nil, err
+		}
+	}
+	if system == "" && !named {
+		system = spec.DefaultSystem
+	}
+	return slices.DeleteFunc(c.Tagged(tags...), func(s *spec.Scenario) bool {
+		return system != "" && system != "all" && s.System != system
+	}), nil
 }
 
 // needsShared reports whether any run can use a shared node.

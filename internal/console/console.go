@@ -57,8 +57,8 @@ type Config struct {
 	// Vocabulary is the lab's system's: the fault forms offer its names.
 	Vocabulary spec.Vocabulary
 	// Vocabularies are every known system's, to read the scenario
-	// catalog (nil: only Vocabulary's); the Scenarios page lists the
-	// lab's system's scenarios.
+	// catalog (nil: only the files of Vocabulary's system are read); the
+	// Scenarios page lists the lab's system's scenarios.
 	Vocabularies spec.Vocabularies
 	// Anomaly returns the executor of an action, as a scenario run builds
 	// it (run.AnomalyOf over run.EnvOf).

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/catalog"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
-	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
 // The Scenarios page: the built-in catalog with descriptions; a scenario
@@ -110,11 +109,13 @@ func (c *Console) scenarioRoutes(mux *http.ServeMux) {
 }
 
 func (c *Console) catalogRows() ([]scenarioRow, error) {
-	vocs := c.cfg.Vocabularies
-	if vocs == nil {
-		vocs = spec.Vocabularies{c.cfg.Vocabulary}
+	var cat *catalog.Catalog
+	var err error
+	if c.cfg.Vocabularies == nil {
+		cat, err = catalog.LoadSystem(c.cfg.Vocabulary)
+	} else {
+		cat, err = catalog.Load(c.cfg.Vocabularies)
 	}
-	cat, err := catalog.Load(vocs)
 	if err != nil {
 		return nil, fmt.Errorf("the scenario catalog: %w", err)
 	}
@@ -127,8 +128,11 @@ func (c *Console) catalogRows() ([]scenarioRow, error) {
 		row := scenarioRow{Name: name, Description: strings.TrimSpace(s.Description), Tags: s.Tags}
 		if s.Control != nil {
 			off := "another method"
-			if len(s.Control.Unprotect) > 0 {
+			switch {
+			case len(s.Control.Unprotect) > 0:
 				off = "without " + strings.Join(s.Control.Unprotect, ", ")
+			case s.Control.Profile != "":
+				off = "profile " + s.Control.Profile
 			}
 			row.Control = off + " → expects " + strings.Join(s.Control.Expect.Violated, ", ")
 		}

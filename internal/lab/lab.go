@@ -368,15 +368,21 @@ func reserveHTTPPorts(plan []*instance) (release func(), err error) {
 		// Not port 0: that draws from the ephemeral range, where any
 		// outgoing connection may take the port between release and the
 		// service's bind (see package freeport).
-		p, err := freeport.Get()
-		if err != nil {
-			release()
-			return func() {}, fmt.Errorf("reserve an HTTP port: %w", err)
-		}
-		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
-		if err != nil {
-			release()
-			return func() {}, fmt.Errorf("reserve an HTTP port: %w", err)
+		// A port found free can be taken before the listen here by
+		// another process (or a lab beside this one in a suite): try
+		// another port a few times.
+		var ln net.Listener
+		for attempt := 0; ln == nil; attempt++ {
+			p, err := freeport.Get()
+			if err != nil {
+				release()
+				return func() {}, fmt.Errorf("reserve an HTTP port: %w", err)
+			}
+			ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+			if err != nil && attempt == 4 {
+				release()
+				return func() {}, fmt.Errorf("reserve an HTTP port (5 tries): %w", err)
+			}
 		}
 		held = append(held, ln)
 		in.httpPort = ln.Addr().(*net.TCPAddr).Port

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"cmp"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
@@ -25,10 +28,19 @@ type Catalog struct {
 // known systems. Any invalid file or duplicate name is an error: the
 // catalog is tested, so this only fails on a broken build.
 func Load(vocs spec.Vocabularies) (*Catalog, error) {
-	return load(files, vocs)
+	return load(files, vocs, false)
 }
 
-func load(fsys fs.FS, vocs spec.Vocabularies) (*Catalog, error) {
+// LoadSystem parses the embedded scenario files of voc's system (a file's
+// `system:`, spec.DefaultSystem when it has none) against voc, and skips
+// the files of other systems unparsed.
+func LoadSystem(voc spec.Vocabulary) (*Catalog, error) {
+	return load(files, spec.Vocabularies{voc}, true)
+}
+
+// load parses the *.yaml files of fsys; with only, the files of systems
+// outside vocs are skipped.
+func load(fsys fs.FS, vocs spec.Vocabularies, only bool) (*Catalog, error) {
 	c := &Catalog{byName: map[string]*spec.Scenario{}}
 	entries, err := fs.Glob(fsys, "*.yaml")
 	if err != nil {
@@ -38,6 +50,17 @@ func load(fsys fs.FS, vocs spec.Vocabularies) (*Catalog, error) {
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("catalog: %w", err)
+		}
+		if only {
+			var head struct {
+				System string `yaml:"system"`
+			}
+			if err := yaml.Unmarshal(data, &head); err != nil {
+				return nil, fmt.Errorf("catalog: %s: %w", name, err)
+			}
+			if _, ok := vocs.Lookup(cmp.Or(head.System, spec.DefaultSystem)); !ok {
+				continue
+			}
 		}
 		s, err := spec.Parse(path.Join("catalog", name), data, vocs)
 		if err != nil {

@@ -22,13 +22,19 @@ import (
 )
 
 func TestCatalogLoads(t *testing.T) {
-	c, err := Load(ticketflowVocs)
+	c, err := Load(allVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	names := c.Names()
-	if len(names) < 13 {
-		t.Fatalf("catalog has %d scenarios, want at least 12 plus quickstart: %v", len(names), names)
+	perSystem := map[string]int{}
+	for _, n := range names {
+		s, _ := c.Get(n)
+		perSystem[s.System]++
+	}
+	// Ticketflow: 12 plus quickstart; ticketsale: the issue's ten.
+	if perSystem["ticketflow"] < 13 || perSystem["ticketsale"] < 10 || len(perSystem) != len(allVocs) {
+		t.Fatalf("catalog has %v scenarios per system, want at least 13 of ticketflow and 10 of ticketsale: %v", perSystem, names)
 	}
 	inapp := 0
 	for _, n := range names {
@@ -92,6 +98,37 @@ func TestCatalogLoads(t *testing.T) {
 	if src, err := Source("quickstart"); err != nil || !bytes.Contains(src, []byte("name: quickstart")) {
 		t.Errorf("Source: %v", err)
 	}
+	if src, err := Source("price-update-race"); err != nil || !bytes.Contains(src, []byte("system: ticketsale")) {
+		t.Errorf("Source of a ticketsale scenario: %v", err)
+	}
+}
+
+// LoadSystem reads one system's files: the same scenarios Load gives for
+// that system, and none of another system's.
+func TestLoadSystemReadsOneSystemsFiles(t *testing.T) {
+	all, err := Load(allVocs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, voc := range allVocs {
+		c, err := LoadSystem(voc)
+		if err != nil {
+			t.Fatalf("%s: %v", voc.System, err)
+		}
+		var want []string
+		for _, n := range all.Names() {
+			if s, _ := all.Get(n); s.System == voc.System {
+				want = append(want, n)
+			}
+		}
+		if got := c.Names(); len(got) == 0 || !slices.Equal(got, want) {
+			t.Errorf("LoadSystem(%s) = %v, want %v", voc.System, got, want)
+		}
+	}
+	// Load with one system's vocabulary refuses the other's files.
+	if _, err := Load(ticketflowVocs); err == nil || !strings.Contains(err.Error(), `unknown system "ticketsale"`) {
+		t.Errorf("Load with Ticketflow's vocabulary alone: %v", err)
+	}
 }
 
 func TestLoadRejectsDuplicatesAndMisnamedFiles(t *testing.T) {
@@ -99,18 +136,34 @@ func TestLoadRejectsDuplicatesAndMisnamedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := load(fstest.MapFS{"other.yaml": {Data: good}}, ticketflowVocs); err == nil || !strings.Contains(err.Error(), "name the file") {
+	if _, err := load(fstest.MapFS{"other.yaml": {Data: good}}, ticketflowVocs, false); err == nil || !strings.Contains(err.Error(), "name the file") {
 		t.Errorf("misnamed file: %v", err)
 	}
 	bad := bytes.Replace(good, []byte("seed: 1"), []byte("seed: one"), 1)
-	if _, err := load(fstest.MapFS{"quickstart.yaml": {Data: bad}}, ticketflowVocs); err == nil || !strings.Contains(err.Error(), "catalog/quickstart.yaml:") {
+	if _, err := load(fstest.MapFS{"quickstart.yaml": {Data: bad}}, ticketflowVocs, false); err == nil || !strings.Contains(err.Error(), "catalog/quickstart.yaml:") {
 		t.Errorf("bad file: %v", err)
 	}
 }
 
+// compileSchema compiles the committed schema (Ticketflow's).
 func compileSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(scenarios.Schema))
+	return compileSchemaText(t, scenarios.Schema)
+}
+
+// compileSchemaFor compiles the schema generated from one system's vocabulary.
+func compileSchemaFor(t *testing.T, voc spec.Vocabulary) *jsonschema.Schema {
+	t.Helper()
+	text, err := scenarios.SchemaFor(voc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compileSchemaText(t, text)
+}
+
+func compileSchemaText(t *testing.T, text []byte) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,16 +196,60 @@ func yamlToJSON(t *testing.T, data []byte) any {
 	return out
 }
 
+// Every catalog file satisfies the schema generated from its system's
+// vocabulary (Ticketflow's is the committed file), and no other system's:
+// a ticketsale file names services and invariants Ticketflow lacks.
 func TestSchemaAcceptsEveryCatalogFile(t *testing.T) {
-	sch := compileSchema(t)
-	c, err := Load(ticketflowVocs)
+	schemas := map[string]*jsonschema.Schema{}
+	for _, voc := range allVocs {
+		schemas[voc.System] = compileSchemaFor(t, voc)
+	}
+	committed := compileSchema(t)
+	c, err := Load(allVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range c.Names() {
+		s, _ := c.Get(n)
 		src, _ := Source(n)
-		if err := sch.Validate(yamlToJSON(t, src)); err != nil {
-			t.Errorf("%s: %v", n, err)
+		doc := yamlToJSON(t, src)
+		for system, sch := range schemas {
+			err := sch.Validate(doc)
+			if system == s.System && err != nil {
+				t.Errorf("%s (%s): %v", n, s.System, err)
+			}
+			if system != s.System && err == nil {
+				t.Errorf("%s (%s): %s's schema accepts it", n, s.System, system)
+			}
+		}
+		if err := committed.Validate(doc); (err == nil) != (s.System == "ticketflow") {
+			t.Errorf("%s (%s): the committed schema (Ticketflow's) says %v", n, s.System, err)
+		}
+	}
+}
+
+// A ticketsale file naming another system's service, message type or
+// invariant fails both ticketsale's schema and the spec, with file:line.
+func TestTicketsaleSchemaRejectsOtherSystemsNames(t *testing.T) {
+	sch := compileSchemaFor(t, allVocs[1])
+	good, err := Source("double-charge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, edit := range map[string][2]string{
+		"Ticketflow's service":      {"    service: orders\n", "    service: sla\n"},
+		"Ticketflow's message type": {`messageType: "payment:created"`, "messageType: TicketResolved"},
+		"Ticketflow's invariant":    {"violated: [TS11]", "violated: [TF2]"},
+	} {
+		src := strings.Replace(string(good), edit[0], edit[1], 1)
+		if src == string(good) {
+			t.Fatalf("%s: edit did not apply", name)
+		}
+		if err := sch.Validate(yamlToJSON(t, []byte(src))); err == nil {
+			t.Errorf("ticketsale's schema accepted a file with %s", name)
+		}
+		if _, err := spec.Parse("bad.yaml", []byte(src), allVocs); err == nil || !strings.Contains(err.Error(), "bad.yaml:") {
+			t.Errorf("spec with %s: %v", name, err)
 		}
 	}
 }
@@ -262,7 +359,7 @@ func TestClusterScenarioFilesParse(t *testing.T) {
 		t.Fatal("no cluster scenario files (*.yaml.cluster)")
 	}
 	sch := compileSchema(t)
-	c, err := Load(ticketflowVocs)
+	c, err := Load(allVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,6 +427,50 @@ func TestSchemaIsTicketflowsGenerated(t *testing.T) {
 	for _, name := range []string{`"shop"`, `"orders"`, `"OrderCreated"`, `"ticketflow"`, `"sla"`} {
 		if !bytes.Contains(gen, []byte(name)) {
 			t.Errorf("schema for two systems lacks %s", name)
+		}
+	}
+}
+
+// Each catalog file's first line points editors at its system's schema:
+// ../scenario.schema.json for Ticketflow, ../scenario.<system>.schema.json
+// for another system, a file equal to scenarios.SchemaFor(its vocabulary).
+func TestEveryFilePointsAtItsSystemsSchema(t *testing.T) {
+	c, err := Load(allVocs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, voc := range allVocs[1:] {
+		file := "../scenario." + voc.System + ".schema.json"
+		committed, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%v (write it with tflab scenarios schema --system %s)", err, voc.System)
+		}
+		gen, err := scenarios.SchemaFor(voc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want any
+		if err := json.Unmarshal(committed, &got); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(gen, &want); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s differs from scenarios.SchemaFor(%s's vocabulary): tflab scenarios schema --system %s > %s",
+				file, voc.System, voc.System, strings.TrimPrefix(file, "../"))
+		}
+	}
+	for _, n := range c.Names() {
+		s, _ := c.Get(n)
+		src, _ := Source(n)
+		want := "../scenario.schema.json"
+		if s.System != "ticketflow" {
+			want = "../scenario." + s.System + ".schema.json"
+		}
+		first, _, _ := strings.Cut(string(src), "\n")
+		if first != "# yaml-language-server: $schema="+want {
+			t.Errorf("%s (%s): first line %q, want the modeline pointing at %s", n, s.System, first, want)
 		}
 	}
 }

@@ -26,6 +26,27 @@
 //	reorder-window             message proxy: SLA deliveries shuffled from version 2 → TF3 without ordering
 //	reorder-first-version      message proxy: SLA deliveries shuffled from version 1 → TF3 without ordering
 //
+// Ticketsale's scenarios (`system: ticketsale`; each control switches one
+// faithful toggle of the course, judged by TS1–TS13):
+//
+//	price-update-race              4 orders replicas, ticket:updated reordered → TS13 without versionRule
+//	payment-after-expiry           payments' link slow at the first expiry → TS4 without paymentGuards
+//	double-charge                  payment:created to orders twice → TS11 without paymentGuards
+//	cancel-after-complete          order:created to tickets twice, paid orders cancelled → TS4 without deleteGuards
+//	duplicate-order-created        order:created to expiration twice → TS12 without expirationJobId
+//	poison-duplicate-update        every 3rd ticket:updated twice → TS10 with the course's version rule
+//	reorder-order-events           tickets' deliveries reordered → TS5 without cancelChecksOrderId
+//	concurrent-orders-same-ticket  order:created published twice, 4 racers a ticket → TS2 without reserveAtomic
+//	crash-before-publish           orders' link down, then orders killed → TS9 without outbox
+//	expiration-clock-skew          expiration's clock +1 s passes; control +30 s → TS12
+//
+// A scenario file is validated against the JSON Schema generated from its
+// system's vocabulary (`tflab scenarios schema --system NAME`); the
+// committed ../scenario.schema.json is Ticketflow's. `tflab suite` runs
+// the default system's (Ticketflow's) scenarios unless --system says
+// otherwise; TestTicketsaleCatalogLive (tags integration,scenario) runs
+// ticketsale's with their controls.
+//
 // Cluster scenarios sit beside the catalog as <name>.yaml.cluster (each
 // boots a private three-node cluster of its own, so tflab suite leaves
 // them out): cluster-partition-quorum, minority-paused, node-kill-quorum,

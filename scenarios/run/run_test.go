@@ -53,7 +53,7 @@ func TestVerdictExitCodes(t *testing.T) {
 }
 
 func TestEveryCatalogScenarioIsSupported(t *testing.T) {
-	c, err := catalog.Load(ticketflowVocs)
+	c, err := catalog.Load(allVocs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestEveryCatalogScenarioIsSupported(t *testing.T) {
 }
 
 func TestServiceSpecsSwitchOffThePlansProtections(t *testing.T) {
-	c, _ := catalog.Load(ticketflowVocs)
+	c, _ := catalog.LoadSystem(ticketflowVocs[0])
 	s, _ := c.Get("quickstart")
 	p, err := s.Plan(spec.PlanOptions{Control: true, Unprotect: []string{"dedup:sla"}})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 	"github.com/ticketflow-lab/tflab/scenarios/sut"
 	"github.com/ticketflow-lab/tflab/system/ticketflow"
+	"github.com/ticketflow-lab/tflab/system/ticketsale"
 )
 
 // ticketflowVocs are the vocabularies the catalog's scenarios are written in.
@@ -17,3 +18,6 @@ var testSystems = func() *sut.Registry {
 	}
 	return r
 }()
+
+// allVocs are the vocabularies of every system with catalog scenarios.
+var allVocs = spec.Vocabularies{ticketflow.System().Vocabulary, ticketsale.System().Vocabulary}
