@@ -12,7 +12,7 @@ import (
 // onCluster is a clean synthetic run recorded on a three-node broker.
 func onCluster(t *testing.T) synth.Result {
 	t.Helper()
-	res := sixFlows(t)
+	res := synth.SixFlows(t)
 	res.History.Meta.Broker = &history.BrokerMeta{Nodes: 3, QueueType: "quorum", PartitionHandling: "pause_minority"}
 	return res
 }
@@ -48,47 +48,47 @@ func TestTotalQueue(t *testing.T) {
 		{name: "clean", status: Pass},
 		{name: "single node is skipped", status: Skipped, edit: func(t *testing.T, res synth.Result) {
 			res.History.Meta.Broker.Nodes = 1
-			unhandle(res.History, find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
+			unhandle(res.History, synth.Find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
 		}},
 		{name: "no broker recorded is skipped", status: Skipped, edit: func(t *testing.T, res synth.Result) {
 			res.History.Meta.Broker = nil
 		}},
 		{name: "confirmed, never handled, not held: lost", status: Violated, category: Lost, edit: func(t *testing.T, res synth.Result) {
-			unhandle(res.History, find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
+			unhandle(res.History, synth.Find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
 		}},
 		{name: "confirmed, never handled, still in a queue", status: Pass, edit: func(t *testing.T, res synth.Result) {
-			p := unhandle(res.History, find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
+			p := unhandle(res.History, synth.Find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
 			synth.Hold(res.History, "communication-queue", 0, time.Time{}, p)
 		}},
 		{name: "confirmed, never handled, dead-lettered", status: Pass, edit: func(t *testing.T, res synth.Result) {
-			p := unhandle(res.History, find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
+			p := unhandle(res.History, synth.Find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
 			res.History.Snapshot.DeadLetters = append(res.History.Snapshot.DeadLetters, history.DeadLetter{MessageID: p.MessageID})
 		}},
 		{name: "a type nobody consumes is not judged", status: Pass, edit: func(t *testing.T, res synth.Result) {
-			p := find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
-			again(res.History, p, time.Millisecond, func(c *history.Event) {
+			p := synth.Find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
+			synth.Again(res.History, p, time.Millisecond, func(c *history.Event) {
 				c.MessageID, c.MessageType = "00000000-0000-0000-0000-00000000cafe", "MetricTick"
 			})
 		}},
 		{name: "unconfirmed and never handled is no finding", status: Pass, edit: func(t *testing.T, res synth.Result) {
-			p := find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
+			p := synth.Find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
 			p.Confirm = history.ConfirmTimeout
 			unhandle(res.History, p)
 		}},
 		{name: "unconfirmed but handled: recovered", status: Pass, recovered: 1, edit: func(t *testing.T, res synth.Result) {
-			find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID).Confirm = history.ConfirmNack
+			synth.Find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID).Confirm = history.ConfirmNack
 		}},
 		{name: "handled, never published: unexpected", status: Violated, category: Unexpected, edit: func(t *testing.T, res synth.Result) {
-			e := find(t, res.History, history.KindProcess, "communication", "TicketResolved", res.Flows[0].InquiryID)
-			again(res.History, e, time.Millisecond, func(c *history.Event) { c.MessageID = "00000000-dead-beef-0000-000000000001" })
+			e := synth.Find(t, res.History, history.KindProcess, "communication", "TicketResolved", res.Flows[0].InquiryID)
+			synth.Again(res.History, e, time.Millisecond, func(c *history.Event) { c.MessageID = "00000000-dead-beef-0000-000000000001" })
 		}},
 		{name: "handled twice without the redelivered flag: duplicated", status: Pass, duplicated: 1, edit: func(t *testing.T, res synth.Result) {
-			e := find(t, res.History, history.KindProcess, "communication", "TicketResolved", res.Flows[0].InquiryID)
-			again(res.History, e, 10*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupDuplicate })
+			e := synth.Find(t, res.History, history.KindProcess, "communication", "TicketResolved", res.Flows[0].InquiryID)
+			synth.Again(res.History, e, 10*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupDuplicate })
 		}},
 		{name: "a redelivery is no duplicate", status: Pass, edit: func(t *testing.T, res synth.Result) {
-			e := find(t, res.History, history.KindProcess, "communication", "TicketResolved", res.Flows[0].InquiryID)
-			again(res.History, e, 10*time.Millisecond, func(c *history.Event) { c.Redelivered, c.Dedup = true, history.DedupDuplicate })
+			e := synth.Find(t, res.History, history.KindProcess, "communication", "TicketResolved", res.Flows[0].InquiryID)
+			synth.Again(res.History, e, 10*time.Millisecond, func(c *history.Event) { c.Redelivered, c.Dedup = true, history.DedupDuplicate })
 		}},
 	}
 	for _, tc := range cases {
@@ -118,7 +118,7 @@ func TestTotalQueue(t *testing.T) {
 func TestTotalQueueJudgedWhenNotSelected(t *testing.T) {
 	res := onCluster(t)
 	res.History.Meta.Invariants = []string{"TF1"}
-	unhandle(res.History, find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
+	unhandle(res.History, synth.Find(t, res.History, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID))
 	v := Evaluate(res.History)
 	if r := result(t, v, "Q1"); r.Status != Violated {
 		t.Fatalf("Q1 = %s %q; want VIOLATED", r.Status, r.Reason)

@@ -2,59 +2,17 @@ package invariants_test
 
 import (
 	"errors"
-	. "github.com/ticketflow-lab/tflab/scenarios/check"
-	"github.com/ticketflow-lab/tflab/scenarios/check/checktest"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
-	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"strings"
 	"testing"
 	"time"
 
+	. "github.com/ticketflow-lab/tflab/scenarios/check"
+	"github.com/ticketflow-lab/tflab/scenarios/check/checktest"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/invariants"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 )
-
-// Flows of synth.New with 6 inquiries (see synth.flow):
-//
-//	0: en, devmentors.io (VIP), Incident Low,   assigned, resolved
-//	1: en, example.com,         Question Low,   assigned
-//	2: en, example.com,         Incident Medium, assigned, resolved
-//	3: pl, devmentors.io (VIP), Question Medium, assigned
-//	4: en, example.com,         Incident High,  not assigned, resolved
-//	5: en, example.com,         Question High,  assigned
-func sixFlows(t *testing.T) synth.Result {
-	t.Helper()
-	res := synth.New(synth.Config{Seed: 7, Inquiries: 6})
-	res.History.Meta.Evidence = []history.Requirement{{Counter: "deliveries", Op: ">", Value: 0}}
-	return res
-}
-
-// find returns the first event matching kind, service and message type about aggregate.
-func find(t *testing.T, h *history.History, kind, service, msgType, aggregate string) *history.Event {
-	t.Helper()
-	for i := range h.Events {
-		e := &h.Events[i]
-		if e.Kind == kind && (service == "" || e.Service == service) && (msgType == "" || e.MessageType == msgType) &&
-			(aggregate == "" || e.AggregateID == aggregate) {
-			return e
-		}
-	}
-	t.Fatalf("no %s %s %s event about %s", kind, service, msgType, aggregate)
-	return nil
-}
-
-// again appends a copy of e with a fresh span id, shifted by d, and returns it.
-func again(h *history.History, e *history.Event, d time.Duration, edit func(*history.Event)) *history.Event {
-	c := *e
-	c.SpanID[7] ^= 0x5a
-	c.SpanID[6]++
-	c.Start, c.End = c.Start.Add(d), c.End.Add(d)
-	if edit != nil {
-		edit(&c)
-	}
-	h.Events = append(h.Events, c)
-	return &h.Events[len(h.Events)-1]
-}
 
 func ticketOf(t *testing.T, h *history.History, id string) *tfhistory.Ticket {
 	t.Helper()
@@ -91,7 +49,7 @@ func runCases(t *testing.T, cases []invariantCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := sixFlows(t)
+			res := synth.SixFlows(t)
 			if tc.mutate != nil {
 				tc.mutate(t, res)
 			}
@@ -155,7 +113,7 @@ func TestNoLostInquiry(t *testing.T) {
 				h := r.History
 				id := r.Flows[0].InquiryID
 				tf(h).Tickets = tf(h).Tickets[1:]
-				e := find(t, h, history.KindProcess, "tickets", "InquirySubmitted", id)
+				e := synth.Find(t, h, history.KindProcess, "tickets", "InquirySubmitted", id)
 				e.Outcome = history.OutcomeDeadLettered
 				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "tickets",
 					Queue: "inquiry-submitted-dlq", MessageID: e.MessageID, MessageType: "InquirySubmitted", Reason: "rejected"})
@@ -196,22 +154,22 @@ func TestExactlyOnceEffects(t *testing.T) {
 		{name: "ExactlyOnceEffects – redelivery applied the effect again – fail", inv: "TF2", want: Violated, cat: DuplicatedEffect,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
-				again(h, e, 50*time.Millisecond, func(c *history.Event) { c.Redelivered = true; c.Dedup = history.DedupOff })
+				e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
+				synth.Again(h, e, 50*time.Millisecond, func(c *history.Event) { c.Redelivered = true; c.Dedup = history.DedupOff })
 			}},
 		{name: "ExactlyOnceEffects – redelivery skipped by the inbox – pass (duplicated delivery, redelivered)", inv: "TF2", want: Pass,
 			note: DuplicatedDeliveryRedelivered,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
-				again(h, e, 50*time.Millisecond, func(c *history.Event) { c.Redelivered = true; c.Dedup = history.DedupDuplicate })
+				e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
+				synth.Again(h, e, 50*time.Millisecond, func(c *history.Event) { c.Redelivered = true; c.Dedup = history.DedupDuplicate })
 			}},
 		{name: "ExactlyOnceEffects – duplicate publish skipped by the inbox – pass (duplicated delivery, not redelivered)", inv: "TF2", want: Pass,
 			note: DuplicatedDelivery,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindProcess, "sla", "TicketQualified", r.Flows[1].InquiryID)
-				again(h, e, 50*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupDuplicate })
+				e := synth.Find(t, h, history.KindProcess, "sla", "TicketQualified", r.Flows[1].InquiryID)
+				synth.Again(h, e, 50*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupDuplicate })
 			}},
 		{name: "ExactlyOnceEffects – incident alert stored twice – fail", inv: "TF2", want: Violated, cat: DuplicatedEffect,
 			mutate: func(t *testing.T, r synth.Result) {
@@ -223,20 +181,20 @@ func TestExactlyOnceEffects(t *testing.T) {
 		{name: "ExactlyOnceEffects – deadline calculated twice under two message ids – fail", inv: "TF2", want: Violated, cat: DuplicatedEffect,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindPublish, "sla", "DeadlinesCalculated", r.Flows[3].InquiryID)
-				again(h, e, time.Second, func(c *history.Event) { c.MessageID += "-second" })
+				e := synth.Find(t, h, history.KindPublish, "sla", "DeadlinesCalculated", r.Flows[3].InquiryID)
+				synth.Again(h, e, time.Second, func(c *history.Event) { c.MessageID += "-second" })
 			}},
 		{name: "ExactlyOnceEffects – a new deadline revision after an unblock – pass", inv: "TF2", want: Pass,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindPublish, "sla", "DeadlinesCalculated", r.Flows[3].InquiryID)
-				again(h, e, time.Second, func(c *history.Event) { c.MessageID += "-rev2"; c.AggregateVersion++ })
+				e := synth.Find(t, h, history.KindPublish, "sla", "DeadlinesCalculated", r.Flows[3].InquiryID)
+				synth.Again(h, e, time.Second, func(c *history.Event) { c.MessageID += "-rev2"; c.AggregateVersion++ })
 			}},
 		{name: "ExactlyOnceEffects – deadline republished under the same message id – pass", inv: "TF2", want: Pass,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindPublish, "sla", "DeadlinesCalculated", r.Flows[3].InquiryID)
-				again(h, e, time.Second, func(c *history.Event) { c.Republish = 1 })
+				e := synth.Find(t, h, history.KindPublish, "sla", "DeadlinesCalculated", r.Flows[3].InquiryID)
+				synth.Again(h, e, time.Second, func(c *history.Event) { c.Republish = 1 })
 			}},
 		{name: "ExactlyOnceEffects – reminder #1 sent twice – fail", inv: "TF2", want: Violated, cat: DuplicatedEffect,
 			mutate: func(t *testing.T, r synth.Result) {
@@ -257,7 +215,7 @@ func TestExactlyOnceEffects(t *testing.T) {
 				h := r.History
 				id := r.Flows[0].InquiryID
 				tf(h).Messages = tf(h).Messages[1:]
-				e := find(t, h, history.KindProcess, "communication", "TicketResolved", id)
+				e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", id)
 				e.Outcome = history.OutcomeDeadLettered
 				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "communication",
 					Queue: "communication-ticket-resolved-dlq", MessageID: e.MessageID, MessageType: "TicketResolved"})
@@ -270,8 +228,8 @@ func TestSLAVersionOrder(t *testing.T) {
 	swap := func(t *testing.T, r synth.Result, redelivered bool, order string) {
 		h := r.History
 		id := r.Flows[1].InquiryID
-		q := find(t, h, history.KindProcess, "sla", "TicketQualified", id)
-		a := find(t, h, history.KindProcess, "sla", "AgentAssignedToTicket", id)
+		q := synth.Find(t, h, history.KindProcess, "sla", "TicketQualified", id)
+		a := synth.Find(t, h, history.KindProcess, "sla", "AgentAssignedToTicket", id)
 		q.Start, q.End = a.End.Add(time.Millisecond), a.End.Add(5*time.Millisecond)
 		q.Redelivered = redelivered
 		q.Order = order
@@ -288,8 +246,8 @@ func TestSLAVersionOrder(t *testing.T) {
 		{name: "SLAVersionOrder – one version applied twice – fail", inv: "TF3", want: Violated, cat: OutOfOrder,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindProcess, "sla", "AgentAssignedToTicket", r.Flows[5].InquiryID)
-				again(h, e, 20*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupOff; c.Order = history.OrderOff })
+				e := synth.Find(t, h, history.KindProcess, "sla", "AgentAssignedToTicket", r.Flows[5].InquiryID)
+				synth.Again(h, e, 20*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupOff; c.Order = history.OrderOff })
 			}},
 		{name: "SLAVersionOrder – versioned events published but no SLA handling recorded – inconclusive", inv: "TF3", want: Inconclusive,
 			mutate: func(t *testing.T, r synth.Result) {
@@ -430,7 +388,7 @@ func TestConvergence(t *testing.T) {
 				rec := reminderOf(t, h, id)
 				rec.LastKnownVersion--
 				rec.UserToRemind = ticketOf(t, h, id).AssignedTo
-				e := find(t, h, history.KindProcess, "sla", "AgentAssignedToTicket", id)
+				e := synth.Find(t, h, history.KindProcess, "sla", "AgentAssignedToTicket", id)
 				e.Outcome = history.OutcomeDeadLettered
 				h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "sla", MessageID: e.MessageID,
 					MessageType: e.MessageType, Queue: "sla-ticket-changes-dlq"})
@@ -458,40 +416,40 @@ func TestNoGhostEvents(t *testing.T) {
 		{name: "NoGhostEvents – every publish backed by a commit – pass", inv: "TF7", want: Pass},
 		{name: "NoGhostEvents – TicketCreated published by a handling that rolled back – fail", inv: "TF7", want: Violated, cat: Unexpected,
 			mutate: func(t *testing.T, r synth.Result) {
-				find(t, r.History, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID).Outcome = history.OutcomeRetried
+				synth.Find(t, r.History, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID).Outcome = history.OutcomeRetried
 			}},
 		{name: "NoGhostEvents – failure after the commit (tx committed) – pass", inv: "TF7", want: Pass,
 			mutate: func(t *testing.T, r synth.Result) {
-				e := find(t, r.History, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID)
+				e := synth.Find(t, r.History, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID)
 				e.Outcome, e.Tx = history.OutcomeRetried, history.TxCommitted
 			}},
 		{name: "NoGhostEvents – publish of a rolled-back execution nacked by the broker – pass", inv: "TF7", want: Pass,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				find(t, h, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID).Outcome = history.OutcomeFailed
-				find(t, h, history.KindPublish, "tickets", "TicketCreated", r.Flows[2].InquiryID).Confirm = "nack"
+				synth.Find(t, h, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID).Outcome = history.OutcomeFailed
+				synth.Find(t, h, history.KindPublish, "tickets", "TicketCreated", r.Flows[2].InquiryID).Confirm = "nack"
 			}},
 		{name: "NoGhostEvents – publish of a rolled-back execution that never got a channel – pass", inv: "TF7", want: Pass,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				find(t, h, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID).Outcome = history.OutcomeFailed
-				p := find(t, h, history.KindPublish, "tickets", "TicketCreated", r.Flows[2].InquiryID)
+				synth.Find(t, h, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID).Outcome = history.OutcomeFailed
+				p := synth.Find(t, h, history.KindPublish, "tickets", "TicketCreated", r.Flows[2].InquiryID)
 				p.Confirm, p.Error = "", "publish channel: context canceled"
 			}},
 		{name: "NoGhostEvents – publish of a rolled-back execution whose confirm timed out – fail", inv: "TF7", want: Violated, cat: Unexpected,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				find(t, h, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID).Outcome = history.OutcomeFailed
-				p := find(t, h, history.KindPublish, "tickets", "TicketCreated", r.Flows[2].InquiryID)
+				synth.Find(t, h, history.KindProcess, "tickets", "InquirySubmitted", r.Flows[2].InquiryID).Outcome = history.OutcomeFailed
+				p := synth.Find(t, h, history.KindPublish, "tickets", "TicketCreated", r.Flows[2].InquiryID)
 				p.Confirm, p.Error = history.ConfirmTimeout, "not confirmed"
 			}},
 		{name: "NoGhostEvents – dead-letter copy made by the failing handling – pass", inv: "TF7", want: Pass,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
+				e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
 				e.Outcome, e.EffectKeys = history.OutcomeDeadLettered, nil
-				p := find(t, h, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
-				again(h, p, 20*time.Millisecond, func(c *history.Event) {
+				p := synth.Find(t, h, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
+				synth.Again(h, p, 20*time.Millisecond, func(c *history.Event) {
 					c.Service, c.ParentID, c.PublishVia = "communication", e.SpanID, history.ViaDeadLetter
 				})
 				tf(h).Messages = tf(h).Messages[1:]
@@ -501,13 +459,13 @@ func TestNoGhostEvents(t *testing.T) {
 		{name: "NoGhostEvents – Fault.<T> announced by a dead-lettered handling – pass", inv: "TF7", want: Pass,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
+				e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
 				e.Outcome, e.EffectKeys = history.OutcomeDeadLettered, nil
-				p := find(t, h, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
-				again(h, p, 20*time.Millisecond, func(c *history.Event) {
+				p := synth.Find(t, h, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
+				synth.Again(h, p, 20*time.Millisecond, func(c *history.Event) {
 					c.Service, c.ParentID, c.PublishVia = "communication", e.SpanID, history.ViaDeadLetter
 				})
-				again(h, p, 30*time.Millisecond, func(c *history.Event) {
+				synth.Again(h, p, 30*time.Millisecond, func(c *history.Event) {
 					c.Service, c.ParentID, c.MessageType, c.MessageID = "communication", e.SpanID, "Fault.TicketResolved", "fault-1"
 					c.Destination, c.SpanID[5] = "faults", c.SpanID[5]+1 // not the dead-letter copy's span id
 				})
@@ -518,17 +476,17 @@ func TestNoGhostEvents(t *testing.T) {
 		{name: "NoGhostEvents – Fault.<T> published by a handling that was only retried – fail", inv: "TF7", want: Violated, cat: Unexpected,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
-				e := find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
+				e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
 				e.Outcome = history.OutcomeRetried
-				p := find(t, h, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
-				again(h, p, 30*time.Millisecond, func(c *history.Event) {
+				p := synth.Find(t, h, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
+				synth.Again(h, p, 30*time.Millisecond, func(c *history.Event) {
 					c.Service, c.ParentID, c.MessageType, c.MessageID = "communication", e.SpanID, "Fault.TicketResolved", "fault-1"
 					c.Destination = "faults"
 				})
 			}},
 		{name: "NoGhostEvents – TicketQualified announces a version Tickets never reached – fail", inv: "TF7", want: Violated, cat: Unexpected,
 			mutate: func(t *testing.T, r synth.Result) {
-				find(t, r.History, history.KindPublish, "tickets", "TicketQualified", r.Flows[1].InquiryID).AggregateVersion = 42
+				synth.Find(t, r.History, history.KindPublish, "tickets", "TicketQualified", r.Flows[1].InquiryID).AggregateVersion = 42
 			}},
 		{name: "NoGhostEvents – DeadlinesCalculated for a ticket SLA does not have – fail", inv: "TF7", want: Violated, cat: Unexpected,
 			mutate: func(t *testing.T, r synth.Result) {
@@ -549,17 +507,17 @@ func TestNoGhostEvents(t *testing.T) {
 // n times before its final outcome.
 func poison(t *testing.T, r synth.Result, failures int, final string, inDLQ bool) {
 	h := r.History
-	e := find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
+	e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", r.Flows[0].InquiryID)
 	base := *e
 	e.Outcome = history.OutcomeRetried
 	e.EffectKeys = nil
 	for i := 1; i < failures; i++ {
-		again(h, &base, time.Duration(i)*10*time.Millisecond, func(c *history.Event) {
+		synth.Again(h, &base, time.Duration(i)*10*time.Millisecond, func(c *history.Event) {
 			c.Outcome, c.Redelivered, c.Attempt, c.EffectKeys = history.OutcomeRetried, true, i+1, nil
 			c.SpanID[5] = byte(i)
 		})
 	}
-	again(h, &base, time.Duration(failures)*10*time.Millisecond, func(c *history.Event) {
+	synth.Again(h, &base, time.Duration(failures)*10*time.Millisecond, func(c *history.Event) {
 		c.Outcome, c.Redelivered, c.Attempt = final, true, failures+1
 		c.SpanID[5] = byte(failures)
 		if final != history.OutcomeAcked {
@@ -601,18 +559,18 @@ func TestConnectedTraces(t *testing.T) {
 		{name: "ConnectedTraces – every flow one trace – pass", inv: "TF9", want: Pass},
 		{name: "ConnectedTraces – consumer started a new trace – fail", inv: "TF9", want: Violated, cat: BrokenTrace,
 			mutate: func(t *testing.T, r synth.Result) {
-				find(t, r.History, history.KindProcess, "inquiries", "TicketCreated", r.Flows[1].InquiryID).TraceID = newTrace
+				synth.Find(t, r.History, history.KindProcess, "inquiries", "TicketCreated", r.Flows[1].InquiryID).TraceID = newTrace
 			}},
 		{name: "ConnectedTraces – handling's parent span never recorded – fail", inv: "TF9", want: Violated, cat: BrokenTrace,
 			mutate: func(t *testing.T, r synth.Result) {
-				find(t, r.History, history.KindProcess, "sla", "TicketQualified", r.Flows[1].InquiryID).ParentID = history.SpanID{9, 9, 9}
+				synth.Find(t, r.History, history.KindProcess, "sla", "TicketQualified", r.Flows[1].InquiryID).ParentID = history.SpanID{9, 9, 9}
 			}},
 		{name: "ConnectedTraces – TicketCreated published in a new trace – fail (flow split)", inv: "TF9", want: Violated, cat: BrokenTrace,
 			mutate: func(t *testing.T, r synth.Result) {
 				h := r.History
 				id := r.Flows[2].InquiryID
-				find(t, h, history.KindPublish, "tickets", "TicketCreated", id).TraceID = newTrace
-				find(t, h, history.KindProcess, "inquiries", "TicketCreated", id).TraceID = newTrace
+				synth.Find(t, h, history.KindPublish, "tickets", "TicketCreated", id).TraceID = newTrace
+				synth.Find(t, h, history.KindProcess, "inquiries", "TicketCreated", id).TraceID = newTrace
 			}},
 	})
 }
@@ -693,7 +651,7 @@ func TestVerdict(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := sixFlows(t)
+			res := synth.SixFlows(t)
 			if tc.edit != nil {
 				tc.edit(res.History)
 			}
@@ -706,7 +664,7 @@ func TestVerdict(t *testing.T) {
 }
 
 func TestSkippedInvariants(t *testing.T) {
-	res := sixFlows(t)
+	res := synth.SixFlows(t)
 	res.History.Meta.Invariants = []string{"TF1"}
 	res.History.Meta.Expect.Violated = []string{"TF2"}
 	v := Evaluate(res.History, invariants.All...)
@@ -722,18 +680,18 @@ func TestSkippedInvariants(t *testing.T) {
 }
 
 func TestDeriveCounters(t *testing.T) {
-	res := sixFlows(t)
+	res := synth.SixFlows(t)
 	h := res.History
-	e := find(t, h, history.KindProcess, "communication", "TicketResolved", res.Flows[0].InquiryID)
-	again(h, e, 10*time.Millisecond, func(c *history.Event) { c.Redelivered, c.Dedup, c.Attempt = true, history.DedupDuplicate, 2 })
-	p := find(t, h, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
-	again(h, p, 5*time.Millisecond, func(c *history.Event) { c.Republish, c.Confirm = 1, "timeout" })
+	e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", res.Flows[0].InquiryID)
+	synth.Again(h, e, 10*time.Millisecond, func(c *history.Event) { c.Redelivered, c.Dedup, c.Attempt = true, history.DedupDuplicate, 2 })
+	p := synth.Find(t, h, history.KindPublish, "tickets", "TicketResolved", res.Flows[0].InquiryID)
+	synth.Again(h, p, 5*time.Millisecond, func(c *history.Event) { c.Republish, c.Confirm = 1, "timeout" })
 	h.Faults = []history.Fault{{Name: "cut", Type: "outage", Started: p.Start.Add(-time.Millisecond), Healed: p.Start.Add(time.Second)}}
 	// A Fault.<T> announcement, published twice (a republish): one announcement.
-	announce := again(h, p, 20*time.Millisecond, func(c *history.Event) {
+	announce := synth.Again(h, p, 20*time.Millisecond, func(c *history.Event) {
 		c.MessageType, c.MessageID, c.Republish, c.Confirm = "Fault.TicketResolved", "fault-1", 0, "ack"
 	})
-	again(h, announce, 5*time.Millisecond, func(c *history.Event) { c.Republish = 1 })
+	synth.Again(h, announce, 5*time.Millisecond, func(c *history.Event) { c.Republish = 1 })
 	c := DeriveCounters(h)
 	want := map[string]float64{
 		"deliveries.redelivered": 1, "dedup.skips": 1, "deliveries.retried": 1, "deliveries.duplicated": 1,

@@ -35,7 +35,7 @@ func unqualifiedBySLA(t *testing.T, h *history.History, id string) history.Event
 		return e.AggregateID == id && (e.Service == "sla" || e.MessageType == "DeadlinesCalculated")
 	})
 	ticketOf(t, h, id).Deadline = nil
-	return *find(t, h, history.KindPublish, "tickets", "TicketQualified", id)
+	return *synth.Find(t, h, history.KindPublish, "tickets", "TicketQualified", id)
 }
 
 func categories(vs []Violation) []Category {
@@ -76,23 +76,23 @@ func TestQuiescence(t *testing.T) {
 		{"Quiescence – a prefetch-1 consumer holds an unacked delivery – fail", func(t *testing.T, r synth.Result) {
 			h := r.History
 			h.Snapshot.Holdings.At = since.Add(74 * time.Second)
-			q := find(t, h, history.KindPublish, "tickets", "TicketQualified", r.Flows[1].InquiryID)
-			a := find(t, h, history.KindPublish, "tickets", "AgentAssignedToTicket", r.Flows[1].InquiryID)
+			q := synth.Find(t, h, history.KindPublish, "tickets", "TicketQualified", r.Flows[1].InquiryID)
+			a := synth.Find(t, h, history.KindPublish, "tickets", "AgentAssignedToTicket", r.Flows[1].InquiryID)
 			synth.Hold(h, "sla-queue", 1, since, *q, *a)
 		}, Violated, "sla-queue: 2 ready, 1 unacked for 74 s by sla (prefetch 1)"},
 		{"Quiescence – a queue without consumer – fail", func(t *testing.T, r synth.Result) {
-			e := find(t, r.History, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
+			e := synth.Find(t, r.History, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
 			synth.Hold(r.History, "orphan-queue", 0, time.Time{}, *e)
 		}, Violated, "orphan-queue: 1 ready, no consumer"},
 		{"Quiescence – blocked connections – fail, named", func(t *testing.T, r synth.Result) {
-			e := find(t, r.History, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
+			e := synth.Find(t, r.History, history.KindPublish, "tickets", "TicketResolved", r.Flows[0].InquiryID)
 			synth.Hold(r.History, "communication-queue", 0, time.Time{}, *e)
 			r.History.Snapshot.Holdings.Blocked = []string{"tickets-1-publisher"}
 		}, Violated, "blocked connections: tickets-1-publisher"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := sixFlows(t)
+			res := synth.SixFlows(t)
 			if tc.edit != nil {
 				tc.edit(t, res)
 			}
@@ -122,7 +122,7 @@ func TestQuiescence(t *testing.T) {
 // broker hands it nothing more and the rest of its messages wait in its
 // queue. The tickets whose SLA handling never came are stuck there, not lost.
 func TestStuckIsNotLost(t *testing.T) {
-	res := sixFlows(t)
+	res := synth.SixFlows(t)
 	h := res.History
 	end := h.Snapshot.At
 	h.Snapshot.Holdings.At = end
@@ -183,13 +183,13 @@ func TestMissingEffectClassified(t *testing.T) {
 		{"ExactlyOnceEffects – closure missing, its TicketResolved held by a queue without consumer – inconclusive (stuck)", func(t *testing.T, r synth.Result) {
 			id := r.Flows[0].InquiryID
 			dropClosure(t, r.History, id)
-			e := find(t, r.History, history.KindPublish, "tickets", "TicketResolved", id)
+			e := synth.Find(t, r.History, history.KindPublish, "tickets", "TicketResolved", id)
 			synth.Hold(r.History, "communication-queue", 0, time.Time{}, *e).Consumers = nil
 		}, Inconclusive, []Category{Stuck}, "stuck in communication-queue: no consumer"},
 		{"ExactlyOnceEffects – closure missing behind a blocked connection – inconclusive (stuck)", func(t *testing.T, r synth.Result) {
 			id := r.Flows[0].InquiryID
 			dropClosure(t, r.History, id)
-			e := find(t, r.History, history.KindPublish, "tickets", "TicketResolved", id)
+			e := synth.Find(t, r.History, history.KindPublish, "tickets", "TicketResolved", id)
 			synth.Hold(r.History, "communication-queue", 0, time.Time{}, *e)
 			r.History.Snapshot.Holdings.Blocked = []string{"communication-1-consumer"}
 		}, Inconclusive, []Category{Stuck}, "blocked connection communication-1-consumer"},
@@ -202,14 +202,14 @@ func TestMissingEffectClassified(t *testing.T) {
 			stuck, lost := r.Flows[0].InquiryID, r.Flows[2].InquiryID
 			dropClosure(t, r.History, stuck)
 			dropClosure(t, r.History, lost)
-			e := find(t, r.History, history.KindPublish, "tickets", "TicketResolved", stuck)
+			e := synth.Find(t, r.History, history.KindPublish, "tickets", "TicketResolved", stuck)
 			synth.Hold(r.History, "communication-queue", 0, time.Time{}, *e)
 		}, Violated, []Category{Stuck, Lost}, "stuck in communication-queue"},
 		{"ExactlyOnceEffects – closure missing, TicketResolved dead-lettered – pass (accounted, TF8's)", func(t *testing.T, r synth.Result) {
 			h := r.History
 			id := r.Flows[0].InquiryID
 			dropClosure(t, h, id)
-			e := find(t, h, history.KindProcess, "communication", "TicketResolved", id)
+			e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", id)
 			e.Outcome = history.OutcomeDeadLettered
 			h.Snapshot.DeadLetters = append(h.Snapshot.DeadLetters, history.DeadLetter{Service: "communication",
 				Queue: "communication-queue-dlq", MessageID: e.MessageID, MessageType: "TicketResolved"})
@@ -218,7 +218,7 @@ func TestMissingEffectClassified(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			res := sixFlows(t)
+			res := synth.SixFlows(t)
 			tc.edit(t, res)
 			r := result(t, Evaluate(res.History, invariants.All...), "TF2")
 			if r.Status != tc.want || !slices.Equal(categories(r.Violations), tc.cats) {
@@ -247,8 +247,8 @@ func TestOneDefectOneFinding(t *testing.T) {
 		if !f.Resolved {
 			continue
 		}
-		e := find(t, h, history.KindProcess, "communication", "TicketResolved", f.InquiryID)
-		again(h, e, 20*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupOff })
+		e := synth.Find(t, h, history.KindProcess, "communication", "TicketResolved", f.InquiryID)
+		synth.Again(h, e, 20*time.Millisecond, func(c *history.Event) { c.Dedup = history.DedupOff })
 		i := slices.IndexFunc(tf(h).Messages, func(m tfhistory.Message) bool { return m.TicketID == f.InquiryID })
 		m := tf(h).Messages[i]
 		m.ID += "-second"
@@ -277,7 +277,7 @@ func TestOneDefectOneFinding(t *testing.T) {
 // seen from two tables is one finding.
 func TestOneDefectOneFindingTF1TF6(t *testing.T) {
 	t.Run("NoLostInquiry – an unsubmitted inquiry with its ticket – one finding", func(t *testing.T) {
-		res := sixFlows(t)
+		res := synth.SixFlows(t)
 		h := res.History
 		tf(h).Inquiries = append(tf(h).Inquiries, tfhistory.Inquiry{ID: "foreign", TicketID: "foreign", Status: "New"})
 		tf(h).Tickets = append(tf(h).Tickets, tfhistory.Ticket{ID: "foreign", Status: "BeforeQualification"})
@@ -290,7 +290,7 @@ func TestOneDefectOneFindingTF1TF6(t *testing.T) {
 		}
 	})
 	t.Run("CrossServiceConvergence – a ticket Tickets lost, linked and known to SLA – one finding", func(t *testing.T) {
-		res := sixFlows(t)
+		res := synth.SixFlows(t)
 		h := res.History
 		id := res.Flows[1].InquiryID
 		tf(h).Tickets = slices.DeleteFunc(tf(h).Tickets, func(tk tfhistory.Ticket) bool { return tk.ID == id })
