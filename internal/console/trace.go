@@ -1,8 +1,10 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/run"
+	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
 
 // spanRow is one bar of the waterfall.
@@ -19,6 +22,7 @@ type spanRow struct {
 	Offset, Length float64 // fractions of the waterfall's width
 	Took           time.Duration
 	Marks          []string // redelivered, duplicate, dedup-skip, error
+	Faults         []string // the injected faults that acted on the span's service while it ran
 }
 
 type traceView struct {
@@ -31,8 +35,10 @@ type traceView struct {
 }
 
 // tracePage follows a message: every span of the traces that carry the id
-// (a trace id, a message id or a correlation id) across services, as a
-// waterfall; redeliveries, duplicate deliveries and dedup skips are marked.
+// (a trace id, a message id, a correlation id or a business key such as an
+// inquiry or ticket id) across services, as a waterfall; redeliveries,
+// duplicate deliveries, dedup skips and the injected faults that acted on a
+// span's service while it ran are marked.
 func (c *Console) tracePage(w http.ResponseWriter, r *http.Request) {
 	v := traceView{ID: strings.TrimSpace(r.URL.Query().Get("id")), Run: r.URL.Query().Get("run")}
 	if v.ID != "" {
@@ -58,7 +64,7 @@ func (c *Console) follow(v *traceView) {
 	}
 	traces := map[history.TraceID]bool{}
 	for _, e := range events {
-		if e.TraceID.String() == v.ID || e.MessageID == v.ID || e.CorrelationID == v.ID {
+		if e.TraceID.String() == v.ID || e.MessageID == v.ID || e.CorrelationID == v.ID || e.AggregateID == v.ID {
 			traces[e.TraceID] = true
 		}
 	}
@@ -69,7 +75,7 @@ func (c *Console) follow(v *traceView) {
 		}
 	}
 	if len(sel) == 0 {
-		v.Error = fmt.Sprintf("no span carries %q (as trace, message or correlation id) in %s", v.ID, v.Searched)
+		v.Error = fmt.Sprintf("no span carries %q (as trace, message, correlation or aggregate id) in %s", v.ID, v.Searched)
 		return
 	}
 	slices.SortStableFunc(sel, func(a, b history.Event) int { return a.Start.Compare(b.Start) })
@@ -88,6 +94,7 @@ func (c *Console) follow(v *traceView) {
 		v.Traces = append(v.Traces, t.String())
 	}
 	slices.Sort(v.Traces)
+	faults := faultsIn(dir)
 	handled := map[string]int{}
 	for _, e := range sel {
 		row := spanRow{Event: e, Took: e.End.Sub(e.Start),
@@ -108,6 +115,56 @@ func (c *Console) follow(v *traceView) {
 		if e.Error != "" {
 			row.Marks = append(row.Marks, "error")
 		}
+		for _, f := range faults {
+			if touched(f, e) {
+				row.Faults = append(row.Faults, f.Name+" "+f.Op)
+			}
+		}
 		v.Rows = append(v.Rows, row)
 	}
+}
+
+// faultsIn reads the faults applied in a run directory: a scenario run's
+// history.json, else the faults injected from the console (FaultsFile).
+func faultsIn(dir string) []history.Fault {
+	if h, err := history.LoadHeader(dir); err == nil {
+		return h.Faults
+	}
+	b, err := os.ReadFile(filepath.Join(lab.Layout{Dir: dir}.Logs(), FaultsFile))
+	if err != nil {
+		return nil
+	}
+	byName := map[string]history.Fault{} // the last record of each fault (injected, then healed)
+	var order []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		var f history.Fault
+		if json.Unmarshal([]byte(line), &f) != nil || f.Name == "" {
+			continue
+		}
+		if _, ok := byName[f.Name]; !ok {
+			order = append(order, f.Name)
+		}
+		byName[f.Name] = f
+	}
+	out := make([]history.Fault, 0, len(order))
+	for _, n := range order {
+		out = append(out, byName[n])
+	}
+	return out
+}
+
+// touched reports whether fault f acted on span e: it was in effect while
+// the span ran, on the span's service (a partition names its services
+// joined by "+"), or on the broker every service talks to.
+func touched(f history.Fault, e history.Event) bool {
+	if f.Started.IsZero() || f.Error != "" || e.End.Before(f.Started) || (!f.Healed.IsZero() && e.Start.After(f.Healed)) {
+		return false
+	}
+	switch f.Type {
+	case spec.TypeBroker, spec.TypeCluster:
+		return true
+	case spec.TypePartition:
+		return slices.Contains(strings.Split(f.Target, "+"), e.Service)
+	}
+	return f.Target != "" && (f.Target == e.Service || f.Target == e.Instance)
 }
