@@ -16,6 +16,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -36,6 +37,7 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/scenarios/catalog"
+	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/report"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
 )
@@ -592,7 +594,7 @@ func checkSuite(tr *tour, l readmeLine) {
 		t.Run(name, func(t *testing.T) {
 			t.Logf("%s (exit %d): %s", j.Verdict.Outcome, j.Verdict.ExitCode, j.Verdict.Reason)
 			if j.Verdict.ExitCode != 0 {
-				t.Errorf("exit %d (%s): %s; run directory %s", j.Verdict.ExitCode, j.Verdict.Outcome, j.Verdict.Reason, dir)
+				t.Errorf("exit %d (%s): %s; run directory %s\n%s", j.Verdict.ExitCode, j.Verdict.Outcome, j.Verdict.Reason, dir, unpassedRows(j))
 			}
 			if k.control {
 				s, err := tr.catalog.Lookup(k.scenario)
@@ -800,6 +802,27 @@ func journal(t *testing.T, runDir string) *report.Journal {
 
 // requireViolated fails unless each wanted invariant is VIOLATED in the
 // journal with at least one named violation.
+// unpassedRows prints a journal's rows that did not pass, each with its
+// evidence and up to five findings: the run directory goes with the tour's
+// temporary copy, so this is what is left to diagnose a red run.
+func unpassedRows(j *report.Journal) string {
+	var b strings.Builder
+	for _, v := range j.Verdicts {
+		if v.Result == check.Pass || v.Result == check.Skipped {
+			continue
+		}
+		fmt.Fprintf(&b, "%s %s %s: %s\n", cmp.Or(v.Invariant, v.Probe), v.Name, v.Result, v.Evidence)
+		for i, f := range v.Violations {
+			if i == 5 {
+				fmt.Fprintf(&b, "  … %d more\n", len(v.Violations)-5)
+				break
+			}
+			fmt.Fprintf(&b, "  %s\n", f)
+		}
+	}
+	return b.String()
+}
+
 func requireViolated(t *testing.T, j *report.Journal, want []string) {
 	t.Helper()
 	for _, w := range want {
@@ -831,5 +854,24 @@ slow-consumer-backlog     FAIL          4     20s    own     TF2 violated
 	}
 	if got := notPassed("RUN VERDICT\nquickstart PASS 0\n"); !slices.Equal(got, []string{"none in the summary table"}) {
 		t.Errorf("all passed: %q", got)
+	}
+}
+
+func TestUnpassedRows(t *testing.T) {
+	j := &report.Journal{Verdicts: []report.InvariantVerdict{
+		{Invariant: "TF1", Name: "NoLostInquiry", Result: check.Pass, Evidence: "30 checked"},
+		{Invariant: "TF10", Name: "Quiescence", Result: check.Violated, Evidence: "sla-ticket-changes: 3 ready",
+			Violations: []check.Violation{{Category: check.Stuck, Subject: "queue sla-ticket-changes", Detail: "3 ready"}}},
+		{Probe: "queues-empty", Name: "steady state after: queues-empty", Result: "DEVIATED", Evidence: "timeout"},
+		{Invariant: "Q1", Name: "TotalQueue", Result: check.Skipped},
+	}}
+	got := unpassedRows(j)
+	for _, want := range []string{"TF10 Quiescence VIOLATED: sla-ticket-changes: 3 ready", "queue sla-ticket-changes", "queues-empty steady state after: queues-empty DEVIATED: timeout"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "TF1 ") || strings.Contains(got, "Q1") {
+		t.Errorf("passed or skipped rows printed:\n%s", got)
 	}
 }
