@@ -14,7 +14,10 @@ import (
 	"github.com/ticketflow-lab/tflab/tracing/spanfile"
 )
 
-func TestWaterfallMarksDedupSkipsAndRedeliveries(t *testing.T) {
+// synthRun is a console over a synthesized run directory in its runs root,
+// with the run's spans as events.
+func synthRun(t *testing.T) (*Console, string, []history.Event) {
+	t.Helper()
 	c, _ := newTestConsole(t, os.Getpid())
 	dir := filepath.Join(c.cfg.RunsRoot, "20260101-000000-synth")
 	if _, err := spanfile.Synthesize(dir, 3000, 5); err != nil {
@@ -24,6 +27,11 @@ func TestWaterfallMarksDedupSkipsAndRedeliveries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, dir, events
+}
+
+func TestWaterfallMarksDedupSkipsAndRedeliveries(t *testing.T) {
+	c, _, events := synthRun(t)
 	var id, msg string
 	for _, e := range events {
 		if e.Dedup == history.DedupDuplicate {
@@ -56,15 +64,7 @@ func TestWaterfallMarksDedupSkipsAndRedeliveries(t *testing.T) {
 // faults that acted on a span's service while it ran are marked on it, from
 // the run's history.json.
 func TestWaterfallFollowsABusinessKeyAndMarksTheFaults(t *testing.T) {
-	c, _ := newTestConsole(t, os.Getpid())
-	dir := filepath.Join(c.cfg.RunsRoot, "20260101-000000-synth")
-	if _, err := spanfile.Synthesize(dir, 3000, 5); err != nil {
-		t.Fatal(err)
-	}
-	events, _, err := run.ReadSpans(filepath.Join(dir, "traces"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, dir, events := synthRun(t)
 	var key string
 	var span history.Event
 	for _, e := range events {
