@@ -239,11 +239,6 @@ type loadReport struct {
 
 // saveLoad writes the run's record next to the lab's other files.
 func saveLoad(runDir string, seed int64, cfg workload.Config, res *workload.Result) (string, error) {
-	dir := filepath.Join(runDir, "load")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("save load record: %w", err)
-	}
-	file := filepath.Join(dir, fmt.Sprintf("%s-seed%d.json", res.Start.UTC().Format("20060102-150405"), seed))
 	body := struct {
 		Seed      int64              `json:"seed"`
 		Inquiries int                `json:"inquiries"`
@@ -253,6 +248,17 @@ func saveLoad(runDir string, seed int64, cfg workload.Config, res *workload.Resu
 		Endpoints workload.Endpoints `json:"endpoints"`
 		*workload.Result
 	}{seed, cfg.Inquiries, cfg.Rate, cfg.Languages, cfg.Shares, cfg.Endpoints, res}
+	return writeLoadRecord(runDir, fmt.Sprintf("%s-seed%d.json", res.Start.UTC().Format("20060102-150405"), seed), body)
+}
+
+// writeLoadRecord writes body as JSON to runDir/load/name and returns the
+// file's path.
+func writeLoadRecord(runDir, name string, body any) (string, error) {
+	dir := filepath.Join(runDir, "load")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("save load record: %w", err)
+	}
+	file := filepath.Join(dir, name)
 	b, err := json.MarshalIndent(body, "", " ")
 	if err != nil {
 		return "", fmt.Errorf("save load record: %w", err)

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -181,19 +180,7 @@ func writeTally(w io.Writer, ts []kindTally) error {
 
 // saveSystemLoad writes the run's record next to the lab's other files.
 func saveSystemLoad(runDir string, now time.Time, rep systemLoadReport) (string, error) {
-	dir := filepath.Join(runDir, "load")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("save load record: %w", err)
-	}
-	file := filepath.Join(dir, fmt.Sprintf("%s-%s-seed%d.json", now.UTC().Format("20060102-150405"), rep.System, rep.Seed))
-	b, err := json.MarshalIndent(rep, "", " ")
-	if err != nil {
-		return "", fmt.Errorf("save load record: %w", err)
-	}
-	if err := os.WriteFile(file, b, 0o644); err != nil {
-		return "", fmt.Errorf("save load record: %w", err)
-	}
-	return file, nil
+	return writeLoadRecord(runDir, fmt.Sprintf("%s-%s-seed%d.json", now.UTC().Format("20060102-150405"), rep.System, rep.Seed), rep)
 }
 
 // statusPrinter shows a driver's status: one rewritten line on a
