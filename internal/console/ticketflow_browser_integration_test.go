@@ -119,7 +119,14 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 			t.Helper()
 			until(t, "status "+string(want), fmt.Sprintf(`document.querySelector(%q)?.dataset.status === %q`, ticket, want), 30*time.Second)
 		}
+		// A click before htmx has taken over a swapped-in form would post it
+		// natively and navigate away: wait for htmx before each action.
+		htmxOn := func(button string) {
+			t.Helper()
+			until(t, "htmx to take over the form of "+button, fmt.Sprintf(`document.querySelector(%q)?.form?.["htmx-internal-data"] !== undefined`, ticket+" "+button), 20*time.Second)
+		}
 		status(contracts.StatusBeforeQualification)
+		htmxOn(".do-qualify")
 		do(t,
 			chromedp.SetValue(chromedp.CSS(ticket+` .ticketType`), "Question"),
 			chromedp.SetValue(chromedp.CSS(ticket+` .severityLevel`), "Low"),
@@ -127,15 +134,18 @@ func TestTicketflowUIsInBrowser(t *testing.T) {
 		)
 		status(contracts.StatusQualified)
 		agent := tickets.SeedAgents()[1]
+		htmxOn(".do-assign")
 		do(t,
 			chromedp.SetValue(chromedp.CSS(ticket+` select.agentId`), agent.ID),
 			chromedp.Click(chromedp.CSS(ticket+` .do-assign`)),
 			chromedp.WaitVisible(chromedp.CSS(ticket+` .do-resolve`)),
-			chromedp.Click(chromedp.CSS(ticket+` .do-resolve`)), // no resolution yet
 		)
+		htmxOn(".do-resolve")
+		do(t, chromedp.Click(chromedp.CSS(ticket+` .do-resolve`))) // no resolution yet
 		if reason := text(t, ticket+` .resolution-error`); reason != "resolution is required" {
 			t.Fatalf("empty resolution: %q", reason)
 		}
+		htmxOn(".do-resolve")
 		do(t,
 			chromedp.SetValue(chromedp.CSS(ticket+` .resolution-input`), "password reset link sent again"),
 			chromedp.Click(chromedp.CSS(ticket+` .do-resolve`)),
