@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -20,7 +21,16 @@ var ErrClosed = errors.New("messaging connection closed")
 // exchange type the broker lacks (COMMAND_INVALID), or access is refused.
 var ErrPermanent = errors.New("permanent broker error")
 
+// errHandshakeTimeout marks a handshake cut off by DialTimeout. amqp091
+// reports any socket error while it waits for connection.tune as bad
+// credentials (ErrCredentials); a timed-out read there says nothing about
+// the credentials, so it is retried like any other failed dial.
+var errHandshakeTimeout = errors.New("AMQP handshake did not finish within the dial timeout")
+
 func permanent(err error) bool {
+	if errors.Is(err, errHandshakeTimeout) {
+		return false
+	}
 	var aerr *amqp.Error
 	if errors.As(err, &aerr) {
 		switch aerr.Code {
@@ -201,7 +211,7 @@ func (c *Conn) connectAny(ctx context.Context) error {
 }
 
 func (c *Conn) connect(ctx context.Context, url string) error {
-	var raw net.Conn
+	var raw *timeoutConn
 	var rawMu sync.Mutex
 	cfg := amqp.Config{
 		Heartbeat:  c.cfg.Heartbeat,
@@ -218,10 +228,11 @@ func (c *Conn) connect(ctx context.Context, url string) error {
 				_ = nc.Close()
 				return nil, err
 			}
+			tc := &timeoutConn{Conn: nc}
 			rawMu.Lock()
-			raw = nc
+			raw = tc
 			rawMu.Unlock()
-			return nc, nil
+			return tc, nil
 		},
 	}
 	conn, err := amqp.DialConfig(url, cfg)
@@ -231,6 +242,9 @@ func (c *Conn) connect(ctx context.Context, url string) error {
 	if err != nil {
 		if nc != nil {
 			_ = nc.Close()
+			if nc.timedOut.Load() {
+				return fmt.Errorf("dial: %w (%s; the client library said %q)", errHandshakeTimeout, c.cfg.DialTimeout, err)
+			}
 		}
 		return fmt.Errorf("dial: %w", err)
 	}
@@ -253,6 +267,32 @@ func (c *Conn) connect(ctx context.Context, url string) error {
 		c.log.Debug("Connected")
 	}
 	return nil
+}
+
+// timeoutConn is a net.Conn that remembers whether a read or write hit
+// its deadline, so a handshake cut off by the dial timeout can be told
+// from one the broker refused.
+type timeoutConn struct {
+	net.Conn
+	timedOut atomic.Bool
+}
+
+func (t *timeoutConn) Read(p []byte) (int, error) {
+	n, err := t.Conn.Read(p)
+	t.note(err)
+	return n, err
+}
+
+func (t *timeoutConn) Write(p []byte) (int, error) {
+	n, err := t.Conn.Write(p)
+	t.note(err)
+	return n, err
+}
+
+func (t *timeoutConn) note(err error) {
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.timedOut.Store(true)
+	}
 }
 
 func (c *Conn) declare(conn *amqp.Connection) error {
