@@ -61,6 +61,9 @@ func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *tim
 		if s.sched.When != nil {
 			t.faults[i].When = s.sched.When.String()
 		}
+		if s.sched.Until != nil {
+			t.faults[i].Until = s.sched.Until.String()
+		}
 	}
 	t.live = newLiveState()
 	return t
@@ -151,6 +154,7 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 		return
 	}
 	if err := t.awaitCond(ctx, base, s.sched.Until, started); errors.Is(err, errNeverFired) {
+		t.record(i, func(f *history.Fault) { f.UntilNeverHeld = true })
 		t.log.Warn("Step's until never held; healing it at the give-up time", "anomaly", s.sched.Name,
 			"until", s.sched.Until.String(), "gave_up_after", t.giveUp)
 	}
