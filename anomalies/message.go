@@ -65,7 +65,7 @@ var ruleSeq atomic.Int64
 // broker), through the lab API:
 //
 //	POST   <lab api>/services/<id>/faults   {id, fault, match, every, limit, …}
-//	GET    <lab api>/services/<id>/evidence (at heal: the events of this rule)
+//	GET    <lab api>/services/<id>/evidence (at heal, and while a proxy counter is watched: the events of this rule)
 //	DELETE <lab api>/services/<id>/faults/<rule id>
 //
 // The rule acts on deliveries to the service (duplicate-delivery, reorder,
