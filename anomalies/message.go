@@ -15,7 +15,7 @@ import (
 
 // Evidence counters of message faults: what the service's message proxy
 // applied while the rule was installed (its evidence events with the rule's
-// id, read at heal).
+// id, read at heal; before it, LiveEvidence reads them so far).
 const (
 	CounterProxyDeliveriesDuplicated = "proxy.deliveries-duplicated"
 	CounterProxyDeliveriesReordered  = "proxy.deliveries-reordered"
@@ -65,14 +65,15 @@ var ruleSeq atomic.Int64
 // broker), through the lab API:
 //
 //	POST   <lab api>/services/<id>/faults   {id, fault, match, every, limit, …}
-//	GET    <lab api>/services/<id>/evidence (at heal: the events of this rule)
+//	GET    <lab api>/services/<id>/evidence (at heal, and while a proxy counter is watched: the events of this rule)
 //	DELETE <lab api>/services/<id>/faults/<rule id>
 //
 // The rule acts on deliveries to the service (duplicate-delivery, reorder,
 // delay-delivery, drop-ack) or on its publishes (drop-confirm,
 // delay-confirm, duplicate-publish); channel-close acts on deliveries. Heal
 // removes the rule on every instance, then reads what it did into the
-// proxy.* counters and logs every applied fault with its message id. A
+// proxy.* counters and logs every applied fault with its message id; until
+// then the Healer Inject returns reads them so far (LiveEvidence). A
 // drop-ack rule's effect outlives its removal: each swallowed ack closes its
 // channel once the ack timeout expires (proxy.ack-timeouts), so heal first
 // waits, at most the ack timeout plus ackTimeoutSlack, until no ack timer
@@ -175,16 +176,66 @@ func (m *Message) Inject(ctx context.Context) (Healer, error) {
 	}
 	rule.ID = m.Name() + "-" + strconv.FormatInt(ruleSeq.Add(1), 10)
 	env.log().Info("Injecting anomaly", "anomaly", m.Name(), "rule", rule.ID, "instances", len(targets))
-	var done []Instance
-	heal := HealFunc(func(ctx context.Context) error { return m.heal(ctx, rule, done) })
+	h := &messageHealer{m: m, rule: rule}
 	for _, in := range targets {
 		u := m.base(in) + "/faults"
 		if err := (request{client: env.http(), method: http.MethodPost, url: u, body: rule}).do(ctx); err != nil {
-			return nil, errors.Join(fmt.Errorf("inject %s on %s: %w", m.Name(), in.ID, err), healNow(ctx, heal))
+			return nil, errors.Join(fmt.Errorf("inject %s on %s: %w", m.Name(), in.ID, err), healNow(ctx, h))
 		}
-		done = append(done, in)
+		h.done = append(h.done, in)
 	}
-	return heal, nil
+	return h, nil
+}
+
+// LiveEvidence is the Healer of an installed fault that can read its
+// evidence counters before its heal records them.
+type LiveEvidence interface {
+	Healer
+	// EvidenceSoFar returns the counters the fault has earned so far; once
+	// its heal has begun it returns none (the heal records them). A reader
+	// that reads the recorded evidence first, then this, counts no event
+	// twice.
+	EvidenceSoFar(ctx context.Context) (map[string]float64, error)
+}
+
+// messageHealer is the Healer of one installed proxy rule.
+type messageHealer struct {
+	m    *Message
+	rule amqpproxy.Rule
+	done []Instance // the instances the rule was installed on (set by Inject)
+	// healing is set when Heal begins, before the heal adds the rule's
+	// counters to the evidence; EvidenceSoFar counts nothing from then on.
+	healing atomic.Bool
+}
+
+var _ LiveEvidence = (*messageHealer)(nil)
+
+// Heal removes the rule everywhere it was installed and records its evidence.
+func (h *messageHealer) Heal(ctx context.Context) error {
+	h.healing.Store(true)
+	return h.m.heal(ctx, h.rule, h.done)
+}
+
+// EvidenceSoFar reads the proxy evidence of every instance the rule is
+// installed on and counts the rule's events by counter (proxy.*). An
+// instance whose evidence cannot be read makes it an error.
+func (h *messageHealer) EvidenceSoFar(ctx context.Context) (map[string]float64, error) {
+	if h.healing.Load() {
+		return nil, nil
+	}
+	out := map[string]float64{}
+	for _, in := range h.done {
+		var ev amqpproxy.Evidence
+		if err := (request{client: h.m.Env.http(), method: http.MethodGet, url: h.m.base(in) + "/evidence", out: &ev}).do(ctx); err != nil {
+			return nil, fmt.Errorf("read the evidence of %s on %s: %w", h.m.Name(), in.ID, err)
+		}
+		for _, e := range ev.Events {
+			if c, ok := proxyCounters[e.Fault]; ok && e.Rule == h.rule.ID {
+				out[c]++
+			}
+		}
+	}
+	return out, nil
 }
 
 func (m *Message) base(in Instance) string {

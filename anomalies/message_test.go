@@ -2,11 +2,13 @@ package anomalies
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +145,61 @@ func TestMessageFailedInjectLeavesNothingInstalled(t *testing.T) {
 		if _, err := bad.Inject(t.Context()); err == nil {
 			t.Errorf("%+v: inject succeeded", bad)
 		}
+	}
+}
+
+func TestMessageHealerReadsTheRulesEvidenceUntilItsHeal(t *testing.T) {
+	env, proxies := messageLab(t, "tickets")
+	// The lab API's evidence of tickets as the test sets it; the rest is
+	// the real proxy handler.
+	var mu sync.Mutex
+	var ev amqpproxy.Evidence
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /services/tickets/evidence", func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(ev)
+	})
+	mux.Handle("/services/tickets/", http.StripPrefix("/services/tickets", proxies["tickets"].Handler()))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	env.LabAPI = srv.URL
+
+	m := &Message{Env: env, Service: "tickets", Fault: "drop-confirm", MessageType: "TicketResolved"}
+	h, err := m.Inject(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, ok := h.(LiveEvidence)
+	if !ok {
+		t.Fatalf("the healer %T cannot read its evidence before its heal", h)
+	}
+	if got, err := live.EvidenceSoFar(t.Context()); err != nil || got[CounterProxyConfirmsDropped] != 0 {
+		t.Fatalf("before any confirm: %v, %v", got, err)
+	}
+	id := proxies["tickets"].Rules()[0].ID
+	mu.Lock()
+	ev.Events = []amqpproxy.Event{
+		{Fault: amqpproxy.DropConfirm, Rule: id, MessageID: "m1"},
+		{Fault: amqpproxy.DropConfirm, Rule: "another-rule", MessageID: "m2"},
+		{Fault: amqpproxy.DropConfirm, Rule: id, MessageID: "m3"},
+	}
+	mu.Unlock()
+	got, err := live.EvidenceSoFar(t.Context())
+	if err != nil || len(got) != 1 || got[CounterProxyConfirmsDropped] != 2 {
+		t.Fatalf("so far: %v, %v; want %s 2 (this rule's events only)", got, err, CounterProxyConfirmsDropped)
+	}
+	if _, recorded := env.Evidence.Counters()[CounterProxyConfirmsDropped]; recorded {
+		t.Fatal("reading so far recorded the counter; only the heal records it")
+	}
+	if err := h.Heal(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := env.Evidence.Counters()[CounterProxyConfirmsDropped]; got != 2 {
+		t.Fatalf("the heal recorded %v, want 2", got)
+	}
+	if got, err := live.EvidenceSoFar(t.Context()); err != nil || len(got) != 0 {
+		t.Fatalf("after the heal: %v, %v; want nothing (the heal recorded it)", got, err)
 	}
 }

@@ -14,7 +14,7 @@
 //	confirm-lost               confirms held back → TF2 without dedup
 //	slow-consumer-backlog      in-app delay + connection close → TF2 without dedup
 //	poison-to-dlq              in-app error → TF8 without retries
-//	consumer-kill              kill -9 while confirms are slow → TF2 without dedup
+//	consumer-kill              kill -9 while confirms are swallowed → TF2 without dedup
 //	consumer-paused            SIGSTOP past the heartbeat → TF2 without dedup
 //	sla-partitioned            SLA's link silent mid-computation → TF6 without outbox/confirms
 //	reorder-vs-ordering-guard  retry overtaken by later versions → TF3 without ordering

@@ -274,12 +274,18 @@ type Fault struct {
 	// When is the event the step waited for ("" for a step on the clock
 	// alone); NeverFired records that it never came, so the step was not
 	// applied.
-	When       string    `json:"when,omitempty"`
-	NeverFired bool      `json:"neverFired,omitempty"`
-	Started    time.Time `json:"started,omitzero"`
-	Healed     time.Time `json:"healed,omitzero"` // zero when it never needed or got a heal
-	Error      string    `json:"error,omitempty"`
-	HealError  string    `json:"healError,omitempty"`
+	When       string `json:"when,omitempty"`
+	NeverFired bool   `json:"neverFired,omitempty"`
+	// Until is the condition that heals the step, once it holds after the
+	// step fired and its duration has passed ("" for a step healed on the
+	// clock alone); UntilNeverHeld records that it had not held by the
+	// give-up time, which healed the step then.
+	Until          string    `json:"until,omitempty"`
+	UntilNeverHeld bool      `json:"untilNeverHeld,omitempty"`
+	Started        time.Time `json:"started,omitzero"`
+	Healed         time.Time `json:"healed,omitzero"` // zero when it never needed or got a heal
+	Error          string    `json:"error,omitempty"`
+	HealError      string    `json:"healError,omitempty"`
 }
 
 // Applied reports whether the fault was injected without error.

@@ -195,6 +195,12 @@ func newView(run Run) view {
 		if t.When != "" {
 			fr.Planned = "≥" + fr.Planned + " when " + t.When
 		}
+		if t.Until != "" {
+			fr.Planned += ", heals once " + t.Until
+			if t.UntilNeverHeld {
+				fr.Planned += " (never held: healed at the give-up time)"
+			}
+		}
 		var ps []string
 		for _, k := range slices.Sorted(mapsKeys(t.Params)) {
 			ps = append(ps, k+"="+t.Params[k])

@@ -56,12 +56,16 @@ type TimelineEntry struct {
 	PlannedAt history.Duration  `json:"plannedAt"`
 	// When is the event the step waited for; NeverFired: it never came, so
 	// the step was not applied.
-	When       string            `json:"when,omitempty"`
-	NeverFired bool              `json:"neverFired,omitempty"`
-	StartedAt  *history.Duration `json:"startedAt,omitempty"`
-	HealedAt   *history.Duration `json:"healedAt,omitempty"`
-	Error      string            `json:"error,omitempty"`
-	HealError  string            `json:"healError,omitempty"`
+	When       string `json:"when,omitempty"`
+	NeverFired bool   `json:"neverFired,omitempty"`
+	// Until is the condition that healed the step (after its duration);
+	// UntilNeverHeld: it had not held by the give-up time, which healed it.
+	Until          string            `json:"until,omitempty"`
+	UntilNeverHeld bool              `json:"untilNeverHeld,omitempty"`
+	StartedAt      *history.Duration `json:"startedAt,omitempty"`
+	HealedAt       *history.Duration `json:"healedAt,omitempty"`
+	Error          string            `json:"error,omitempty"`
+	HealError      string            `json:"healError,omitempty"`
 }
 
 // Counts sizes the run: the system's workload counts, the lab's spans,
@@ -206,7 +210,8 @@ func NewJournal(h *history.History, v check.Verdict, counts ...history.Count) *J
 	}
 	for _, f := range h.Faults {
 		e := TimelineEntry{Name: f.Name, Type: f.Type, Op: f.Op, Target: f.Target, Params: f.Params,
-			PlannedAt: f.PlannedAt, When: f.When, NeverFired: f.NeverFired, Error: f.Error, HealError: f.HealError}
+			PlannedAt: f.PlannedAt, When: f.When, NeverFired: f.NeverFired, Until: f.Until, UntilNeverHeld: f.UntilNeverHeld,
+			Error: f.Error, HealError: f.HealError}
 		if !f.Started.IsZero() {
 			d := history.Duration(f.Started.Sub(h.Meta.Start))
 			e.StartedAt = &d

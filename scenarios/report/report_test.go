@@ -385,6 +385,35 @@ func TestNeverFiredStepInJournalAndHTML(t *testing.T) {
 	}
 }
 
+// A step's until, and an until that never held, are in the journal and the
+// HTML timeline beside its when.
+func TestUntilInJournalAndHTML(t *testing.T) {
+	run := loadRun(t)
+	h := run.History
+	start := h.Meta.Start
+	h.Faults = append(h.Faults,
+		history.Fault{Name: "lose-confirms", Type: "message", Op: "drop-confirm", When: "tickets published TicketResolved ≥1",
+			Until: "kill-tickets started", Started: start.Add(time.Second), Healed: start.Add(2 * time.Second)},
+		history.Fault{Name: "memory-alarm", Type: "broker", Op: "memory-alarm", PlannedAt: history.Duration(time.Second),
+			Until: "broker-down healed", UntilNeverHeld: true, Started: start.Add(time.Second), Healed: start.Add(40 * time.Second)})
+	run.Verdict, run.Counts = check.Evaluate(h, invariants.All...), tflab.Counts(h)
+	j := NewJournal(h, run.Verdict, run.Counts...)
+	got := j.Timeline[len(j.Timeline)-2:]
+	if got[0].Until != "kill-tickets started" || got[0].UntilNeverHeld || got[1].Until != "broker-down healed" || !got[1].UntilNeverHeld {
+		t.Errorf("journal timeline entries %+v", got)
+	}
+	var b strings.Builder
+	if err := WriteHTML(&b, run); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"≥0s when tickets published TicketResolved ≥1, heals once kill-tickets started",
+		"1s, heals once broker-down healed (never held: healed at the give-up time)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report.html does not show %q", want)
+		}
+	}
+}
+
 // Every violation's trace and message ids link to a waterfall drawn in the
 // report; with a console named, also to the console's follow-a-message page.
 func TestHTMLLinksViolationsToWaterfalls(t *testing.T) {

@@ -71,8 +71,10 @@
 // the run: an until that has not held by that give-up time heals its step
 // then, a hold releases the workload (both logged). The live
 // counters add workload.submitted and workload.accepted (from the
-// workload's progress) and inapp.fired (the installed in-app faults asked
-// now, anomalies.FiredCounter).
+// workload's progress), inapp.fired (the installed in-app faults asked
+// now, anomalies.FiredCounter) and, while a message fault is installed, its
+// proxy.* events so far (its healer asked now, anomalies.LiveEvidence; its
+// heal records them once).
 //
 // On a private cluster (--nodes N) the cluster steps cut nodes apart in the
 // run's own nftables table (internal/netfilter), named after this process

@@ -149,12 +149,20 @@ func (t *spanTail) readFile(name string, tf *tailedFile, emit func(history.Event
 	return true, nil
 }
 
+// isMessageCounter reports whether name is a message fault's evidence
+// counter (proxy.*).
+func isMessageCounter(name string) bool {
+	return slices.Contains(anomalies.MessageCounters(), name)
+}
+
 // spanTailEvery is how often a live run's span files are read for new lines.
 const spanTailEvery = 200 * time.Millisecond
 
 // liveCounters reads the counters a when step may watch: the fault
-// executors' evidence, the broker watcher's counters and outbox.pending
-// (read from the services' databases, only when asked for).
+// executors' evidence (with what the installed message faults have done so
+// far, asked only when a proxy.* counter is watched), the broker watcher's
+// counters and outbox.pending (read from the services' databases, only when
+// asked for).
 func (r *runner) liveCounters(w *watcher) func(ctx context.Context, names []string) map[string]float64 {
 	return func(ctx context.Context, names []string) map[string]float64 {
 		out := r.env.Evidence.Counters()
@@ -175,6 +183,13 @@ func (r *runner) liveCounters(w *watcher) func(ctx context.Context, names []stri
 			// The healed in-app faults added theirs to the evidence; the
 			// installed ones are asked now.
 			out[anomalies.CounterInAppFired] += tl.firedNow(ctx)
+		}
+		if tl != nil && slices.ContainsFunc(names, isMessageCounter) {
+			// The healed message faults added theirs to the evidence
+			// (read above, first); the installed ones are asked now.
+			for c, v := range tl.evidenceNow(ctx) {
+				out[c] += v
+			}
 		}
 		if slices.Contains(names, spec.CounterOutboxPending) {
 			if n, err := unsentOutbox(ctx, r.dbs()); err == nil {

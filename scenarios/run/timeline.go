@@ -41,9 +41,10 @@ type timeline struct {
 	gates []*spec.When
 
 	mu           sync.Mutex
-	faults       []history.Fault // one per step, in step order
-	active       map[string]bool // step names injected and not yet healed
-	waiting      map[int]bool    // steps waiting for their when
+	faults       []history.Fault          // one per step, in step order
+	installed    map[int]anomalies.Healer // the healers of the steps injected and not yet healed
+	active       map[string]bool          // step names injected and not yet healed
+	waiting      map[int]bool             // steps waiting for their when
 	live         liveState
 	base         time.Time  // when run began
 	lastActive   time.Time  // the last step fired, injected or healed, or the hold released
@@ -54,11 +55,14 @@ type timeline struct {
 
 func newTimeline(steps []step, healTimeout time.Duration, log *slog.Logger) *timeline {
 	t := &timeline{steps: steps, healTimeout: healTimeout, log: log, active: map[string]bool{}, waiting: map[int]bool{},
-		faults: make([]history.Fault, len(steps))}
+		faults: make([]history.Fault, len(steps)), installed: map[int]anomalies.Healer{}}
 	for i, s := range steps {
 		t.faults[i] = FaultOf(s.sched.Name, s.sched.Action, s.sched.At)
 		if s.sched.When != nil {
 			t.faults[i].When = s.sched.When.String()
+		}
+		if s.sched.Until != nil {
+			t.faults[i].Until = s.sched.Until.String()
 		}
 	}
 	t.live = newLiveState()
@@ -142,11 +146,15 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 		return
 	}
 	t.setActive(s.sched.Name, true)
+	t.mu.Lock()
+	t.installed[i] = healer
+	t.mu.Unlock()
 	defer t.heal(ctx, i, healer)
 	if sleepUntil(ctx, healAt) != nil || s.sched.Until == nil {
 		return
 	}
 	if err := t.awaitCond(ctx, base, s.sched.Until, started); errors.Is(err, errNeverFired) {
+		t.record(i, func(f *history.Fault) { f.UntilNeverHeld = true })
 		t.log.Warn("Step's until never held; healing it at the give-up time", "anomaly", s.sched.Name,
 			"until", s.sched.Until.String(), "gave_up_after", t.giveUp)
 	}
@@ -173,6 +181,9 @@ func (t *timeline) heal(ctx context.Context, i int, h anomalies.Healer) {
 	defer cancel()
 	err := h.Heal(hctx)
 	healed := time.Now()
+	t.mu.Lock()
+	delete(t.installed, i)
+	t.mu.Unlock()
 	t.setActive(t.steps[i].sched.Name, false)
 	t.record(i, func(f *history.Fault) {
 		f.Healed = healed
@@ -263,6 +274,32 @@ func (t *timeline) firedNow(ctx context.Context) float64 {
 		}
 	}
 	return n
+}
+
+// evidenceNow sums the evidence counters the installed faults that can
+// tell before their heal (anomalies.LiveEvidence: the message faults) have
+// earned so far. A fault whose evidence cannot be read now is left out.
+func (t *timeline) evidenceNow(ctx context.Context) map[string]float64 {
+	t.mu.Lock()
+	var live []anomalies.LiveEvidence
+	for _, h := range t.installed {
+		if le, ok := h.(anomalies.LiveEvidence); ok {
+			live = append(live, le)
+		}
+	}
+	t.mu.Unlock()
+	out := map[string]float64{}
+	for _, le := range live {
+		got, err := le.EvidenceSoFar(ctx)
+		if err != nil {
+			t.log.Debug("Reading the evidence of an installed fault", "err", err)
+			continue
+		}
+		for c, v := range got {
+			out[c] += v
+		}
+	}
+	return out
 }
 
 // FirstStart is when the first fault was injected (zero if none was).

@@ -253,6 +253,14 @@ func TestTimeline_UntilAndHoldWaitForTheirEvents(t *testing.T) {
 				t.Errorf("%s injected at %v, healed at %v; want %v, %v", name, a.injectedAt, a.healAt, w[0], w[1])
 			}
 		}
+		// The history names each step's until, and the one that never held.
+		wantUntil := map[string]string{"alarm": "down healed", "down": "", "held": "sla handled TicketQualified ≥1",
+			"stuck": "workload.accepted >= 100"}
+		for _, f := range tl.Faults() {
+			if f.Until != wantUntil[f.Name] || f.UntilNeverHeld != (f.Name == "stuck") {
+				t.Errorf("%s recorded until %q (never held %v), want %q", f.Name, f.Until, f.UntilNeverHeld, wantUntil[f.Name])
+			}
+		}
 	})
 }
 
