@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -26,6 +27,7 @@ type Cluster struct {
 	Nodes []*Node
 	epmd  *exec.Cmd
 	done  chan struct{} // closed when epmd has exited
+	claim io.Closer     // holds the cluster's subnet (claimSubnet)
 }
 
 // ClusterStartTimeout bounds each cluster node's boot when the config sets
@@ -37,8 +39,10 @@ const ClusterStartTimeout = 3 * time.Minute
 // size) under base.Dir/<base.Name>-i, sharing one Erlang cookie: node 1
 // first, then nodes 2..size at once, each joining node 1 while it boots
 // (classic_config peer discovery; a node that booted alone joins with
-// rabbitmqctl). Node i has the address Subnet(base.Name)+i, on
-// which its Erlang distribution listens and from which it connects; the
+// rabbitmqctl). Node i has the address i in the subnet the cluster claims
+// (claimSubnet: Subnet(base.Name) unless another cluster on the machine
+// holds it), on which its Erlang distribution listens and from which it
+// connects; the
 // host names resolve through base.Dir/inetrc, and the nodes register with
 // an epmd of the cluster's own that listens on 127.0.0.1 and the nodes'
 // addresses. A zero StartTimeout is ClusterStartTimeout. Ports, Addr,
@@ -59,7 +63,10 @@ func StartCluster(ctx context.Context, base Config, size int) (*Cluster, error) 
 	if base.StartTimeout <= 0 {
 		base.StartTimeout = ClusterStartTimeout
 	}
-	subnet := Subnet(base.Name)
+	subnet, claim, err := claimSubnet(base.Name)
+	if err != nil {
+		return nil, err
+	}
 	addrs := make([]net.IP, size)
 	hosts := make([]string, size)
 	var rc strings.Builder
@@ -71,14 +78,16 @@ func StartCluster(ctx context.Context, base Config, size int) (*Cluster, error) 
 	rc.WriteString("{lookup, [file, native]}.\n")
 	inetrc := filepath.Join(base.Dir, "inetrc")
 	if err := os.WriteFile(inetrc, []byte(rc.String()), 0o644); err != nil {
+		_ = claim.Close()
 		return nil, fmt.Errorf("write inetrc: %w", err)
 	}
-	c := &Cluster{}
+	c := &Cluster{claim: claim}
 	fail := func(err error) (*Cluster, error) {
 		for _, n := range c.Nodes {
 			_ = n.Kill()
 		}
 		c.stopEpmd()
+		_ = c.claim.Close()
 		return nil, err
 	}
 	epmdPort, err := FreePort()
@@ -206,8 +215,8 @@ func (n *Node) member(ctx context.Context, other string) (bool, error) {
 	}), nil
 }
 
-// Stop stops every node, last first, then the cluster's epmd, and returns
-// the joined errors.
+// Stop stops every node, last first, then the cluster's epmd, releases
+// the cluster's subnet and returns the joined errors.
 func (c *Cluster) Stop(ctx context.Context) error {
 	var errs []error
 	for i := len(c.Nodes) - 1; i >= 0; i-- {
@@ -216,6 +225,9 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		}
 	}
 	c.stopEpmd()
+	if c.claim != nil {
+		_ = c.claim.Close()
+	}
 	return errors.Join(errs...)
 }
 
@@ -228,6 +240,41 @@ func Subnet(name string) net.IP {
 	_, _ = h.Write([]byte(name))
 	v := h.Sum32()
 	return net.IPv4(127, byte(1+v%254), byte(v>>8), 0)
+}
+
+// subnetClaimPort is the UDP port on which a cluster holds its subnet:
+// epmd's port number, on UDP, where nothing of Erlang's listens.
+const subnetClaimPort = 4369
+
+// subnetClaims bounds how many subnets claimSubnet tries.
+const subnetClaims = 64
+
+// claimSubnet picks the subnet of a cluster named name and holds it: a UDP
+// socket bound to the subnet's address .0 on subnetClaimPort, which the
+// kernel lets one socket on the machine bind at a time and closes when the
+// process ends, however it ends. It tries Subnet(name), then Subnet of
+// name+"/1", name+"/2", … while another process (or cluster) holds the
+// one tried, so two live clusters never share node addresses, and a cut
+// between one cluster's nodes never drops another's traffic. The caller
+// closes the returned socket when its nodes are gone.
+func claimSubnet(name string) (net.IP, io.Closer, error) {
+	var last error
+	for i := range subnetClaims {
+		key := name
+		if i > 0 {
+			key = fmt.Sprintf("%s/%d", name, i)
+		}
+		subnet := Subnet(key)
+		pc, err := net.ListenPacket("udp4", net.JoinHostPort(subnet.String(), strconv.Itoa(subnetClaimPort)))
+		if err == nil {
+			return subnet, pc, nil
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, fmt.Errorf("claim cluster subnet %s: %w", subnet, err)
+		}
+		last = err
+	}
+	return nil, nil, fmt.Errorf("claim cluster subnet: the %d subnets of %q are all held by other clusters (last: %w)", subnetClaims, name, last)
 }
 
 // NodeAddr is the address of node i (1-based) in subnet.

@@ -32,7 +32,13 @@
 // StartCluster gives node i an address of its own, 127.a.b.i, with a.b
 // from a hash of the cluster's name (Subnet), so that traffic between two
 // nodes can be told apart by address (internal/netfilter cuts it). All of
-// 127/8 is local on Linux: nothing is configured on the machine. Per node:
+// 127/8 is local on Linux: nothing is configured on the machine. The
+// cluster holds its subnet while it lives with a UDP socket bound to
+// 127.a.b.0 port 4369, which only one socket on the machine can bind; a
+// cluster whose subnet another live cluster holds takes the next hash
+// (name/1, name/2, …), so clusters running side by side (several tflab
+// runs, tests) never share an address and a cut never drops another
+// cluster's traffic. Per node:
 //
 //	name            <name>-i@<name>-ni, resolved through the cluster's own
 //	                Erlang inetrc (<dir>/inetrc, ERL_INETRC; /etc/hosts is

@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,14 +25,23 @@ import (
 // cut, heal, probes); a run that needs longer fails the test.
 const clusterRunTimeout = 8 * time.Minute
 
+// clusterParallel is how many cluster runs TestClusterScenariosLive runs at
+// once unless TFLAB_CLUSTER_PARALLEL says otherwise.
+const clusterParallel = 2
+
 // TestClusterScenariosLive runs every cluster scenario (*.yaml.cluster) and
 // its negative control as `tflab run FILE` and `tflab run FILE --control`,
-// one run at a time: each boots a private three-node cluster and cuts it
-// with nftables rules, so it needs root. Exit code 0 is the verdict the
-// file expects (PASS, or the control's named violation). The run
-// directories are kept with go test -artifacts. TFLAB_CLUSTER_SCENARIOS=a,b
-// picks scenarios by name ("all" or unset: every one; "none" skips them).
+// TFLAB_CLUSTER_PARALLEL runs at a time (default clusterParallel), scenarios
+// before controls, beside TestTicketsaleCatalogLive: each run is a tflab
+// process of its own that boots a private three-node cluster (node names
+// and nftables table after its pid, node addresses in a subnet it claims;
+// see internal/rabbitnode) and cuts it with nftables rules, so it needs
+// root. Exit code 0 is the verdict the file expects (PASS, or the
+// control's named violation). The run directories are kept with go test
+// -artifacts. TFLAB_CLUSTER_SCENARIOS=a,b picks scenarios by name ("all" or
+// unset: every one; "none" skips them).
 func TestClusterScenariosLive(t *testing.T) {
+	t.Parallel()
 	if err := netfilter.Available(); err != nil {
 		t.Skipf("cluster scenarios need nftables (root): %v", err)
 	}
@@ -47,25 +58,54 @@ func TestClusterScenariosLive(t *testing.T) {
 			t.Skipf("TFLAB_CLUSTER_SCENARIOS=%s picks no cluster scenario", pick)
 		}
 	}
+	par := clusterParallel
+	if v := os.Getenv("TFLAB_CLUSTER_PARALLEL"); v != "" {
+		if par, err = strconv.Atoi(v); err != nil || par < 1 {
+			t.Fatalf("TFLAB_CLUSTER_PARALLEL=%s: want a count of 1 or more", v)
+		}
+	}
 	bin := filepath.Join(t.TempDir(), "tflab")
 	if out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../../cmd/tflab").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	out := t.ArtifactDir()
-	start := time.Now()
-	for _, f := range files {
-		name := strings.TrimSuffix(f, ".yaml.cluster")
-		for _, control := range []bool{false, true} {
-			label := name
-			if control {
-				label += "/control"
-			}
-			t.Run(label, func(t *testing.T) {
-				runCluster(t, bin, f, out, control)
-			})
+	// Runs take their turn in this order (every scenario, then every
+	// control), par at a time.
+	type job struct {
+		file    string
+		control bool
+	}
+	var jobs []job
+	for _, control := range []bool{false, true} {
+		for _, f := range files {
+			jobs = append(jobs, job{f, control})
 		}
 	}
-	t.Logf("cluster scenarios: %d runs in %s", 2*len(files), time.Since(start).Round(time.Second))
+	turn := make(chan job, len(jobs))
+	for _, j := range jobs {
+		turn <- j
+	}
+	close(turn)
+	// par workers take the runs in turn; each run is a subtest of its own
+	// (t.Run from several goroutines at once), not a t.Parallel one, so
+	// go test's -parallel (GOMAXPROCS) does not cap par.
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range min(par, len(jobs)) {
+		wg.Go(func() {
+			for j := range turn {
+				label := strings.TrimSuffix(j.file, ".yaml.cluster")
+				if j.control {
+					label += "/control"
+				}
+				t.Run(label, func(t *testing.T) {
+					runCluster(t, bin, j.file, out, j.control)
+				})
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("cluster scenarios: %d runs, %d at a time, in %s", len(jobs), par, time.Since(start).Round(time.Second))
 }
 
 // runCluster runs one cluster scenario file (or its control) and fails

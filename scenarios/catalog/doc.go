@@ -52,7 +52,8 @@
 // them out): cluster-partition-quorum, minority-paused, node-kill-quorum,
 // leader-node-partitioned (the node leading a queue, leaderOf). The live
 // test TestClusterScenariosLive (tags integration,scenario) runs each with
-// its control as `tflab run FILE`.
+// its control as `tflab run FILE`, two runs at a time
+// (TFLAB_CLUSTER_PARALLEL), beside TestTicketsaleCatalogLive.
 //
 // Workloads are CI-sized (tens of inquiries, seconds of faults). Each
 // scenario's evidence names what only its fault can produce. The controls

@@ -32,6 +32,7 @@ const ticketsaleSuiteTimeout = 20 * time.Minute
 // unset: every one; "none" skips). The run directories are kept with go
 // test -artifacts.
 func TestTicketsaleCatalogLive(t *testing.T) {
+	t.Parallel()
 	c, err := Load(allVocs)
 	if err != nil {
 		t.Fatal(err)
