@@ -6,6 +6,8 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 FROM ${GOLANG_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod replaces Toxiproxy with the patched copy in third_party (see its PATCHES.md).
+COPY third_party ./third_party
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -o /out/tflab ./cmd/tflab

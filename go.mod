@@ -102,3 +102,7 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.61.1 // indirect
 )
+
+// Toxiproxy v2.12.0 with one fix: removing a latency toxic no longer
+// deadlocks when a client closes its connection (third_party/toxiproxy/PATCHES.md).
+replace github.com/Shopify/toxiproxy/v2 => ./third_party/toxiproxy

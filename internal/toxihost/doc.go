@@ -15,4 +15,9 @@
 //
 // Toxiproxy logs with zerolog; Host discards those logs unless a debug-level
 // slog handler is given, in which case they are forwarded line by line.
+//
+// The module is the lab's copy in third_party/toxiproxy (go.mod replaces
+// it): v2.12.0 with one patch, so that removing a latency toxic while
+// clients close their connections returns instead of deadlocking
+// (Shopify/toxiproxy#558; TestRemoveLatencyWhileClientsClose).
 package toxihost
