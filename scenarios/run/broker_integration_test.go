@@ -3,6 +3,7 @@
 package run
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/system/messaging"
 )
@@ -122,4 +124,30 @@ func TestQueueProbeAndDeadLetterPeek(t *testing.T) {
 	if err != nil || ready[dlq] != 1 {
 		t.Fatalf("the peek consumed the dead letter: %v %v", ready, err)
 	}
+}
+
+// The last read of the connections lists a connection opened a moment
+// before it, which the management API lists only after the node's next
+// statistics collection: it waits for its marker connection.
+func TestLastConnectionsListsAConnectionJustOpened(t *testing.T) {
+	m, url := managementOf(t)
+	w := newWatcher(m, time.Hour, labtest.Logger(t))
+	w.poll(t.Context())
+	since := time.Now()
+	name := labtest.UniqueName(t, "svc") + "-svc-publisher"
+	dialNamed(t, url, name)
+	ctx, cancel := context.WithTimeout(t.Context(), lastConnectionsTimeout)
+	defer cancel()
+	nodes := []broker.Node{{Name: "shared", AMQPURL: url, ManagementURL: m.URL}}
+	if err := lastConnections(ctx, w, nodes, nodeAPIs(m, nodes), 100*time.Millisecond, dialMarker); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range w.opened {
+		if o.client == name && !o.at.Before(since.Truncate(time.Millisecond)) {
+			return
+		}
+	}
+	t.Fatalf("connection %s, opened before the last read, not listed by it", name)
 }

@@ -110,8 +110,8 @@ func (w *watcher) unackedSince() map[string]time.Time {
 	return maps.Clone(w.unacked)
 }
 
-// observe records connections listed elsewhere (rabbitmqctl at the end of
-// the run, which sees connections the management API does not list yet).
+// observe records connections listed outside the polls (the last read at
+// the end of the run, lastConnections).
 func (w *watcher) observe(conns []anomalies.Connection) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
