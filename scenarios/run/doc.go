@@ -35,7 +35,8 @@
 //	        the method's spans once they are read, as an after-probe
 //	collect: databases (read-only) ─► dead letters (management API peek)
 //	         ─► holdings: what each queue still holds (ready and unacked,
-//	            the least seen over 2 s, unacked since when, dead-lettered,
+//	            the least seen over 2 s, 7 s while a queue shows unacked
+//	            deliveries, unacked since when, dead-lettered,
 //	            consumers and prefetch, blocked connections, up to 500 ready
 //	            messages read with requeue)
 //	         ─► last connections (management API, until every node's

@@ -251,7 +251,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}()
 	}
-	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.System.InspectionQueues, peek: holdingsPeek}
+	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.System.InspectionQueues, peek: holdingsPeek,
+		unacked: unackedWindow}
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	w := newWatcher(r.env.Management, cfg.PollEvery, r.log)
