@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,21 +23,19 @@ const lastConnectionsTimeout = 30 * time.Second
 // node that autoheal is restarting may take the request and not answer.
 const lastConnectionsCall = 5 * time.Second
 
-// marker is a connection the runner opens to a node to see when the
-// management API lists what the node held.
-type marker interface {
-	LocalAddr() net.Addr
-	Close() error
-}
+// markerPrefix starts the connection_name of a marker connection, one the
+// runner opens to a node to see when the management API lists what the node
+// held. The watcher never counts it.
+const markerPrefix = RunnerConnection + " marker "
 
-// dialMarker opens a marker connection named RunnerConnection.
-func dialMarker(ctx context.Context, amqpURL string) (marker, error) {
+// dialMarker opens a marker connection with the given connection_name.
+func dialMarker(ctx context.Context, amqpURL, name string) (io.Closer, error) {
 	timeout := lastConnectionsCall
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, max(time.Until(dl), 100*time.Millisecond))
 	}
 	return amqp.DialConfig(amqpURL, amqp.Config{Dial: amqp.DefaultDial(timeout),
-		Properties: amqp.Table{"connection_name": RunnerConnection}})
+		Properties: amqp.Table{"connection_name": name}})
 }
 
 // lastConnections reads the broker's connections once more at the end of a
@@ -54,20 +53,22 @@ func dialMarker(ctx context.Context, amqpURL string) (marker, error) {
 // process of the cluster for its details without a time limit and never
 // returned on a cluster after autoheal (see scenarios/README.md).
 func lastConnections(ctx context.Context, w *watcher, nodes []broker.Node, apis []*anomalies.Management, every time.Duration,
-	dial func(context.Context, string) (marker, error)) error {
+	dial func(ctx context.Context, amqpURL, name string) (io.Closer, error)) error {
 	if len(apis) == 0 {
 		return errors.New("the broker has no management API")
 	}
 	var errs []error
-	pending := map[string]string{} // marker's local address → node
-	for _, n := range nodes {
-		m, err := dial(ctx, n.AMQPURL)
+	pending := map[string]string{} // marker's connection_name → node
+	nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
+	for i, n := range nodes {
+		name := fmt.Sprintf("%s%d-%s", markerPrefix, i+1, nonce)
+		m, err := dial(ctx, n.AMQPURL, name)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("node %s: marker connection: %w", n.Name, err))
 			continue
 		}
 		defer m.Close()
-		pending[m.LocalAddr().String()] = n.Name
+		pending[name] = n.Name
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -78,9 +79,7 @@ func lastConnections(ctx context.Context, w *watcher, nodes []broker.Node, apis 
 		if last == nil {
 			w.observe(inVHost(conns, apis[0]))
 			for _, c := range conns {
-				if local, _, ok := strings.Cut(c.Name, " -> "); ok {
-					delete(pending, local)
-				}
+				delete(pending, c.ClientName())
 			}
 		}
 		if len(pending) == 0 {

@@ -3,10 +3,12 @@ package run
 import (
 	"context"
 	"errors"
-	"net"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,33 +17,46 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/broker"
 )
 
-// fakeMarker is a marker connection from a fixed local port.
-type fakeMarker struct {
-	port   int
-	closed *atomic.Int32
+// fakeMarkers hands out marker connections and remembers their names in
+// dial order; a URL in refuse fails.
+type fakeMarkers struct {
+	mu     sync.Mutex
+	names  []string
+	closed int
+	refuse []string
 }
 
-func (m fakeMarker) LocalAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: m.port}
-}
-func (m fakeMarker) Close() error { m.closed.Add(1); return nil }
-
-// markerDialer hands out markers from port 40001 on, one per node URL;
-// a URL in refuse fails.
-func markerDialer(closed *atomic.Int32, refuse ...string) func(context.Context, string) (marker, error) {
-	var next atomic.Int32
-	return func(_ context.Context, url string) (marker, error) {
-		for _, r := range refuse {
-			if url == r {
-				return nil, errors.New("connection refused")
-			}
-		}
-		return fakeMarker{port: 40000 + int(next.Add(1)), closed: closed}, nil
+func (f *fakeMarkers) dial(_ context.Context, url, name string) (io.Closer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if slices.Contains(f.refuse, url) {
+		return nil, errors.New("connection refused")
 	}
+	f.names = append(f.names, name)
+	return closer{f}, nil
 }
 
-func connAt(local, client string, at time.Time) map[string]any {
-	return map[string]any{"name": local + " -> 127.0.0.1:5672", "state": "running", "connected_at": at.UnixMilli(),
+// name is the ith marker's connection_name ("" before it is dialled).
+func (f *fakeMarkers) name(i int) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i >= len(f.names) {
+		return ""
+	}
+	return f.names[i]
+}
+
+type closer struct{ f *fakeMarkers }
+
+func (c closer) Close() error {
+	c.f.mu.Lock()
+	c.f.closed++
+	c.f.mu.Unlock()
+	return nil
+}
+
+func connAt(name, client string, at time.Time) map[string]any {
+	return map[string]any{"name": name, "state": "running", "connected_at": at.UnixMilli(),
 		"client_properties": map[string]any{"connection_name": client}}
 }
 
@@ -54,20 +69,20 @@ var threeNodes = []broker.Node{{Name: "n1", AMQPURL: "amqp://n1"}, {Name: "n2", 
 func TestLastConnectionsWaitsForEveryNodesMarker(t *testing.T) {
 	t0 := time.Now().Truncate(time.Millisecond)
 	var polls atomic.Int32
+	markers := &fakeMarkers{}
 	m := fakeManagement(t, func() []map[string]any {
-		out := []map[string]any{connAt("127.0.0.1:30001", "sla-sla-consumer", t0), connAt("127.0.0.1:40001", RunnerConnection, t0)}
+		out := []map[string]any{connAt("c1", "sla-sla-consumer", t0), connAt("m1", markers.name(0), t0.Add(5*time.Second))}
 		if polls.Add(1) >= 3 {
-			out = append(out, connAt("127.0.0.1:30002", "tickets-tickets-publisher", t0.Add(3*time.Second)),
-				connAt("127.0.0.1:40002", RunnerConnection, t0), connAt("127.0.0.1:40003", RunnerConnection, t0))
+			out = append(out, connAt("c2", "tickets-tickets-publisher", t0.Add(3*time.Second)),
+				connAt("m2", markers.name(1), t0.Add(5*time.Second)), connAt("m3", markers.name(2), t0.Add(5*time.Second)))
 		}
 		return out
 	}, nil)
 	w := newWatcher(m, time.Hour, nil)
 	w.polls = 1 // the watcher's own polls answered during the run
-	var closed atomic.Int32
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if err := lastConnections(ctx, w, threeNodes, []*anomalies.Management{m}, 10*time.Millisecond, markerDialer(&closed)); err != nil {
+	if err := lastConnections(ctx, w, threeNodes, []*anomalies.Management{m}, 10*time.Millisecond, markers.dial); err != nil {
 		t.Fatalf("every marker was listed, yet: %v", err)
 	}
 	if got := polls.Load(); got != 3 {
@@ -76,8 +91,8 @@ func TestLastConnectionsWaitsForEveryNodesMarker(t *testing.T) {
 	if got := w.counters(t0.Add(time.Second))["connections.reopened"]; got != 1 {
 		t.Errorf("connections.reopened = %v, want 1 (tickets' reconnect; markers never count)", got)
 	}
-	if closed.Load() != 3 {
-		t.Errorf("%d markers closed, want 3", closed.Load())
+	if markers.closed != 3 || len(slices.Compact(slices.Sorted(slices.Values(markers.names)))) != 3 {
+		t.Errorf("markers %q, %d closed; want 3 distinct, all closed", markers.names, markers.closed)
 	}
 }
 
@@ -85,15 +100,15 @@ func TestLastConnectionsWaitsForEveryNodesMarker(t *testing.T) {
 // error once ctx ends; the read still counts what it listed.
 func TestLastConnectionsNamesTheNodesItCouldNotRead(t *testing.T) {
 	t0 := time.Now().Truncate(time.Millisecond)
+	markers := &fakeMarkers{refuse: []string{"amqp://n3"}}
 	m := fakeManagement(t, func() []map[string]any {
-		return []map[string]any{connAt("127.0.0.1:40001", RunnerConnection, t0), connAt("127.0.0.1:30002", "tickets-tickets-publisher", t0.Add(3*time.Second))}
+		return []map[string]any{connAt("m1", markers.name(0), t0), connAt("c2", "tickets-tickets-publisher", t0.Add(3*time.Second))}
 	}, nil)
 	w := newWatcher(m, time.Hour, nil)
 	w.polls = 1
-	var closed atomic.Int32
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	err := lastConnections(ctx, w, threeNodes, []*anomalies.Management{m}, 10*time.Millisecond, markerDialer(&closed, "amqp://n3"))
+	err := lastConnections(ctx, w, threeNodes, []*anomalies.Management{m}, 10*time.Millisecond, markers.dial)
 	if err == nil {
 		t.Fatal("node 2's marker never listed and node 3's never opened, yet no error")
 	}
@@ -116,23 +131,23 @@ func TestLastConnectionsAsksTheNextNodesAPI(t *testing.T) {
 	t0 := time.Now().Truncate(time.Millisecond)
 	stuck := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	t.Cleanup(stuck.Close)
+	markers := &fakeMarkers{}
 	m := fakeManagement(t, func() []map[string]any {
-		return []map[string]any{connAt("127.0.0.1:40001", RunnerConnection, t0)}
+		return []map[string]any{connAt("m1", markers.name(0), t0)}
 	}, nil)
 	apis := nodeAPIs(&anomalies.Management{URL: stuck.URL, VHost: "lab"}, []broker.Node{{Name: "n1", ManagementURL: stuck.URL}, {Name: "n2", ManagementURL: m.URL}})
 	if len(apis) != 2 || apis[1].URL != m.URL || apis[1].VHost != "lab" {
 		t.Fatalf("apis %+v, want the primary's then node 2's, both in vhost lab", apis)
 	}
 	apis[1].VHost = "" // the fake serves /api/connections only
-	var closed atomic.Int32
 	start := time.Now()
-	if err := lastConnections(t.Context(), newWatcher(m, time.Hour, nil), threeNodes[:1], apis, 10*time.Millisecond, markerDialer(&closed)); err != nil {
+	if err := lastConnections(t.Context(), newWatcher(m, time.Hour, nil), threeNodes[:1], apis, 10*time.Millisecond, markers.dial); err != nil {
 		t.Fatalf("node 2's API answered, yet: %v", err)
 	}
 	if d := time.Since(start); d < lastConnectionsCall || d > lastConnectionsCall+10*time.Second {
 		t.Errorf("took %s, want node 1's API cut off after %s", d, lastConnectionsCall)
 	}
-	if err := lastConnections(t.Context(), nil, threeNodes, nil, time.Second, markerDialer(&closed)); err == nil {
+	if err := lastConnections(t.Context(), nil, threeNodes, nil, time.Second, markers.dial); err == nil {
 		t.Error("no management API, yet no error")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,7 +121,7 @@ func (w *watcher) observe(conns []anomalies.Connection) {
 
 func (w *watcher) observeLocked(conns []anomalies.Connection) {
 	for _, c := range conns {
-		if c.ClientName() == RunnerConnection {
+		if c.ClientName() == RunnerConnection || strings.HasPrefix(c.ClientName(), markerPrefix) {
 			continue
 		}
 		if _, ok := w.opened[c.Name]; !ok {
