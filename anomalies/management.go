@@ -248,10 +248,11 @@ func (m *Management) PeekMessages(ctx context.Context, vhost, queue string, coun
 	return out, nil
 }
 
-// NodeConnections lists a node's client connections through rabbitmqctl.
-// Unlike the management API, whose list follows the statistics emission
-// (every 5 s by default), it asks the connection processes themselves, so a
-// connection that opened a moment ago is in it.
+// NodeConnections lists the client connections of a node's cluster through
+// rabbitmqctl. Unlike the management API, whose list follows the statistics
+// emission (every 5 s by default), it asks the connection processes
+// themselves, so a connection that opened a moment ago is in it. It waits
+// for every node's answer without a time limit of its own: bound ctx.
 func NodeConnections(ctx context.Context, n Node) ([]Connection, error) {
 	out, err := n.Ctl(ctx, "-q", "list_connections", "name", "vhost", "state", "connected_at", "client_properties", "--formatter", "json")
 	if err != nil {

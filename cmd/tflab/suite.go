@@ -146,7 +146,7 @@ shown with its probes like any run), else 0.`,
 					return err
 				}
 				defer stop()
-				base = &broker.VHost{Base: b.Nodes()[0], Node: b.RabbitNodes()[0]}
+				base = &broker.VHost{Base: b.Nodes()[0]}
 			}
 			execSuite(cmd, st, &f, runs, base, parallel, failFast, log)
 			return reportSuite(st, &f, runs, asJSON)

@@ -12,8 +12,6 @@ import (
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
-
-	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 )
 
 // VHost gives each lab a virtual host of its own on a broker that outlives
@@ -38,10 +36,6 @@ type VHost struct {
 	VHost string
 	// HTTP is the management API client (nil: a client with a 10 s timeout).
 	HTTP *http.Client
-	// Node, when set, is the shared node itself, for read-only listings
-	// (rabbitmqctl sees a new connection before the management API does).
-	// It is never handed to fault executors.
-	Node *rabbitnode.Node
 }
 
 var _ Provider = VHost{}
@@ -104,15 +98,6 @@ func (b *vhostBroker) Nodes() []Node { return []Node{b.node} }
 
 // VHostName is the run's vhost.
 func (b *vhostBroker) VHostName() string { return b.v.VHost }
-
-// ListingNodes is the shared node for read-only rabbitmqctl listings (nil
-// if unknown); callers filter by VHostName.
-func (b *vhostBroker) ListingNodes() []*rabbitnode.Node {
-	if b.v.Node == nil {
-		return nil
-	}
-	return []*rabbitnode.Node{b.v.Node}
-}
 
 // Stop implements Broker: deleting the vhost closes its connections and
 // drops its queues. A vhost already gone is not an error.

@@ -3,6 +3,7 @@
 package run
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/ticketflow-lab/tflab/anomalies"
+	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/labtest"
 	"github.com/ticketflow-lab/tflab/system/messaging"
 )
@@ -122,4 +124,96 @@ func TestQueueProbeAndDeadLetterPeek(t *testing.T) {
 	if err != nil || ready[dlq] != 1 {
 		t.Fatalf("the peek consumed the dead letter: %v %v", ready, err)
 	}
+}
+
+// The last read of the connections lists a connection opened a moment
+// before it, which the management API lists only after the node's next
+// statistics collection: it waits for its marker connection.
+func TestLastConnectionsListsAConnectionJustOpened(t *testing.T) {
+	m, url := managementOf(t)
+	w := newWatcher(m, time.Hour, labtest.Logger(t))
+	w.poll(t.Context())
+	since := time.Now()
+	name := labtest.UniqueName(t, "svc") + "-svc-publisher"
+	dialNamed(t, url, name)
+	ctx, cancel := context.WithTimeout(t.Context(), lastConnectionsTimeout)
+	defer cancel()
+	nodes := []broker.Node{{Name: "shared", AMQPURL: url, ManagementURL: m.URL}}
+	if err := lastConnections(ctx, w, nodes, nodeAPIs(m, nodes), 100*time.Millisecond, dialMarker); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, o := range w.opened {
+		if o.client == name && !o.at.Before(since.Truncate(time.Millisecond)) {
+			return
+		}
+	}
+	t.Fatalf("connection %s, opened before the last read, not listed by it", name)
+}
+
+// The management API goes on showing a delivery as unacked for a while after
+// its ack: the holdings watch a queue that shows unacked deliveries for
+// unackedWindow, so one acked just before they are read is not held, while
+// one that stays unacked is.
+func TestHoldingsDoNotHoldADeliveryAckedAMomentAgo(t *testing.T) {
+	m, url := managementOf(t)
+	c := dialNamed(t, url, "test-consumer")
+	ch, err := c.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := labtest.UniqueName(t, "acked")
+	if _, err := ch.QueueDeclare(q, false, true, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	probe := queueProbe{amqpURL: url, m: m}
+	getUnacked := func() amqp.Delivery {
+		t.Helper()
+		if err := ch.PublishWithContext(t.Context(), "", q, false, false, amqp.Publishing{Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		var d amqp.Delivery
+		labtest.Eventually(t, 10*time.Second, func() error {
+			var ok bool
+			if d, ok, err = ch.Get(q, false); err != nil || !ok {
+				return fmt.Errorf("get: %v, %v", ok, err)
+			}
+			return nil
+		})
+		// Ack only once the statistics show the delivery: the next
+		// statistics show the ack.
+		labtest.Eventually(t, 20*time.Second, func() error {
+			qs, err := m.Queues(t.Context())
+			for _, x := range qs {
+				if x.Name == q && x.Unacked == 1 {
+					return nil
+				}
+			}
+			return fmt.Errorf("%s not shown unacked yet (%v)", q, err)
+		})
+		return d
+	}
+
+	d := getUnacked()
+	if err := d.Ack(false); err != nil {
+		t.Fatal(err)
+	}
+	least, err := probe.leastHeld(t.Context(), 250*time.Millisecond, holdingsWindow, unackedWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := least[q]; ok {
+		t.Errorf("a delivery acked before the holdings were read is held: %+v", h)
+	}
+
+	d = getUnacked()
+	least, err = probe.leastHeld(t.Context(), 250*time.Millisecond, holdingsWindow, unackedWindow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := least[q]; h.Unacked != 1 {
+		t.Errorf("a delivery still unacked is not held: %+v", h)
+	}
+	_ = d.Ack(false)
 }

@@ -35,9 +35,12 @@
 //	        the method's spans once they are read, as an after-probe
 //	collect: databases (read-only) ─► dead letters (management API peek)
 //	         ─► holdings: what each queue still holds (ready and unacked,
-//	            the least seen over 2 s, unacked since when, dead-lettered,
+//	            the least seen over 2 s, 7 s while a queue shows unacked
+//	            deliveries, unacked since when, dead-lettered,
 //	            consumers and prefetch, blocked connections, up to 500 ready
 //	            messages read with requeue)
+//	         ─► last connections (management API, until every node's
+//	            marker connection is listed)
 //	         ─► lab.Stop ─► span files ─► history.Event (EventOf)
 //	check.Evaluate ─► history.json, events.jsonl, journal.json, junit.xml,
 //	                  report.html in runs/<time>-<scenario>/
@@ -48,7 +51,10 @@
 // clock.offset.max-ms, inapp.fired, processes.*, cluster.*); a watcher polls the
 // management API for connections.reopened (a client name that connects
 // again after the first fault began) and queue.depth.max, and tracks since
-// when each queue has had unacked deliveries (for the holdings). Counters the
+// when each queue has had unacked deliveries (for the holdings); before the
+// lab stops, one last read of the connections (lastConnections) waits until
+// a marker connection to every node is listed, so a reconnect since the last
+// poll counts too. Counters the
 // checkers derive from the history are never recorded here.
 //
 // A step with a `when` waits on the live event stream (the events

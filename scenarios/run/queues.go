@@ -34,6 +34,9 @@ type queueProbe struct {
 	// peek bounds the ready messages readHoldings reads from a queue
 	// (0: none; reading requeues them, marked redelivered).
 	peek int
+	// unacked is how long readHoldings watches the queues while one shows
+	// unacked deliveries (see unackedWindow; holdingsWindow when shorter).
+	unacked time.Duration
 }
 
 // pending lists the service queues that hold messages now.
@@ -200,11 +203,22 @@ const holdingsPeek = 500
 // metric tick in flight at one instant is not "held at the end".
 const holdingsWindow = 2 * time.Second
 
-// leastHeld polls the service queues every `every` until window ends, or at
-// once when none holds anything, and returns per queue the least ready and
-// unacked counts seen (queues that were empty at some poll are absent).
-func (q queueProbe) leastHeld(ctx context.Context, every, window time.Duration) (map[string]queueState, error) {
-	deadline := time.Now().Add(window)
+// unackedWindow is how long the holdings watch the queues while one shows
+// unacked deliveries. The unacked counts come from the management API,
+// which showed a delivery acked on a three-node lab (classic and quorum
+// queues alike, collect_statistics_interval 1 s) for 4.8 to 5.1 s after its
+// ack: within holdingsWindow a delivery acked a moment before collection
+// was still "held". The window outlasts one such period, so an acked
+// delivery drops out, and one still unacked stays held.
+const unackedWindow = 7 * time.Second
+
+// leastHeld polls the service queues every `every` until window ends (or
+// unacked, while a queue shows unacked deliveries), or at once when none
+// holds anything, and returns per queue the least ready and unacked counts
+// seen (queues that were empty at some poll are absent).
+func (q queueProbe) leastHeld(ctx context.Context, every, window, unacked time.Duration) (map[string]queueState, error) {
+	start := time.Now()
+	deadline, unackedDeadline := start.Add(window), start.Add(max(window, unacked))
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var least map[string]queueState
@@ -229,7 +243,8 @@ func (q queueProbe) leastHeld(ctx context.Context, every, window time.Duration) 
 			}
 			least[n] = l
 		}
-		if len(least) == 0 || !time.Now().Before(deadline) {
+		now := time.Now()
+		if len(least) == 0 || !now.Before(unackedDeadline) || (!now.Before(deadline) && !anyUnacked(least)) {
 			return least, nil
 		}
 		select {
@@ -240,11 +255,22 @@ func (q queueProbe) leastHeld(ctx context.Context, every, window time.Duration) 
 	}
 }
 
+// anyUnacked reports whether a queue in least holds unacked deliveries.
+func anyUnacked(least map[string]queueState) bool {
+	for _, l := range least {
+		if l.Unacked > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // readHoldings records what the broker still holds for the system's queues
 // (every queue of the lab's vhost but the dead-letter queues, whose depth
 // goes to the queue they serve): ready (a passive declare, live) and
 // unacked (the management API's statistics), each the least seen over
-// holdingsWindow polled every `every`; consumers with their prefetch; since
+// holdingsWindow (q.unacked while a queue shows unacked deliveries)
+// polled every `every`; consumers with their prefetch; since
 // when each queue has had unacked deliveries (since, from the watcher); the
 // connections the broker blocks; and up to q.peek ready messages per queue,
 // read without consuming them. services names the lab's services, to
@@ -255,7 +281,7 @@ func (q queueProbe) readHoldings(ctx context.Context, every time.Duration, servi
 		hd.Error = "the broker has no management API"
 		return hd
 	}
-	least, err := q.leastHeld(ctx, every, holdingsWindow)
+	least, err := q.leastHeld(ctx, every, holdingsWindow, q.unacked)
 	hd.At = time.Now()
 	if err != nil {
 		hd.Error = fmt.Sprintf("queue depths: %v", err)
@@ -331,8 +357,9 @@ func (q queueProbe) readHoldings(ctx context.Context, every time.Duration, servi
 }
 
 // ReadHoldings records what the broker holds now for the system's queues,
-// as a run's collection does (each count the least seen over a short
-// window), for a judgement of a live lab such as the console's invariant
+// as a run's collection does (each count the least seen over
+// holdingsWindow, not longer while a queue shows unacked deliveries: a live
+// system has them all the time), for a judgement of a live lab such as the console's invariant
 // board: inspection names the system's inspection queues, services the
 // lab's services. It reads no message (a read requeues it marked
 // redelivered, which a live system would see), so a finding can only be

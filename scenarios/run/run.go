@@ -23,7 +23,6 @@ import (
 	"github.com/ticketflow-lab/tflab/internal/broker"
 	"github.com/ticketflow-lab/tflab/internal/lab"
 	"github.com/ticketflow-lab/tflab/internal/netfilter"
-	"github.com/ticketflow-lab/tflab/internal/rabbitnode"
 	"github.com/ticketflow-lab/tflab/scenarios/check"
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/scenarios/spec"
@@ -252,7 +251,8 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			}
 		}()
 	}
-	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.System.InspectionQueues, peek: holdingsPeek}
+	r.queues = queueProbe{amqpURL: l.Info().Broker.AMQP, m: r.env.Management, sinks: cfg.System.InspectionQueues, peek: holdingsPeek,
+		unacked: unackedWindow}
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	w := newWatcher(r.env.Management, cfg.PollEvery, r.log)
@@ -372,24 +372,25 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 	}
 	stopWatch()
 	<-watchDone
-	for _, n := range r.listingNodes() {
-		lctx, cancel := context.WithTimeout(ctx, listConnectionsTimeout)
-		conns, err := anomalies.NodeConnections(lctx, n)
-		cancel()
-		if err == nil {
-			w.observe(inVHost(conns, r.env.Management))
-		} else {
-			r.log.Warn("Cannot list the broker's connections", "node", n.Name(), "err", err)
-		}
+	lastErr := r.readLastConnections(ctx, w)
+	if lastErr != nil {
+		r.log.Warn("The broker's last connections not read", "err", lastErr)
 	}
 	counters := r.env.Evidence.Counters()
 	maps.Copy(counters, w.counters(r.tl.FirstStart()))
+	if n, ok := counters["connections.reopened"]; ok && n == 0 && lastErr != nil {
+		// A connection opened since the watcher's last poll may be missing:
+		// zero is not known.
+		r.log.Warn("connections.reopened not recorded from the broker: none seen, and its last connections were not read", "err", lastErr)
+		delete(counters, "connections.reopened")
+	}
 	if _, ok := counters["connections.reopened"]; !ok {
-		// No management API: count the services' own reconnects instead.
+		// No management API, or its count unknown: count the services' own
+		// reconnects instead.
 		if n, err := clientReconnects(ctx, l.Status(ctx)); err == nil {
 			counters["connections.reopened"] = n
 		} else {
-			r.log.Warn("connections.reopened not recorded: no management API and the services' reconnects unknown", "err", err)
+			r.log.Warn("connections.reopened not recorded: not read from the broker and the services' reconnects unknown", "err", err)
 		}
 	}
 	if err := stopLab(); err != nil {
@@ -483,26 +484,6 @@ func (r *runner) maxAttempts() int {
 	return defaultMaxAttempts
 }
 
-// listConnectionsTimeout bounds one node's `rabbitmqctl list_connections`
-// at the end of a run. On a three-node cluster after autoheal had restarted
-// a node, the call did not return for eight minutes.
-const listConnectionsTimeout = time.Minute
-
-// listingNodes are the nodes whose connections rabbitmqctl lists at the
-// end: the lab's own, or a shared node (read-only, never faulted).
-func (r *runner) listingNodes() []anomalies.Node {
-	if len(r.env.Nodes) > 0 {
-		return r.env.Nodes
-	}
-	var out []anomalies.Node
-	if vb, ok := r.lab.Broker().(interface{ ListingNodes() []*rabbitnode.Node }); ok {
-		for _, n := range vb.ListingNodes() {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // inVHost keeps the connections of the management client's vhost (all when
 // it is unscoped).
 func inVHost(conns []anomalies.Connection, m *anomalies.Management) []anomalies.Connection {
@@ -516,6 +497,22 @@ func inVHost(conns []anomalies.Connection, m *anomalies.Management) []anomalies.
 		}
 	}
 	return out
+}
+
+// readLastConnections reads the broker's connections once more before the
+// lab stops (see lastConnections); nil when the broker has no management
+// API, whose counters come from the services instead.
+func (r *runner) readLastConnections(ctx context.Context, w *watcher) error {
+	if r.env.Management == nil {
+		return nil
+	}
+	nodes := r.lab.Broker().Nodes()
+	lctx, cancel := context.WithTimeout(ctx, lastConnectionsTimeout)
+	defer cancel()
+	start := time.Now()
+	err := lastConnections(lctx, w, nodes, nodeAPIs(r.env.Management, nodes), r.cfg.PollEvery, dialMarker)
+	r.log.Debug("Last connections read", "nodes", len(nodes), "took", time.Since(start).Round(time.Millisecond), "err", err)
+	return err
 }
 
 // buildEnv describes the running lab to the fault executors.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -110,8 +111,8 @@ func (w *watcher) unackedSince() map[string]time.Time {
 	return maps.Clone(w.unacked)
 }
 
-// observe records connections listed elsewhere (rabbitmqctl at the end of
-// the run, which sees connections the management API does not list yet).
+// observe records connections listed outside the polls (the last read at
+// the end of the run, lastConnections).
 func (w *watcher) observe(conns []anomalies.Connection) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -120,7 +121,7 @@ func (w *watcher) observe(conns []anomalies.Connection) {
 
 func (w *watcher) observeLocked(conns []anomalies.Connection) {
 	for _, c := range conns {
-		if c.ClientName() == RunnerConnection {
+		if c.ClientName() == RunnerConnection || strings.HasPrefix(c.ClientName(), markerPrefix) {
 			continue
 		}
 		if _, ok := w.opened[c.Name]; !ok {
