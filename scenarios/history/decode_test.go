@@ -245,3 +245,37 @@ func TestInternReusedBuffer(t *testing.T) {
 		t.Errorf("the table holds %d strings, want 3: %q", len(tb.strs), tb.strs)
 	}
 }
+
+func TestRolledBackAtMatchesTheEvent(t *testing.T) {
+	var events []Event
+	for _, kind := range []string{KindPublish, KindCreate, KindProcess, KindCommand, KindOther, ""} {
+		for _, tx := range []string{"", TxCommitted, TxRolledBack, "other"} {
+			for _, outcome := range []string{"", OutcomeAcked, OutcomeRetried, OutcomeDeadLettered,
+				OutcomeUnknownType, OutcomeRequeued, OutcomeFailed} {
+				events = append(events, Event{Kind: kind, Tx: tx, Outcome: outcome})
+			}
+		}
+	}
+	var tb EventTable
+	for i := range events {
+		tb.Append(&events[i])
+	}
+	table := &History{Table: &tb}
+	rows := &History{Events: events}
+	rolled := 0
+	for i := range events {
+		want := events[i].RolledBack()
+		if got := table.RolledBackAt(i); got != want {
+			t.Errorf("%+v: RolledBackAt of the table = %v, the event says %v", events[i], got, want)
+		}
+		if got := rows.RolledBackAt(i); got != want {
+			t.Errorf("%+v: RolledBackAt of Events = %v, the event says %v", events[i], got, want)
+		}
+		if want {
+			rolled++
+		}
+	}
+	if rolled == 0 || rolled == len(events) {
+		t.Fatalf("%d of %d events rolled back: the cases do not tell the two apart", rolled, len(events))
+	}
+}
