@@ -1,9 +1,12 @@
 package history
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"reflect"
 	"slices"
 	"sync"
@@ -57,13 +60,53 @@ const (
 // value either way. Copies of a SystemSnapshot share what they hold.
 type SystemSnapshot struct{ v any }
 
-// loadedSnapshot is the snapshot of a loaded history: its JSON until the
-// first SnapshotAs, then the value decoded from it (and the JSON dropped,
-// so that a judged history does not hold the snapshot twice).
+// loadedSnapshot is the snapshot of a loaded history: its JSON (raw, or
+// where it lies in the run file, not read until needed) until the first
+// SnapshotAs, then the value decoded from it (and raw dropped, so that a
+// judged history does not hold the snapshot twice).
 type loadedSnapshot struct {
 	mu      sync.Mutex
-	raw     json.RawMessage // nil once decoded
+	raw     json.RawMessage // nil once decoded, or when in the file
+	file    *fileSection    // where the JSON lies in the run file, or nil
 	decoded any             // a *T, once decoded
+}
+
+// fileSection is a JSON value in a file, which must not have changed since
+// it was read (size and modification time).
+type fileSection struct {
+	path      string
+	off, n    int64
+	size      int64
+	modTimeNs int64
+}
+
+// open returns the section's bytes as a reader, after the white space and
+// the colon that may precede the value; close closes the file.
+func (f *fileSection) open() (r *bufio.Reader, close func() error, err error) {
+	fd, err := os.Open(f.path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("system snapshot: %w", err)
+	}
+	fi, err := fd.Stat()
+	if err == nil && (fi.Size() != f.size || fi.ModTime().UnixNano() != f.modTimeNs) {
+		err = fmt.Errorf("system snapshot: %s changed since the history was loaded", f.path)
+	}
+	if err != nil {
+		fd.Close()
+		return nil, nil, err
+	}
+	r = bufio.NewReaderSize(io.NewSectionReader(fd, f.off, f.n), 1<<20)
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			fd.Close()
+			return nil, nil, fmt.Errorf("system snapshot: %w", err)
+		}
+		if !bytes.ContainsRune([]byte(" \t\r\n:"), rune(c)) {
+			r.UnreadByte()
+			return r, fd.Close, nil
+		}
+	}
 }
 
 // NewSystemSnapshot wraps a system's snapshot value (a pointer to its
@@ -78,8 +121,16 @@ func (s SystemSnapshot) MarshalJSON() ([]byte, error) {
 	if l, ok := s.v.(*loadedSnapshot); ok {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if l.raw != nil {
+		switch {
+		case l.raw != nil:
 			return l.raw, nil
+		case l.file != nil:
+			if r, closeFile, err := l.file.open(); err == nil {
+				defer closeFile()
+				return io.ReadAll(r)
+			} else if l.decoded == nil {
+				return nil, err
+			}
 		}
 		return json.Marshal(l.decoded)
 	}
@@ -113,6 +164,22 @@ func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
 		if t, ok := v.decoded.(*T); ok {
 			return t, nil
 		}
+		t := new(T)
+		if v.raw == nil && v.file != nil && v.decoded == nil {
+			// Streamed from the run file as LoadHeader reads it: no copy
+			// of the whole JSON is held, and equal strings are shared.
+			r, closeFile, err := v.file.open()
+			if err != nil {
+				return nil, err
+			}
+			defer closeFile()
+			dec := json.NewDecoder(r)
+			if err := decodeStreaming(dec, reflect.ValueOf(t).Elem(), newSharer("")); err != nil {
+				return nil, fmt.Errorf("system snapshot: %w", err)
+			}
+			v.decoded = t
+			return t, nil
+		}
 		raw := v.raw
 		if raw == nil { // decoded as another type before
 			b, err := json.Marshal(v.decoded)
@@ -121,7 +188,6 @@ func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
 			}
 			raw = b
 		}
-		t := new(T)
 		if err := json.Unmarshal(raw, t); err != nil {
 			return nil, fmt.Errorf("system snapshot: %w", err)
 		}
