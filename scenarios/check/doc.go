@@ -82,8 +82,11 @@
 // Evaluate builds the index on three goroutines, then runs DeriveCounters
 // and the checkers (the lab's and the system's) concurrently on GOMAXPROCS
 // goroutines, each with an index of its own (index.ev's cache of copied
-// events is per goroutine; a View's Memo is shared and builds each value
-// once), and puts the results back in invariant order. The span index is
+// events, which View.Event reads through, is per goroutine; a View's Memo
+// is shared and builds each value once; a checker that keeps a View in a
+// memoized value must read events through its own View, not the one that
+// built the value), and puts the results back in invariant order.
+// View.RolledBack and View.Head read a table row without copying the event. The span index is
 // sorted by span id with the start of each bucket of ids sharing their top
 // bits.
 //

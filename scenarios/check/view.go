@@ -158,13 +158,12 @@ func Memo[T any](v *View, build func(*View) T) T {
 // reference to an event without copying it out of a compact history.
 
 // Event returns event number n: a pointer into History.Events or, for a
-// compact history, a copy of its own (callers may keep it).
-func (v *View) Event(n int32) *history.Event {
-	if h := v.x.h; len(h.Events) > 0 || h.Table == nil {
-		return &h.Events[n]
-	}
-	return v.x.h.EventAt(int(n))
-}
+// compact history, a copy that nothing writes to (callers may keep it; a
+// View that Evaluate hands a checker may return the same copy again).
+func (v *View) Event(n int32) *history.Event { return v.x.ev(n) }
+
+// RolledBack is Event(n).RolledBack(), without copying the event out.
+func (v *View) RolledBack(n int32) bool { return v.x.h.RolledBackAt(int(n)) }
 
 // Head returns the fields of event n that checkers filter on, without
 // copying the rest of it.

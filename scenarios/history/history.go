@@ -233,14 +233,16 @@ func (e *Event) Committed() bool {
 // RolledBack reports whether an execution ended without committing its
 // writes: Tx says so, or (without Tx) it failed, was retried or dead-lettered.
 // A failure after the commit is only told apart when Tx is recorded.
-func (e *Event) RolledBack() bool {
-	if e.Kind != KindProcess && e.Kind != KindCommand {
+func (e *Event) RolledBack() bool { return rolledBack(e.Kind, e.Tx, e.Outcome) }
+
+func rolledBack(kind, tx, outcome string) bool {
+	if kind != KindProcess && kind != KindCommand {
 		return false
 	}
-	if e.Tx != "" {
-		return e.Tx == TxRolledBack
+	if tx != "" {
+		return tx == TxRolledBack
 	}
-	return e.Failed()
+	return failedOutcome(outcome)
 }
 
 // Failed reports whether a handling failed: retried, requeued, failed or

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ticketflow-lab/tflab/scenarios/history"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/synth"
+	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"github.com/ticketflow-lab/tflab/tracing/otelamqp"
 )
 
@@ -215,8 +216,22 @@ func TestStreamingLoadsMatchEncodingJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(*got, want) {
-		t.Fatalf("LoadHeader:\n%+v\nencoding/json:\n%+v", *got, want)
+	// The system snapshot stays in the file until it is asked for; then it
+	// is what encoding/json makes of it, and its JSON is the file's.
+	gotJSON, err1 := json.Marshal(got.Snapshot.System)
+	wantJSON, err2 := json.Marshal(want.Snapshot.System)
+	if err1 != nil || err2 != nil || !bytes.Equal(gotJSON, wantJSON) {
+		t.Fatalf("the loaded system snapshot marshals to %.200s (%v), encoding/json's to %.200s (%v)", gotJSON, err1, wantJSON, err2)
+	}
+	gotSnap, err1 := tfhistory.Of(got)
+	wantSnap, err2 := tfhistory.Of(&want)
+	if err1 != nil || err2 != nil || gotSnap == nil || len(gotSnap.Tickets) == 0 || !reflect.DeepEqual(gotSnap, wantSnap) {
+		t.Fatalf("the loaded system snapshot decodes to %+v (%v), encoding/json's to %+v (%v)", gotSnap, err1, wantSnap, err2)
+	}
+	gotCopy := *got
+	gotCopy.Snapshot.System, want.Snapshot.System = history.SystemSnapshot{}, history.SystemSnapshot{}
+	if !reflect.DeepEqual(gotCopy, want) {
+		t.Fatalf("LoadHeader:\n%+v\nencoding/json:\n%+v", gotCopy, want)
 	}
 	// Equal strings and command parameters are shared, not copies.
 	first := got.Records[0]
@@ -275,5 +290,42 @@ func TestStreamingLoadsMatchEncodingJSON(t *testing.T) {
 		if !reflect.DeepEqual(*e, loaded.Events[i]) || !reflect.DeepEqual(*table.EventAt(i), loaded.Events[i]) {
 			t.Fatalf("event %d differs between AllEvents, EventAt and Load", i)
 		}
+	}
+}
+
+// A loaded history's system snapshot is read from the run file when it is
+// first asked for; a run file changed in between is an error, not a wrong
+// snapshot, and once decoded the snapshot no longer needs the file.
+func TestLoadedSnapshotComesFromTheRunFile(t *testing.T) {
+	h := synth.New(synth.Config{Seed: 3, Inquiries: 5}).History
+	dir := t.TempDir()
+	if err := history.Save(dir, h); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := history.LoadHeader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := history.LoadHeader(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := tfhistory.Of(h)
+	got, err := tfhistory.Of(fresh)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %+v, %v; want %+v", got, err, want)
+	}
+	h.Meta.Seed += 1000 // a different run file, of another size
+	if err := history.Save(dir, h); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := tfhistory.Of(stale); err == nil || !strings.Contains(err.Error(), "changed since") {
+		t.Errorf("a snapshot whose run file changed decoded to %+v, %v", s, err)
+	}
+	if again, err := tfhistory.Of(fresh); err != nil || again != got {
+		t.Errorf("the decoded snapshot was not kept: %p, %v", again, err)
+	}
+	if _, err := json.Marshal(fresh.Snapshot.System); err != nil {
+		t.Errorf("a decoded snapshot whose file changed does not marshal: %v", err)
 	}
 }

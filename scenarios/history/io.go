@@ -126,7 +126,7 @@ func LoadHeader(dir string) (*History, error) {
 	defer f.Close()
 	var h History
 	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
-	if err := decodeStreaming(dec, reflect.ValueOf(&h).Elem(), newSharer()); err != nil {
+	if err := decodeStreaming(dec, reflect.ValueOf(&h).Elem(), newSharer(name)); err != nil {
 		return nil, fmt.Errorf("load history %s: %w", name, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -445,6 +445,9 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 // Each element of an array of structs then goes through sh.
 func decodeStreaming(dec *json.Decoder, v reflect.Value, sh *sharer) error {
 	t := v.Type()
+	if t == systemSnapshotType && sh.file != nil {
+		return skipSnapshot(dec, v.Addr().Interface().(*SystemSnapshot), sh.file)
+	}
 	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return dec.Decode(v.Addr().Interface())
 	}
@@ -456,6 +459,40 @@ func decodeStreaming(dec *json.Decoder, v reflect.Value, sh *sharer) error {
 	}
 	return dec.Decode(v.Addr().Interface())
 }
+
+// skipSnapshot reads past a system snapshot token by token (so that the
+// decoder never buffers the whole value) and leaves in s where it lies in
+// the file, for SnapshotAs to decode.
+func skipSnapshot(dec *json.Decoder, s *SystemSnapshot, file *fileSection) error {
+	start := dec.InputOffset()
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		case nil:
+			if depth == 0 { // null: nothing held
+				s.v = nil
+				return nil
+			}
+		}
+		if depth == 0 {
+			break
+		}
+	}
+	section := *file
+	section.off, section.n = start, dec.InputOffset()-start
+	s.v = &loadedSnapshot{file: &section}
+	return nil
+}
+
+var systemSnapshotType = reflect.TypeFor[SystemSnapshot]()
 
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
@@ -569,10 +606,25 @@ type sharer struct {
 	maps   map[string]map[string]string
 	fields map[reflect.Type][]int // exported string and map[string]string fields
 	key    []byte
+	file   *fileSection // the file decoded, for skipSnapshot (nil: decode snapshots)
 }
 
-func newSharer() *sharer {
-	return &sharer{strs: map[string]string{}, maps: map[string]map[string]string{}, fields: map[reflect.Type][]int{}}
+// newSharer returns a sharer; with the path of the file being decoded (""
+// when none) it also records where a system snapshot lies in it instead of
+// decoding it (see skipSnapshot).
+func newSharer(path string) *sharer {
+	sh := &sharer{strs: map[string]string{}, maps: map[string]map[string]string{}, fields: map[reflect.Type][]int{}}
+	if path == "" {
+		return sh
+	}
+	abs, err := filepath.Abs(path) // SnapshotAs may run after a change of directory
+	if err != nil {
+		return sh
+	}
+	if fi, err := os.Stat(abs); err == nil {
+		sh.file = &fileSection{path: abs, size: fi.Size(), modTimeNs: fi.ModTime().UnixNano()}
+	}
+	return sh
 }
 
 var mapStringString = reflect.TypeFor[map[string]string]()

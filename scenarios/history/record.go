@@ -1,10 +1,15 @@
 package history
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -51,51 +56,142 @@ const (
 
 // SystemSnapshot holds a system's own snapshot: the typed value its
 // snapshotter returned or a test built, or, in a loaded history, the JSON it
-// was saved as. SnapshotAs gives the typed value either way.
+// was saved as until SnapshotAs first decodes it. SnapshotAs gives the typed
+// value either way. Copies of a SystemSnapshot share what they hold.
 type SystemSnapshot struct{ v any }
+
+// loadedSnapshot is the snapshot of a loaded history: its JSON (raw, or
+// where it lies in the run file, not read until needed) until the first
+// SnapshotAs, then the value decoded from it (and raw dropped, so that a
+// judged history does not hold the snapshot twice).
+type loadedSnapshot struct {
+	mu      sync.Mutex
+	raw     json.RawMessage // nil once decoded, or when in the file
+	file    *fileSection    // where the JSON lies in the run file, or nil
+	decoded any             // a *T, once decoded
+}
+
+// fileSection is a JSON value in a file, which must not have changed since
+// it was read (size and modification time).
+type fileSection struct {
+	path      string
+	off, n    int64
+	size      int64
+	modTimeNs int64
+}
+
+// open returns the section's bytes as a reader, after the white space and
+// the colon that may precede the value; close closes the file.
+func (f *fileSection) open() (r *bufio.Reader, close func() error, err error) {
+	fd, err := os.Open(f.path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("system snapshot: %w", err)
+	}
+	fi, err := fd.Stat()
+	if err == nil && (fi.Size() != f.size || fi.ModTime().UnixNano() != f.modTimeNs) {
+		err = fmt.Errorf("system snapshot: %s changed since the history was loaded", f.path)
+	}
+	if err != nil {
+		fd.Close()
+		return nil, nil, err
+	}
+	r = bufio.NewReaderSize(io.NewSectionReader(fd, f.off, f.n), 1<<20)
+	for {
+		c, err := r.ReadByte()
+		if err != nil {
+			fd.Close()
+			return nil, nil, fmt.Errorf("system snapshot: %w", err)
+		}
+		if !bytes.ContainsRune([]byte(" \t\r\n:"), rune(c)) {
+			r.UnreadByte()
+			return r, fd.Close, nil
+		}
+	}
+}
 
 // NewSystemSnapshot wraps a system's snapshot value (a pointer to its
 // snapshot type, so that SnapshotAs returns it as it is).
 func NewSystemSnapshot(v any) SystemSnapshot { return SystemSnapshot{v: v} }
 
 // IsZero reports whether no snapshot is held.
-func (s SystemSnapshot) IsZero() bool {
-	if raw, ok := s.v.(json.RawMessage); ok {
-		return len(raw) == 0 || string(raw) == "null"
-	}
-	return s.v == nil
-}
+func (s SystemSnapshot) IsZero() bool { return s.v == nil }
 
 // MarshalJSON writes the snapshot's JSON.
 func (s SystemSnapshot) MarshalJSON() ([]byte, error) {
-	if raw, ok := s.v.(json.RawMessage); ok {
-		return raw, nil
+	if l, ok := s.v.(*loadedSnapshot); ok {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		switch {
+		case l.raw != nil:
+			return l.raw, nil
+		case l.file != nil:
+			if r, closeFile, err := l.file.open(); err == nil {
+				defer closeFile()
+				return io.ReadAll(r)
+			} else if l.decoded == nil {
+				return nil, err
+			}
+		}
+		return json.Marshal(l.decoded)
 	}
 	return json.Marshal(s.v)
 }
 
-// UnmarshalJSON keeps the JSON for SnapshotAs.
+// UnmarshalJSON keeps the JSON for SnapshotAs (null holds nothing).
 func (s *SystemSnapshot) UnmarshalJSON(b []byte) error {
-	s.v = json.RawMessage(slices.Clone(b))
+	if string(bytes.TrimSpace(b)) == "null" {
+		s.v = nil
+		return nil
+	}
+	s.v = &loadedSnapshot{raw: json.RawMessage(slices.Clone(b))}
 	return nil
 }
 
-// SnapshotAs returns the snapshot as a *T: the value held, or the JSON
-// decoded into a new T on every call (it never modifies s, so concurrent
-// readers are safe; check.SystemSnapshot decodes once per evaluation). It
-// returns nil and no error when s holds nothing.
+// SnapshotAs returns the snapshot as a *T: the value held or, for a loaded
+// history, the value decoded from its JSON at the first call and returned
+// by every later one (which drops the JSON; concurrent callers are safe and
+// must not modify the value). It returns nil and no error when s holds
+// nothing.
 func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
-	if s.IsZero() {
-		return nil, nil
-	}
 	switch v := s.v.(type) {
+	case nil:
+		return nil, nil
 	case *T:
 		return v, nil
-	case json.RawMessage:
+	case *loadedSnapshot:
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		if t, ok := v.decoded.(*T); ok {
+			return t, nil
+		}
 		t := new(T)
-		if err := json.Unmarshal(v, t); err != nil {
+		if v.raw == nil && v.file != nil && v.decoded == nil {
+			// Streamed from the run file as LoadHeader reads it: no copy
+			// of the whole JSON is held, and equal strings are shared.
+			r, closeFile, err := v.file.open()
+			if err != nil {
+				return nil, err
+			}
+			defer closeFile()
+			dec := json.NewDecoder(r)
+			if err := decodeStreaming(dec, reflect.ValueOf(t).Elem(), newSharer("")); err != nil {
+				return nil, fmt.Errorf("system snapshot: %w", err)
+			}
+			v.decoded = t
+			return t, nil
+		}
+		raw := v.raw
+		if raw == nil { // decoded as another type before
+			b, err := json.Marshal(v.decoded)
+			if err != nil {
+				return nil, fmt.Errorf("system snapshot: %w", err)
+			}
+			raw = b
+		}
+		if err := json.Unmarshal(raw, t); err != nil {
 			return nil, fmt.Errorf("system snapshot: %w", err)
 		}
+		v.raw, v.decoded = nil, t
 		return t, nil
 	default:
 		return nil, fmt.Errorf("system snapshot: holds %T, want *%v", s.v, reflect.TypeFor[T]())

@@ -530,6 +530,21 @@ func (t *EventTable) Head(i int) EventHead {
 		TraceID: t.traces[r.trace], SpanID: r.span, ParentID: r.parent}
 }
 
+// RolledBack is Event.RolledBack of event i, read from its row's shape
+// without copying the event out.
+func (t *EventTable) RolledBack(i int) bool {
+	sh := &t.shapes[t.rows[i].shape]
+	return rolledBack(t.strs[sh.str[sKind]], t.strs[sh.str[sTx]], t.strs[sh.str[sOutcome]])
+}
+
+// RolledBackAt is Event.RolledBack of event i, of Events or of Table.
+func (h *History) RolledBackAt(i int) bool {
+	if len(h.Events) == 0 && h.Table != nil {
+		return h.Table.RolledBack(i)
+	}
+	return h.Events[i].RolledBack()
+}
+
 // HeadAt returns the EventHead of event i, of Events or of Table.
 func (h *History) HeadAt(i int) EventHead {
 	if len(h.Events) == 0 && h.Table != nil {

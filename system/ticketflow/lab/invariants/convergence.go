@@ -107,7 +107,7 @@ func (x *index) compareSLA(t *tfhistory.Ticket, rec *tfhistory.Reminder, diff []
 		if !e.BusinessPublish() || !slices.Contains(slaTicketEvents, e.MessageType) || e.Confirm == history.ConfirmNack {
 			continue
 		}
-		if p, ok := x.v.SpanEvent(e.ParentID); ok && x.ev(p).RolledBack() {
+		if p, ok := x.v.SpanEvent(e.ParentID); ok && x.v.RolledBack(p) {
 			continue // a ghost: TF7's business
 		}
 		if e.AggregateVersion > last {

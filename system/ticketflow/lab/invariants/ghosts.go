@@ -39,15 +39,14 @@ func checkNoGhostEvents(inv Invariant, x *index) Result {
 			continue
 		}
 		r.Checked++
-		if p, ok := x.v.SpanEvent(e.ParentID); ok {
-			if parent := x.ev(p); parent.RolledBack() {
-				if faultAnnouncement(e, parent) {
-					continue
-				}
-				r.Violations = append(r.Violations, x.ghost(e, fmt.Sprintf("published by a %s %s in %s that %s",
-					parent.Kind, orName(parent), parent.Service, rolledBackWording(parent.Outcome))))
+		if p, ok := x.v.SpanEvent(e.ParentID); ok && x.v.RolledBack(p) {
+			parent := x.ev(p)
+			if faultAnnouncement(e, parent) {
 				continue
 			}
+			r.Violations = append(r.Violations, x.ghost(e, fmt.Sprintf("published by a %s %s in %s that %s",
+				parent.Kind, orName(parent), parent.Service, rolledBackWording(parent.Outcome))))
+			continue
 		}
 		if !x.hasSnapshot() || e.AggregateID == "" {
 			continue

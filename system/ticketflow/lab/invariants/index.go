@@ -43,7 +43,8 @@ func newResult(inv Invariant, subject string) Result { return check.NewResult(in
 func finish(r Result) Result                         { return check.Finish(r) }
 
 // index holds Ticketflow's lookups over one judged history: its snapshot
-// rows by id and its submissions, built once per evaluation (check.Memo).
+// rows by id and its submissions, built once per evaluation (check.Memo);
+// v is the View of the checker that reads it (see adapt).
 type index struct {
 	v    *check.View
 	h    *history.History
@@ -89,9 +90,15 @@ func newIndex(v *check.View) *index {
 	return x
 }
 
-// adapt turns a checker over the index into an Invariant's Check.
+// adapt turns a checker over the index into an Invariant's Check. The
+// checker gets a shallow copy of the shared index that reads events
+// through its own View v (whose copies of events are its goroutine's).
 func adapt(f func(Invariant, *index) Result) func(Invariant, *check.View) Result {
-	return func(inv Invariant, v *check.View) Result { return f(inv, indexOf(v)) }
+	return func(inv Invariant, v *check.View) Result {
+		x := *indexOf(v)
+		x.v = v
+		return f(inv, &x)
+	}
 }
 
 // hasSnapshot reports whether the databases were captured at the end.
