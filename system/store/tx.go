@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -74,6 +75,10 @@ func (db *DB) committer() {
 		case <-db.quit:
 			return
 		}
+		// Yield once before collecting: callers that are runnable but have
+		// not reached their send yet join this batch instead of each paying
+		// a commit of its own.
+		runtime.Gosched()
 	collect:
 		for len(batch) < db.maxBatch {
 			select {
