@@ -33,7 +33,8 @@
 // all-or-nothing and the calls apply in a serial order, but the commit (the
 // WAL write, the dominant cost) is shared; under concurrent load this
 // multiplies throughput. Statements run through Tx are prepared once and
-// cached (prepared between batches, while the writer connection is free).
+// cached (prepared between batches, while the writer connection is free),
+// and bound to a batch's transaction once per batch.
 //
 // Tx.OnCommit registers functions that run after a successful commit, in
 // registration order; they never run after a rollback. The messaging layer
