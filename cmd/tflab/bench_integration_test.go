@@ -9,7 +9,8 @@ import (
 )
 
 // `tflab bench hop` starts its own private node, measures both sides and
-// prints raw msg/s, hop msg/s and their ratio, with progress on stderr.
+// prints raw msg/s, hop msg/s and their ratio, each side's CPU a message
+// (with the node's) and their ratio, with progress on stderr.
 func TestBenchHopPrintsRawHopAndRatio(t *testing.T) {
 	out, stderr, code := runTflab(t, t.TempDir(), nil, "bench", "hop", "--messages", "500", "--rounds", "1")
 	if code != 0 {
@@ -30,6 +31,21 @@ func TestBenchHopPrintsRawHopAndRatio(t *testing.T) {
 	// The ratio is the two printed rates' quotient (rounded as printed).
 	if want := figures["hop"] / figures["raw"]; figures["ratio"] < want-0.01 || figures["ratio"] > want+0.01 {
 		t.Errorf("ratio %.2f, but hop/raw is %.3f:\n%s", figures["ratio"], want, out)
+	}
+	// CPU a message, process + private node, and their quotient.
+	m := regexp.MustCompile(`(?m)^cpu\s+([0-9]+) µs/msg raw, ([0-9]+) µs/msg hop \(this process \+ the broker node; medians\)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no cpu line with the broker node's CPU in:\n%s", out)
+	}
+	rawCPU, _ := strconv.ParseFloat(m[1], 64)
+	hopCPU, _ := strconv.ParseFloat(m[2], 64)
+	cr := regexp.MustCompile(`(?m)^cpu ratio\s+([0-9.]+)\s`).FindStringSubmatch(out)
+	if rawCPU <= 0 || hopCPU <= 0 || cr == nil {
+		t.Fatalf("cpu figures %v, cpu ratio %v: want positive numbers in:\n%s", m[1:], cr, out)
+	}
+	// The printed µs are rounded: allow for it.
+	if got, _ := strconv.ParseFloat(cr[1], 64); got < (rawCPU-0.5)/(hopCPU+0.5)-0.01 || got > (rawCPU+0.5)/(hopCPU-0.5)+0.01 {
+		t.Errorf("cpu ratio %v, but raw/hop CPU is %.0f/%.0f:\n%s", got, rawCPU, hopCPU, out)
 	}
 	for _, side := range []string{"raw round 1/1:    500/500", "hop round 1/1:    500/500"} {
 		if !regexp.MustCompile(regexp.QuoteMeta(side)).MatchString(stderr) {

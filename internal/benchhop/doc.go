@@ -11,14 +11,21 @@
 //	      bodies (package benchproxy's measurement)
 //	hop:  queue "in", preloaded with Messages TicketChanged messages (not timed)
 //	        └─► bus consumer (prefetch 200, 32 at a time)
-//	              inbox dedup ─► handler tx: effect row + outbox row ─► commit
-//	              relay publish with confirms ─► queue "out" ─► ack "in"
+//	              inbox dedup ─► handler tx: effect row + outbox row
+//	              ─► group commit ─► ack "in"
+//	        outbox relay (woken by the commit) ─► publish with confirms
+//	              ─► queue "out" ─► mark the rows sent
 //	      tracing on (SDK provider, synchronous no-op exporter)
 //	      time: bus start → the last message arrives in "out"
+//	cpu:  getrusage of this process and /proc/PID/stat of the node over
+//	      the timed span (raw: connection setup included)
 //
 // Compare runs rounds of raw then hop and reports the median of each side
-// and their ratio (hop / raw). Measured on a 2-core machine: a ratio of
-// about 0.33 (guides/known-facts.md).
+// and their ratio (hop / raw). With Config.BrokerPID (a private node) it
+// also reports each side's CPU a message, this process's plus the node's,
+// and their ratio (raw / hop): what a machine whose CPU is the limit would
+// give, which other load on the machine moves much less than the msg/s
+// ratio. scenarios/README.md records measurements.
 //
 // # Best practices
 //

@@ -1,13 +1,17 @@
 package benchhop
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -51,6 +55,9 @@ type Config struct {
 	Progress func(done int)
 	// Log receives the bus's events; nil discards.
 	Log *slog.Logger
+	// BrokerPID is the broker node's local process id; when set (a private
+	// node), each Result also carries the node's CPU time while measuring.
+	BrokerPID int
 }
 
 func (c *Config) setDefaults() {
@@ -82,9 +89,13 @@ func (c Config) Validate() error {
 type Result struct {
 	Messages int
 	Elapsed  time.Duration
-	// CPU is the process's user+system CPU time spent while measuring (the
-	// hop side only; zero for raw).
+	// CPU is the process's user+system CPU time spent while measuring (raw:
+	// connection setup included; hop: from the bus's start, the preload not
+	// included).
 	CPU time.Duration
+	// BrokerCPU is the broker node's CPU time over the same span (zero
+	// when Config.BrokerPID is not set or cannot be read).
+	BrokerCPU time.Duration
 	// Batches is how many group commits the hop's database made for its
 	// Messages handlings (hop side only).
 	Batches int64
@@ -106,6 +117,14 @@ func (r Result) CPUPerMessage() time.Duration {
 	return r.CPU / time.Duration(r.Messages)
 }
 
+// BrokerCPUPerMessage is BrokerCPU divided by Messages.
+func (r Result) BrokerCPUPerMessage() time.Duration {
+	if r.Messages == 0 {
+		return 0
+	}
+	return r.BrokerCPU / time.Duration(r.Messages)
+}
+
 // Raw times cfg.Messages Body-sized persistent publishes with confirms and
 // their consumption with manual acks (package benchproxy's measurement).
 func Raw(ctx context.Context, cfg Config) (Result, error) {
@@ -113,11 +132,12 @@ func Raw(ctx context.Context, cfg Config) (Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
+	cpu0, broker0 := cpuTime(), procCPU(cfg.BrokerPID)
 	r, err := benchproxy.Run(ctx, benchproxy.Config{AMQPURL: cfg.AMQPURL, Messages: cfg.Messages, Size: len(Body), Progress: cfg.Progress})
 	if err != nil {
 		return Result{}, fmt.Errorf("raw: %w", err)
 	}
-	return Result{Messages: r.Messages, Elapsed: r.Elapsed}, nil
+	return Result{Messages: r.Messages, Elapsed: r.Elapsed, CPU: cpuTime() - cpu0, BrokerCPU: procCPU(cfg.BrokerPID) - broker0}, nil
 }
 
 // Hop preloads cfg.Messages messages into a fresh queue, then times a bus
@@ -211,7 +231,7 @@ func Hop(ctx context.Context, cfg Config) (res Result, err error) {
 
 	runCtx, stopBus := context.WithCancel(ctx)
 	busDone := make(chan error, 1)
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0, broker0 := time.Now(), cpuTime(), procCPU(cfg.BrokerPID)
 	go func() { busDone <- bus.Run(runCtx) }()
 	defer func() {
 		stopBus()
@@ -224,14 +244,14 @@ func Hop(ctx context.Context, cfg Config) (res Result, err error) {
 	for {
 		select {
 		case <-all:
-			elapsed, cpu := time.Since(start), cpuTime()-cpu0
+			elapsed, cpu, broker := time.Since(start), cpuTime()-cpu0, procCPU(cfg.BrokerPID)-broker0
 			if cfg.Progress != nil {
 				cfg.Progress(n)
 			}
 			if err := waitHandled(ctx, bus, n); err != nil {
 				return Result{}, err
 			}
-			return Result{Messages: n, Elapsed: elapsed, CPU: cpu, Batches: db.Stats().Batches}, nil
+			return Result{Messages: n, Elapsed: elapsed, CPU: cpu, BrokerCPU: broker, Batches: db.Stats().Batches}, nil
 		case err := <-busDone:
 			busDone <- err // for the deferred stop
 			return Result{}, fmt.Errorf("hop: bus stopped after %d of %d messages: %w", arrived.Load(), n, err)
@@ -334,6 +354,34 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// procCPU is the user+system CPU time of process pid from /proc (Linux),
+// zero when pid is 0 or it cannot be read. /proc counts in clock ticks,
+// taken here as the usual 100 a second.
+func procCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 // Comparison is the outcome of Compare.
 type Comparison struct {
 	Raw, Hop []Result
@@ -341,6 +389,28 @@ type Comparison struct {
 	RawRate, HopRate float64
 	// Ratio is HopRate / RawRate.
 	Ratio float64
+	// RawCPU and HopCPU are the medians of CPU a message, this process's
+	// plus (when Config.BrokerPID is set) the broker's.
+	RawCPU, HopCPU time.Duration
+	// CPURatio is RawCPU / HopCPU: the ratio a machine whose CPU is the
+	// limit would give. It depends much less on other load than Ratio.
+	CPURatio float64
+}
+
+// medianCPU is the median of the results' process+broker CPU a message.
+func medianCPU(rs []Result) time.Duration {
+	if len(rs) == 0 {
+		return 0
+	}
+	cpu := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		cpu[i] = r.CPUPerMessage() + r.BrokerCPUPerMessage()
+	}
+	slices.Sort(cpu)
+	if n := len(cpu); n%2 == 0 {
+		return (cpu[n/2-1] + cpu[n/2]) / 2
+	}
+	return cpu[len(cpu)/2]
 }
 
 // Compare runs rounds of Raw then Hop. progress, if set, hears each
@@ -363,6 +433,10 @@ func Compare(ctx context.Context, cfg Config, rounds int, progress func(side Sid
 	c.RawRate, c.HopRate = benchproxy.MedianRate(c.Raw), benchproxy.MedianRate(c.Hop)
 	if c.RawRate > 0 {
 		c.Ratio = c.HopRate / c.RawRate
+	}
+	c.RawCPU, c.HopCPU = medianCPU(c.Raw), medianCPU(c.Hop)
+	if c.HopCPU > 0 {
+		c.CPURatio = float64(c.RawCPU) / float64(c.HopCPU)
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package benchhop
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -39,5 +40,43 @@ func TestMedianAndRate(t *testing.T) {
 func TestCompareRefusesZeroRounds(t *testing.T) {
 	if _, err := Compare(t.Context(), Config{}, 0, nil); err == nil {
 		t.Fatal("0 rounds accepted")
+	}
+}
+
+func TestMedianCPUAddsTheBrokers(t *testing.T) {
+	rs := []Result{
+		{Messages: 10, CPU: 100 * time.Microsecond, BrokerCPU: 500 * time.Microsecond}, // 60 µs/msg
+		{Messages: 10, CPU: 300 * time.Microsecond},                                    // 30 µs/msg
+		{Messages: 10, CPU: 200 * time.Microsecond, BrokerCPU: 200 * time.Microsecond}, // 40 µs/msg
+	}
+	if got := medianCPU(rs); got != 40*time.Microsecond {
+		t.Errorf("median of 60, 30, 40 µs/msg = %v", got)
+	}
+	if got := medianCPU(rs[:2]); got != 45*time.Microsecond {
+		t.Errorf("median of 60, 30 µs/msg = %v", got)
+	}
+	if got := medianCPU(nil); got != 0 {
+		t.Errorf("median of nothing = %v", got)
+	}
+}
+
+func TestProcCPUReadsAProcess(t *testing.T) {
+	if got := procCPU(0); got != 0 {
+		t.Errorf("pid 0: %v, want 0", got)
+	}
+	// Burn CPU until /proc shows some (its unit is a 10 ms tick).
+	deadline := time.Now().Add(10 * time.Second)
+	x := 0
+	for procCPU(os.Getpid()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("this process's CPU time read as 0 for 10 s of busy work")
+		}
+		for i := range 1_000_000 {
+			x += i
+		}
+	}
+	_ = x
+	if self := cpuTime(); procCPU(os.Getpid()) > self+time.Second {
+		t.Errorf("/proc reads %v, getrusage %v", procCPU(os.Getpid()), self)
 	}
 }

@@ -26,12 +26,15 @@
 //
 // Group commit: InTx calls are handed to one committer goroutine that runs up
 // to Config.MaxBatch of them in one SQLite transaction, each inside its own
-// SAVEPOINT, and commits once. A call that fails rolls back to its savepoint
+// SAVEPOINT, and commits once. Having taken a first call, the committer yields
+// the processor once, so callers that are runnable but have not reached their
+// hand-over yet join the batch, then takes every call already waiting. A call that fails rolls back to its savepoint
 // only; a failed commit fails every call of the batch. Each call stays
 // all-or-nothing and the calls apply in a serial order, but the commit (the
 // WAL write, the dominant cost) is shared; under concurrent load this
 // multiplies throughput. Statements run through Tx are prepared once and
-// cached (prepared between batches, while the writer connection is free).
+// cached (prepared between batches, while the writer connection is free),
+// and bound to a batch's transaction once per batch.
 //
 // Tx.OnCommit registers functions that run after a successful commit, in
 // registration order; they never run after a rollback. The messaging layer

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -74,6 +75,10 @@ func (db *DB) committer() {
 		case <-db.quit:
 			return
 		}
+		// Yield once before collecting: callers that are runnable but have
+		// not reached their send yet join this batch instead of each paying
+		// a commit of its own.
+		runtime.Gosched()
 	collect:
 		for len(batch) < db.maxBatch {
 			select {
@@ -103,25 +108,26 @@ func (db *DB) runBatch(batch []*job) {
 		}
 		return
 	}
+	stmts := &boundStmts{cache: &db.stmts, tx: stx}
 	var ok []*job
 	for i, j := range batch {
 		if err := j.ctx.Err(); err != nil {
 			j.err = err
 			continue
 		}
-		if _, err := db.exec(bg, stx, "SAVEPOINT job"); err != nil {
+		if _, err := stmts.exec(bg, "SAVEPOINT job"); err != nil {
 			db.abort(stx, batch[i:], ok, fmt.Errorf("savepoint: %w", err))
 			return
 		}
-		j.tx = &Tx{tx: stx, stmts: &db.stmts}
+		j.tx = &Tx{tx: stx, stmts: stmts}
 		j.err, j.panicked = call(j)
 		if j.err != nil || j.panicked != nil {
-			if _, err := db.exec(bg, stx, "ROLLBACK TO job"); err != nil {
+			if _, err := stmts.exec(bg, "ROLLBACK TO job"); err != nil {
 				db.abort(stx, batch[i+1:], ok, fmt.Errorf("rollback to savepoint: %w (after %w)", err, errOf(j)))
 				return
 			}
 		}
-		if _, err := db.exec(bg, stx, "RELEASE job"); err != nil {
+		if _, err := stmts.exec(bg, "RELEASE job"); err != nil {
 			db.abort(stx, batch[i+1:], append(ok, j), fmt.Errorf("release savepoint: %w", err))
 			return
 		}
@@ -136,12 +142,39 @@ func (db *DB) runBatch(batch []*job) {
 	}
 }
 
-// exec runs a statement of the batch itself through the statement cache.
-func (db *DB) exec(ctx context.Context, stx *sql.Tx, query string) (sql.Result, error) {
-	if st := db.stmts.get(ctx, stx, query); st != nil {
+// boundStmts are the cached statements bound to one batch's transaction:
+// binding a prepared statement to a transaction (sql.Tx.StmtContext) costs
+// an allocation and a lookup, so each query is bound once per batch, not
+// once per call. The calls of a batch run one after another on the
+// committer goroutine, so it needs no lock.
+type boundStmts struct {
+	cache *stmtCache
+	tx    *sql.Tx
+	bound map[string]*sql.Stmt
+}
+
+// get returns query bound to the transaction, or nil when it is not
+// prepared (yet).
+func (b *boundStmts) get(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := b.bound[query]; ok {
+		return st
+	}
+	st := b.cache.get(ctx, b.tx, query)
+	if st != nil {
+		if b.bound == nil {
+			b.bound = map[string]*sql.Stmt{}
+		}
+		b.bound[query] = st
+	}
+	return st
+}
+
+// exec runs a statement without arguments (the batch's own savepoints).
+func (b *boundStmts) exec(ctx context.Context, query string) (sql.Result, error) {
+	if st := b.get(ctx, query); st != nil {
 		return st.ExecContext(ctx)
 	}
-	return stx.ExecContext(ctx, query)
+	return b.tx.ExecContext(ctx, query)
 }
 
 // abort rolls the whole transaction back: the jobs that had succeeded and
@@ -179,13 +212,13 @@ func call(j *job) (err error, panicked any) {
 // valid only inside the InTx callback that received it.
 type Tx struct {
 	tx       *sql.Tx
-	stmts    *stmtCache
+	stmts    *boundStmts
 	onCommit []func()
 }
 
 // Exec runs a statement in the transaction (prepared once and cached).
 func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.stmts.get(ctx, t.tx, query); st != nil {
+	if st := t.stmts.get(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return t.tx.ExecContext(ctx, query, args...)
@@ -193,7 +226,7 @@ func (t *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, e
 
 // Query runs a query in the transaction (it sees the transaction's writes).
 func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.stmts.get(ctx, t.tx, query); st != nil {
+	if st := t.stmts.get(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return t.tx.QueryContext(ctx, query, args...)
@@ -201,7 +234,7 @@ func (t *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, e
 
 // QueryRow runs a single-row query in the transaction.
 func (t *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.stmts.get(ctx, t.tx, query); st != nil {
+	if st := t.stmts.get(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return t.tx.QueryRowContext(ctx, query, args...)
