@@ -529,10 +529,12 @@ func TestConfirmsAgainstASilentLink(t *testing.T) {
 				if err := proxy.RemoveToxic("silence"); err != nil {
 					t.Fatal(err)
 				}
+				// The publisher may learn of the reset only from this publish
+				// ("use of closed network connection"); the next one redials.
 				marker := MustMessage("Marker", struct{}{})
-				if err := pub.Publish(t.Context(), ToQueue(q), marker); err != nil {
-					t.Fatal(err)
-				}
+				labtest.Eventually(t, 10*time.Second, func() error {
+					return pub.Publish(t.Context(), ToQueue(q), marker)
+				})
 				var got []amqp.Delivery
 				labtest.Eventually(t, 10*time.Second, func() error {
 					got = append(got, drain(t, ch, q)...)
