@@ -77,6 +77,9 @@ func (l *liveState) add(e history.Event) bool {
 		if e.Dedup == history.DedupDuplicate {
 			l.counters["dedup.skips"]++
 		}
+		if e.Outcome == history.OutcomeDeadLettered {
+			l.counters["dead-lettered"]++
+		}
 	case history.KindPublish:
 		if !e.BusinessPublish() {
 			return false

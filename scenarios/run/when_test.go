@@ -291,3 +291,32 @@ func TestTimeline_GiveUpCountsFromTheLastActivity(t *testing.T) {
 		}
 	})
 }
+
+// dead-lettered is tallied from the spans: a failed handling that was
+// retried does not move it, one that dead-lettered its message does.
+func TestTimeline_UntilDeadLetteredCountsDeadLetteringSpans(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := time.Now()
+		src := newFakeEvents()
+		poison := &fakeAnomaly{name: "poison", base: base}
+		st := sched("poison", 0, time.Second)
+		st.Until = &spec.When{Counter: "dead-lettered", Op: ">", Value: 0}
+		tl := newTimeline([]step{{st, poison}}, time.Second, slog.New(slog.DiscardHandler))
+		tl.keyTo(src, 20*time.Second, 500*time.Millisecond)
+		done := make(chan struct{})
+		go func() { tl.run(t.Context(), base); close(done) }()
+
+		retried := handled("communication", "TicketResolved", "m1")
+		retried.Outcome = history.OutcomeRetried
+		time.Sleep(500 * time.Millisecond)
+		src.spans <- retried
+		time.Sleep(2 * time.Second)
+		dead := handled("communication", "TicketResolved", "m1")
+		dead.Outcome = history.OutcomeDeadLettered
+		src.spans <- dead // poison heals at 2.5s
+		<-done
+		if poison.injectedAt != 0 || poison.healAt != 2500*time.Millisecond {
+			t.Errorf("poison injected at %v, healed at %v; want 0, 2.5s (the dead-lettering span)", poison.injectedAt, poison.healAt)
+		}
+	})
+}

@@ -65,7 +65,7 @@ const (
 
 // LiveSpanCounters are counted by the runner from the spans as they are
 // written, with the meaning history.Counters gives them.
-var LiveSpanCounters = []string{"deliveries", "deliveries.redelivered", "dedup.skips", "publishes", "publishes.republished"}
+var LiveSpanCounters = []string{"deliveries", "deliveries.redelivered", "dedup.skips", "dead-lettered", "publishes", "publishes.republished"}
 
 // CounterOutboxPending is the live counter of outbox rows not yet relayed.
 const CounterOutboxPending = "outbox.pending"

@@ -530,6 +530,26 @@ func poison(t *testing.T, r synth.Result, failures int, final string, inDLQ bool
 	}
 }
 
+// lastAttemptTwice poisons flow 0's TicketResolved in communication up to
+// the limit (four attempts, the last dead-lettered), the last attempt's copy
+// arriving as a fresh publish as the retry copies do, and adds a second
+// delivery of that attempt, also dead-lettered: without the redelivered flag
+// (the retry publish was republished after a late confirm) or with it (the
+// broker redelivered it).
+func lastAttemptTwice(t *testing.T, r synth.Result, redelivered bool) {
+	poison(t, r, 3, history.OutcomeDeadLettered, true)
+	h := r.History
+	last := &h.Events[len(h.Events)-1]
+	if last.Outcome != history.OutcomeDeadLettered || last.Attempt != 4 {
+		t.Fatalf("poison's last handling is %s attempt %d, want dead-lettered attempt 4", last.Outcome, last.Attempt)
+	}
+	last.Redelivered = false
+	synth.Again(h, last, 50*time.Millisecond, func(c *history.Event) {
+		c.Redelivered = redelivered
+		c.SpanID[5] = 9
+	})
+}
+
 func TestBoundedRedelivery(t *testing.T) {
 	runCases(t, []invariantCase{
 		{name: "BoundedRedelivery – nothing failed – pass", inv: "TF8", want: Pass},
@@ -543,6 +563,10 @@ func TestBoundedRedelivery(t *testing.T) {
 			mutate: func(t *testing.T, r synth.Result) { poison(t, r, 12, history.OutcomeRequeued, false) }},
 		{name: "BoundedRedelivery – still failing at quiescence – fail", inv: "TF8", want: Violated, cat: UnboundedRedelivery,
 			mutate: func(t *testing.T, r synth.Result) { poison(t, r, 1, history.OutcomeRetried, false) }},
+		{name: "BoundedRedelivery – last attempt's retry copy published twice, both dead-lettered – pass", inv: "TF8", want: Pass,
+			mutate: func(t *testing.T, r synth.Result) { lastAttemptTwice(t, r, false) }},
+		{name: "BoundedRedelivery – last attempt redelivered by the broker and failing again – fail", inv: "TF8", want: Violated, cat: UnboundedRedelivery,
+			mutate: func(t *testing.T, r synth.Result) { lastAttemptTwice(t, r, true) }},
 		{name: "BoundedRedelivery – dead-lettered but in no dead-letter queue – fail", inv: "TF8", want: Violated, cat: Lost,
 			mutate: func(t *testing.T, r synth.Result) { poison(t, r, 3, history.OutcomeDeadLettered, false) }},
 		{name: "BoundedRedelivery – dead letter nobody dead-lettered – fail", inv: "TF8", want: Violated, cat: UnaccountedDeadLetter,
