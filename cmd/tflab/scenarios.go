@@ -178,10 +178,8 @@ func printPlan(st *state, p *spec.Plan) {
 	for _, s := range p.Timeline {
 		heal := "instant"
 		switch {
-		case s.When != nil && s.HealAt > 0:
-			heal = "for " + (s.HealAt - s.At).String() + " after it fired"
 		case s.HealAt > 0:
-			heal = "until " + s.HealAt.String()
+			heal = "for " + (s.HealAt - s.At).String() + " in force"
 		}
 		at := s.At.String()
 		if s.When != nil {

@@ -284,10 +284,14 @@ type Fault struct {
 	// give-up time, which healed the step then.
 	Until          string    `json:"until,omitempty"`
 	UntilNeverHeld bool      `json:"untilNeverHeld,omitempty"`
-	Started        time.Time `json:"started,omitzero"`
-	Healed         time.Time `json:"healed,omitzero"` // zero when it never needed or got a heal
-	Error          string    `json:"error,omitempty"`
-	HealError      string    `json:"healError,omitempty"`
+	Started        time.Time `json:"started,omitzero"` // when the step fired and its injection began
+	// InForce is when the injection returned, the fault in force (a broker
+	// alarm's injection returns once the broker reports the alarm); the
+	// step's duration counts from it.
+	InForce   time.Time `json:"inForce,omitzero"`
+	Healed    time.Time `json:"healed,omitzero"` // zero when it never needed or got a heal
+	Error     string    `json:"error,omitempty"`
+	HealError string    `json:"healError,omitempty"`
 }
 
 // Applied reports whether the fault was injected without error.

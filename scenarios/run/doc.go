@@ -21,9 +21,9 @@
 //	errgroup ┬ workload.Run (seeded from the plan's seed) [holds after its
 //	         │           hold.after-th submission until hold.until holds]
 //	         └ timeline: step i sleeps to base+At, [waits for its when],
-//	                     Inject, sleeps to base+HealAt (a when step: its
-//	                     duration after it fired) [then waits for its
-//	                     until], Heal  ◄── deferred, on a
+//	                     Inject, sleeps its duration (HealAt-At) from
+//	                     Inject's return, the fault in force [then waits
+//	                     for its until], Heal  ◄── deferred, on a
 //	                     context that survives Ctrl-C (anomalies.HealContext)
 //	rollbacks (always, also after Ctrl-C)
 //	settle: until every service queue is empty (passive declares, plus the

@@ -624,6 +624,7 @@ func (r *runner) runWorkload(ctx context.Context) ([]history.Record, error) {
 			r.log.Info("Workload resumes", "err", err)
 			return err
 		}
+		env.Await = func(ctx context.Context) error { return r.tl.hold(ctx, &h.Until) }
 	}
 	return r.cfg.System.Workload(ctx, r.plan.Workload.Config, env)
 }

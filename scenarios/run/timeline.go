@@ -21,8 +21,9 @@ type step struct {
 }
 
 // timeline runs the faults of a plan against one base time: each step waits
-// for its offset (and, with a when, for its event), injects, holds until its
-// heal offset (or its duration after it fired) and heals. A heal runs in a
+// for its offset (and, with a when, for its event), injects, holds for its
+// duration counted from when Inject returned (the fault in force) and
+// heals. A heal runs in a
 // deferred call on a context that survives the run's cancellation, so
 // neither Ctrl-C nor an error elsewhere leaves a fault installed.
 type timeline struct {
@@ -50,6 +51,7 @@ type timeline struct {
 	lastActive   time.Time  // the last step fired, injected or healed, or the hold released
 	injecting    int        // injections under way
 	holding      *spec.When // the workload's hold while it waits
+	holders      int        // the workload's waits on holding under way
 	counterWaits int        // counter conditions being waited for
 }
 
@@ -105,7 +107,6 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 		t.record(i, func(f *history.Fault) { f.Error = "not started: " + err.Error() })
 		return
 	}
-	healAt := base.Add(s.sched.HealAt)
 	if s.sched.When != nil {
 		if err := t.await(ctx, base, i); err != nil {
 			t.record(i, func(f *history.Fault) {
@@ -117,7 +118,6 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 			}
 			return
 		}
-		healAt = time.Now().Add(s.sched.HealAt - s.sched.At)
 	}
 	started := time.Now()
 	t.mu.Lock()
@@ -136,7 +136,13 @@ func (t *timeline) runStep(ctx context.Context, base time.Time, i int) {
 		t.record(i, func(f *history.Fault) { f.Started, f.Error = started, err.Error() })
 		return
 	}
-	t.record(i, func(f *history.Fault) { f.Started = started })
+	// The fault is in force once Inject has returned (a broker alarm's
+	// Inject waits until the broker reports it): its duration counts from
+	// then, so a slow injection (a rabbitmqctl call that took 29 s on a
+	// loaded machine) does not eat the time the fault was meant to last.
+	inForce := time.Now()
+	healAt := inForce.Add(s.sched.HealAt - s.sched.At)
+	t.record(i, func(f *history.Fault) { f.Started, f.InForce = started, inForce })
 	if healer == anomalies.Nothing || s.sched.HealAt == 0 {
 		// Instantaneous: the fault window is the injection itself.
 		t.record(i, func(f *history.Fault) { f.Healed = started })

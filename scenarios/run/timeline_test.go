@@ -201,3 +201,62 @@ func TestTimelineRecordsWhatAStepResolved(t *testing.T) {
 		}
 	})
 }
+
+// A step's duration counts from when its injection returned (the fault in
+// force), not from when it fired: an alarm whose rabbitmqctl call takes
+// 29 s still lasts its 10 s, and the step keyed to its `started` and the
+// workload's holds wait for it in force. The history keeps both times.
+func TestTimeline_DurationCountsFromTheFaultInForce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := time.Now()
+		alarm := &fakeAnomaly{name: "alarm", base: base, injectTakes: 29 * time.Second}
+		after := &fakeAnomaly{name: "after", base: base}
+		tl := newTimeline([]step{
+			{sched("alarm", time.Second, 11*time.Second), alarm},
+			{keyed("after", 0, 2*time.Second, spec.When{Step: "alarm", Phase: spec.PhaseStarted}), after},
+		}, time.Second, slog.New(slog.DiscardHandler))
+		gate := &spec.When{Step: "alarm", Phase: spec.PhaseStarted}
+		tl.gate(gate)
+		tl.keyTo(newFakeEvents(), 120*time.Second, 500*time.Millisecond)
+		done := make(chan struct{})
+		go func() { tl.run(t.Context(), base); close(done) }()
+
+		// Several holds at once (the desk's, one per ticket) all wait for
+		// the alarm in force; the hold shows as waiting until the last ends.
+		released := make(chan time.Duration, 3)
+		for range 3 {
+			go func() {
+				if err := tl.hold(t.Context(), gate); err != nil {
+					t.Errorf("hold: %v", err)
+				}
+				released <- time.Since(base)
+			}()
+		}
+		time.Sleep(20 * time.Second)
+		synctest.Wait()
+		if w := tl.Waiting(); !slices.Contains(w, "workload (hold until alarm started)") {
+			t.Errorf("waiting at 20s: %v", w)
+		}
+		for range 3 {
+			if at := <-released; at != 30*time.Second {
+				t.Errorf("a hold released at %v, want 30s (the alarm in force)", at)
+			}
+		}
+		synctest.Wait()
+		if w := tl.Waiting(); slices.Contains(w, "workload (hold until alarm started)") {
+			t.Errorf("still waiting on the hold after its release: %v", w)
+		}
+		<-done
+		if alarm.injectedAt != 30*time.Second || alarm.healAt != 40*time.Second {
+			t.Errorf("alarm in force at %v, healed at %v; want 30s and 40s (10s in force)", alarm.injectedAt, alarm.healAt)
+		}
+		if after.injectedAt != 30*time.Second || after.healAt != 32*time.Second {
+			t.Errorf("after injected at %v, healed at %v; want 30s and 32s", after.injectedAt, after.healAt)
+		}
+		f := tl.Faults()[0]
+		if f.Started.Sub(base) != time.Second || f.InForce.Sub(base) != 30*time.Second || f.Healed.Sub(base) != 40*time.Second {
+			t.Errorf("alarm recorded started %v, in force %v, healed %v after base; want 1s, 30s, 40s",
+				f.Started.Sub(base), f.InForce.Sub(base), f.Healed.Sub(base))
+		}
+	})
+}

@@ -195,11 +195,14 @@ func (t *timeline) hold(ctx context.Context, w *spec.When) error {
 	t.mu.Lock()
 	base := t.base
 	t.holding = w
+	t.holders++
 	t.live.notify()
 	t.mu.Unlock()
 	defer func() {
 		t.mu.Lock()
-		t.holding = nil
+		if t.holders--; t.holders == 0 {
+			t.holding = nil
+		}
 		t.mu.Unlock()
 	}()
 	if base.IsZero() {

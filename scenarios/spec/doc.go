@@ -50,8 +50,10 @@
 // clock: the count-th distinct message of a type a service handled or
 // published, another step started or healed, or a live counter compared
 // with a value, optionally followed by a delay. With `at` it fires at the
-// first moment at or after `at` when the condition holds; its duration
-// counts from the moment it fired, so a keyed step that heals needs one.
+// first moment at or after `at` when the condition holds. A step's duration
+// counts from the moment it is in force (its injection returned, e.g. a
+// broker alarm once the broker reports it), so a keyed step that heals
+// needs one, and a slow injection does not shorten the fault.
 // Names are checked against the vocabularies and the method's steps; a step
 // that waits for itself, directly or through a cycle, is an error. The
 // plan keeps the condition beside the step (Scheduled.When); its End

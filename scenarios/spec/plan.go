@@ -75,8 +75,9 @@ type Scheduled struct {
 	Name   string
 	At     time.Duration // start offset (jitter applied)
 	HealAt time.Duration // heal offset; 0 for an instant action
-	// When, when set, fires the step on an event at or after At; it then
-	// heals HealAt-At after it fired.
+	// When, when set, fires the step on an event at or after At. Every
+	// step heals HealAt-At after its injection returned (the fault in
+	// force).
 	When *When
 	// Until, when set, heals the step once it holds after the step fired,
 	// and not before HealAt (counted from the firing for a when step).

@@ -21,7 +21,8 @@ import (
 //
 // With `at` the step fires at the first moment at or after `at` when the
 // condition holds; without, as soon as it holds; `delay` later still. A
-// step's duration counts from the moment it fired.
+// step's duration counts from the moment it is in force (its injection
+// returned), which is also when it counts as `started`.
 type When struct {
 	Service     string `yaml:"service"`
 	MessageType string `yaml:"messageType"`

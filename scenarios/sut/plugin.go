@@ -47,6 +47,10 @@ type LoadEnv struct {
 	// with the request's index from 0; it may block until an event of the
 	// run, and an error stops the load.
 	Hold func(ctx context.Context, next int) error
+	// Await, set with Hold, waits until the hold's condition holds (or the
+	// lab gives up on it) whatever the request: a driver may call it from
+	// any goroutine to gate other commands of its load on the same event.
+	Await func(ctx context.Context) error
 	// Count, when set, takes the load's running totals (the live counters
 	// workload.submitted and workload.accepted): requests issued and those
 	// the system accepted. A driver calls it at least every CountEvery.

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/ticketflow-lab/tflab/system/ticketflow/lab/tfhistory"
 	"time"
@@ -41,6 +42,12 @@ func Workload(ctx context.Context, cfg spec.WorkloadConfig, env sut.LoadEnv) ([]
 	c.Endpoints = eps
 	c.Log = env.Log
 	c.Hold = env.Hold
+	if w.HoldDesk {
+		if env.Await == nil {
+			return nil, errors.New("workload: holdDesk needs the scenario's workload.hold")
+		}
+		c.HoldDesk = env.Await
+	}
 	if env.Progress != nil || env.Count != nil {
 		c.Progress = func(p workload.Progress) {
 			if env.Progress != nil {

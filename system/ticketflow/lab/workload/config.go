@@ -92,6 +92,10 @@ type Config struct {
 	// it keep their pacing, shifted by the time it held. An error stops
 	// submitting.
 	Hold func(ctx context.Context, next int) error
+	// HoldDesk, when set, is called by each lifecycle whose ticket was
+	// qualified and has commands left, before the first of them (and its
+	// pause); it may block. An error stops that lifecycle.
+	HoldDesk func(ctx context.Context) error
 
 	// Client makes the HTTP requests (nil: a client with RequestTimeout).
 	Client *http.Client

@@ -277,6 +277,11 @@ func (l *life) run(ctx context.Context) error {
 			return err
 		}
 	}
+	if o.Qualified && (p.Assign || p.Block || p.Resolve) && l.r.cfg.HoldDesk != nil {
+		if err := l.r.cfg.HoldDesk(ctx); err != nil {
+			return fmt.Errorf("desk hold: %w", err)
+		}
+	}
 	if o.Qualified && p.Assign {
 		ag := l.r.agents[p.Agent%len(l.r.agents)]
 		l.think(ctx)

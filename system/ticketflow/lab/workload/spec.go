@@ -34,6 +34,11 @@ type Spec struct {
 	// spreads a ticket's later versions over seconds, so that a fault in the
 	// middle of the run meets desk commands in flight.
 	Think spec.Duration `yaml:"think"`
+	// HoldDesk makes the desk's commands after qualification wait, each
+	// ticket's before its first pause, for the scenario's workload.hold
+	// too (which gates only the submissions otherwise), so that they meet
+	// a fault however long it took to come into force.
+	HoldDesk bool `yaml:"holdDesk"`
 }
 
 // DefaultRate is the submission rate of a block without rate.
@@ -70,6 +75,8 @@ func Type() *spec.WorkloadType {
 			"vipShare": share, "incidentShare": share,
 			"think": map[string]any{"$ref": "#/$defs/duration",
 				"description": "the desk's longest pause before each command after qualification (default 0: at once)"},
+			"holdDesk": map[string]any{"type": "boolean",
+				"description": "the desk's commands after qualification also wait for workload.hold's condition (needs a hold)"},
 		},
 		Decode: decodeSpec,
 	}

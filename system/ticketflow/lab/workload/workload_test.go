@@ -433,3 +433,61 @@ func TestHoldGatesTheSubmissions(t *testing.T) {
 		t.Errorf("%d submissions after a hold that failed at the 3rd, want 2", len(res.Submissions))
 	}
 }
+
+// HoldDesk holds every ticket's commands after qualification: the desk
+// qualifies all of them, and resolves none before the hold is released.
+func TestHoldDeskGatesTheCommandsAfterQualification(t *testing.T) {
+	f := startDesk(t, fakedesk.Options{})
+	cfg := baseConfig(f.URL())
+	cfg.Inquiries, cfg.Rate = 5, 200
+	cfg.Shares = Shares{Qualify: 1, Resolve: 1}
+	release := make(chan struct{})
+	var (
+		waiting    atomic.Int64
+		releasedAt time.Time
+		once       sync.Once
+	)
+	cfg.HoldDesk = func(ctx context.Context) error {
+		// Released once all five lifecycles wait: keyed to the calls, not slept.
+		if waiting.Add(1) == 5 {
+			once.Do(func() { releasedAt = time.Now(); close(release) })
+		}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	res, err := Run(t.Context(), cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qualified, resolved int
+	for _, c := range res.Commands {
+		switch c.Kind {
+		case "qualify":
+			qualified++
+			if !c.At.Before(releasedAt) {
+				t.Errorf("qualify of %s at %s, after the release at %s", c.TicketID, c.At.Format("15:04:05.000"), releasedAt.Format("15:04:05.000"))
+			}
+		case "resolve":
+			resolved++
+			if c.At.Before(releasedAt) {
+				t.Errorf("resolve of %s at %s, before the release at %s", c.TicketID, c.At.Format("15:04:05.000"), releasedAt.Format("15:04:05.000"))
+			}
+		}
+	}
+	if qualified != 5 || resolved != 5 || res.Summary.Resolved != 5 {
+		t.Errorf("%d qualified, %d resolved (summary %d), want 5 each", qualified, resolved, res.Summary.Resolved)
+	}
+
+	cfg.HoldDesk = func(context.Context) error { return errors.New("stop") }
+	res, err = Run(t.Context(), cfg, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Summary.Resolved != 0 {
+		t.Errorf("%d resolved after a desk hold that failed, want 0", res.Summary.Resolved)
+	}
+}
