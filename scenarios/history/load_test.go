@@ -3,11 +3,13 @@ package history
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // skipValue reads exactly one value, whatever its strings hold, and says
@@ -78,5 +80,32 @@ func TestLoadHeaderSkipsTheSnapshot(t *testing.T) {
 	}
 	if h, err := LoadHeader(dir); err == nil {
 		t.Errorf("a run file with a broken snapshot loaded: %+v", h)
+	}
+}
+
+// internBytes returns the table's one copy of each string, whichever cache
+// slot strings share, and never the caller's bytes.
+func TestInternBytesByContent(t *testing.T) {
+	var tb EventTable
+	buf := []byte{}
+	copies := map[string]string{}
+	for round := range 3 {
+		for i := range 3 * seenSize {
+			buf = fmt.Appendf(buf[:0], "svc-%d.queue-%d", i%50, i)
+			if i%3 == 0 {
+				buf = fmt.Appendf(buf[:0], "k%d", i%7)
+			}
+			got := tb.internBytes(buf)
+			if got != string(buf) || unsafe.StringData(got) == unsafe.SliceData(buf) {
+				t.Fatalf("internBytes(%q) = %q", buf, got)
+			}
+			if c, ok := copies[got]; ok && unsafe.StringData(c) != unsafe.StringData(got) {
+				t.Fatalf("round %d: two copies of %q", round, got)
+			}
+			copies[got] = got
+		}
+	}
+	if len(tb.strs)-1 != len(copies) {
+		t.Errorf("the table holds %d strings, %d distinct were interned", len(tb.strs)-1, len(copies))
 	}
 }
