@@ -674,11 +674,23 @@ func decodeStreamingArray(dec *streamDecoder, v reflect.Value, sh *sharer) error
 	if v.IsNil() {
 		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 	}
+	var raw json.RawMessage // a record, reused
 	for dec.More() {
 		v.Grow(1)
 		v.SetLen(v.Len() + 1)
 		elem := v.Index(v.Len() - 1)
 		elem.SetZero()
+		if r, ok := elem.Addr().Interface().(*Record); ok {
+			// The workload: a hand-written decoder for records as Save
+			// writes them, encoding/json for any other.
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			if err := decodeRecord(raw, r, sh); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := dec.Decode(elem.Addr().Interface()); err != nil {
 			return err
 		}
@@ -733,6 +745,7 @@ type sharer struct {
 	maps   map[string]map[string]string
 	fields map[reflect.Type][]int // exported string and map[string]string fields
 	key    []byte
+	pairs  [][2][]byte  // an object's members, for decodeRecordFast
 	file   *fileSection // the file decoded, for skipSnapshot (nil: decode snapshots)
 }
 
