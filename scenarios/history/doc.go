@@ -44,8 +44,9 @@
 // message id and type, aggregate id, outcome, trace and span ids), so a
 // loop that filters on those copies out only the events it keeps. The run
 // file's arrays share equal strings and equal command parameters (one map
-// for all equal ones: do not write to them). LoadHeader does not read a
-// system snapshot: it notes where it lies in history.json, and SnapshotAs
+// for all equal ones: do not write to them). LoadHeader does not decode a
+// system snapshot: it reads past it, checking only that its brackets match
+// and its strings close, notes where it lies in history.json, and SnapshotAs
 // streams it from there at the first call (an error if the file changed
 // since) and keeps the decoded value for every later call. RolledBackAt
 // reads Event.RolledBack from a row without copying it out.

@@ -125,7 +125,7 @@ func LoadHeader(dir string) (*History, error) {
 	}
 	defer f.Close()
 	var h History
-	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	dec := newStreamDecoder(bufio.NewReaderSize(f, 1<<20))
 	if err := decodeStreaming(dec, reflect.ValueOf(&h).Elem(), newSharer(name)); err != nil {
 		return nil, fmt.Errorf("load history %s: %w", name, err)
 	}
@@ -443,7 +443,7 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 // arrays are trimmed to their length. Other
 // values, elements and types with their own UnmarshalJSON go to dec.Decode.
 // Each element of an array of structs then goes through sh.
-func decodeStreaming(dec *json.Decoder, v reflect.Value, sh *sharer) error {
+func decodeStreaming(dec *streamDecoder, v reflect.Value, sh *sharer) error {
 	t := v.Type()
 	if t == systemSnapshotType && sh.file != nil {
 		return skipSnapshot(dec, v.Addr().Interface().(*SystemSnapshot), sh.file)
@@ -460,36 +460,159 @@ func decodeStreaming(dec *json.Decoder, v reflect.Value, sh *sharer) error {
 	return dec.Decode(v.Addr().Interface())
 }
 
-// skipSnapshot reads past a system snapshot token by token (so that the
-// decoder never buffers the whole value) and leaves in s where it lies in
-// the file, for SnapshotAs to decode.
-func skipSnapshot(dec *json.Decoder, s *SystemSnapshot, file *fileSection) error {
-	start := dec.InputOffset()
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		case nil:
-			if depth == 0 { // null: nothing held
-				s.v = nil
-				return nil
-			}
-		}
-		if depth == 0 {
-			break
+// streamDecoder is the json.Decoder decodeStreaming reads with, which
+// skipSnapshot may replace by one that continues after the snapshot: src
+// is the decoder's input, base the offset in the input of the decoder's
+// first byte and open the objects and arrays decodeStreaming is in.
+type streamDecoder struct {
+	*json.Decoder
+	src  io.Reader
+	base int64
+	open []byte
+}
+
+func newStreamDecoder(r io.Reader) *streamDecoder {
+	return &streamDecoder{Decoder: json.NewDecoder(r), src: r}
+}
+
+// offset is the input offset of the decoder: bytes of the input read so far.
+func (d *streamDecoder) offset() int64 { return d.base + d.InputOffset() }
+
+// resume replaces the decoder by one reading r, whose first byte is at
+// offset at of the input, and which continues inside the objects and
+// arrays of d.open, just after a value: it is fed a prefix that opens
+// them (an object with the key "" for each object, then the number 0) and
+// reads past the prefix.
+func (d *streamDecoder) resume(r io.Reader, at int64) error {
+	var prefix []byte
+	for _, c := range d.open {
+		if c == '{' {
+			prefix = append(prefix, `{"":`...)
+		} else {
+			prefix = append(prefix, '[')
 		}
 	}
+	prefix = append(prefix, '0')
+	d.Decoder = json.NewDecoder(io.MultiReader(bytes.NewReader(prefix), r))
+	d.src, d.base = r, at-int64(len(prefix))
+	for _, c := range d.open {
+		if _, err := d.Token(); err != nil { // the bracket
+			return err
+		}
+		if c != '{' {
+			continue
+		}
+		if _, err := d.Token(); err != nil { // the key
+			return err
+		}
+	}
+	_, err := d.Token() // the 0
+	return err
+}
+
+// skipSnapshot reads past a system snapshot without decoding it (and
+// without holding it whole), and leaves in s where it lies in the file,
+// for SnapshotAs to decode; dec then continues after it. The snapshot's
+// JSON is checked here only for matching brackets and closed strings
+// (SnapshotAs decodes it).
+func skipSnapshot(dec *streamDecoder, s *SystemSnapshot, file *fileSection) error {
+	start := dec.offset()
+	r := bufio.NewReaderSize(io.MultiReader(dec.Buffered(), dec.src), 64<<10)
+	n, null, err := skipValue(r)
+	if err != nil {
+		return fmt.Errorf("system snapshot at offset %d: %w", start, err)
+	}
+	if err := dec.resume(r, start+n); err != nil {
+		return err
+	}
+	if null {
+		s.v = nil
+		return nil
+	}
 	section := *file
-	section.off, section.n = start, dec.InputOffset()-start
+	section.off, section.n = start, n
 	s.v = &loadedSnapshot{file: &section}
 	return nil
+}
+
+// errSkip is a value skipValue could not read past.
+var errSkip = errors.New("unbalanced brackets or unterminated value")
+
+// skipValue reads one JSON value from r, after the white space and colon
+// before it, and returns the number of bytes read and whether the value
+// was null. It checks only that brackets match and strings close; a
+// scalar ends at the first delimiter (comma, bracket or white space).
+func skipValue(r *bufio.Reader) (n int64, null bool, err error) {
+	var (
+		stack      []byte // open brackets
+		inStr, esc bool
+		started    bool
+		lit        []byte // the value, when a scalar other than a string
+	)
+	for {
+		if r.Buffered() == 0 {
+			if _, err := r.Peek(1); err != nil {
+				if errors.Is(err, io.EOF) && lit != nil {
+					return n, string(lit) == "null", nil
+				}
+				if errors.Is(err, io.EOF) {
+					return n, false, errSkip
+				}
+				return n, false, err
+			}
+		}
+		buf, _ := r.Peek(r.Buffered())
+		i, done := 0, false
+		for i < len(buf) && !done {
+			c := buf[i]
+			switch {
+			case inStr && esc:
+				esc = false
+			case inStr:
+				if k := bytes.IndexAny(buf[i:], "\"\\"); k < 0 {
+					i = len(buf)
+					continue
+				} else {
+					i += k
+				}
+				if buf[i] == '\\' {
+					esc = true
+				} else {
+					inStr = false
+					done = len(stack) == 0
+				}
+			case lit != nil:
+				switch c {
+				case ',', '}', ']', ' ', '\t', '\r', '\n':
+					done = true
+					continue // c is not part of the value
+				}
+				lit = append(lit, c)
+			case c == '"':
+				inStr, started = true, true
+			case c == '{' || c == '[':
+				stack, started = append(stack, c), true
+			case c == '}' || c == ']':
+				if len(stack) == 0 || stack[len(stack)-1] != c-2 { // '{'+2 == '}', '['+2 == ']'
+					return n + int64(i), false, errSkip
+				}
+				stack = stack[:len(stack)-1]
+				done = len(stack) == 0
+			case started:
+			case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ':':
+			default:
+				started, lit = true, []byte{c}
+			}
+			i++
+		}
+		if _, err := r.Discard(i); err != nil {
+			return n, false, err
+		}
+		n += int64(i)
+		if done {
+			return n, lit != nil && string(lit) == "null", nil
+		}
+	}
 }
 
 var systemSnapshotType = reflect.TypeFor[SystemSnapshot]()
@@ -499,7 +622,7 @@ var (
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-func decodeStreamingObject(dec *json.Decoder, v reflect.Value, sh *sharer) error {
+func decodeStreamingObject(dec *streamDecoder, v reflect.Value, sh *sharer) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -510,6 +633,8 @@ func decodeStreamingObject(dec *json.Decoder, v reflect.Value, sh *sharer) error
 	if tok != json.Delim('{') {
 		return fmt.Errorf("expected an object for %s, found %v", v.Type(), tok)
 	}
+	dec.open = append(dec.open, '{')
+	defer func() { dec.open = dec.open[:len(dec.open)-1] }()
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -531,7 +656,7 @@ func decodeStreamingObject(dec *json.Decoder, v reflect.Value, sh *sharer) error
 	return err
 }
 
-func decodeStreamingArray(dec *json.Decoder, v reflect.Value, sh *sharer) error {
+func decodeStreamingArray(dec *streamDecoder, v reflect.Value, sh *sharer) error {
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -543,15 +668,29 @@ func decodeStreamingArray(dec *json.Decoder, v reflect.Value, sh *sharer) error 
 	if tok != json.Delim('[') {
 		return fmt.Errorf("expected an array for %s, found %v", v.Type(), tok)
 	}
+	dec.open = append(dec.open, '[')
+	defer func() { dec.open = dec.open[:len(dec.open)-1] }()
 	v.SetLen(0)
 	if v.IsNil() {
 		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 	}
+	var raw json.RawMessage // a record, reused
 	for dec.More() {
 		v.Grow(1)
 		v.SetLen(v.Len() + 1)
 		elem := v.Index(v.Len() - 1)
 		elem.SetZero()
+		if r, ok := elem.Addr().Interface().(*Record); ok {
+			// The workload: a hand-written decoder for records as Save
+			// writes them, encoding/json for any other.
+			if err := dec.Decode(&raw); err != nil {
+				return err
+			}
+			if err := decodeRecord(raw, r, sh); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := dec.Decode(elem.Addr().Interface()); err != nil {
 			return err
 		}
@@ -606,6 +745,7 @@ type sharer struct {
 	maps   map[string]map[string]string
 	fields map[reflect.Type][]int // exported string and map[string]string fields
 	key    []byte
+	pairs  [][2][]byte  // an object's members, for decodeRecordFast
 	file   *fileSection // the file decoded, for skipSnapshot (nil: decode snapshots)
 }
 

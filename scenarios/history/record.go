@@ -173,7 +173,7 @@ func SnapshotAs[T any](s *SystemSnapshot) (*T, error) {
 				return nil, err
 			}
 			defer closeFile()
-			dec := json.NewDecoder(r)
+			dec := newStreamDecoder(r)
 			if err := decodeStreaming(dec, reflect.ValueOf(t).Elem(), newSharer("")); err != nil {
 				return nil, fmt.Errorf("system snapshot: %w", err)
 			}

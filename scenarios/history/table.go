@@ -2,9 +2,11 @@ package history
 
 import (
 	"cmp"
+	"encoding/binary"
 	"iter"
 	"maps"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +33,7 @@ type EventTable struct {
 	strs   []string                  // handle → string; handle 0 is ""
 	handle map[string]uint32         // string → handle; nil after Seal
 	recent *[recentSize]recentString // strings interned last, by address; nil after Seal
+	seen   *[seenSize]recentString   // strings internBytes found or added, by content; nil after Seal
 	chunk  []byte                    // where new strings are copied
 	traces []TraceID                 // trace handle → id
 	traceH map[TraceID]uint32
@@ -185,7 +188,9 @@ func (t *EventTable) traceHandle(id TraceID) uint32 {
 
 // Seal drops the lookups Append uses to share strings, shapes and trace ids
 // (tens of MiB for a million spans); a later Append rebuilds them.
-func (t *EventTable) Seal() { t.handle, t.recent, t.shapeH, t.traceH = nil, nil, nil, nil }
+func (t *EventTable) Seal() {
+	t.handle, t.recent, t.seen, t.shapeH, t.traceH = nil, nil, nil, nil, nil
+}
 
 // Reserve makes room for n more events.
 func (t *EventTable) Reserve(n int) {
@@ -332,12 +337,49 @@ func (t *EventTable) copyString(s string) string {
 func (t *EventTable) Intern(b []byte) string { return t.internBytes(b) }
 
 // internBytes is intern for a byte slice, allocating only for a new string.
+// It first looks in a small cache of the strings it returned, by content,
+// which holds the few strings most events repeat (kinds, names, services,
+// destinations) without a lookup in the table's large map of every string.
 func (t *EventTable) internBytes(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
+	if t.seen == nil {
+		t.seen = new([seenSize]recentString)
+	}
+	slot := &t.seen[seenSlot(b)]
+	if slot.n == len(b) && unsafe.String(slot.p, slot.n) == string(b) {
+		// Append looks it up again by address.
+		t.recent[recentSlot(slot.p, slot.n)] = *slot
+		return unsafe.String(slot.p, slot.n)
+	}
 	// intern keeps a copy, never b itself.
-	return t.strs[t.intern(unsafe.String(unsafe.SliceData(b), len(b)))]
+	h := t.intern(unsafe.String(unsafe.SliceData(b), len(b)))
+	c := t.strs[h]
+	*slot = recentString{unsafe.StringData(c), len(c), h}
+	return c
+}
+
+// seenBits is log2 of the number of strings internBytes caches by content.
+const (
+	seenBits = 12
+	seenSize = 1 << seenBits
+)
+
+// seenSlot hashes the length and up to 24 bytes of b (its first, middle
+// and last eight) to a slot of the content cache.
+func seenSlot(b []byte) int {
+	var x uint64
+	if n := len(b); n >= 8 {
+		x = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 21) ^
+			bits.RotateLeft64(binary.LittleEndian.Uint64(b[n/2-4:]), 42)
+	} else {
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+	}
+	x = (x ^ uint64(len(b))) * 0x9E3779B97F4A7C15
+	return int(x >> (64 - seenBits))
 }
 
 func (t *EventTable) putTime(tm time.Time) (sec int64, ns uint32, loc uint8) {
