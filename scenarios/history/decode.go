@@ -151,11 +151,21 @@ func (s *lineScanner) boolean() (bool, error) {
 // any other line is errSlowPath (and e is left half-filled).
 func decodeEventFast(line []byte, e *Event, keys []string, intern func([]byte) string) error {
 	s := lineScanner{b: line, keyBuf: keys}
+	if err := s.object(func(key []byte) error { return s.field(string(key), e, intern) }); err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// object reads an object, calling each with every key once the scanner
+// stands at its value; each must read the value. Anything but an object
+// of string keys is errSlowPath.
+func (s *lineScanner) object(each func(key []byte) error) error {
 	if !s.eat('{') {
 		return errSlowPath
 	}
 	if s.eat('}') {
-		return s.end()
+		return nil
 	}
 	for {
 		key, err := s.str()
@@ -165,14 +175,14 @@ func decodeEventFast(line []byte, e *Event, keys []string, intern func([]byte) s
 		if !s.eat(':') {
 			return errSlowPath
 		}
-		if err := s.field(string(key), e, intern); err != nil {
+		if err := each(key); err != nil {
 			return err
 		}
 		if s.eat(',') {
 			continue
 		}
 		if s.eat('}') {
-			return s.end()
+			return nil
 		}
 		return errSlowPath
 	}

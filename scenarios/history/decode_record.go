@@ -34,21 +34,8 @@ func decodeRecord(b []byte, r *Record, sh *sharer) error {
 // left half-filled).
 func decodeRecordFast(b []byte, r *Record, sh *sharer) error {
 	s := lineScanner{b: b}
-	if !s.eat('{') {
-		return errSlowPath
-	}
-	if s.eat('}') {
-		return s.end()
-	}
 	attrs := false
-	for {
-		key, err := s.str()
-		if err != nil {
-			return err
-		}
-		if !s.eat(':') {
-			return errSlowPath
-		}
+	err := s.object(func(key []byte) error {
 		switch string(key) {
 		case "kind", "id":
 			v, err := s.str()
@@ -93,20 +80,20 @@ func decodeRecordFast(b []byte, r *Record, sh *sharer) error {
 				return errSlowPath
 			}
 			attrs = true
-			if r.Attrs, err = s.attrs(sh); err != nil {
+			m, err := s.attrs(sh)
+			if err != nil {
 				return err
 			}
+			r.Attrs = m
 		default:
 			return errSlowPath
 		}
-		if s.eat(',') {
-			continue
-		}
-		if s.eat('}') {
-			return s.end()
-		}
-		return errSlowPath
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	return s.end()
 }
 
 // string returns sh's copy of b, adding one when it has none.
@@ -125,32 +112,17 @@ func (sh *sharer) string(b []byte) string {
 // attrs reads an object of strings into a map: an empty one for {}, else
 // the first equal map sh was shown (see sharer.share) or a new one.
 func (s *lineScanner) attrs(sh *sharer) (map[string]string, error) {
-	if !s.eat('{') {
-		return nil, errSlowPath
-	}
 	pairs := sh.pairs[:0]
-	if !s.eat('}') {
-		for {
-			k, err := s.str()
-			if err != nil {
-				return nil, err
-			}
-			if !s.eat(':') {
-				return nil, errSlowPath
-			}
-			v, err := s.str()
-			if err != nil {
-				return nil, err
-			}
-			pairs = append(pairs, [2][]byte{k, v})
-			if s.eat(',') {
-				continue
-			}
-			if s.eat('}') {
-				break
-			}
-			return nil, errSlowPath
+	err := s.object(func(k []byte) error {
+		v, err := s.str()
+		if err != nil {
+			return err
 		}
+		pairs = append(pairs, [2][]byte{k, v})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sh.pairs = pairs
 	if len(pairs) == 0 {
