@@ -55,8 +55,12 @@ jaeger: ## Build the Jaeger all-in-one into bin/jaeger from tools/jaeger (first 
 # beside Ticketsale's catalog in the same package and beside cmd/tflab's
 # tour: all four pairs, two at a time, took 8 min 1 s and 8 min 18 s, the
 # package 518 s and 527 s, at load 23-52 (numbers in scenarios/README.md).
-# CLUSTER_SCENARIOS=a,b picks some, none skips them.
-CLUSTER_SCENARIOS ?= all
+# CLUSTER_SCENARIOS=a,b picks some, all runs every file, none skips them.
+# node-kill-quorum is left out by default: its control (classic queues)
+# broke nothing in one of five runs (2026-12-05, load about 10), because
+# its loss needs publishes routed while the queue's node is down and that
+# is not yet keyed to an event. `make test CLUSTER_SCENARIOS=all` runs it.
+CLUSTER_SCENARIOS ?= cluster-partition-quorum,leader-node-partitioned,minority-paused
 CLUSTER_PARALLEL  ?= 2
 # Ticketsale's catalog (scenarios/catalog's TestTicketsaleCatalogLive, two
 # runs at a time on its own shared node) runs beside the cluster runs;
