@@ -214,6 +214,11 @@ A private RabbitMQ node is started for the run unless --amqp-url is given.`,
 				broker = "this process + the broker node"
 			}
 			fmt.Fprintf(st.stdout, "cpu        %8.0f µs/msg raw, %.0f µs/msg hop (%s; medians)\n", micros(c.RawCPU), micros(c.HopCPU), broker)
+			if node.PID > 0 {
+				rp, rb := benchhop.MedianSplit(c.Raw)
+				hp, hb := benchhop.MedianSplit(c.Hop)
+				fmt.Fprintf(st.stdout, "cpu split  raw %.0f + %.0f µs/msg, hop %.0f + %.0f µs/msg (this process + the broker node; medians)\n", micros(rp), micros(rb), micros(hp), micros(hb))
+			}
 			fmt.Fprintf(st.stdout, "cpu ratio  %8.2f         (raw / hop CPU a message: the ratio where CPU is the limit; other load moves it less than the msg/s ratio)\n", c.CPURatio)
 			return nil
 		},

@@ -47,6 +47,21 @@ func TestBenchHopPrintsRawHopAndRatio(t *testing.T) {
 	if got, _ := strconv.ParseFloat(cr[1], 64); got < (rawCPU-0.5)/(hopCPU+0.5)-0.01 || got > (rawCPU+0.5)/(hopCPU-0.5)+0.01 {
 		t.Errorf("cpu ratio %v, but raw/hop CPU is %.0f/%.0f:\n%s", got, rawCPU, hopCPU, out)
 	}
+	// The split: with one round, each side's process + broker is its cpu figure.
+	sp := regexp.MustCompile(`(?m)^cpu split\s+raw ([0-9]+) \+ ([0-9]+) µs/msg, hop ([0-9]+) \+ ([0-9]+) µs/msg`).FindStringSubmatch(out)
+	if sp == nil {
+		t.Fatalf("no cpu split line in:\n%s", out)
+	}
+	var parts [4]float64
+	for i := range parts {
+		parts[i], _ = strconv.ParseFloat(sp[i+1], 64)
+	}
+	if d := parts[0] + parts[1] - rawCPU; d < -1.5 || d > 1.5 {
+		t.Errorf("raw split %v + %v, but raw cpu %v:\n%s", parts[0], parts[1], rawCPU, out)
+	}
+	if d := parts[2] + parts[3] - hopCPU; d < -1.5 || d > 1.5 {
+		t.Errorf("hop split %v + %v, but hop cpu %v:\n%s", parts[2], parts[3], hopCPU, out)
+	}
 	for _, side := range []string{"raw round 1/1:    500/500", "hop round 1/1:    500/500"} {
 		if !regexp.MustCompile(regexp.QuoteMeta(side)).MatchString(stderr) {
 			t.Errorf("stderr lacks progress %q:\n%s", side, stderr)

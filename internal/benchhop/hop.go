@@ -397,20 +397,31 @@ type Comparison struct {
 	CPURatio float64
 }
 
-// medianCPU is the median of the results' process+broker CPU a message.
-func medianCPU(rs []Result) time.Duration {
+// MedianSplit is the median of the results' own CPU a message and the
+// median of the broker's CPU a message, each taken on its own.
+func MedianSplit(rs []Result) (process, broker time.Duration) {
+	return median(rs, Result.CPUPerMessage), median(rs, Result.BrokerCPUPerMessage)
+}
+
+// median is the median of f over rs (zero for none).
+func median(rs []Result, f func(Result) time.Duration) time.Duration {
 	if len(rs) == 0 {
 		return 0
 	}
-	cpu := make([]time.Duration, len(rs))
+	v := make([]time.Duration, len(rs))
 	for i, r := range rs {
-		cpu[i] = r.CPUPerMessage() + r.BrokerCPUPerMessage()
+		v[i] = f(r)
 	}
-	slices.Sort(cpu)
-	if n := len(cpu); n%2 == 0 {
-		return (cpu[n/2-1] + cpu[n/2]) / 2
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
 	}
-	return cpu[len(cpu)/2]
+	return v[len(v)/2]
+}
+
+// medianCPU is the median of the results' process+broker CPU a message.
+func medianCPU(rs []Result) time.Duration {
+	return median(rs, func(r Result) time.Duration { return r.CPUPerMessage() + r.BrokerCPUPerMessage() })
 }
 
 // Compare runs rounds of Raw then Hop. progress, if set, hears each

@@ -60,6 +60,21 @@ func TestMedianCPUAddsTheBrokers(t *testing.T) {
 	}
 }
 
+func TestMedianSplitTakesEachSideOnItsOwn(t *testing.T) {
+	rs := []Result{
+		{Messages: 10, CPU: 100 * time.Microsecond, BrokerCPU: 500 * time.Microsecond}, // 10 + 50 µs/msg
+		{Messages: 10, CPU: 300 * time.Microsecond},                                    // 30 + 0
+		{Messages: 10, CPU: 200 * time.Microsecond, BrokerCPU: 200 * time.Microsecond}, // 20 + 20
+	}
+	p, b := MedianSplit(rs)
+	if p != 20*time.Microsecond || b != 20*time.Microsecond {
+		t.Errorf("split of (10+50, 30+0, 20+20) µs/msg = %v + %v, want 20µs + 20µs", p, b)
+	}
+	if p, b := MedianSplit(nil); p != 0 || b != 0 {
+		t.Errorf("split of nothing = %v + %v", p, b)
+	}
+}
+
 func TestProcCPUReadsAProcess(t *testing.T) {
 	if got := procCPU(0); got != 0 {
 		t.Errorf("pid 0: %v, want 0", got)
