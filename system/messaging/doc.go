@@ -32,7 +32,10 @@
 // (re)connect starts at the address that worked last (Config.URL at first)
 // and moves on to the next, wrapping around, when the dial, the handshake or
 // the topology declaration fails there; the backoff starts once every
-// address failed. Config.QueueType (classic or quorum) is the type of every
+// address failed. A durable classic queue whose node is down is left out of
+// the declaration (the broker still knows it and routes to it), so a
+// service is not kept off the surviving nodes by a queue it may only
+// publish to; consuming from it fails until its node is back. Config.QueueType (classic or quorum) is the type of every
 // durable, shared queue of the topology that names none, retry and
 // dead-letter companions included; it is applied when the topology is
 // declared. Without fallbacks and queue type a bus behaves as on one node.
