@@ -24,7 +24,8 @@
 // backoff and re-declares the topology on every new connection before it
 // hands out a channel. Consumers resume on a new channel after any loss;
 // the publisher resets the link when a confirm times out (a dead link is
-// otherwise only noticed at the next heartbeat). While Run runs, both
+// otherwise only noticed at the next heartbeat) and republishes what the
+// broker nacked on a new channel. While Run runs, both
 // connections are held up (re-dialled as soon as one is lost, not at the
 // next publish), so Bus.Connected is a live answer for health checks.
 //
