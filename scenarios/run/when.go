@@ -89,6 +89,11 @@ func (l *liveState) add(e history.Event) bool {
 		if e.Republish > 0 {
 			l.counters["publishes.republished"]++
 		}
+		if e.Error != "" {
+			// Given up unconfirmed (nacked, timed out, no channel): not
+			// published for a when, which counts the broker's confirms.
+			return true
+		}
 	default:
 		return false
 	}

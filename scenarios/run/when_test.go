@@ -320,3 +320,26 @@ func TestTimeline_UntilDeadLetteredCountsDeadLetteringSpans(t *testing.T) {
 		}
 	})
 }
+
+func TestLiveState_PublishedCountsOnlyConfirmedPublishes(t *testing.T) {
+	l := newLiveState()
+	now := time.Now()
+	pub := func(id, errText string) history.Event {
+		return history.Event{Kind: history.KindPublish, Service: "inquiries", MessageType: "InquirySubmitted",
+			MessageID: id, End: now, Error: errText}
+	}
+	l.add(pub("a", ""))
+	l.add(pub("b", "not confirmed after 5 republishes: confirm timeout"))
+	w := &spec.When{Service: "inquiries", MessageType: "InquirySubmitted", Event: spec.EventPublished, Count: 2}
+	tl := &timeline{live: l}
+	if tl.holds(w, time.Time{}) {
+		t.Fatal("a publish given up unconfirmed counted as published")
+	}
+	if got := l.counters["publishes"]; got != 2 {
+		t.Errorf("publishes counter = %v, want 2 (every business publish)", got)
+	}
+	l.add(pub("b", "")) // the same message, confirmed on a later attempt
+	if !tl.holds(w, time.Time{}) {
+		t.Fatal("two confirmed publishes did not make count 2 hold")
+	}
+}

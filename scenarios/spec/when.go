@@ -14,7 +14,9 @@ import (
 //
 //   - span:    {service, messageType, event: handled|published, count}: the
 //     count-th distinct message of that type the service handled (its
-//     handling span ended) or published, counted from the method's start;
+//     handling span ended) or published (the broker confirmed it; a
+//     publish given up unconfirmed does not count), counted from the
+//     method's start;
 //   - step:    {step, phase: started|healed}: another step of the method
 //     was injected or healed;
 //   - counter: {counter, op, value}: a live counter compares true.

@@ -59,7 +59,8 @@ type ConnConfig struct {
 	Heartbeat time.Duration
 	// Backoff paces reconnect attempts.
 	Backoff Backoff
-	// Topology is declared on every new connection, before it is handed out.
+	// Topology is declared on every new connection, before it is handed out
+	// (a queue whose node is down is skipped: Topology.DeclareOn).
 	Topology Topology
 }
 
@@ -295,16 +296,15 @@ func (t *timeoutConn) note(err error) {
 	}
 }
 
+// declare declares the topology on a new connection; a queue whose node is
+// down is skipped and logged (Topology.DeclareOn).
 func (c *Conn) declare(conn *amqp.Connection) error {
-	ch, err := conn.Channel()
+	skipped, err := c.cfg.Topology.DeclareOn(conn)
+	if len(skipped) > 0 {
+		c.log.Warn("Queues whose node is down left as they are", "queues", skipped)
+	}
 	if err != nil {
-		return fmt.Errorf("open channel for topology: %w", err)
-	}
-	if err := c.cfg.Topology.Declare(ch); err != nil {
 		return fmt.Errorf("declare topology: %w", err)
-	}
-	if err := ch.Close(); err != nil {
-		return fmt.Errorf("close topology channel: %w", err)
 	}
 	return nil
 }

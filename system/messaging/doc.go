@@ -24,7 +24,8 @@
 // backoff and re-declares the topology on every new connection before it
 // hands out a channel. Consumers resume on a new channel after any loss;
 // the publisher resets the link when a confirm times out (a dead link is
-// otherwise only noticed at the next heartbeat). While Run runs, both
+// otherwise only noticed at the next heartbeat) and republishes what the
+// broker nacked on a new channel. While Run runs, both
 // connections are held up (re-dialled as soon as one is lost, not at the
 // next publish), so Bus.Connected is a live answer for health checks.
 //
@@ -32,7 +33,10 @@
 // (re)connect starts at the address that worked last (Config.URL at first)
 // and moves on to the next, wrapping around, when the dial, the handshake or
 // the topology declaration fails there; the backoff starts once every
-// address failed. Config.QueueType (classic or quorum) is the type of every
+// address failed. A durable classic queue whose node is down is left out of
+// the declaration (the broker still knows it and routes to it), so a
+// service is not kept off the surviving nodes by a queue it may only
+// publish to; consuming from it fails until its node is back. Config.QueueType (classic or quorum) is the type of every
 // durable, shared queue of the topology that names none, retry and
 // dead-letter companions included; it is applied when the topology is
 // declared. Without fallbacks and queue type a bus behaves as on one node.

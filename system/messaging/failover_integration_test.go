@@ -109,3 +109,75 @@ func declareOn(t *testing.T, amqpURL string, topo Topology) {
 		t.Fatal(errors.Join(errors.New("declare on node 2"), err))
 	}
 }
+
+// A classic queue whose node died is left out of a declaration on the
+// surviving node (Declare alone fails there with the broker's 404), its
+// bindings too, and what a client then publishes to it is still routed to
+// it: the broker confirms it, and it is gone.
+func TestDeclareOnSkipsAQueueWhoseNodeIsDown(t *testing.T) {
+	if os.Getenv("LAB_AMQP_URL") != "" {
+		t.Skip("LAB_AMQP_URL points at an external broker; this test starts its own two-node cluster")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	cluster, err := rabbitnode.StartCluster(ctx, rabbitnode.Config{
+		Name: fmt.Sprintf("tflabdd%d", os.Getpid()), Dir: t.TempDir(), Disposable: true, Log: labtest.Logger(t),
+	}, 2)
+	if err != nil {
+		t.Fatalf("no RabbitMQ cluster for the test: %v\nfix: install rabbitmq-server (apt-get install -y rabbitmq-server)", err)
+	}
+	t.Cleanup(func() { _ = cluster.Stop(context.Background()) })
+	node1, node2 := cluster.Nodes[0], cluster.Nodes[1]
+
+	gone, kept, ex := labtest.UniqueName(t, "gone"), labtest.UniqueName(t, "kept"), labtest.UniqueName(t, "ex")
+	topo := Topology{
+		Exchanges: []Exchange{{Name: ex, Kind: Direct}},
+		Queues:    []Queue{{Name: gone}, {Name: kept}},
+		Bindings:  []Binding{{Source: ex, Destination: gone, Key: "g"}, {Source: ex, Destination: kept, Key: "k"}},
+	}
+	declareOn(t, node1.AMQPURL(), Topology{Queues: topo.Queues[:1]}) // gone lives on node 1
+	declareOn(t, node2.AMQPURL(), topo)                              // kept on node 2
+	if err := node1.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := amqp.Dial(node2.AMQPURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	var skipped []string
+	labtest.Eventually(t, 60*time.Second, func() error {
+		// Node 2 may not have seen node 1 go yet.
+		if skipped, err = topo.DeclareOn(conn); err != nil {
+			return err
+		}
+		if len(skipped) == 0 {
+			return errors.New("nothing skipped yet")
+		}
+		return nil
+	})
+	if len(skipped) != 1 || skipped[0] != gone {
+		t.Fatalf("skipped %v, want [%s]", skipped, gone)
+	}
+	ch, err := conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.Declare(ch); !QueueNodeDown(err) {
+		t.Fatalf("Declare on node 2 = %v, want the broker's home-node-down 404", err)
+	}
+	ch, err = conn.Channel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, ex, "g", false, false, amqp.Publishing{Body: []byte("x")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := dc.WaitContext(ctx); err != nil || !ok {
+		t.Fatalf("publish to the queue on the dead node: acked %v, %v; want the broker's ack", ok, err)
+	}
+}

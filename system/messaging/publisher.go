@@ -173,6 +173,17 @@ func (p *Publisher) drop(ch *amqp.Channel) {
 	}
 }
 
+// closeChannel forgets ch if it is the current channel and closes it (not
+// the connection); the next publish opens a new one.
+func (p *Publisher) closeChannel(ch *amqp.Channel) {
+	p.mu.Lock()
+	if p.ch == ch {
+		p.ch = nil
+	}
+	p.mu.Unlock()
+	_ = ch.Close()
+}
+
 // close closes the channel (not the connection).
 func (p *Publisher) close() {
 	p.mu.Lock()
@@ -278,7 +289,7 @@ func (p *Publisher) publish(ctx context.Context, items []outgoing) []error {
 			break
 		}
 		timer := time.NewTimer(p.cfg.ConfirmTimeout)
-		timedOut := false
+		timedOut, nacked := false, false
 		for j, i := range pending {
 			dc := dcs[j]
 			if dc == nil {
@@ -303,6 +314,7 @@ func (p *Publisher) publish(ctx context.Context, items []outgoing) []error {
 					p.stats.Nacked.Add(1)
 					errs[i], outcome[i] = errors.New("nacked (or channel closed before the confirm)"), otelamqp.ConfirmNack
 					retry = append(retry, i)
+					nacked = true
 				}
 			case <-timer.C:
 				timedOut = true
@@ -317,6 +329,14 @@ func (p *Publisher) publish(ctx context.Context, items []outgoing) []error {
 		if timedOut {
 			p.log.Warn("Publisher confirms timed out, resetting the link", "unconfirmed", len(retry))
 			p.drop(ch)
+		} else if nacked {
+			// The republish goes out on a new channel: a channel opened on
+			// a surviving node while a quorum queue's leader was being
+			// elected went on nacking every publish to that queue (40 s,
+			// until the old leader's node was back; RabbitMQ 3.10), where a
+			// new channel finds the new leader.
+			p.log.Warn("Publisher confirms nacked, opening a new channel", "nacked", len(retry))
+			p.closeChannel(ch)
 		}
 		if ctx.Err() != nil {
 			for _, i := range retry {

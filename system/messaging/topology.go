@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -164,9 +165,67 @@ func (t Topology) Validate() error {
 // Declare declares every exchange, then every queue, then every binding, on ch.
 // A failure closes ch (AMQP semantics); the error names the entity.
 func (t Topology) Declare(ch *amqp.Channel) error {
+	_, _, err := t.declare(ch, nil)
+	return err
+}
+
+// DeclareOn declares the topology as Declare does, on channels of conn,
+// except that a queue the broker knows but whose node is down (a durable
+// classic queue on a stopped or unreachable cluster node: 404 "home node …
+// is down or inaccessible") is skipped, with the bindings to it, on a new
+// channel: the queue and its bindings exist already, and a client that only
+// publishes to it is not kept off every node while that node is away (its
+// publishes are routed to the queue as before). A consumer of such a queue
+// fails at basic.consume instead. It returns the skipped queues.
+func (t Topology) DeclareOn(conn *amqp.Connection) ([]string, error) {
+	ch, err := conn.Channel()
+	if err != nil {
+		return nil, fmt.Errorf("open channel for topology: %w", err)
+	}
+	skipped, ch, err := t.declare(ch, func(old *amqp.Channel) (*amqp.Channel, error) {
+		_ = old.Close()
+		return conn.Channel()
+	})
+	if err != nil {
+		return skipped, err
+	}
+	if err := ch.Close(); err != nil {
+		return skipped, fmt.Errorf("close topology channel: %w", err)
+	}
+	return skipped, nil
+}
+
+// QueueNodeDown reports whether err is the broker's answer to a declaration
+// or binding of a durable queue whose node is down or unreachable.
+func QueueNodeDown(err error) bool {
+	var aerr *amqp.Error
+	return errors.As(err, &aerr) && aerr.Code == amqp.NotFound && strings.Contains(aerr.Reason, "is down or inaccessible")
+}
+
+// declare declares t on ch. With reopen, a queue whose node is down
+// (QueueNodeDown) and the bindings to it are skipped, and reopen replaces
+// the channel the error closed; without, every error is returned. It
+// returns the skipped queues and the channel in use at the end.
+func (t Topology) declare(ch *amqp.Channel, reopen func(*amqp.Channel) (*amqp.Channel, error)) ([]string, *amqp.Channel, error) {
+	var skipped []string
+	// skip reports whether err is a down queue's to skip; it reopens ch.
+	skip := func(queue string, err error) (bool, error) {
+		if reopen == nil || !QueueNodeDown(err) {
+			return false, nil
+		}
+		if !slices.Contains(skipped, queue) {
+			skipped = append(skipped, queue)
+		}
+		next, rerr := reopen(ch)
+		if rerr != nil {
+			return true, fmt.Errorf("reopen channel for topology after queue %s: %w", queue, rerr)
+		}
+		ch = next
+		return true, nil
+	}
 	for _, e := range t.Exchanges {
 		if err := ch.ExchangeDeclare(e.Name, e.Kind, !e.Transient, e.AutoDelete, e.Internal, false, e.Args); err != nil {
-			return fmt.Errorf("declare exchange %s (%s): %w", e.Name, e.Kind, err)
+			return skipped, ch, fmt.Errorf("declare exchange %s (%s): %w", e.Name, e.Kind, err)
 		}
 	}
 	for _, q := range t.Queues {
@@ -178,10 +237,19 @@ func (t Topology) Declare(ch *amqp.Channel) error {
 			args["x-queue-type"] = Quorum
 		}
 		if _, err := ch.QueueDeclare(q.Name, !q.Transient, q.AutoDelete, q.Exclusive, false, args); err != nil {
-			return fmt.Errorf("declare queue %s: %w", q.Name, err)
+			if ok, rerr := skip(q.Name, err); ok {
+				if rerr != nil {
+					return skipped, ch, rerr
+				}
+				continue
+			}
+			return skipped, ch, fmt.Errorf("declare queue %s: %w", q.Name, err)
 		}
 	}
 	for _, b := range t.Bindings {
+		if !b.ToExchange && slices.Contains(skipped, b.Destination) {
+			continue
+		}
 		var err error
 		if b.ToExchange {
 			err = ch.ExchangeBind(b.Destination, b.Key, b.Source, false, b.Args)
@@ -189,10 +257,19 @@ func (t Topology) Declare(ch *amqp.Channel) error {
 			err = ch.QueueBind(b.Destination, b.Key, b.Source, false, b.Args)
 		}
 		if err != nil {
-			return fmt.Errorf("bind %s -> %s (key %q): %w", b.Source, b.Destination, b.Key, err)
+			if b.ToExchange {
+				return skipped, ch, fmt.Errorf("bind %s -> %s (key %q): %w", b.Source, b.Destination, b.Key, err)
+			}
+			if ok, rerr := skip(b.Destination, err); ok {
+				if rerr != nil {
+					return skipped, ch, rerr
+				}
+				continue
+			}
+			return skipped, ch, fmt.Errorf("bind %s -> %s (key %q): %w", b.Source, b.Destination, b.Key, err)
 		}
 	}
-	return nil
+	return skipped, ch, nil
 }
 
 // RetryQueueName and DeadLetterQueueName name the companions of a consumed

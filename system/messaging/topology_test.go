@@ -1,8 +1,12 @@
 package messaging
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	amqp "github.com/rabbitmq/amqp091-go"
 )
 
 func TestTopologyValidateCatchesMistakes(t *testing.T) {
@@ -42,5 +46,21 @@ func TestWithQueueTypeSetsOnlyQueuesThatCanHaveIt(t *testing.T) {
 	}
 	if u := topo.WithQueueType(""); u.Queues[0].Type != "" {
 		t.Errorf("empty type changed the topology: %q", u.Queues[0].Type)
+	}
+}
+
+func TestQueueNodeDownKnowsTheHomeNodeDownAnswer(t *testing.T) {
+	down := &amqp.Error{Code: amqp.NotFound, Reason: "NOT_FOUND - home node 'rabbit@n3' of durable queue 'q' in vhost '/' is down or inaccessible"}
+	if !QueueNodeDown(fmt.Errorf("declare queue q: %w", down)) {
+		t.Error("the broker's home-node-down answer not recognised")
+	}
+	for _, err := range []error{
+		&amqp.Error{Code: amqp.NotFound, Reason: "NOT_FOUND - no queue 'q' in vhost '/'"},
+		&amqp.Error{Code: amqp.PreconditionFailed, Reason: "PRECONDITION_FAILED - inequivalent arg 'x-queue-type'"},
+		errors.New("is down or inaccessible"),
+	} {
+		if QueueNodeDown(err) {
+			t.Errorf("QueueNodeDown(%v) = true", err)
+		}
 	}
 }
