@@ -457,7 +457,12 @@ func (c *Cluster) partitionsSeen(ctx context.Context, nodes []ClusterNode, shape
 // the losing node hung for minutes in its boot (rabbit_mnesia:init waiting
 // in rabbit_node_monitor:global_sync: the VM's global name server stayed
 // blocked on a peer; RabbitMQ's own global-hang workaround fired and did
-// not free it), while a fresh VM starts with a fresh name server. Every
+// not free it), while a fresh VM starts with a fresh name server. Under
+// autoheal and pause_minority, a cluster still not whole selfHealGrace
+// after the wait began (or after the last restart) is taken as stuck: the
+// nodes outside the winning partition restart the same way, or, when the
+// nodes that answer report no partition, the nodes that do not answer (an
+// autoheal loser whose application stopped and never started again). Every
 // wait is bounded by ctx.
 func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode) error {
 	names := make([]string, len(nodes))
@@ -466,7 +471,8 @@ func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode) error {
 	}
 	restarting := nodes[0].PartitionHandling() == "" || nodes[0].PartitionHandling() == "ignore"
 	rounds := 0
-	var seen string // the partitions of the previous poll
+	since := time.Now() // of the wait, or of the last restart
+	var seen string     // the partitions of the previous poll
 	tick := time.NewTicker(clusterPoll)
 	defer tick.Stop()
 	for {
@@ -492,6 +498,21 @@ func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode) error {
 			return nil
 		}
 		groups := PartitionsOf(cantSee)
+		if !restarting && rounds < len(nodes) && time.Since(since) >= selfHealGrace {
+			if restart := stuckNodes(groups, views, func() []int { return c.clients(ctx, nodes) }); len(restart) > 0 {
+				rounds++
+				c.Env.log().Warn("The cluster did not heal itself; restarting nodes as an operator would",
+					"anomaly", c.Name(), "handling", nodes[0].PartitionHandling(), "after", time.Since(since).Round(time.Second),
+					"partitions", groups, "restart", restart, "last", last, "round", rounds)
+				for _, i := range restart {
+					if err := nodes[i-1].Restart(ctx); err != nil {
+						return fmt.Errorf("restart %s: %w", nodes[i-1].Name(), err)
+					}
+				}
+				since = time.Now()
+				continue
+			}
+		}
 		switch {
 		case !restarting || !answered || len(groups) < 2:
 			seen = ""
@@ -519,6 +540,35 @@ func (c *Cluster) awaitWhole(ctx context.Context, nodes []ClusterNode) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// selfHealGrace is how long awaitWhole lets autoheal or pause_minority end
+// a partition before it restarts nodes: autoheal restarts the losing side's
+// application within seconds of the nodes meeting again (10-40 s on a
+// loaded 2-core machine).
+const selfHealGrace = 90 * time.Second
+
+// stuckNodes picks the nodes (1-based) to restart when a cluster did not
+// heal itself: with two partitions or more, the nodes outside the winner
+// (clients, called only then, counts each node's client connections);
+// otherwise the nodes whose view is missing (they do not answer).
+func stuckNodes(groups [][]int, views []*NodeView, clients func() []int) []int {
+	var out []int
+	if len(groups) >= 2 {
+		win := Winner(groups, clients())
+		for i := range views {
+			if !slices.Contains(win, i+1) {
+				out = append(out, i+1)
+			}
+		}
+		return out
+	}
+	for i, v := range views {
+		if v == nil {
+			out = append(out, i+1)
+		}
+	}
+	return out
 }
 
 // PartitionsOf splits nodes 1..len(cantSee) into the partitions that see

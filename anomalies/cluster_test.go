@@ -113,3 +113,22 @@ func TestWinnerHasMostClientsThenMostNodes(t *testing.T) {
 		t.Errorf("a tie: %v, want the lowest node's partition [1]", got)
 	}
 }
+
+func TestStuckNodesRestartsTheLosersOrTheSilentNodes(t *testing.T) {
+	seen := &NodeView{}
+	asked := false
+	clients := func() []int { asked = true; return []int{0, 3, 1} }
+	// The run of 2026-12-05: node 1 (cut off, autoheal's loser) stopped its
+	// application and never started it again; node 3 still reported it
+	// partitioned.
+	if got := stuckNodes([][]int{{1}, {2, 3}}, []*NodeView{nil, seen, seen}, clients); !slices.Equal(got, []int{1}) || !asked {
+		t.Errorf("two partitions: restart %v (clients asked: %v), want [1] outside the winner", got, asked)
+	}
+	asked = false
+	if got := stuckNodes([][]int{{1, 2, 3}}, []*NodeView{seen, nil, seen}, clients); !slices.Equal(got, []int{2}) || asked {
+		t.Errorf("no partition reported: restart %v (clients asked: %v), want [2], the node that does not answer", got, asked)
+	}
+	if got := stuckNodes([][]int{{1, 2, 3}}, []*NodeView{seen, seen, seen}, clients); len(got) != 0 {
+		t.Errorf("every node answers, no partition: restart %v, want none", got)
+	}
+}
