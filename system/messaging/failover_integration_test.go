@@ -26,19 +26,9 @@ import (
 // or quorum queue would survive there; a classic queue whose node died
 // cannot be declared again anywhere.
 func TestReconnectsToAnotherNodeWhenItsNodeDies(t *testing.T) {
-	if os.Getenv("LAB_AMQP_URL") != "" {
-		t.Skip("LAB_AMQP_URL points at an external broker; this test starts its own two-node cluster")
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	cluster, err := rabbitnode.StartCluster(ctx, rabbitnode.Config{
-		Name: fmt.Sprintf("tflabfo%d", os.Getpid()), Dir: t.TempDir(), Disposable: true, Log: labtest.Logger(t),
-	}, 2)
-	if err != nil {
-		t.Fatalf("no RabbitMQ cluster for the failover test: %v\nfix: install rabbitmq-server (apt-get install -y rabbitmq-server)", err)
-	}
-	t.Cleanup(func() { _ = cluster.Stop(context.Background()) })
-	node1, node2 := cluster.Nodes[0], cluster.Nodes[1]
+	node1, node2 := startTwoNodes(ctx, t, "tflabfo")
 
 	q := labtest.UniqueName(t, "failover")
 	db := openStore(t)
@@ -115,19 +105,9 @@ func declareOn(t *testing.T, amqpURL string, topo Topology) {
 // bindings too, and what a client then publishes to it is still routed to
 // it: the broker confirms it, and it is gone.
 func TestDeclareOnSkipsAQueueWhoseNodeIsDown(t *testing.T) {
-	if os.Getenv("LAB_AMQP_URL") != "" {
-		t.Skip("LAB_AMQP_URL points at an external broker; this test starts its own two-node cluster")
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
-	cluster, err := rabbitnode.StartCluster(ctx, rabbitnode.Config{
-		Name: fmt.Sprintf("tflabdd%d", os.Getpid()), Dir: t.TempDir(), Disposable: true, Log: labtest.Logger(t),
-	}, 2)
-	if err != nil {
-		t.Fatalf("no RabbitMQ cluster for the test: %v\nfix: install rabbitmq-server (apt-get install -y rabbitmq-server)", err)
-	}
-	t.Cleanup(func() { _ = cluster.Stop(context.Background()) })
-	node1, node2 := cluster.Nodes[0], cluster.Nodes[1]
+	node1, node2 := startTwoNodes(ctx, t, "tflabdd")
 
 	gone, kept, ex := labtest.UniqueName(t, "gone"), labtest.UniqueName(t, "kept"), labtest.UniqueName(t, "ex")
 	topo := Topology{
@@ -180,4 +160,22 @@ func TestDeclareOnSkipsAQueueWhoseNodeIsDown(t *testing.T) {
 	if ok, err := dc.WaitContext(ctx); err != nil || !ok {
 		t.Fatalf("publish to the queue on the dead node: acked %v, %v; want the broker's ack", ok, err)
 	}
+}
+
+// startTwoNodes starts a disposable two-node cluster named after prefix and
+// the process id, stopped when the test ends, and returns its nodes. The
+// test skips when LAB_AMQP_URL names an external broker.
+func startTwoNodes(ctx context.Context, t *testing.T, prefix string) (node1, node2 *rabbitnode.Node) {
+	t.Helper()
+	if os.Getenv("LAB_AMQP_URL") != "" {
+		t.Skip("LAB_AMQP_URL points at an external broker; this test starts its own two-node cluster")
+	}
+	cluster, err := rabbitnode.StartCluster(ctx, rabbitnode.Config{
+		Name: fmt.Sprintf("%s%d", prefix, os.Getpid()), Dir: t.TempDir(), Disposable: true, Log: labtest.Logger(t),
+	}, 2)
+	if err != nil {
+		t.Fatalf("no RabbitMQ cluster for the test: %v\nfix: install rabbitmq-server (apt-get install -y rabbitmq-server)", err)
+	}
+	t.Cleanup(func() { _ = cluster.Stop(context.Background()) })
+	return cluster.Nodes[0], cluster.Nodes[1]
 }
