@@ -66,11 +66,17 @@ CLUSTER_PARALLEL  ?= 2
 # runs at a time on its own shared node) runs beside the cluster runs;
 # TICKETSALE_SCENARIOS=a,b narrows it, none skips it.
 TICKETSALE_SCENARIOS ?= all
+# TEST_P: how many test binaries make test runs at once. The two live
+# packages (cmd/tflab's tour, scenarios/catalog's cluster and ticketsale
+# runs) take 10-14 min each and spend much of it waiting on their runs'
+# clocks; with go test's default (-p 2, one per core) the other 60 packages,
+# about 13 min of tests together, queued behind them.
+TEST_P ?= 3
 
 .PHONY: test
 test: deps jaeger ## Every test once (unit, integration, the README's tour with every Ticketflow scenario + control live, ticketsale's scenarios + controls, every cluster scenario + control two clusters at a time, the Jaeger trace test), race detector on
 	TFLAB_JAEGER_BIN=$(abspath $(JAEGER_BIN)) TFLAB_CLUSTER_SCENARIOS=$(CLUSTER_SCENARIOS) TFLAB_CLUSTER_PARALLEL=$(CLUSTER_PARALLEL) TFLAB_TICKETSALE_SCENARIOS=$(TICKETSALE_SCENARIOS) \
-	  $(GO) test -race -count=1 -tags integration,scenario -timeout 30m $(GO_TEST_FLAGS) ./...
+	  $(GO) test -race -count=1 -p $(TEST_P) -tags integration,scenario -timeout 30m $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-tour
 test-tour: deps ## Only the README's tour, typed in a fresh copy (TFLAB_TOUR=word,word picks lines; TFLAB_SCENARIOS=a,b narrows its suite)
