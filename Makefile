@@ -70,7 +70,8 @@ TICKETSALE_SCENARIOS ?= all
 # packages (cmd/tflab's tour, scenarios/catalog's cluster and ticketsale
 # runs) take 10-14 min each and spend much of it waiting on their runs'
 # clocks; with go test's default (-p 2, one per core) the other 60 packages,
-# about 13 min of tests together, queued behind them.
+# about 13 min of tests together, queued behind them. Clean clone, warm
+# build cache, 2026-12-05: 1,229 s with -p 2, 1,088 s with -p 3.
 TEST_P ?= 3
 
 .PHONY: test
